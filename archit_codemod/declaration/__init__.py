@@ -1,0 +1,1 @@
+"""Declaration: trace in-place module changes and declare them as class code (LibCST)."""

@@ -1,0 +1,97 @@
+"""What the runtime tracer records, and what the codemod reads.
+
+This module is the contract between :mod:`archit_codemod.declaration.tracer` (which fills these
+records while a user's script runs) and the codemod (which turns them into class code). It holds
+plain data and no behaviour beyond small derived views.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from torch import nn
+
+ModificationKind = Literal["set", "delete", "add"]
+"""
+- ``set``: an existing child (module or ``None``) was replaced, by a module or by ``None``;
+  covers ``owner.x = m``, ``owner.x = None``, ``owner[3] = m`` on containers, and
+  ``add_module``/``register_module`` under an existing name.
+- ``delete``: ``del owner.x`` / ``del owner[3]`` / ``delattr`` of a child module.
+- ``add``: a child under a name the owner did not have before.
+"""
+
+
+@dataclass(eq=False)
+class ConstructorCall:
+    """How one module was built: ``cls(*args, **kwargs)``, called at ``filename:lineno``.
+
+    ``args`` and ``kwargs`` are the live objects that were passed (the config object, other
+    modules, literals...), not copies. ``parent`` is the innermost module whose ``__init__`` was
+    running when this module was built (``None`` when built at top level, e.g. by the script).
+    """
+
+    cls: type[nn.Module]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    filename: str
+    lineno: int
+    parent: nn.Module | None = None
+
+    def bound(self) -> inspect.BoundArguments | None:
+        """The arguments bound to the parameters of ``cls.__init__``, or ``None`` when they do not bind."""
+        try:
+            return inspect.signature(self.cls).bind(*self.args, **self.kwargs)
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(eq=False)
+class Modification:
+    """One change of a child of ``owner`` made after ``owner``'s construction finished.
+
+    ``name`` is the child's name as it appears in ``owner._modules`` (attribute name, or the item key
+    of a ``ModuleList``/``Sequential``/``ModuleDict`` as a string, list indices non-negative).
+    ``old``/``new`` are the child before and after (``None`` for absent or ``None``).
+    ``filename``/``lineno`` locate the statement that made the change: the innermost frame outside
+    torch and outside archit_codemod (so ``model.set_input_embeddings(m)`` inside transformers
+    reports the transformers line; the user frame that called it is ``user_filename``/``user_lineno``).
+    """
+
+    kind: ModificationKind
+    owner: nn.Module
+    name: str
+    old: nn.Module | None
+    new: nn.Module | None
+    filename: str
+    lineno: int
+    user_filename: str = ""
+    user_lineno: int = 0
+
+
+@dataclass(eq=False)
+class Trace:
+    """Everything one traced run recorded.
+
+    ``calls`` maps each module built while tracing to the :class:`ConstructorCall` that built it
+    (weakly, so tracing does not keep discarded models in memory).
+    ``namespace`` is the script's global namespace after it ran, ``script_path`` its file
+    (``None`` when tracing a block of code with :func:`archit_codemod.declaration.tracer.trace`).
+    Classes defined in the script have ``__module__ == script_module_name``; their source is in
+    ``script_path`` (``inspect.getsource`` cannot find it once the script's ``__main__`` is gone).
+    """
+
+    modifications: list[Modification] = field(default_factory=list)
+    calls: weakref.WeakKeyDictionary[nn.Module, ConstructorCall] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+    namespace: dict[str, Any] = field(default_factory=dict)
+    script_path: Path | None = None
+    script_module_name: str = "__main__"
+
+    def call_of(self, module: nn.Module) -> ConstructorCall | None:
+        """The constructor call that built ``module``, if it was built while tracing."""
+        return self.calls.get(module)

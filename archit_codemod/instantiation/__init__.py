@@ -1,0 +1,1 @@
+"""Instantiation: base-model wrappers, heads and tasks that combine into one PreTrainedModel."""
