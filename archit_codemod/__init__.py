@@ -7,8 +7,28 @@ Two halves:
   original class definitions (with LibCST) into classes that build the modified model.
 """
 
+import importlib
+from typing import Any
+
 from archit_codemod._version_check import check_transformers_version
 
 __version__ = "0.1.0"
 
 check_transformers_version()
+
+# Public names imported on first use, so that `import archit_codemod` (and `--help`) stays light.
+_LAZY_EXPORTS = {
+    "trace": "archit_codemod.declaration.tracer",
+}
+__all__ = ["__version__", *_LAZY_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_EXPORTS})

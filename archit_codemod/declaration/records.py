@@ -15,6 +15,28 @@ from typing import Any, Literal
 
 from torch import nn
 
+
+class _WeakModuleField:
+    """A dataclass field holding a module weakly: reads give the module, or ``None`` once it is gone.
+
+    Used for :attr:`ConstructorCall.parent`: a strong reference there would form a cycle through the
+    trace's weak ``calls`` table (child -> call -> parent -> child) that keeps every traced model alive
+    for as long as the trace lives.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}_ref"
+
+    def __get__(self, instance: object, owner: type | None = None) -> nn.Module | None:
+        if instance is None:
+            return None  # the dataclass default
+        reference = instance.__dict__.get(self._slot)
+        return None if reference is None else reference()
+
+    def __set__(self, instance: object, value: nn.Module | None) -> None:
+        instance.__dict__[self._slot] = None if value is None else weakref.ref(value)
+
+
 ModificationKind = Literal["set", "delete", "add"]
 """
 - ``set``: an existing child (module or ``None``) was replaced, by a module or by ``None``;
@@ -31,7 +53,8 @@ class ConstructorCall:
 
     ``args`` and ``kwargs`` are the live objects that were passed (the config object, other
     modules, literals...), not copies. ``parent`` is the innermost module whose ``__init__`` was
-    running when this module was built (``None`` when built at top level, e.g. by the script).
+    running when this module was built (``None`` when built at top level, e.g. by the script, or
+    once that module no longer exists: it is held weakly).
     """
 
     cls: type[nn.Module]
@@ -39,7 +62,7 @@ class ConstructorCall:
     kwargs: dict[str, Any]
     filename: str
     lineno: int
-    parent: nn.Module | None = None
+    parent: nn.Module | None = _WeakModuleField()  # type: ignore[assignment]
 
     def bound(self) -> inspect.BoundArguments | None:
         """The arguments bound to the parameters of ``cls.__init__``, or ``None`` when they do not bind."""
@@ -82,6 +105,9 @@ class Trace:
     (``None`` when tracing a block of code with :func:`archit_codemod.declaration.tracer.trace`).
     Classes defined in the script have ``__module__ == script_module_name``; their source is in
     ``script_path`` (``inspect.getsource`` cannot find it once the script's ``__main__`` is gone).
+    ``script_argv`` is the script's ``sys.argv`` (its path as given, then its arguments).
+    ``traced_roots`` holds, strongly, the topmost traced ancestor of each modified owner, so that a
+    model the script kept only in a local variable (``def main(): model = ...``) can still be declared.
     """
 
     modifications: list[Modification] = field(default_factory=list)
@@ -91,6 +117,8 @@ class Trace:
     namespace: dict[str, Any] = field(default_factory=dict)
     script_path: Path | None = None
     script_module_name: str = "__main__"
+    script_argv: list[str] = field(default_factory=list)
+    traced_roots: list[nn.Module] = field(default_factory=list)
 
     def call_of(self, module: nn.Module) -> ConstructorCall | None:
         """The constructor call that built ``module``, if it was built while tracing."""

@@ -1,0 +1,20 @@
+"""Errors of the declaration half, each mapped to the command line's exit code (DESIGN.md)."""
+
+
+class DeclarationError(Exception):
+    """A modification was traced but cannot be declared faithfully (exit code 2).
+
+    The message names the module path, the class and, where relevant, the argument, and says what to do.
+    """
+
+
+class ScriptError(Exception):
+    """The user's script is missing, not Python, has a syntax error, or raised (exit code 2)."""
+
+
+class NothingModifiedError(Exception):
+    """The script modified no module, or ``--model NAME`` names no module (exit code 1)."""
+
+
+class VerificationError(Exception):
+    """The generated code does not rebuild the traced model (exit code 1); the message names the first differing paths."""

@@ -1,0 +1,180 @@
+"""Find the source of a class: its file, its parsed module, its ``ClassDef`` and its ``__init__``.
+
+Classes from importable modules are found with :func:`inspect.getsourcefile`. Classes defined in the
+traced script are not importable once the script's ``__main__`` is gone: their module name is the trace's
+``script_module_name`` and their file is the trace's ``script_path``. Parsed modules are cached per file.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+
+from archit_codemod.declaration.errors import DeclarationError
+
+
+@dataclass(frozen=True)
+class ParsedSource:
+    """One parsed source file with the metadata the codemod needs (scopes and positions)."""
+
+    path: Path
+    module_name: str
+    package: str | None
+    wrapper: MetadataWrapper
+    scopes: Any
+    positions: Any
+
+    @property
+    def module(self) -> cst.Module:
+        return self.wrapper.module
+
+    @property
+    def global_scope(self) -> Any:
+        return self.scopes[self.module]
+
+
+@dataclass(frozen=True)
+class ClassSource:
+    """Where a class's ``__init__`` is written: the class in the MRO that defines it (``definer``)."""
+
+    cls: type
+    definer: type
+    parsed: ParsedSource
+    class_def: cst.ClassDef
+    init_def: cst.FunctionDef
+    namespace: dict[str, Any]
+    """The globals of the definer's module (the script's namespace for script classes)."""
+
+    @property
+    def self_name(self) -> str:
+        """The name of ``__init__``'s first parameter (``self`` in practice)."""
+        params = self.init_def.params.params or self.init_def.params.posonly_params
+        return params[0].name.value if params else "self"
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: Path, mtime: float, module_name: str, package: str | None) -> ParsedSource:
+    # mtime is part of the cache key so an edited file is parsed again.
+    del mtime
+    wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")))
+    return ParsedSource(
+        path=path,
+        module_name=module_name,
+        package=package,
+        wrapper=wrapper,
+        scopes=wrapper.resolve(ScopeProvider),
+        positions=wrapper.resolve(PositionProvider),
+    )
+
+
+def parse_source(path: Path, module_name: str, package: str | None = None) -> ParsedSource:
+    """Parse ``path`` (cached until the file changes)."""
+    path = Path(path).resolve()
+    return _parse(path, path.stat().st_mtime, module_name, package)
+
+
+def is_script_class(obj: Any, script_module_name: str, script_path: Path | None) -> bool:
+    """Whether ``obj`` (a class or function) was defined in the traced script."""
+    return script_path is not None and getattr(obj, "__module__", None) == script_module_name
+
+
+def script_source(script_path: Path, script_module_name: str) -> ParsedSource:
+    return parse_source(script_path, script_module_name, None)
+
+
+def module_source(module_name: str) -> ParsedSource:
+    """The parsed source of an importable module."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        module = importlib.import_module(module_name)
+    path = inspect.getsourcefile(module)
+    if path is None:
+        raise DeclarationError(f"Cannot find the source file of module {module_name}.")
+    return parse_source(Path(path), module_name, module.__package__)
+
+
+def locate_class(
+    cls: type, *, script_module_name: str = "__main__", script_path: Path | None = None, script_namespace=None
+) -> ClassSource:
+    """The ``ClassSource`` of ``cls``: the ``ClassDef`` and ``__init__`` of the class that defines ``__init__``."""
+    definer = next((klass for klass in cls.__mro__ if "__init__" in vars(klass)), None)
+    if definer is None or definer is object:
+        raise DeclarationError(f"{cls.__qualname__} has no __init__ of its own to copy.")
+    if "<locals>" in definer.__qualname__:
+        raise DeclarationError(
+            f"{definer.__qualname__} is defined inside a function, so no module can import it. "
+            "Fix: define the class at the top level of its module."
+        )
+    if is_script_class(definer, script_module_name, script_path):
+        parsed = script_source(script_path, script_module_name)
+        namespace = script_namespace if script_namespace is not None else {}
+    else:
+        try:
+            parsed = module_source(definer.__module__)
+        except (TypeError, OSError) as error:
+            raise DeclarationError(
+                f"Cannot find the source of {definer.__module__}.{definer.__qualname__} ({error})."
+            ) from error
+        namespace = vars(sys.modules[definer.__module__])
+    class_def, init_def = _find_class_and_init(parsed, definer)
+    return ClassSource(cls, definer, parsed, class_def, init_def, namespace)
+
+
+def _find_class_and_init(parsed: ParsedSource, definer: type) -> tuple[cst.ClassDef, cst.FunctionDef]:
+    candidates = _class_defs_by_qualname(parsed.module.body, definer.__qualname__.split("."))
+    init_line = definer.__init__.__code__.co_firstlineno
+    for class_def in candidates:
+        for statement in class_def.body.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
+                # co_firstlineno is the line of the first decorator when there is one.
+                first = statement.decorators[0] if statement.decorators else statement
+                if parsed.positions[first].start.line == init_line:
+                    return class_def, statement
+    raise DeclarationError(
+        f"Cannot find the __init__ of {definer.__qualname__} in {parsed.path} at line {init_line}. "
+        "Fix: make sure the file on disk is the one that was imported (no edits after the run)."
+    )
+
+
+def _class_defs_by_qualname(body, parts: list[str]) -> list[cst.ClassDef]:
+    """Every ``ClassDef`` matching a dotted ``__qualname__``, also under top-level ``if``/``try`` blocks."""
+    found = []
+    for statement in _flatten_blocks(body):
+        if isinstance(statement, cst.ClassDef) and statement.name.value == parts[0]:
+            if len(parts) == 1:
+                found.append(statement)
+            else:
+                found.extend(_class_defs_by_qualname(statement.body.body, parts[1:]))
+    return found
+
+
+def _flatten_blocks(body):
+    for statement in body:
+        yield statement
+        if isinstance(statement, (cst.If, cst.Try, cst.With)):
+            yield from _flatten_blocks(statement.body.body)
+            orelse = getattr(statement, "orelse", None)
+            while orelse is not None:
+                yield from _flatten_blocks(orelse.body.body)
+                orelse = getattr(orelse, "orelse", None)
+            for handler in getattr(statement, "handlers", ()):
+                yield from _flatten_blocks(handler.body.body)
+
+
+def absolute_module(parsed: ParsedSource, import_from: cst.ImportFrom) -> str:
+    """The absolute module name of a (possibly relative) ``from ... import``."""
+    dots = len(import_from.relative)
+    name = cst.Module([]).code_for_node(import_from.module) if import_from.module is not None else ""
+    if dots == 0:
+        return name
+    if parsed.package is None:
+        raise DeclarationError(f"{parsed.path} uses a relative import but is not part of a package.")
+    return importlib.util.resolve_name("." * dots + name, parsed.package)

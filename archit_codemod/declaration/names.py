@@ -1,0 +1,315 @@
+"""The global names a generated module uses, and how each one gets bound: an import or a copied definition.
+
+Names used by a copied ``__init__`` are resolved with LibCST's scope analysis on the file the ``__init__``
+comes from: a name bound by an import there gets the same import (relative imports made absolute); a name
+defined at that module's top level is imported from that module, or copied verbatim when the module is the
+traced script (which no one can import). Names introduced by rendering (``nn.Linear``, ``torch.float16``,
+a script class) are bound from the live object. Every name is bound once; two different objects under one
+name are a :class:`DeclarationError`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata.scope_provider import ImportAssignment
+from torch import nn
+
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.locate import ParsedSource, absolute_module, script_source
+
+_LINE_LENGTH = 110
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    """``import module [as name]`` (``attr is None``) or ``from module import attr [as name]``."""
+
+    name: str
+    module: str
+    attr: str | None = None
+
+    def resolve(self) -> Any:
+        """The object this import binds (the modules involved are imported already, or importable)."""
+        if self.attr is not None:
+            module = importlib.import_module(self.module)
+            if hasattr(module, self.attr):
+                return getattr(module, self.attr)
+            return importlib.import_module(f"{self.module}.{self.attr}")
+        if self.name == self.module.split(".")[0] and "." in self.module:
+            importlib.import_module(self.module)
+            return sys.modules[self.name]
+        return importlib.import_module(self.module)
+
+    def statement(self) -> str:
+        if self.attr is not None:
+            alias = "" if self.name == self.attr else f" as {self.name}"
+            return f"from {self.module} import {self.attr}{alias}"
+        if self.name == self.module or self.name == self.module.split(".")[0]:
+            return f"import {self.module}"
+        return f"import {self.module} as {self.name}"
+
+
+@dataclass(frozen=True)
+class ScriptDefinition:
+    """A top-level statement of the traced script copied verbatim (a class, a function, a constant)."""
+
+    name: str
+    statement: cst.CSTNode
+    line: int
+
+
+def free_names(node: cst.CSTNode) -> set[str]:
+    """Names that ``node`` (a class or function definition, a statement) reads but does not bind itself."""
+    module = node if isinstance(node, cst.Module) else cst.Module(body=[node])
+    wrapper = MetadataWrapper(module)
+    scopes = wrapper.resolve(ScopeProvider)
+    found: set[str] = set()
+    seen: set[int] = set()
+    for scope in scopes.values():
+        if scope is None or id(scope) in seen:
+            continue
+        seen.add(id(scope))
+        for access in scope.accesses:
+            if not access.referents and isinstance(access.node, cst.Name):
+                found.add(access.node.value)
+    return found
+
+
+class NameTable:
+    """Every name the generated module binds at its top level, each bound once."""
+
+    def __init__(
+        self, *, script_module_name: str = "__main__", script_path: Path | None = None, script_namespace=None
+    ):
+        self.script_module_name = script_module_name
+        self.script_path = script_path
+        self.script_namespace = script_namespace if script_namespace is not None else {}
+        self.imports: dict[str, ImportBinding] = {}
+        self.script_definitions: dict[str, ScriptDefinition] = {}
+        self.local: set[str] = set()
+        self._objects: dict[str, Any] = {}
+
+    # -- binding -----------------------------------------------------------------------------------------
+
+    def reserve_local(self, name: str) -> None:
+        """A class the generated module defines itself."""
+        if name in self.imports or name in self.script_definitions:
+            raise DeclarationError(f"The generated class name {name} is already bound to an imported name.")
+        self.local.add(name)
+
+    def is_taken(self, name: str) -> bool:
+        return name in self.local or name in self.imports or name in self.script_definitions
+
+    def _claim(self, name: str, obj: Any, where: str) -> bool:
+        """Record that ``name`` means ``obj``; False when it is bound already to the same object."""
+        if name in self.local:
+            raise DeclarationError(
+                f"{where} needs the name {name}, which is also the name of a generated class. "
+                "Fix: choose another --suffix."
+            )
+        if name in self._objects:
+            if self._objects[name] is not obj:
+                raise DeclarationError(
+                    f"{where} needs the name {name} for {_describe(obj)}, but the generated module already "
+                    f"binds {name} to {_describe(self._objects[name])}. Fix: rename one of them in your code."
+                )
+            return False
+        self._objects[name] = obj
+        return True
+
+    def add_import(self, binding: ImportBinding, where: str) -> None:
+        obj = binding.resolve()
+        if self._claim(binding.name, obj, where):
+            self.imports[binding.name] = binding
+
+    def add_script_definition(self, name: str, where: str) -> None:
+        obj = self.script_namespace.get(name, _Unknown(name))
+        if not self._claim(name, obj, where):
+            return
+        parsed = script_source(self.script_path, self.script_module_name)
+        statement, line = _top_level_definition(parsed, name)
+        self.script_definitions[name] = ScriptDefinition(name, statement, line)
+        # What the copied definition itself reads must be bound too.
+        self.require_names(free_names(statement), parsed, where=f"{name} (copied from {self.script_path})")
+
+    # -- resolution --------------------------------------------------------------------------------------
+
+    def require_names(self, names: set[str], parsed: ParsedSource, where: str) -> None:
+        """Bind each of ``names`` as the file ``parsed`` binds it."""
+        for name in sorted(names):
+            if name in self.local:
+                continue
+            self.require_name(name, parsed, where)
+
+    def require_name(self, name: str, parsed: ParsedSource, where: str) -> None:
+        is_script = self.script_path is not None and parsed.module_name == self.script_module_name
+        assignments = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
+        imports = [a for a in assignments if isinstance(a, ImportAssignment)]
+        if imports:
+            self.add_import(_import_binding(parsed, imports[-1], name), where)
+            return
+        if assignments:
+            if is_script:
+                self.add_script_definition(name, where)
+            else:
+                self.add_import(ImportBinding(name, parsed.module_name, name), where)
+            return
+        if hasattr(builtins, name):
+            return
+        # Bound some other way (a star import, globals()): import it from the module that has it.
+        if not is_script and hasattr(sys.modules.get(parsed.module_name), name):
+            self.add_import(ImportBinding(name, parsed.module_name, name), where)
+            return
+        raise DeclarationError(
+            f"{where} uses the name {name}, which {parsed.path} does not bind at its top level. "
+            "Fix: import or define it at the top level of that file."
+        )
+
+    def reference(self, obj: Any, where: str) -> cst.BaseExpression:
+        """An expression naming ``obj`` (a class, function or module), with the import it needs."""
+        if inspect.ismodule(obj):
+            return self._module_reference(obj, where)
+        module_name = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None)
+        if module_name is None or qualname is None or "<" in qualname:
+            raise DeclarationError(f"{where}: {_describe(obj)} cannot be imported by name.")
+        head = qualname.split(".")[0]
+        if self.script_path is not None and module_name == self.script_module_name:
+            self.add_script_definition(head, where)
+            return cst.parse_expression(qualname)
+        if _lookup(nn, qualname) is obj:
+            self.add_import(ImportBinding("nn", "torch", "nn"), where)
+            return cst.parse_expression(f"nn.{qualname}")
+        public = _public_module(module_name, qualname, obj)
+        self.add_import(ImportBinding(head, public, head), where)
+        return cst.parse_expression(qualname)
+
+    def _module_reference(self, module: Any, where: str) -> cst.BaseExpression:
+        if module is nn:
+            self.add_import(ImportBinding("nn", "torch", "nn"), where)
+            return cst.Name("nn")
+        name = module.__name__
+        if "." not in name:
+            self.add_import(ImportBinding(name, name), where)
+            return cst.Name(name)
+        parent, _, leaf = name.rpartition(".")
+        self.add_import(ImportBinding(leaf, parent, leaf), where)
+        return cst.Name(leaf)
+
+    # -- output ------------------------------------------------------------------------------------------
+
+    def import_lines(self) -> list[str]:
+        """One line per imported module, sorted: plain imports first, then ``from`` imports."""
+        plain = sorted({b.statement() for b in self.imports.values() if b.attr is None})
+        grouped: dict[str, list[str]] = {}
+        for binding in self.imports.values():
+            if binding.attr is not None:
+                alias = "" if binding.name == binding.attr else f" as {binding.name}"
+                grouped.setdefault(binding.module, []).append(f"{binding.attr}{alias}")
+        from_lines = []
+        for module in sorted(grouped):
+            line = f"from {module} import {', '.join(sorted(grouped[module]))}"
+            if len(line) > _LINE_LENGTH:
+                items = "".join(f"    {name},\n" for name in sorted(grouped[module]))
+                line = f"from {module} import (\n{items})"
+            from_lines.append(line)
+        return plain + from_lines
+
+
+class _Unknown:
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _describe(obj: Any) -> str:
+    if inspect.ismodule(obj):
+        return f"module {obj.__name__}"
+    if isinstance(obj, _Unknown):
+        return f"a script global {obj.name}"
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if module and qualname:
+        return f"{module}.{qualname}"
+    return f"{type(obj).__name__} object"
+
+
+def _lookup(root: Any, qualname: str) -> Any:
+    obj = root
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _public_module(module_name: str, qualname: str, obj: Any) -> str:
+    """The shortest already-imported, non-private parent of ``module_name`` that exposes ``obj``."""
+    parts = module_name.split(".")
+    for end in range(1, len(parts)):
+        candidate = ".".join(parts[:end])
+        if any(part.startswith("_") for part in parts[:end]):
+            break
+        module = sys.modules.get(candidate)
+        if module is None:
+            continue
+        try:
+            if _lookup(module, qualname) is obj:
+                return candidate
+        except Exception:  # a lazy module may fail to import an unrelated optional part
+            continue
+    return module_name
+
+
+def _import_binding(parsed: ParsedSource, assignment: ImportAssignment, name: str) -> ImportBinding:
+    node = assignment.node
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            dotted = cst.Module([]).code_for_node(alias.name)
+            bound = alias.asname.name.value if alias.asname is not None else dotted.split(".")[0]
+            if bound == name:
+                return ImportBinding(name, dotted)
+    elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+        module = absolute_module(parsed, node)
+        for alias in node.names:
+            imported = cst.Module([]).code_for_node(alias.name)
+            bound = alias.asname.name.value if alias.asname is not None else imported
+            if bound == name:
+                return ImportBinding(name, module, imported)
+    raise DeclarationError(f"Cannot understand how {parsed.path} imports {name}.")
+
+
+_DEFINITION = m.ClassDef() | m.FunctionDef()
+_SIMPLE_ASSIGNMENT = m.SimpleStatementLine(body=[m.Assign() | m.AnnAssign()])
+
+
+def _top_level_definition(parsed: ParsedSource, name: str) -> tuple[cst.CSTNode, int]:
+    """The last top-level statement of the script that defines ``name`` (a class, function or assignment)."""
+    found = None
+    for statement in parsed.module.body:
+        if m.matches(statement, _DEFINITION) and statement.name.value == name:
+            found = statement
+        elif m.matches(statement, _SIMPLE_ASSIGNMENT) and name in _assigned_names(statement.body[0]):
+            found = statement
+    if found is None:
+        raise DeclarationError(
+            f"The generated code needs {name} from the script {parsed.path}, which binds it in a way the codemod "
+            "cannot copy (not a top-level class, function or assignment). Fix: move it to an importable module."
+        )
+    return found, parsed.positions[found].start.line
+
+
+def _assigned_names(assignment: cst.Assign | cst.AnnAssign) -> set[str]:
+    targets = (
+        [t.target for t in assignment.targets] if isinstance(assignment, cst.Assign) else [assignment.target]
+    )
+    return {t.value for t in targets if isinstance(t, cst.Name)}

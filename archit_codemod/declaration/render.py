@@ -1,0 +1,262 @@
+"""Turn live objects recorded by the tracer (constructor arguments) back into source expressions.
+
+The rules (DESIGN.md): an object that *is* an argument of the owner's own constructor call is that
+parameter's name (the config becomes ``config``); the module being replaced becomes its original
+construction expression; a value equal to one of the replaced module's original arguments becomes that
+argument's original source (``self.embed_dim``); literals and containers of literals are literals; a
+dataclass instance is a call of its class with its non-default fields; an enum member is its qualified
+name; a ``torch.dtype`` is ``torch.float16``. Anything else is a :class:`DeclarationError` naming the module
+path, the class and the argument: the codemod never emits code that would build something else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+import torch
+from torch import nn
+
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.names import NameTable
+
+_PRIMITIVES = (bool, int, float, str, bytes, type(None))
+
+
+@dataclass
+class RenderContext:
+    """Where a value is rendered: which module, inside which ``__init__``, replacing what."""
+
+    path: str
+    """Path of the module being declared, from its root (for messages)."""
+    owner: str
+    """Qualified name of the class whose ``__init__`` the expression goes into (for messages)."""
+    parameters: list[tuple[Any, str]] = field(default_factory=list)
+    """``(object, parameter name)`` of the owner's ``__init__``: an identical object renders as the name."""
+    replaced: nn.Module | None = None
+    replaced_expression: cst.BaseExpression | None = None
+    """The original source expression that built ``replaced``."""
+    replaced_arguments: list[tuple[Any, cst.BaseExpression]] = field(default_factory=list)
+    """``(value, source expression)`` of the arguments ``replaced`` was originally built with."""
+
+
+ModuleRenderer = Callable[[nn.Module, RenderContext, str], cst.BaseExpression]
+
+
+class Renderer:
+    """Render values as LibCST expressions, binding every name they use in a :class:`NameTable`.
+
+    ``render_module`` renders an ``nn.Module`` value (the planner knows its constructor call and whether
+    its class got a generated version); the renderer handles everything else.
+    """
+
+    def __init__(self, names: NameTable, render_module: ModuleRenderer):
+        self.names = names
+        self.render_module = render_module
+
+    def value(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """The expression for ``value``, passed as ``argument`` (a name used in error messages)."""
+        if (
+            context.replaced is not None
+            and value is context.replaced
+            and context.replaced_expression is not None
+        ):
+            return context.replaced_expression
+        if not isinstance(value, _PRIMITIVES):
+            for candidate, name in context.parameters:
+                if candidate is value:
+                    return cst.Name(name)
+        if isinstance(value, _PRIMITIVES):
+            return self._primitive(value, context)
+        if isinstance(value, torch.dtype):
+            torch_name = self.names.reference(torch, self._where(context, argument))
+            return cst.Attribute(torch_name, cst.Name(str(value).removeprefix("torch.")))
+        if isinstance(value, torch.device):
+            torch_name = self.names.reference(torch, self._where(context, argument))
+            return cst.parse_expression(f"{cst.Module([]).code_for_node(torch_name)}.device({str(value)!r})")
+        if isinstance(value, enum.Enum):
+            owner = self.names.reference(type(value), self._where(context, argument))
+            return cst.Attribute(owner, cst.Name(value.name))
+        if type(value) in (list, tuple, set, dict):
+            return self._container(value, context, argument)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._dataclass(value, context, argument)
+        if isinstance(value, nn.Module):
+            return self.render_module(value, context, argument)
+        if inspect.isclass(value) or _is_plain_function(value):
+            return self.names.reference(value, self._where(context, argument))
+        raise self.refusal(context, argument, value)
+
+    def call(
+        self,
+        callee: cst.BaseExpression,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        context: RenderContext,
+        cls: Any = None,
+    ) -> cst.Call:
+        """``callee(*args, **kwargs)`` with every argument rendered, positional and keyword kept as passed.
+
+        ``cls`` (the class called) only serves to name positional arguments in error messages.
+        """
+        parameter_names = _positional_names(cls, args)
+        rendered = [
+            cst.Arg(self.value(arg, context, parameter_names[index])) for index, arg in enumerate(args)
+        ]
+        rendered += [
+            cst.Arg(self.value(arg, context, name), keyword=cst.Name(name), equal=_TIGHT_EQUAL)
+            for name, arg in kwargs.items()
+        ]
+        return cst.Call(callee, args=_with_commas(rendered))
+
+    def refusal(self, context: RenderContext, argument: str, value: Any) -> DeclarationError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return DeclarationError(
+            f"Cannot declare {context.path or '<root>'} (in {context.owner}): argument {argument!r} is a "
+            f"{type(value).__module__}.{type(value).__qualname__} ({shown}), which has no source form. "
+            "Fix: pass values the codemod can write back (the config, literals, modules, dataclasses, enums, "
+            "dtypes), or build the tensor inside the module's own __init__."
+        )
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _where(self, context: RenderContext, argument: str) -> str:
+        return f"{context.path or '<root>'} (in {context.owner}), argument {argument!r}"
+
+    def _primitive(self, value: Any, context: RenderContext) -> cst.BaseExpression:
+        if type(value) in (int, float, str):
+            for original, expression in context.replaced_arguments:
+                if type(original) is type(value) and original == value:
+                    return expression
+        if isinstance(value, float) and not math.isfinite(value):
+            return cst.parse_expression(f"float({str(value)!r})")
+        return cst.parse_expression(repr(value))
+
+    def _container(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
+        if isinstance(value, dict):
+            elements = [
+                cst.DictElement(
+                    self.value(k, context, argument), self.value(v, context, f"{argument}[{k!r}]")
+                )
+                for k, v in value.items()
+            ]
+            return cst.Dict(_with_commas(elements))
+        items = sorted(value, key=repr) if isinstance(value, set) else list(value)
+        elements = [
+            cst.Element(self.value(item, context, f"{argument}[{i}]")) for i, item in enumerate(items)
+        ]
+        if isinstance(value, list):
+            return cst.List(_with_commas(elements))
+        if isinstance(value, set):
+            if not elements:
+                return cst.parse_expression("set()")
+            return cst.Set(_with_commas(elements))
+        if len(elements) == 1:
+            return cst.Tuple([elements[0].with_changes(comma=cst.Comma())])
+        return cst.Tuple(_with_commas(elements))
+
+    def _dataclass(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
+        callee = self.names.reference(type(value), self._where(context, argument))
+        kwargs = {}
+        for data_field in dataclasses.fields(value):
+            if not data_field.init:
+                continue
+            current = getattr(value, data_field.name)
+            if data_field.default is not dataclasses.MISSING and _same(current, data_field.default):
+                continue
+            if data_field.default_factory is not dataclasses.MISSING and _same(
+                current, data_field.default_factory()
+            ):
+                continue
+            kwargs[data_field.name] = current
+        return self.call(callee, (), kwargs, context, type(value))
+
+
+_TIGHT_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+
+
+def _with_commas(items: list) -> list:
+    """LibCST wants explicit separators; the last item has none."""
+    return [
+        item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for item in items[:-1]
+    ] + items[-1:]
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # comparing e.g. tensors raises; treat as different
+        return False
+
+
+def _is_plain_function(value: Any) -> bool:
+    """A module-level function (no lambda, no closure), so it can be imported by name."""
+    if inspect.isbuiltin(value):
+        return getattr(value, "__module__", None) is not None
+    return (
+        inspect.isfunction(value)
+        and value.__closure__ is None
+        and "<" not in value.__qualname__
+        and value.__name__ != "<lambda>"
+    )
+
+
+def _positional_names(cls: Any, args: tuple[Any, ...]) -> list[str]:
+    """The parameter names positional arguments bind to (``args[i]`` when unknown), for messages."""
+    names = [f"args[{index}]" for index in range(len(args))]
+    try:
+        parameters = list(inspect.signature(cls).parameters.values()) if cls is not None else []
+    except (TypeError, ValueError):
+        parameters = []
+    for index, parameter in enumerate(parameters[: len(args)]):
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            names[index] = parameter.name
+    return names
+
+
+def builtin_constructor(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """``(args, kwargs)`` rebuilding a torch built-in module from its attributes, ``None`` for other classes.
+
+    Used when a module was built without tracing (``declare(model)`` outside a trace), so no constructor
+    call was recorded. Only classes whose attributes determine their construction are listed.
+    """
+    cls = type(module)
+    kwargs: dict[str, Any] = {}
+    if cls is nn.Linear:
+        args: tuple[Any, ...] = (module.in_features, module.out_features)
+        if module.bias is None:
+            kwargs["bias"] = False
+    elif cls is nn.Embedding:
+        args = (module.num_embeddings, module.embedding_dim)
+        if module.padding_idx is not None:
+            kwargs["padding_idx"] = module.padding_idx
+    elif cls in (nn.LayerNorm, getattr(nn, "RMSNorm", None)):
+        shape = tuple(module.normalized_shape)
+        args = (shape[0] if len(shape) == 1 else shape,)
+        if module.eps is not None and module.eps != (1e-5 if cls is nn.LayerNorm else None):
+            kwargs["eps"] = module.eps
+        if not module.elementwise_affine:
+            kwargs["elementwise_affine"] = False
+        elif cls is nn.LayerNorm and module.bias is None:
+            kwargs["bias"] = False
+    elif cls in (nn.Dropout, nn.Dropout1d, nn.Dropout2d):
+        args = (module.p,) if module.p != 0.5 else ()
+    elif cls is nn.GELU:
+        args = ()
+        if module.approximate != "none":
+            kwargs["approximate"] = module.approximate
+    elif cls in (nn.Identity, nn.ReLU, nn.Tanh, nn.SiLU, nn.Sigmoid, nn.Mish):
+        args = ()
+    else:
+        return None
+    dtypes = {tensor.dtype for tensor in module.parameters(recurse=False)}
+    if len(dtypes) == 1 and (dtype := dtypes.pop()) != torch.get_default_dtype():
+        kwargs["dtype"] = dtype
+    return args, kwargs

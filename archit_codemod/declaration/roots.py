@@ -1,0 +1,105 @@
+"""Which models a traced script modified: the roots the codemod declares classes for."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from archit_codemod.declaration.errors import NothingModifiedError
+from archit_codemod.declaration.records import Trace
+
+__all__ = ["find_roots", "paths_to"]
+
+
+def paths_to(root: nn.Module, module: nn.Module) -> list[str]:
+    """Every dotted path under which ``module`` is reachable from ``root`` (``""`` for ``root`` itself).
+
+    A module shared by several parents has several paths; the list is empty when it is not attached.
+    """
+    return [path for path, candidate in root.named_modules(remove_duplicate=False) if candidate is module]
+
+
+def _contained_ids(root: nn.Module) -> set[int]:
+    return {id(module) for _, module in root.named_modules(remove_duplicate=False)}
+
+
+def _modified_owners(trace: Trace) -> list[nn.Module]:
+    owners: dict[int, nn.Module] = {}
+    for modification in trace.modifications:
+        owners.setdefault(id(modification.owner), modification.owner)
+    return list(owners.values())
+
+
+def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Module]:
+    """The root models to declare, by name.
+
+    With ``model_name``, the script global of that name, which must be a module containing a modified
+    module. Otherwise every modified root model: each module-valued global of the script that contains
+    (at any path) the owner of a modification, except globals contained in another such global; a
+    modified module reachable from no global (a model kept in a local variable) is declared through
+    its topmost traced ancestor, named after that ancestor's class.
+
+    Raises:
+        NothingModifiedError: nothing was modified, or ``model_name`` names no such module.
+    """
+    owners = _modified_owners(trace)
+    if not owners:
+        raise NothingModifiedError(
+            "the script modified no module: no submodule was assigned, replaced, set to None or deleted "
+            "after its model was built. Change the model in the script (e.g. "
+            "`model.encoder.layer[0] = MyLayer(config)`), then run archit_codemod on it again."
+        )
+    owner_ids = {id(owner) for owner in owners}
+    globals_ = {name: value for name, value in trace.namespace.items() if isinstance(value, nn.Module)}
+
+    if model_name is not None:
+        model = globals_.get(model_name)
+        if model is None:
+            found = ", ".join(sorted(globals_)) or "none"
+            raise NothingModifiedError(
+                f"--model {model_name}: the script has no global module named {model_name!r}. "
+                f"Module globals it defines: {found}."
+            )
+        if not owner_ids & _contained_ids(model):
+            raise NothingModifiedError(
+                f"--model {model_name}: the script modified no module of {model_name!r} "
+                f"({type(model).__name__}). Omit --model to declare every modified model."
+            )
+        return {model_name: model}
+
+    # Script globals containing a modified owner, the first name of each object kept.
+    candidates: dict[str, nn.Module] = {}
+    contents: dict[str, set[int]] = {}
+    for name, module in globals_.items():
+        if any(module is kept for kept in candidates.values()):
+            continue
+        contained = _contained_ids(module)
+        if owner_ids & contained:
+            candidates[name] = module
+            contents[name] = contained
+    roots = {
+        name: module
+        for name, module in candidates.items()
+        if not any(other != name and id(module) in contents[other] for other in candidates)
+    }
+
+    # Modified owners no global reaches: declare them through their topmost traced ancestor.
+    reached: set[int] = set().union(*contents.values())
+    unreached = [(top, _contained_ids(top)) for top in trace.traced_roots if id(top) not in reached]
+    for top, contained in unreached:
+        inside_another = any(other is not top and id(top) in others for other, others in unreached)
+        # Skip a top whose modified modules were all detached from it since.
+        if not inside_another and owner_ids & contained:
+            roots[_unique_name(type(top).__name__, roots)] = top
+    if not roots:
+        raise NothingModifiedError(
+            "the script modified only modules that are no longer part of any model (they were replaced "
+            "or deleted afterwards), so there is nothing to declare."
+        )
+    return roots
+
+
+def _unique_name(name: str, taken: dict[str, nn.Module]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name}_{number}", number + 1
+    return candidate

@@ -1,0 +1,445 @@
+"""The runtime tracer: record how modules were built and which submodules were changed afterwards.
+
+While a trace is active:
+
+- every ``nn.Module`` built is recorded as a :class:`~archit_codemod.declaration.records.ConstructorCall`
+  (class, the arguments as passed, the calling line, the module whose ``__init__`` was running);
+- every change of a child module made *after the owner's construction finished* is recorded as a
+  :class:`~archit_codemod.declaration.records.Modification`. Following DESIGN.md, a change made while
+  the owner's own ``__init__`` runs, or while an ``__init__`` during which the owner was created still
+  runs, is the owner's definition and is not recorded. Where the changing code lives does not matter.
+
+How the recording works, and why it is cheap:
+
+- Constructor calls: ``type.__call__`` passes the constructor arguments to ``__new__`` before it calls
+  ``__init__``, so a ``__new__`` on ``torch.nn.Module`` sees them for every subclass, including classes
+  defined before tracing started. CPython cannot take a ``__new__`` back once it was assigned to a class
+  (deleting it leaves the class's ``tp_new`` slot pointing at the generic dispatcher, and every later
+  construction with arguments fails in ``object.__new__``), so the ``__new__`` installed by the first
+  trace stays, as an inert pass-through equivalent to ``object.__new__`` whenever no trace is active.
+- Child changes: torch's global module-registration hook sees attribute assignment of a module, of
+  ``None`` over an existing child, ``add_module``/``register_module`` and container ``__setitem__``,
+  ``append`` and ``extend``. What it does not see (``del``, container ``__delitem__``, ``insert``,
+  ``ModuleDict.clear``) is patched for the duration of the trace and restored afterwards; container
+  operations that renumber their items are recorded as the per-key difference of ``_modules``.
+- Definition or modification: decided only when a child changes, by walking the Python stack for
+  running ``__init__`` frames; construction itself costs one stack walk per module to find its parent.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copyreg
+import functools
+import os
+import runpy
+import sys
+import threading
+import traceback
+import types
+import weakref
+from collections.abc import Callable, Iterator
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules.module import register_module_module_registration_hook
+
+import archit_codemod
+from archit_codemod.declaration.errors import ScriptError
+from archit_codemod.declaration.records import ConstructorCall, Modification, ModificationKind, Trace
+
+__all__ = ["current_trace", "run_script", "trace"]
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_PACKAGE_DIR = os.path.dirname(archit_codemod.__file__) + os.sep
+_RUNPY_FILES = frozenset({runpy.__file__, "<frozen runpy>"})
+_COPY_CONSTRUCTORS = frozenset({copyreg.__newobj__.__code__, copyreg.__newobj_ex__.__code__})
+
+
+class _Session:
+    """One active trace and the file whose frames count as "the user's" for it."""
+
+    def __init__(self, user_filename: str) -> None:
+        self.trace = Trace()
+        self.user_filename = user_filename
+
+
+class _State:
+    """Process-wide tracer state; the patches are installed while at least one session is active."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.sessions: list[_Session] = []
+        # module -> weak reference to the module whose __init__ was running when it was built
+        self.creation_parents: weakref.WeakKeyDictionary[nn.Module, weakref.ref[nn.Module]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # ids of owners inside a container operation that records its own per-key difference
+        self.diffing_owners: set[int] = set()
+        self.hook_handle: Any = None
+        self.patched: list[tuple[type, str, Callable[..., Any]]] = []
+
+
+_state = _State()
+
+
+# --- stack inspection -----------------------------------------------------------------------------
+
+
+def _first_argument(frame: types.FrameType) -> Any:
+    code = frame.f_code
+    if code.co_argcount == 0:
+        return None
+    return frame.f_locals.get(code.co_varnames[0])
+
+
+def _running_inits(frame: types.FrameType | None) -> Iterator[nn.Module]:
+    """The modules whose ``__init__`` is running at ``frame`` and its callers, innermost first."""
+    while frame is not None:
+        if frame.f_code.co_name == "__init__":
+            candidate = _first_argument(frame)
+            if isinstance(candidate, nn.Module):
+                yield candidate
+        frame = frame.f_back
+
+
+def _is_internal(filename: str) -> bool:
+    return filename.startswith(_TORCH_DIR) or filename.startswith(_PACKAGE_DIR)
+
+
+def _statement_location(frame: types.FrameType | None) -> tuple[str, int]:
+    """The innermost frame outside torch and archit_codemod: the statement that made a change."""
+    while frame is not None and _is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("", 0)
+
+
+def _user_location(frame: types.FrameType | None, user_filename: str) -> tuple[str, int]:
+    while frame is not None and frame.f_code.co_filename != user_filename:
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("", 0)
+
+
+# --- construction ---------------------------------------------------------------------------------
+
+
+def _module_new(cls: type[nn.Module], *args: Any, **kwargs: Any) -> nn.Module:
+    """``torch.nn.Module.__new__`` while (and after) tracing: ``object.__new__`` plus recording."""
+    module = object.__new__(cls)
+    if _state.sessions:
+        _record_construction(module, cls, args, kwargs, sys._getframe(1))
+    return module
+
+
+def _record_construction(
+    module: nn.Module, cls: type[nn.Module], args: tuple[Any, ...], kwargs: dict[str, Any], caller: Any
+) -> None:
+    parent = next(_running_inits(caller), None)
+    if parent is not None:
+        _state.creation_parents[module] = weakref.ref(parent)
+    # copy.deepcopy / pickle call cls.__new__(cls) directly, and a subclass with its own __new__
+    # calls ours without its arguments: neither is the constructor call, so none is recorded.
+    if caller.f_code in _COPY_CONSTRUCTORS or cls.__new__ is not _module_new:
+        return
+    call = ConstructorCall(
+        cls=cls,
+        args=args,
+        kwargs=kwargs,
+        filename=caller.f_code.co_filename,
+        lineno=caller.f_lineno,
+        parent=parent,
+    )
+    for session in _state.sessions:
+        session.trace.calls[module] = call
+
+
+def _creation_ancestors(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` and the modules whose ``__init__`` was running when it (or an ancestor) was built."""
+    while module is not None:
+        yield module
+        reference = _state.creation_parents.get(module)
+        module = reference() if reference is not None else None
+
+
+def _is_definition(owner: nn.Module, frame: types.FrameType | None) -> bool:
+    ancestors = {id(module) for module in _creation_ancestors(owner)}
+    return any(id(running) in ancestors for running in _running_inits(frame))
+
+
+# --- child changes --------------------------------------------------------------------------------
+
+
+def _record_change(
+    changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]],
+    owner: nn.Module,
+    frame: types.FrameType | None,
+) -> None:
+    if not changes or _is_definition(owner, frame):
+        return
+    filename, lineno = _statement_location(frame)
+    top = list(_creation_ancestors(owner))[-1]
+    for session in _state.sessions:
+        user_filename, user_lineno = _user_location(frame, session.user_filename)
+        trace = session.trace
+        for kind, name, old, new in changes:
+            trace.modifications.append(
+                Modification(kind, owner, name, old, new, filename, lineno, user_filename, user_lineno)
+            )
+        if not any(root is top for root in trace.traced_roots):
+            trace.traced_roots.append(top)
+
+
+def _on_registration(owner: nn.Module, name: str, new: nn.Module | None) -> None:
+    """torch's global module-registration hook: setattr, add_module, container __setitem__."""
+    if not _state.sessions or id(owner) in _state.diffing_owners:
+        return None
+    children = owner._modules
+    if name in children:
+        old = children[name]
+        if old is new:
+            return None
+        change = ("set", name, old, new)
+    else:
+        change = ("add", name, None, new)
+    _record_change([change], owner, sys._getframe(1))
+    return None
+
+
+def _traced_delattr(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def traced_delattr(self: nn.Module, name: str) -> None:
+        children = self.__dict__.get("_modules")
+        if (
+            _state.sessions
+            and children is not None
+            and name in children
+            and id(self) not in _state.diffing_owners
+        ):
+            _record_change([("delete", name, children[name], None)], self, sys._getframe(1))
+        original(self, name)
+
+    return traced_delattr
+
+
+def _key_differences(
+    before: dict[str, nn.Module | None], after: dict[str, nn.Module | None]
+) -> list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]]:
+    changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]] = []
+    for name, old in before.items():
+        if name not in after:
+            changes.append(("delete", name, old, None))
+        elif after[name] is not old:
+            changes.append(("set", name, old, after[name]))
+    changes.extend(("add", name, None, new) for name, new in after.items() if name not in before)
+    return changes
+
+
+def _traced_by_difference(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a container operation so that its net effect on ``_modules`` is recorded key by key."""
+
+    @functools.wraps(original)
+    def operation(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if not _state.sessions or id(self) in _state.diffing_owners:
+            return original(self, *args, **kwargs)
+        before = dict(self._modules)
+        _state.diffing_owners.add(id(self))
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _state.diffing_owners.discard(id(self))
+            _record_change(_key_differences(before, self._modules), self, sys._getframe(1))
+
+    return operation
+
+
+# Operations that change children without torch's registration hook (see torch/nn/modules/container.py).
+_DIFFED_OPERATIONS: tuple[tuple[type[nn.Module], str], ...] = (
+    (nn.ModuleList, "__delitem__"),
+    (nn.ModuleList, "insert"),
+    (nn.Sequential, "__delitem__"),
+    (nn.Sequential, "insert"),
+    (nn.ModuleDict, "__delitem__"),
+    (nn.ModuleDict, "clear"),
+)
+
+
+def _install() -> None:
+    module_new = nn.Module.__dict__.get("__new__")
+    if module_new is None:
+        nn.Module.__new__ = staticmethod(_module_new)  # type: ignore[method-assign,assignment]
+    elif getattr(module_new, "__func__", None) is not _module_new:
+        raise RuntimeError(
+            "torch.nn.Module already defines __new__ (a newer torch?); archit_codemod's tracer cannot "
+            "record constructor calls on it. Please report this with your torch version."
+        )
+    _state.hook_handle = register_module_module_registration_hook(_on_registration)
+    patches = [(nn.Module, "__delattr__", _traced_delattr)]
+    patches += [(cls, name, _traced_by_difference) for cls, name in _DIFFED_OPERATIONS]
+    for cls, name, wrap in patches:
+        original = cls.__dict__[name]
+        _state.patched.append((cls, name, original))
+        setattr(cls, name, wrap(original))
+
+
+def _uninstall() -> None:
+    # nn.Module.__new__ stays (see the module docstring); with no session it only calls object.__new__.
+    if _state.hook_handle is not None:
+        _state.hook_handle.remove()
+        _state.hook_handle = None
+    while _state.patched:
+        cls, name, original = _state.patched.pop()
+        setattr(cls, name, original)
+    _state.creation_parents = weakref.WeakKeyDictionary()
+    _state.diffing_owners.clear()
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+
+class _TraceContext:
+    """Context manager returned by :func:`trace`."""
+
+    def __init__(self, user_filename: str | None = None) -> None:
+        self._user_filename = user_filename
+        self._session: _Session | None = None
+        self._frame: types.FrameType | None = None
+
+    def __enter__(self) -> Trace:
+        if self._session is not None:
+            raise RuntimeError("this trace() context is already active; create a new one with trace()")
+        if self._user_filename is None:
+            self._frame = sys._getframe(1)
+            self._user_filename = self._frame.f_code.co_filename
+        session = _Session(self._user_filename)
+        with _state.lock:
+            if not _state.sessions:
+                _install()
+            _state.sessions.append(session)
+        self._session = session
+        return session.trace
+
+    def __exit__(self, *exc_info: object) -> None:
+        session, self._session = self._session, None
+        with _state.lock:
+            _state.sessions.remove(session)
+            if not _state.sessions:
+                _uninstall()
+        if self._frame is not None:
+            # What the traced block can see: its globals, then its locals (the same dict at module level).
+            session.trace.namespace = {**self._frame.f_globals, **self._frame.f_locals}
+            self._frame = None
+
+
+def trace() -> _TraceContext:
+    """Record module constructions and submodule changes while the ``with`` block runs.
+
+    >>> with trace() as t:
+    ...     model.encoder.layer[0] = MyLayer(config)
+    >>> [(m.kind, m.name) for m in t.modifications]
+    [('set', '0')]
+
+    The yielded :class:`~archit_codemod.declaration.records.Trace` fills while the block runs; frames in
+    the block's file are the "user" frames of each modification. Traces may be nested.
+    """
+    return _TraceContext()
+
+
+def current_trace() -> Trace | None:
+    """The innermost active trace, or ``None`` when nothing is being traced."""
+    sessions = _state.sessions
+    return sessions[-1].trace if sessions else None
+
+
+def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] = ()) -> Trace:
+    """Run ``path`` as ``__main__`` with ``args``, as ``python PATH ARGS`` would, under a trace.
+
+    The script sees ``sys.argv == [path, *args]``, its own folder as ``sys.path[0]``, an absolute
+    ``__file__`` and ``__name__ == "__main__"``; ``sys.argv``, ``sys.path`` and
+    ``sys.modules["__main__"]`` are restored afterwards. The returned trace holds the script's final
+    global namespace. ``sys.exit(0)`` (or ``sys.exit()``) ends the script normally.
+
+    Raises:
+        ScriptError: the file is missing or not Python, has a syntax error, raised, or exited with a
+            non-zero status. The message is the script's traceback without the tracer's own frames.
+    """
+    given = os.fspath(path)
+    script = Path(given).absolute()
+    code = _compile_script(given, script)
+
+    main_module = types.ModuleType("__main__")
+    main_module.__dict__.update(
+        __file__=str(script),
+        __builtins__=builtins,
+        __loader__=SourceFileLoader("__main__", str(script)),
+        __spec__=None,
+        __package__=None,
+        __cached__=None,
+    )
+    saved_argv, saved_path = sys.argv, sys.path[:]
+    saved_main = sys.modules.get("__main__")
+    sys.argv = [given, *args]
+    sys.path[0:1] = [os.path.dirname(os.path.realpath(script))]
+    sys.modules["__main__"] = main_module
+    try:
+        with _TraceContext(user_filename=str(script)) as result:
+            try:
+                exec(code, main_module.__dict__)
+            except SystemExit as stop:
+                if stop.code not in (None, 0):
+                    status = stop.code if isinstance(stop.code, int) else f"1 ({stop.code})"
+                    raise ScriptError(f"{given} exited with status {status}") from None
+            except Exception as error:
+                raise ScriptError(_user_traceback(error)) from error
+    finally:
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+        else:
+            del sys.modules["__main__"]
+    result.namespace = main_module.__dict__
+    result.script_path = script
+    result.script_argv = [given, *args]
+    return result
+
+
+def _compile_script(given: str, script: Path) -> types.CodeType:
+    if not script.exists():
+        raise ScriptError(
+            f"{given}: no such file. Give the path of the Python script that modifies the model."
+        )
+    if not script.is_file():
+        raise ScriptError(f"{given} is not a file. Give the path of a Python script.")
+    source = script.read_bytes()
+    try:
+        return compile(source, str(script), "exec", dont_inherit=True)
+    except SyntaxError as error:
+        if "null bytes" in str(error) or "unicode error" in str(error):
+            raise ScriptError(f"{given} is not a Python script ({error.msg}).") from None
+        raise ScriptError(_user_traceback(error)) from None
+    except ValueError as error:  # null bytes, on Python < 3.12
+        raise ScriptError(f"{given} is not a Python script ({error}).") from None
+
+
+def _user_traceback(error: BaseException) -> str:
+    """``error``'s traceback as Python prints it, without the frames of archit_codemod and runpy."""
+    report = traceback.TracebackException.from_exception(error)
+    pending, seen = [report], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.stack = traceback.StackSummary.from_list(
+            [
+                frame
+                for frame in current.stack
+                if not frame.filename.startswith(_PACKAGE_DIR) and frame.filename not in _RUNPY_FILES
+            ]
+        )
+        pending.extend(chained for chained in (current.__cause__, current.__context__) if chained)
+        pending.extend(getattr(current, "exceptions", None) or ())
+    return "".join(report.format()).rstrip("\n")

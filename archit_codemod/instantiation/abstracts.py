@@ -1,0 +1,654 @@
+"""The three abstractions of instantiation: a base model, a head, and a model with head.
+
+- :class:`BaseModel` wraps a transformers model (its *core*) behind one interface:
+  ``forward(input_ids, attention_mask) -> last_hidden_state, hidden_states, pooler_output``.
+- :class:`Head` turns that output into logits.
+- :class:`ModelWithHead` (a ``PreTrainedModel`` with a :class:`~.configs.CombinedConfig`) runs both and computes
+  the task's loss. Task classes (``ForMaskedLM``, ...) pick the head class and the loss.
+
+Everything goes through transformers' public API: ``save_pretrained``/``from_pretrained`` of ``PreTrainedModel``
+work unchanged (safetensors, sharding, ``dtype``, ``device_map``) because a ``ModelWithHead`` is built from its
+config alone. No underscore method of ``PreTrainedModel``/``PretrainedConfig`` is overridden; only the class
+attributes transformers documents for model authors are set (``config_class``, ``base_model_prefix``,
+``_tied_weights_keys``, ``_init_weights``, the attention support flags).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import torch
+from torch import nn
+from transformers import PretrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
+from transformers.utils import ModelOutput
+
+from archit_codemod.instantiation.configs import BaseModelConfig, CombinedConfig, HeadConfig
+from archit_codemod.instantiation.mixins import (
+    LoggingState,
+    LossState,
+    ReportDiagnosticsMixin,
+    StatefulLossMixin,
+)
+from archit_codemod.util import checkpointToStateDict, dataclass_to_dict, import_path
+
+try:  # transformers 5: init functions that skip parameters already loaded from a checkpoint
+    from transformers import initialization as _init
+except ImportError:  # transformers 4.57: plain torch (loaded modules are skipped per module there)
+    _init = torch.nn.init
+
+__all__ = ["BaseModel", "Head", "ModelWithHead", "ModelWithHeadOutput", "initialiseModule"]
+
+logger = logging.getLogger(__name__)
+
+PC = TypeVar("PC", bound=PretrainedConfig)
+HC = TypeVar("HC", bound=HeadConfig)
+
+HEAD_INITIALISER_STD = 0.02
+# Keyword arguments of PreTrainedModel.from_pretrained that locate a checkpoint (as opposed to loading options).
+_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+
+
+def initialiseModule(module: nn.Module, std: float = HEAD_INITIALISER_STD) -> None:
+    """Initialise one module the way heads are: linear/embedding weights normal(0, std), biases 0, norms 1/0.
+
+    Modules of other types are left alone (their children are visited separately by transformers).
+    """
+    if isinstance(module, nn.Linear):
+        _init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            _init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        _init.normal_(module.weight, mean=0.0, std=std)
+    elif (
+        isinstance(module, nn.LayerNorm)
+        or "LayerNorm" in type(module).__name__
+        or "RMSNorm" in type(module).__name__
+    ):
+        if getattr(module, "weight", None) is not None:
+            _init.ones_(module.weight)
+        if getattr(module, "bias", None) is not None:
+            _init.zeros_(module.bias)
+
+
+class _FollowsCore:
+    """A ``PreTrainedModel`` capability flag (``_supports_sdpa``, ...) whose value is the core class's flag.
+
+    transformers reads these flags on the instance (during ``PreTrainedModel.__init__``, once ``self.config`` is
+    set) to decide which attention implementations it may use. The wrapper supports what its core supports.
+    """
+
+    def __init__(self, default: bool = False):
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> bool:
+        core_class = owner._staticCoreClass() if instance is None else instance._coreClassOfInstance()
+        return self.default if core_class is None else bool(getattr(core_class, self.name, self.default))
+
+
+########################################################################################################################
+#   Base model
+########################################################################################################################
+
+
+class BaseModel(PreTrainedModel, Generic[PC]):
+    """Wraps a transformers model (the *core*) so that every architecture answers the same ``forward``.
+
+    Subclasses say which core class they wrap (:meth:`coreClass`), how to build it (:meth:`buildCore`) and how to
+    read their config (:meth:`standardiseConfig`). :class:`~.basemodels.TransformersBaseModel` implements all
+    three generically; per-architecture classes only state what differs.
+
+    The core is the submodule ``core`` (``base_model_prefix``), so state-dict keys are ``core.<core's keys>`` and
+    ``base_model`` (transformers' own property, driven by ``base_model_prefix``) is the core.
+    """
+
+    config_class = PretrainedConfig
+    base_model_prefix = "core"
+
+    _supports_sdpa = _FollowsCore()
+    _supports_flash_attn = _FollowsCore()
+    _supports_flash_attn_2 = _FollowsCore()
+    _supports_flex_attn = _FollowsCore()
+    supports_gradient_checkpointing = _FollowsCore()
+
+    def __init__(self, config: PC, core: PreTrainedModel | None = None):
+        """Build the core from ``config``, or wrap ``core`` (already built or loaded, with ``core.config is config``)."""
+        super().__init__(config)
+        self.core = core if core is not None else self.buildCore(config)
+        self.loss_state = LossState()
+        self.logging_state = LoggingState()
+        self.post_init()
+
+    # --- What subclasses specify ---------------------------------------------------------------------------------
+
+    @classmethod
+    def configClass(cls) -> type[PC]:
+        """The transformers config class of the core."""
+        return cls.config_class
+
+    @classmethod
+    @abstractmethod
+    def coreClass(cls) -> type[PreTrainedModel]:
+        """The transformers class of the core (``RobertaModel``, ...)."""
+        raise NotImplementedError
+
+    @classmethod
+    def coreClassForConfig(cls, config: PC) -> type[PreTrainedModel]:
+        """The core class for this config. Wrappers of several architectures (``AutoBaseModel``) override this."""
+        return cls.coreClass()
+
+    @classmethod
+    @abstractmethod
+    def buildCore(cls, config: PC) -> PreTrainedModel:
+        """A new core with freshly initialised weights."""
+        raise NotImplementedError
+
+    @classmethod
+    @abstractmethod
+    def standardiseConfig(cls, config: PC) -> BaseModelConfig:
+        """The :class:`BaseModelConfig` view of the core's config."""
+        raise NotImplementedError
+
+    @classmethod
+    def coreFromPretrained(
+        cls, checkpoint: str | os.PathLike, **kwargs: Any
+    ) -> tuple[PreTrainedModel, dict[str, Any]]:
+        """Load only the core from a transformers checkpoint (base model or model with head), with the core class's
+        own public ``from_pretrained``. Returns the core and transformers' loading info (``unexpected_keys`` are the
+        checkpoint weights the core did not use, e.g. a pre-trained head)."""
+        core, info = cls.coreClass().from_pretrained(checkpoint, output_loading_info=True, **kwargs)
+        return core, info
+
+    # --- Construction ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: PC) -> BaseModel[PC]:
+        return cls(config)
+
+    @classmethod
+    def fromCore(cls, core: PreTrainedModel) -> BaseModel[PC]:
+        """Wrap an existing core (for instance one loaded with ``from_pretrained``) without touching its weights."""
+        return cls(core.config, core=core)
+
+    @classmethod
+    def _staticCoreClass(cls) -> type | None:
+        try:
+            return cls.coreClass()
+        except (NotImplementedError, TypeError, AttributeError):
+            return None
+
+    def _coreClassOfInstance(self) -> type | None:
+        core = self.__dict__.get("_modules", {}).get("core")
+        if core is not None:
+            return type(core)
+        try:
+            return type(self).coreClassForConfig(self.config)
+        except (NotImplementedError, TypeError, AttributeError, ValueError):
+            return None
+
+    @property
+    def base_model(self) -> PreTrainedModel:
+        """The core (what transformers' ``base_model`` returns for ``base_model_prefix = "core"``)."""
+        return self.core
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.core.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.core.set_input_embeddings(value)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # Only reached for modules a subclass adds to the wrapper itself: the core brings its own _init_weights.
+        initialiseModule(module, getattr(self.config, "initializer_range", HEAD_INITIALISER_STD))
+
+    # --- Running --------------------------------------------------------------------------------------------------
+
+    def coreForwardKwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments for every call of the core (e.g. ``use_cache=False`` for decoders)."""
+        return {}
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        do_drop_intermediates: bool = True,
+        **kwargs: Any,
+    ) -> BaseModelOutputWithPoolingAndNoAttention:
+        """Run the core. ``hidden_states`` (all layers) are only returned when ``do_drop_intermediates=False``;
+        ``pooler_output`` is the core's pooler output, or ``None`` when the core has no pooler."""
+        self._prepareStates()
+        output = self.core(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            output_hidden_states=not do_drop_intermediates,
+            **self.coreForwardKwargs(),
+            **kwargs,
+        )
+        return BaseModelOutputWithPoolingAndNoAttention(
+            last_hidden_state=output.last_hidden_state,
+            pooler_output=getattr(output, "pooler_output", None),
+            hidden_states=None if do_drop_intermediates else output.hidden_states,
+        )
+
+    def _prepareStates(self) -> None:
+        # Registered at every forward rather than once, so modules swapped in after construction take part too.
+        self.loss_state.reset()
+        self.logging_state.reset()
+        for module in self.modules():
+            if isinstance(module, StatefulLossMixin):
+                module.registerLoss(self.loss_state)
+            if isinstance(module, ReportDiagnosticsMixin):
+                module.registerLog(self.logging_state)
+
+    def computeLoss(self) -> torch.Tensor | None:
+        """Sum of the loss terms that modules inside the core added during the last forward, or ``None``."""
+        return self.loss_state.total()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Values that modules inside the core reported during the last forward."""
+        return dict(self.logging_state.values)
+
+
+########################################################################################################################
+#   Head
+########################################################################################################################
+
+
+class Head(nn.Module, Generic[HC]):
+    """Turns a base model's output into logits. Weights are initialised by the ``ModelWithHead`` it belongs to
+    (normal(0, 0.02), norms to 1/0, via ``_init_weights``), so loading a checkpoint never initialises twice."""
+
+    def __init__(self, base_config: BaseModelConfig, head_config: HC):
+        super().__init__()
+        self.base_config = base_config
+        self.head_config = head_config
+
+    @abstractmethod
+    def forward(
+        self,
+        encoder_output: BaseModelOutputWithPoolingAndNoAttention,
+        attention_mask: torch.Tensor,
+        **kwargs: Any,
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    @classmethod
+    @abstractmethod
+    def configClass(cls) -> type[HC]:
+        raise NotImplementedError
+
+    @classmethod
+    @abstractmethod
+    def hfEquivalentSuffix(cls) -> str:
+        """Suffix of the transformers classes with the same head, e.g. ``"ForTokenClassification"``."""
+        raise NotImplementedError
+
+    @classmethod
+    def assertConfigConstraints(cls, base_config: BaseModelConfig, head_config: HC) -> None:
+        """Raise ``ValueError`` (with the fix) when this head cannot work with these configs."""
+        if not isinstance(head_config, cls.configClass()):
+            raise TypeError(
+                f"{cls.__name__} needs a {cls.configClass().__name__}, got a {type(head_config).__name__}."
+            )
+
+    @classmethod
+    def fromConfigs(cls, base_config: BaseModelConfig, head_config: HC) -> Head[HC]:
+        cls.assertConfigConstraints(base_config, head_config)
+        return cls(base_config, head_config)
+
+    @classmethod
+    def weightsFromTransformersHead(
+        cls,
+        dropped_weights: dict[str, torch.Tensor],
+        transformers_config: PretrainedConfig,
+        base_config: BaseModelConfig,
+        head_config: HC,
+    ) -> dict[str, torch.Tensor] | None:
+        """Map the weights of a transformers model's own head onto this head's state dict, or ``None`` (default).
+
+        Called by :meth:`ModelWithHead.from_pretrained` for a transformers model-with-head checkpoint, with the
+        checkpoint tensors the core did not use (under their checkpoint names, e.g. ``"lm_head.dense.weight"``).
+        Return a complete state dict for this head when the transformers head computes the same function;
+        return ``None`` when it does not fit, and the head stays freshly initialised.
+        """
+        return None
+
+
+########################################################################################################################
+#   Model with head
+########################################################################################################################
+
+
+@dataclass
+class ModelWithHeadOutput(ModelOutput):
+    """``loss`` first (what ``Trainer`` reads), then ``logits`` (kept in training mode too), then the base output."""
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | Any | None = None
+    base_model_output: BaseModelOutputWithPoolingAndNoAttention | None = None
+
+
+class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
+    """A base model and a head, as one ``PreTrainedModel``. Subclasses (tasks) choose the head and the loss.
+
+    Fields: ``model`` (the :class:`BaseModel`), ``head`` (the :class:`Head`), ``loss`` (the loss module).
+    The config is a :class:`CombinedConfig`, from which the whole model can be rebuilt, so transformers' public
+    ``save_pretrained`` and ``PreTrainedModel.from_pretrained`` machinery apply unchanged.
+    """
+
+    config_class = CombinedConfig
+    base_model_prefix = "model"
+    # Trainer must not pass num_items_in_batch through **kwargs: those go to the core.
+    accepts_loss_kwargs = False
+
+    _supports_sdpa = _FollowsCore()
+    _supports_flash_attn = _FollowsCore()
+    _supports_flash_attn_2 = _FollowsCore()
+    _supports_flex_attn = _FollowsCore()
+    supports_gradient_checkpointing = _FollowsCore()
+
+    def __init__(self, config: CombinedConfig, base_model: BaseModel | None = None):
+        """Build from ``config`` alone, or around an existing ``base_model`` (whose config must be
+        ``config.base_model_config``). Only the head is initialised; an existing base model keeps its weights."""
+        if not isinstance(config, CombinedConfig):
+            raise TypeError(
+                f"{type(self).__name__} needs a CombinedConfig, got {type(config).__name__}. To put a head on a "
+                f"transformers checkpoint, use {type(self).__name__}.from_pretrained(path, BaseModelClass, head_config)."
+            )
+        self.refuseConfigOfOtherTask(config)
+        if config.head_config is None:
+            raise ValueError(f"{type(self).__name__} needs config.head_config; the CombinedConfig has none.")
+        if config.model_with_head_class is None:
+            config.model_with_head_class = import_path(type(self))
+        super().__init__(config)
+
+        if base_model is None:
+            base_model = config.baseModelClass()(config.base_model_config)
+        elif base_model.config is not config.base_model_config:
+            raise ValueError("base_model.config must be the very object config.base_model_config.")
+        self.model = base_model
+        self.head = self.buildHead(self.model.standardiseConfig(config.base_model_config), config.head_config)
+        self.loss = self.buildLoss()
+
+        reference = next(iter(self.model.parameters()), None)
+        if reference is not None and reference.device.type != "meta":
+            # A loaded base model may be in another dtype or on another device than the default the head got.
+            self.head.to(device=reference.device, dtype=self.model.dtype)
+
+        tied = self._tiedOutputEmbeddingKeys()
+        if tied:
+            # Per instance: the embedding's name depends on the core. transformers 5 reads the dict
+            # {target: source}; transformers 4.57 iterates it for the target names (and ties through
+            # get_output_embeddings/get_input_embeddings).
+            self._tied_weights_keys = tied
+        self.post_init()
+
+    # --- What subclasses specify ---------------------------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def headClass(cls) -> type[Head[HC]]:
+        raise NotImplementedError
+
+    @classmethod
+    def buildHead(cls, base_model_config: BaseModelConfig, head_config: HC) -> Head[HC]:
+        return cls.headClass().fromConfigs(base_model_config, head_config)
+
+    @classmethod
+    @abstractmethod
+    def buildLoss(cls) -> nn.Module | Callable[..., torch.Tensor]:
+        raise NotImplementedError
+
+    @abstractmethod
+    def computeLoss(self, logits: Any, labels: Any) -> torch.Tensor:
+        """The task loss of this batch (the base model's accumulated loss terms are added by ``forward``)."""
+        raise NotImplementedError
+
+    # --- Running --------------------------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: Any = None,
+        output_hidden_states: bool = False,
+        **kwargs: Any,
+    ) -> ModelWithHeadOutput:
+        """Base model, then head, then (when ``labels`` are given) the task loss plus the base model's loss terms.
+        Other keyword arguments (``token_type_ids``, ...) go to the base model."""
+        if attention_mask is None and input_ids is not None:
+            attention_mask = torch.ones(input_ids.shape[:2], dtype=torch.long, device=input_ids.device)
+        base_output = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            do_drop_intermediates=not output_hidden_states,
+            **kwargs,
+        )
+        logits = self.head(base_output, attention_mask)
+        loss = None
+        if labels is not None:
+            loss = self.computeLoss(logits, labels)
+            base_loss = self.model.computeLoss()
+            if base_loss is not None:
+                loss = loss + base_loss
+        return ModelWithHeadOutput(loss=loss, logits=logits, base_model_output=base_output)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # Reached for the head's modules (the base model is a PreTrainedModel with its own _init_weights).
+        initialiseModule(module, HEAD_INITIALISER_STD)
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        """The head's vocabulary projection for language-modelling heads, ``None`` otherwise."""
+        return None
+
+    def _tiedOutputEmbeddingKeys(self) -> dict[str, str]:
+        output_embeddings = self.get_output_embeddings()
+        if output_embeddings is None:
+            return {}
+        input_embeddings = self.get_input_embeddings()
+        names = {id(module): name for name, module in self.named_modules()}
+        return {f"{names[id(output_embeddings)]}.weight": f"{names[id(input_embeddings)]}.weight"}
+
+    def _coreClassOfInstance(self) -> type | None:
+        model = self.__dict__.get("_modules", {}).get("model")
+        if model is not None:
+            return model._coreClassOfInstance()
+        config = self.__dict__.get("config")
+        if config is None or config.base_model_class is None or config.base_model_config is None:
+            return None
+        try:
+            return config.baseModelClass().coreClassForConfig(config.base_model_config)
+        except (NotImplementedError, TypeError, AttributeError, ValueError, ImportError):
+            return None
+
+    @classmethod
+    def _staticCoreClass(cls) -> type | None:
+        return None
+
+    # --- Construction and loading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def fromModelAndHeadConfig(cls, base_model: BaseModel, head_config: HC) -> ModelWithHead[PC, HC]:
+        """Put a new head (initialised) on an existing base model (whose weights are kept)."""
+        config = CombinedConfig(
+            base_model_config=base_model.config,
+            head_config=head_config,
+            base_model_class=import_path(type(base_model)),
+            model_with_head_class=import_path(cls),
+        )
+        return cls(config, base_model=base_model)
+
+    @classmethod
+    def refuseConfigOfOtherTask(cls, config: CombinedConfig) -> None:
+        """Raise ``ValueError`` when ``config`` was saved for another task class or head config class."""
+        saved = config.model_with_head_class
+        if saved is not None and saved not in {import_path(klass) for klass in cls.__mro__}:
+            raise ValueError(
+                f"This checkpoint was saved by {saved}, not by {import_path(cls)} (or a parent class of it). "
+                f"Its head would be loaded into a head of another task. Load it with {saved.rsplit('.', 1)[-1]}, "
+                f"or load its base model into {cls.__name__} with a new head: "
+                f"{cls.__name__}.from_pretrained(path_of_base_checkpoint, BaseModelClass, head_config)."
+            )
+        expected = cls.headClass().configClass()
+        head_config = config.head_config
+        if head_config is not None and not isinstance(head_config, expected):
+            raise ValueError(
+                f"{cls.__name__} needs a {expected.__name__}, but the config holds a {type(head_config).__name__} "
+                f"(from {config.head_config_class})."
+            )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        checkpoint: str | os.PathLike,
+        base_model_class: type[BaseModel] | None = None,
+        head_config: HC | None = None,
+        **kwargs: Any,
+    ) -> ModelWithHead[PC, HC]:
+        """Load from three kinds of checkpoint:
+
+        1. a transformers base model (``RobertaModel``): its weights go into a new ``base_model_class``, and a new
+           head is built from ``head_config`` (required);
+        2. a transformers model with head (``RobertaForMaskedLM``): as 1; the checkpoint's head is dropped (the
+           dropped keys are logged) unless the head class maps it (:meth:`Head.weightsFromTransformersHead`);
+        3. a checkpoint saved by this package: the whole model, head included; ``base_model_class`` and
+           ``head_config`` are optional and, when given, must agree with the checkpoint.
+
+        Other keyword arguments (``dtype``, ``device_map``, ``attn_implementation``, ``revision``, ...) go to
+        transformers' ``from_pretrained``. Base weights are never initialised randomly first.
+        """
+        hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        config_dict, _ = PretrainedConfig.get_config_dict(checkpoint, **hub_kwargs)
+        if config_dict.get("model_type") == CombinedConfig.model_type:
+            return cls._fromOwnCheckpoint(checkpoint, base_model_class, head_config, **kwargs)
+        return cls._fromTransformersCheckpoint(
+            checkpoint, config_dict, base_model_class, head_config, **kwargs
+        )
+
+    @classmethod
+    def _fromOwnCheckpoint(
+        cls,
+        checkpoint: str | os.PathLike,
+        base_model_class: type[BaseModel] | None,
+        head_config: HC | None,
+        **kwargs: Any,
+    ) -> ModelWithHead[PC, HC]:
+        hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        config = CombinedConfig.from_pretrained(checkpoint, **hub_kwargs)
+        cls.refuseConfigOfOtherTask(config)
+        if base_model_class is not None and import_path(base_model_class) != config.base_model_class:
+            raise ValueError(
+                f"The checkpoint {checkpoint} holds a {config.base_model_class}, not a {import_path(base_model_class)}. "
+                f"Leave base_model_class out to use the checkpoint's, or pass that class."
+            )
+        if head_config is not None:
+            _refuseContradictingHeadConfig(head_config, config.head_config, checkpoint)
+        # PreTrainedModel.from_pretrained, unchanged: config -> cls(config) on the meta device -> load the weights.
+        return super().from_pretrained(checkpoint, config=config, **kwargs)
+
+    @classmethod
+    def _fromTransformersCheckpoint(
+        cls,
+        checkpoint: str | os.PathLike,
+        config_dict: dict[str, Any],
+        base_model_class: type[BaseModel] | None,
+        head_config: HC | None,
+        **kwargs: Any,
+    ) -> ModelWithHead[PC, HC]:
+        model_type = config_dict.get("model_type")
+        if base_model_class is None:
+            raise ValueError(
+                f"{checkpoint} is a transformers checkpoint (model_type {model_type!r}), not one saved by "
+                f"archit_codemod, so say which base model wrapper to load it into: "
+                f"{cls.__name__}.from_pretrained(path, RobertaBaseModel, head_config)."
+            )
+        if head_config is None:
+            raise ValueError(
+                f"{checkpoint} is a transformers checkpoint (model_type {model_type!r}) without a head of this "
+                f"package, so {cls.__name__} builds a new {cls.headClass().__name__}, and needs its config: "
+                f"{cls.__name__}.from_pretrained(path, {base_model_class.__name__}, "
+                f"{cls.headClass().configClass().__name__}(...))."
+            )
+        core, info = base_model_class.coreFromPretrained(checkpoint, **kwargs)
+        dropped = sorted(info.get("unexpected_keys", []))
+        missing = sorted(info.get("missing_keys", []))
+        if missing:
+            logger.warning(
+                f"{checkpoint} lacks {len(missing)} weight(s) of {type(core).__name__}, which stay randomly "
+                f"initialised: {missing}. Is it a checkpoint of this architecture?"
+            )
+        base_model = base_model_class.fromCore(core)
+        model = cls.fromModelAndHeadConfig(base_model, head_config)
+
+        mapped = None
+        head_class = cls.headClass()
+        if (
+            dropped
+            and head_class.weightsFromTransformersHead.__func__
+            is not Head.weightsFromTransformersHead.__func__
+        ):
+            dropped_weights = checkpointToStateDict(_localFolder(checkpoint, hub_kwargs=kwargs), dropped)
+            mapped = head_class.weightsFromTransformersHead(
+                dropped_weights, core.config, model.head.base_config, head_config
+            )
+        if mapped is not None:
+            reference = model.head.state_dict()
+            model.head.load_state_dict(
+                {
+                    key: value.to(device=reference[key].device, dtype=reference[key].dtype)
+                    for key, value in mapped.items()
+                }
+            )
+            logger.info(f"The head of {checkpoint} was mapped into the new {head_class.__name__}.")
+        elif dropped:
+            logger.warning(
+                f"Dropped {len(dropped)} weight(s) of {checkpoint} that {base_model_class.__name__} does not use "
+                f"(the checkpoint's own head or pooler); {cls.__name__} gets a new {head_class.__name__}. "
+                f"Dropped: {dropped}"
+            )
+        return model
+
+
+def _refuseContradictingHeadConfig(given: HeadConfig, saved: HeadConfig, checkpoint: Any) -> None:
+    if type(given) is not type(saved):
+        raise ValueError(
+            f"head_config is a {type(given).__name__}, but {checkpoint} holds a {type(saved).__name__}. "
+            f"Leave head_config out to use the checkpoint's."
+        )
+    given_values, saved_values = dataclass_to_dict(given), dataclass_to_dict(saved)
+    differences = {
+        key: (given_values[key], saved_values[key])
+        for key in given_values
+        if given_values[key] != saved_values[key]
+    }
+    if differences:
+        listed = ", ".join(
+            f"{key}={mine!r} (checkpoint: {theirs!r})" for key, (mine, theirs) in differences.items()
+        )
+        raise ValueError(
+            f"head_config contradicts the head saved in {checkpoint}: {listed}. The saved head weights only fit the "
+            f"saved config; leave head_config out, or load only the base model into a new head from a base checkpoint."
+        )
+
+
+def _localFolder(checkpoint: str | os.PathLike, hub_kwargs: dict[str, Any]) -> str:
+    """The local folder of a checkpoint (a path, or a hub id already fetched into the cache by from_pretrained)."""
+    if os.path.isdir(checkpoint):
+        return str(checkpoint)
+    from transformers.utils import cached_file
+
+    kwargs = {key: hub_kwargs[key] for key in _HUB_KWARGS if key in hub_kwargs}
+    for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
+        try:
+            return os.path.dirname(cached_file(checkpoint, name, **kwargs))
+        except OSError:
+            continue
+    raise FileNotFoundError(f"Cannot find the weights of {checkpoint}.")

@@ -1,0 +1,145 @@
+"""``AutoBaseModel``: a base model wrapper for any architecture that transformers' ``AutoModel`` knows."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+from typing import Any
+
+import torch
+from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
+from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING, MODEL_MAPPING
+
+from archit_codemod.instantiation.basemodels.generic import TransformersBaseModel
+from archit_codemod.instantiation.configs import BaseModelConfig
+
+__all__ = ["AutoBaseModel"]
+
+# Keyword arguments of from_pretrained that locate a checkpoint, needed to read its config first.
+_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+
+# Architectures whose position ids start after the padding index (RoBERTa's scheme), so the usable context is
+# max_position_embeddings - (pad_token_id + 1): 512 for roberta-base's 514.
+_POSITIONS_OFFSET_BY_PADDING = frozenset(
+    {
+        "roberta",
+        "xlm-roberta",
+        "xlm-roberta-xl",
+        "camembert",
+        "roberta-prelayernorm",
+        "data2vec-text",
+        "longformer",
+    }
+)
+
+
+class _WithoutVocabulary(TransformersBaseModel):
+    """Reads configs that have no ``vocab_size`` (character-level models such as CANINE). Never instantiated."""
+
+    standard_attribute_names = {"vocab_size": ()}
+
+
+class AutoBaseModel(TransformersBaseModel):
+    """Wraps whatever transformers builds for a config: ``AutoModel``'s class for encoders and decoders, and for
+    encoder-decoder models their encoder.
+
+    - The class transformers registers for text encoding (``AutoModelForTextEncoding``) is preferred: for
+      encoder-decoder configs it is the encoder alone (``T5EncoderModel``, ``MT5EncoderModel``, ...), which loads
+      the encoder weights of a full checkpoint and leaves the decoder's out. Encoder-decoder models without one
+      (BART) are built whole and only their ``get_encoder()`` runs (the decoder weights are kept, so the
+      checkpoint layout stays the same).
+    - The config is read through :data:`~.generic.STANDARD_ATTRIBUTE_NAMES` (the config's own attribute names and
+      its ``attribute_map``); a value that cannot be found is a ``ValueError`` naming it and the names looked for.
+      A config without ``vocab_size`` has no vocabulary (``vocab_size=None``, as CANINE); a config without a
+      position limit (T5's relative positions) has ``context_length=None``; RoBERTa-like position ids that
+      start after the padding index reduce the context length accordingly.
+    - Decoders are called with ``use_cache=False``: the wrapper runs whole sequences.
+
+    ``ForX.from_pretrained(checkpoint, AutoBaseModel, head_config)`` works for any checkpoint whose config type
+    ``AutoModel`` knows, base model or model with head.
+    """
+
+    @classmethod
+    def coreClassForConfig(cls, config: PretrainedConfig) -> type[PreTrainedModel]:
+        config_type = type(config)
+        # The text-encoding class first: for encoder-decoder models it is the encoder alone (T5EncoderModel), for
+        # the rest the same class as AutoModel's or its text part. Not conditional on `is_encoder_decoder`, which
+        # T5EncoderModel sets to False in the config it loads.
+        if config_type in MODEL_FOR_TEXT_ENCODING_MAPPING:
+            return MODEL_FOR_TEXT_ENCODING_MAPPING[config_type]
+        if config_type in MODEL_MAPPING:
+            return MODEL_MAPPING[config_type]
+        raise ValueError(
+            f"transformers' AutoModel has no model class for {config_type.__name__} (model_type "
+            f"{getattr(config, 'model_type', None)!r}), so AutoBaseModel cannot wrap it. Write a wrapper: "
+            f"class MyBaseModel(TransformersBaseModel): core_class = <the model class>."
+        )
+
+    @classmethod
+    def coreClass(cls) -> type[PreTrainedModel]:
+        raise NotImplementedError(
+            "AutoBaseModel wraps whichever class fits the config; ask coreClassForConfig(config) instead."
+        )
+
+    @classmethod
+    def coreFromPretrained(cls, checkpoint: str | os.PathLike, **kwargs: Any) -> tuple[PreTrainedModel, dict]:
+        config = kwargs.pop("config", None)
+        if config is None:
+            hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+            config = AutoConfig.from_pretrained(checkpoint, **hub_kwargs)
+        core_class = cls.coreClassForConfig(config)
+        return core_class.from_pretrained(checkpoint, config=config, output_loading_info=True, **kwargs)
+
+    @classmethod
+    def standardiseConfig(cls, config: PretrainedConfig) -> BaseModelConfig:
+        reader = (
+            TransformersBaseModel if getattr(config, "vocab_size", None) is not None else _WithoutVocabulary
+        )
+        standard = TransformersBaseModel.standardiseConfig.__func__(reader, config)
+        if (
+            getattr(config, "model_type", None) in _POSITIONS_OFFSET_BY_PADDING
+            and standard.context_length is not None
+            and config.pad_token_id is not None
+        ):
+            standard = dataclasses.replace(
+                standard, context_length=standard.context_length - config.pad_token_id - 1
+            )
+        return standard
+
+    def runsEncoderOfFullModel(self) -> bool:
+        """Whether the core is a whole encoder-decoder model of which only the encoder runs."""
+        config = self.core.config
+        if not getattr(config, "is_encoder_decoder", False) or type(config) not in MODEL_MAPPING:
+            return False
+        return type(self.core) is MODEL_MAPPING[type(config)]
+
+    def coreForwardKwargs(self) -> dict[str, Any]:
+        forward = self.core.get_encoder().forward if self.runsEncoderOfFullModel() else self.core.forward
+        return {"use_cache": False} if "use_cache" in inspect.signature(forward).parameters else {}
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        do_drop_intermediates: bool = True,
+        **kwargs: Any,
+    ) -> BaseModelOutputWithPoolingAndNoAttention:
+        if not self.runsEncoderOfFullModel():
+            return super().forward(
+                input_ids, attention_mask, do_drop_intermediates=do_drop_intermediates, **kwargs
+            )
+        self._prepareStates()
+        output = self.core.get_encoder()(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            output_hidden_states=not do_drop_intermediates,
+            **self.coreForwardKwargs(),
+            **kwargs,
+        )
+        return BaseModelOutputWithPoolingAndNoAttention(
+            last_hidden_state=output.last_hidden_state,
+            pooler_output=None,
+            hidden_states=None if do_drop_intermediates else output.hidden_states,
+        )

@@ -1,0 +1,189 @@
+"""Configurations of base models, heads, and their combination.
+
+- :class:`BaseModelConfig` is a standard view (``hidden_size``, ``vocab_size``, ...) of any transformers config,
+  so heads never need to know which architecture they sit on.
+- :class:`HeadConfig` is the base of head configurations: plain dataclasses, saved as dicts.
+- :class:`CombinedConfig` is the ``PretrainedConfig`` of a ``ModelWithHead``. It holds the base model's
+  transformers config and the head config, and names (by import path) the base-model wrapper, the head config
+  class and the model-with-head class that were used. With that, a ``ModelWithHead`` can be rebuilt from its
+  ``config.json`` alone, and transformers' own ``save_pretrained``/``from_pretrained`` work unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from transformers import PretrainedConfig
+
+from archit_codemod.util import dataclass_from_dict, dataclass_to_dict, import_from_path, import_path
+
+__all__ = ["BaseModelConfig", "CombinedConfig", "HeadConfig"]
+
+
+@dataclass
+class BaseModelConfig:
+    """What a head may know about the base model under it, whatever the architecture calls these values.
+
+    ``vocab_size`` is ``None`` for models without a token vocabulary (CANINE reads characters).
+    ``context_length`` is ``None`` when the architecture has no fixed maximum length.
+    """
+
+    hidden_size: int
+    hidden_dropout_prob: float
+    vocab_size: int | None
+    num_hidden_layers: int
+    num_attention_heads: int
+    context_length: int | None
+
+
+@dataclass
+class HeadConfig:
+    """Base class of all head configurations. Subclasses are dataclasses whose fields are JSON-serialisable
+    values, nested dataclasses or enums (see :func:`archit_codemod.util.dataclass_to_dict`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclass_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> HeadConfig:
+        return dataclass_from_dict(cls, values)
+
+
+# Attributes that transformers probes with hasattr() to discover a composite config's structure. Answering them
+# from the base model's config would make the combined config look like, e.g., an encoder-decoder config.
+_NOT_DELEGATED = frozenset(
+    {
+        "base_model_config",
+        "head_config",
+        "base_model_class",
+        "head_config_class",
+        "model_with_head_class",
+        "decoder",
+        "encoder",
+        "generator",
+        "text_config",
+        "text_encoder",
+        "vision_config",
+        "audio_config",
+        "quantization_config",
+        "sub_configs",
+    }
+)
+
+
+class CombinedConfig(PretrainedConfig):
+    """The config of a ``ModelWithHead``: a base model's transformers config plus a head config.
+
+    Args:
+        base_model_config: the transformers config of the base model (a ``PretrainedConfig``, or its dict as
+            stored in ``config.json``).
+        head_config: the head's :class:`HeadConfig` (or its dict, rebuilt with ``head_config_class``).
+        base_model_class: import path of the ``BaseModel`` wrapper, e.g.
+            ``"archit_codemod.instantiation.basemodels.roberta.RobertaBaseModel"``.
+        head_config_class: import path of the head config class (needed to rebuild ``head_config`` from a dict).
+        model_with_head_class: import path of the task class (``ForMaskedLM``, ...) the config was made for; used
+            to refuse loading a checkpoint of one task into another.
+
+    Attribute look-ups that find nothing on this config fall back to ``base_model_config`` (so
+    ``config.hidden_size`` works). Attributes this config has itself (every ``PretrainedConfig`` attribute, such
+    as ``pad_token_id`` on transformers 4.x) win; read ``config.base_model_config.X`` to be sure to get the base
+    model's value. ``tie_word_embeddings`` is derived from the head config's ``tie_weights`` (False for heads
+    without one), because transformers decides from it whether to tie the head's decoder to the embeddings.
+    """
+
+    model_type = "archit_codemod"
+
+    def __init__(
+        self,
+        base_model_config: PretrainedConfig | dict[str, Any] | None = None,
+        head_config: HeadConfig | dict[str, Any] | None = None,
+        base_model_class: str | None = None,
+        head_config_class: str | None = None,
+        model_with_head_class: str | None = None,
+        **kwargs: Any,
+    ):
+        kwargs.pop(
+            "tie_word_embeddings", None
+        )  # derived from the head config below, never taken from outside
+        super().__init__(**kwargs)
+        self.base_model_class = base_model_class
+        self.model_with_head_class = model_with_head_class
+        if isinstance(head_config, HeadConfig):
+            head_config_class = import_path(type(head_config))
+        self.head_config_class = head_config_class
+        self.base_model_config = _baseConfigFromValue(base_model_config, base_model_class)
+        self.head_config = _headConfigFromValue(head_config, head_config_class)
+        self.tie_word_embeddings = bool(getattr(self.head_config, "tie_weights", False))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal look-up failed. Never delegate dunders (copy/pickle probe __setstate__ etc. on
+        # half-built instances, where base_model_config does not exist yet), private names (transformers' own
+        # bookkeeping), or the structural names above.
+        if name.startswith("_") or name in _NOT_DELEGATED:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        base = self.__dict__.get("base_model_config")
+        if base is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r} (and has no base_model_config to ask)"
+            )
+        return getattr(base, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        output = super().to_dict()  # already turns the nested base model config into a dict
+        if self.head_config is not None:
+            output["head_config"] = dataclass_to_dict(self.head_config)
+        return output
+
+    def baseModelClass(self) -> type:
+        """The ``BaseModel`` wrapper class this config names."""
+        if self.base_model_class is None:
+            raise ValueError("This CombinedConfig names no base model class; set `base_model_class`.")
+        return import_from_path(self.base_model_class)
+
+    def headConfigClass(self) -> type[HeadConfig] | None:
+        return None if self.head_config_class is None else import_from_path(self.head_config_class)
+
+    def modelWithHeadClass(self) -> type | None:
+        return None if self.model_with_head_class is None else import_from_path(self.model_with_head_class)
+
+
+def _baseConfigFromValue(value: PretrainedConfig | dict[str, Any] | None, base_model_class: str | None):
+    if value is None or isinstance(value, PretrainedConfig):
+        return value
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"base_model_config must be a PretrainedConfig or a dict, not {type(value).__name__}."
+        )
+    values = dict(value)
+    model_type = values.pop("model_type", None)
+    values.pop("transformers_version", None)
+    config_class = None
+    if base_model_class is not None:
+        candidate = import_from_path(base_model_class).configClass()
+        if getattr(candidate, "model_type", None) == model_type:
+            config_class = candidate
+    if config_class is None:
+        if not model_type:
+            raise ValueError(
+                "Cannot rebuild the base model config: its dict has no `model_type` and the base model class does "
+                "not name a config class. Save the config with transformers' to_dict(), which records model_type."
+            )
+        from transformers import AutoConfig
+
+        return AutoConfig.for_model(model_type, **values)
+    return config_class.from_dict(values)
+
+
+def _headConfigFromValue(value: HeadConfig | dict[str, Any] | None, head_config_class: str | None):
+    if value is None or isinstance(value, HeadConfig):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        raise TypeError(f"Head configs must subclass HeadConfig; {type(value).__name__} does not.")
+    if head_config_class is None:
+        raise ValueError(
+            "head_config was given as a dict, but head_config_class is missing, so it cannot be rebuilt. "
+            "Give a HeadConfig instance instead, or set head_config_class to its import path."
+        )
+    return dataclass_from_dict(import_from_path(head_config_class), value)

@@ -1,0 +1,259 @@
+"""Reuse the head of a transformers model-with-head checkpoint when it computes what our head computes.
+
+:meth:`ModelWithHead.from_pretrained <archit_codemod.instantiation.abstracts.ModelWithHead.from_pretrained>` loads
+only the base model from a checkpoint such as ``RobertaForMaskedLM`` and hands the weights it did not use to the
+head class's :meth:`~archit_codemod.instantiation.abstracts.Head.weightsFromTransformersHead`. The functions here
+are those hooks; :func:`installHeadReuse` registers them on the head classes. Each returns a complete state dict
+for our head when the transformers head has the same layers, shapes and settings, and otherwise ``None`` after
+logging why, so the head stays fresh.
+
+Mapped (outputs equal the transformers model's exactly):
+
+- :class:`TokenClassificationHead` <- ``*ForTokenClassification`` with a single linear ``classifier`` or ``score``
+  (BERT, RoBERTa, XLM-R, DistilBERT, ALBERT, ELECTRA, DeBERTa, GPT-2, Llama, Qwen2, Mistral, ...). A bias-free
+  ``score`` gets a zero bias.
+- :class:`ExtractiveQAHead` <- ``*ForQuestionAnswering``'s ``qa_outputs``.
+- :class:`MaskedLMHead` <- RoBERTa-style ``lm_head`` (RoBERTa, XLM-R, CamemBERT), BERT's ``cls.predictions``,
+  DistilBERT's ``vocab_*`` layers, when their activation is GELU and their layer-norm epsilon equals
+  ``MaskedLMHeadConfig.layer_norm_eps``.
+- :class:`CausalLMHead` <- a bias-free ``lm_head`` (Llama, Qwen2, Mistral, GPT-2, ...).
+
+Not mapped: ``*ForSequenceClassification`` heads (RoBERTa's classifies the first token, BERT's uses a pooler and
+one linear layer, decoders score the last token: none is our pooled dense-tanh-dense head), and heads whose
+decoder is tied to the input embeddings in the checkpoint (the hook only receives the weights the base model did
+not use, so it cannot fill in a tied decoder; GPT-2's tied ``lm_head`` needs no mapping when our head is tied too).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import torch
+from transformers import PretrainedConfig
+
+from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
+from archit_codemod.instantiation.heads.classification import TokenClassificationHead
+from archit_codemod.instantiation.heads.lm import CausalLMHead, MaskedLMHead
+from archit_codemod.instantiation.heads.qa import ExtractiveQAHead
+
+__all__ = [
+    "causalLMWeights",
+    "extractiveQAWeights",
+    "installHeadReuse",
+    "maskedLMWeights",
+    "tokenClassificationWeights",
+]
+
+logger = logging.getLogger(__name__)
+
+StateDict = dict[str, torch.Tensor]
+
+
+def _group(weights: StateDict, prefix: str) -> StateDict:
+    """The weights under ``prefix.`` with that prefix removed."""
+    return {key[len(prefix) + 1 :]: value for key, value in weights.items() if key.startswith(prefix + ".")}
+
+
+def _doesNotFit(head_name: str, reason: str) -> None:
+    logger.warning(
+        f"The checkpoint's own head does not fit a {head_name}: {reason}. The head is freshly initialised."
+    )
+    return None
+
+
+def _singleLinear(
+    weights: StateDict, names: tuple[str, ...], out_features: int, in_features: int, head_name: str
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The weight and bias (zeros when absent) of the one linear layer among ``names`` found in ``weights``."""
+    found = [name for name in names if f"{name}.weight" in weights]
+    if len(found) != 1:
+        return _doesNotFit(
+            head_name, f"expected one linear layer named {' or '.join(names)}, found {found or 'none'}"
+        )
+    layer = _group(weights, found[0])
+    if set(layer) - {"weight", "bias"}:
+        return _doesNotFit(head_name, f"{found[0]} is not a single linear layer (has {sorted(layer)})")
+    weight = layer["weight"]
+    if tuple(weight.shape) != (out_features, in_features):
+        return _doesNotFit(
+            head_name,
+            f"{found[0]} maps {weight.shape[1]} -> {weight.shape[0]}, ours {in_features} -> {out_features}",
+        )
+    bias = layer.get("bias", torch.zeros(out_features, dtype=weight.dtype))
+    return weight, bias
+
+
+def tokenClassificationWeights(
+    weights: StateDict,
+    transformers_config: PretrainedConfig,
+    base_config: BaseModelConfig,
+    head_config: HeadConfig,
+) -> StateDict | None:
+    """``*ForTokenClassification``'s linear ``classifier`` (or ``score``) -> ``TokenClassificationHead``."""
+    extra = sorted(key for key in weights if not key.startswith(("classifier.", "score.")))
+    if any(
+        key.startswith(("head.", "dropout.")) for key in extra
+    ):  # ModernBERT: dense + norm before the classifier
+        return _doesNotFit("TokenClassificationHead", f"the checkpoint's head has more layers ({extra})")
+    linear = _singleLinear(
+        weights,
+        ("classifier", "score"),
+        head_config.num_labels,
+        base_config.hidden_size,
+        "TokenClassificationHead",
+    )
+    return None if linear is None else {"classifier.weight": linear[0], "classifier.bias": linear[1]}
+
+
+def extractiveQAWeights(
+    weights: StateDict,
+    transformers_config: PretrainedConfig,
+    base_config: BaseModelConfig,
+    head_config: HeadConfig,
+) -> StateDict | None:
+    """``*ForQuestionAnswering``'s ``qa_outputs`` -> ``ExtractiveQAHead``."""
+    linear = _singleLinear(weights, ("qa_outputs",), 2, base_config.hidden_size, "ExtractiveQAHead")
+    return None if linear is None else {"qa_outputs.weight": linear[0], "qa_outputs.bias": linear[1]}
+
+
+# Where each architecture family keeps its masked-LM head: our key -> their key, and how to read its settings.
+_MASKED_LM_LAYOUTS: tuple[dict[str, str], ...] = (
+    {  # RoBERTa, XLM-R, CamemBERT: lm_head = dense, gelu, layer_norm, decoder (+ bias)
+        "dense.weight": "lm_head.dense.weight",
+        "dense.bias": "lm_head.dense.bias",
+        "layer_norm.weight": "lm_head.layer_norm.weight",
+        "layer_norm.bias": "lm_head.layer_norm.bias",
+        "decoder.weight": "lm_head.decoder.weight",
+        "decoder.bias": "lm_head.decoder.bias",
+    },
+    {  # BERT: cls.predictions = transform (dense, activation, LayerNorm), decoder (+ bias)
+        "dense.weight": "cls.predictions.transform.dense.weight",
+        "dense.bias": "cls.predictions.transform.dense.bias",
+        "layer_norm.weight": "cls.predictions.transform.LayerNorm.weight",
+        "layer_norm.bias": "cls.predictions.transform.LayerNorm.bias",
+        "decoder.weight": "cls.predictions.decoder.weight",
+        "decoder.bias": "cls.predictions.decoder.bias",
+    },
+    {  # DistilBERT: vocab_transform, activation, vocab_layer_norm, vocab_projector
+        "dense.weight": "vocab_transform.weight",
+        "dense.bias": "vocab_transform.bias",
+        "layer_norm.weight": "vocab_layer_norm.weight",
+        "layer_norm.bias": "vocab_layer_norm.bias",
+        "decoder.weight": "vocab_projector.weight",
+        "decoder.bias": "vocab_projector.bias",
+    },
+)
+
+
+def _maskedLMSettings(transformers_config: PretrainedConfig) -> tuple[str, float]:
+    """(activation, layer-norm epsilon) of the transformers masked-LM head of this config."""
+    if transformers_config.model_type == "distilbert":
+        return transformers_config.activation, 1e-12  # DistilBERT's head norm has a fixed epsilon
+    if transformers_config.model_type in {"roberta", "xlm-roberta", "camembert", "xlm-roberta-xl"}:
+        return "gelu", transformers_config.layer_norm_eps  # RobertaLMHead always uses GELU
+    return transformers_config.hidden_act, transformers_config.layer_norm_eps
+
+
+def maskedLMWeights(
+    weights: StateDict,
+    transformers_config: PretrainedConfig,
+    base_config: BaseModelConfig,
+    head_config: HeadConfig,
+) -> StateDict | None:
+    """A masked-LM head of the layout dense -> GELU -> LayerNorm -> decoder -> ``MaskedLMHead``."""
+    layout = next((layout for layout in _MASKED_LM_LAYOUTS if layout["dense.weight"] in weights), None)
+    if layout is None:
+        return _doesNotFit("MaskedLMHead", f"no dense-GELU-LayerNorm-decoder head among {sorted(weights)}")
+    activation, epsilon = _maskedLMSettings(transformers_config)
+    if activation != "gelu":
+        return _doesNotFit("MaskedLMHead", f"its activation is {activation!r}, ours GELU")
+    if epsilon != head_config.layer_norm_eps:
+        return _doesNotFit(
+            "MaskedLMHead",
+            f"its layer norm epsilon is {epsilon}, the head config's {head_config.layer_norm_eps}; "
+            f"use MaskedLMHeadConfig(layer_norm_eps={epsilon})",
+        )
+    if layout["decoder.weight"] not in weights:
+        return _doesNotFit(
+            "MaskedLMHead",
+            "its decoder is tied to the input embeddings, so the checkpoint does not store it apart and it cannot be "
+            "mapped here (the embedding is part of the base model)",
+        )
+    if head_config.tie_weights:
+        return _doesNotFit(
+            "MaskedLMHead",
+            "the checkpoint's decoder is not tied to the input embeddings but the head config ties it; use "
+            "MaskedLMHeadConfig(tie_weights=False)",
+        )
+    layout = dict(layout)
+    if layout["decoder.bias"] not in weights:
+        # transformers 4.x stores the decoder's bias once, as the head's `bias` (the same parameter); 5.x keeps both
+        # and the decoder's own is the one its forward adds.
+        layout["decoder.bias"] = layout["decoder.bias"].replace("decoder.bias", "bias")
+    missing = [theirs for theirs in layout.values() if theirs not in weights]
+    if missing:
+        return _doesNotFit("MaskedLMHead", f"the checkpoint lacks {missing}")
+    mapped = {ours: weights[theirs] for ours, theirs in layout.items()}
+    if tuple(mapped["decoder.weight"].shape) != (base_config.vocab_size, base_config.hidden_size):
+        return _doesNotFit("MaskedLMHead", f"its decoder has shape {tuple(mapped['decoder.weight'].shape)}")
+    return mapped
+
+
+def causalLMWeights(
+    weights: StateDict,
+    transformers_config: PretrainedConfig,
+    base_config: BaseModelConfig,
+    head_config: HeadConfig,
+) -> StateDict | None:
+    """``*ForCausalLM``'s bias-free ``lm_head`` -> ``CausalLMHead`` (untied on both sides)."""
+    if head_config.tie_weights:
+        return _doesNotFit(
+            "CausalLMHead",
+            "the checkpoint's lm_head is not tied to the input embeddings but the head config ties it; use "
+            "CausalLMHeadConfig(tie_weights=False)",
+        )
+    if set(_group(weights, "lm_head")) != {"weight"}:
+        return _doesNotFit("CausalLMHead", f"expected a bias-free lm_head, found {sorted(weights)}")
+    weight = weights["lm_head.weight"]
+    if tuple(weight.shape) != (base_config.vocab_size, base_config.hidden_size):
+        return _doesNotFit("CausalLMHead", f"its lm_head has shape {tuple(weight.shape)}")
+    return {"lm_head.weight": weight}
+
+
+_HOOKS: dict[type, Callable[..., StateDict | None]] = {
+    TokenClassificationHead: tokenClassificationWeights,
+    ExtractiveQAHead: extractiveQAWeights,
+    MaskedLMHead: maskedLMWeights,
+    CausalLMHead: causalLMWeights,
+}
+
+
+def installHeadReuse() -> None:
+    """Set each head class's ``weightsFromTransformersHead`` hook to its mapping function above.
+
+    A subclass inherits the hook but gets ``None`` (a fresh head): it may have layers the mapping knows nothing of.
+    """
+    for head_class, mapping in _HOOKS.items():
+        if "weightsFromTransformersHead" not in vars(
+            head_class
+        ):  # a class that maps its weights itself keeps that
+            head_class.weightsFromTransformersHead = classmethod(_hookFor(head_class, mapping))
+
+
+def _hookFor(head_class: type, mapping: Callable[..., StateDict | None]) -> Callable[..., StateDict | None]:
+    def weightsFromTransformersHead(
+        cls: type,
+        weights: StateDict,
+        transformers_config: PretrainedConfig,
+        base_config: BaseModelConfig,
+        head_config: HeadConfig,
+    ) -> StateDict | None:
+        if cls is not head_class:
+            return _doesNotFit(
+                cls.__name__, f"it maps only into {head_class.__name__} itself, not subclasses"
+            )
+        return mapping(weights, transformers_config, base_config, head_config)
+
+    weightsFromTransformersHead.__doc__ = mapping.__doc__
+    return weightsFromTransformersHead

@@ -1,0 +1,160 @@
+"""Benchmark of the declaration codemod: its overhead over running the script, and its own cost.
+
+(a) Wall time of ``python -m archit_codemod examples/roberta_word_embeddings.py --size base`` (with and
+    without verification) against ``python examples/roberta_word_embeddings.py --size base``.
+    Target: at most 1.2 times the script's own time.
+(b) Time and peak memory of the codemod on ``examples/llama_7b_meta.py``, which builds a Llama-7B-sized
+    model on the ``meta`` device, next to the same script at a tiny size. Target: under 10 s and 2 GB,
+    whatever the model's size.
+
+Every measurement is a fresh subprocess (imports included, as a user would see it); the peak memory is the
+child's maximum resident set size from ``os.wait4``. Run from anywhere:
+
+    python benchmarks/bench_declaration.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEED_EXAMPLE = "examples/roberta_word_embeddings.py"
+LLAMA_EXAMPLE = "examples/llama_7b_meta.py"
+TIME_RATIO_TARGET = 1.2
+LLAMA_SECONDS_TARGET = 10.0
+LLAMA_MEGABYTES_TARGET = 2048.0
+
+
+@dataclass
+class Measurement:
+    """Medians over the repeats of one command."""
+
+    label: str
+    seconds: float
+    peak_megabytes: float
+
+
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MB) of one run of ``command``; fails loudly when it fails."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            stderr.seek(0)
+            message = stderr.read().decode(errors="replace")[-4000:]
+            raise SystemExit(f"{' '.join(command)} exited with {process.returncode}:\n{message}")
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in kilobytes on Linux
+
+
+def measure(label: str, command: list[str], repeats: int) -> Measurement:
+    runs = [run_once(command) for _ in range(repeats)]
+    return Measurement(
+        label,
+        statistics.median(seconds for seconds, _ in runs),
+        statistics.median(megabytes for _, megabytes in runs),
+    )
+
+
+def measure_interleaved(commands: dict[str, list[str]], repeats: int) -> dict[str, Measurement]:
+    """Like :func:`measure` for each command, alternating them so load on the machine hits all alike."""
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for _ in range(repeats):
+        for label, command in commands.items():
+            runs[label].append(run_once(command))
+    return {
+        label: Measurement(
+            label,
+            statistics.median(seconds for seconds, _ in results),
+            statistics.median(megabytes for _, megabytes in results),
+        )
+        for label, results in runs.items()
+    }
+
+
+def print_table(title: str, rows: list[Measurement]) -> None:
+    width = max(len(row.label) for row in rows)
+    print(f"\n{title}")
+    print(f"  {'command':<{width}}  {'median s':>9}  {'peak RSS MB':>11}")
+    for row in rows:
+        print(f"  {row.label:<{width}}  {row.seconds:>9.2f}  {row.peak_megabytes:>11.0f}")
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER TARGET"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per command (medians are reported)")
+    parser.add_argument("--python", default=sys.executable, help="interpreter to benchmark with")
+    args = parser.parse_args()
+    python = args.python
+
+    with tempfile.TemporaryDirectory() as scratch:
+        output = str(Path(scratch) / "subclass.py")
+        codemod = [python, "-m", "archit_codemod", "-o", output]
+        seed = measure_interleaved(
+            {
+                f"python {SEED_EXAMPLE} --size base": [python, SEED_EXAMPLE, "--size", "base"],
+                "python -m archit_codemod (verified)": [*codemod, SEED_EXAMPLE, "--size", "base"],
+                "python -m archit_codemod --no-verify": [
+                    *codemod,
+                    "--no-verify",
+                    SEED_EXAMPLE,
+                    "--size",
+                    "base",
+                ],
+            },
+            args.repeats,
+        )
+        script, verified, unverified = seed.values()
+        print_table("(a) seed example, roberta-base-sized", [script, verified, unverified])
+        for row in (verified, unverified):
+            ratio = row.seconds / script.seconds
+            print(
+                f"  ratio {row.label}: {ratio:.2f}x  (target <= {TIME_RATIO_TARGET}x: {verdict(ratio <= TIME_RATIO_TARGET)})"
+            )
+
+        llama = {
+            size: measure_interleaved(
+                {
+                    f"python {LLAMA_EXAMPLE} --size {size}": [python, LLAMA_EXAMPLE, "--size", size],
+                    f"python -m archit_codemod {LLAMA_EXAMPLE} --size {size}": [
+                        *codemod,
+                        LLAMA_EXAMPLE,
+                        "--size",
+                        size,
+                    ],
+                },
+                args.repeats,
+            )
+            for size in ("7b", "tiny")
+        }
+    rows = [row for measurements in llama.values() for row in measurements.values()]
+    print_table("(b) LoRA on Llama built on the meta device", rows)
+    for size, measurements in llama.items():
+        script_row, codemod_row = measurements.values()
+        own = codemod_row.seconds - script_row.seconds
+        print(
+            f"  {size}: codemod total {codemod_row.seconds:.2f} s, of which its own {own:.2f} s; "
+            f"peak {codemod_row.peak_megabytes:.0f} MB "
+            f"(targets < {LLAMA_SECONDS_TARGET:.0f} s and < {LLAMA_MEGABYTES_TARGET:.0f} MB: "
+            f"{verdict(codemod_row.seconds < LLAMA_SECONDS_TARGET and codemod_row.peak_megabytes < LLAMA_MEGABYTES_TARGET)})"
+        )
+
+
+if __name__ == "__main__":
+    main()

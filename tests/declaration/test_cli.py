@@ -1,0 +1,292 @@
+"""The command line: argument passing, exit codes, messages, and writing only verified output.
+
+Most tests run ``main()`` in-process with a fake codemod (``fake_codemod``) so that they check the
+command line's own plumbing; a few run ``python -m archit_codemod`` in a subprocess, the last one with
+the real codemod end to end.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+
+import archit_codemod
+import archit_codemod.declaration
+from archit_codemod.cli import _split_at_script, main
+from archit_codemod.declaration.errors import DeclarationError, VerificationError
+
+MODIFYING = """
+import json, sys
+from torch import nn
+
+print("script output", json.dumps({"argv": sys.argv, "name": __name__, "file": __file__}))
+model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+model[1] = nn.GELU()
+"""
+
+
+class FakeCodemod:
+    """Stands in for ``archit_codemod.declaration.api``; records its calls, can be told to fail."""
+
+    def __init__(self) -> None:
+        self.generated: list[tuple] = []
+        self.verified: list[tuple] = []
+        self.generate_error: Exception | None = None
+        self.verify_error: Exception | None = None
+        self.warnings: list[str] = []
+
+    def generate(self, trace, roots, *, suffix="Modified"):
+        self.generated.append((trace, roots, suffix))
+        if self.generate_error is not None:
+            raise self.generate_error
+        classes = {name: f"{type(root).__name__}{suffix}" for name, root in roots.items()}
+        source = "".join(f"class {cls}: ...\n" for cls in classes.values())
+        return types.SimpleNamespace(source=source, root_classes=classes, warnings=list(self.warnings))
+
+    def verify(self, generated, trace, roots):
+        self.verified.append((generated, trace, roots))
+        if self.verify_error is not None:
+            raise self.verify_error
+
+
+@pytest.fixture
+def fake_codemod(monkeypatch) -> FakeCodemod:
+    fake = FakeCodemod()
+    module = types.ModuleType("archit_codemod.declaration.api")
+    module.generate, module.verify = fake.generate, fake.verify
+    monkeypatch.setitem(sys.modules, "archit_codemod.declaration.api", module)
+    monkeypatch.setattr(archit_codemod.declaration, "api", module, raising=False)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def _folder_listing(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+# --- arguments ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "ours", "theirs"),
+    [
+        (["s.py"], ["s.py"], []),
+        (["-o", "out.py", "--no-verify", "s.py", "a"], ["-o", "out.py", "--no-verify", "s.py"], ["a"]),
+        (
+            ["--suffix=V2", "s.py", "-o", "x", "--", "--model"],
+            ["--suffix=V2", "s.py"],
+            ["-o", "x", "--", "--model"],
+        ),
+        (["--model", "m", "--", "-s.py", "--"], ["--model", "m", "--", "-s.py"], ["--"]),
+        (["-oout.py", "s.py"], ["-oout.py", "s.py"], []),
+    ],
+)
+def test_everything_after_the_script_belongs_to_the_script(argv, ours, theirs):
+    assert _split_at_script(argv) == (ours, theirs)
+
+
+def test_the_script_gets_its_arguments_and_runs_as_main(scripts, fake_codemod, capsys):
+    script = scripts("modify.py", MODIFYING)
+    assert main(["--no-verify", str(script), "--foo", "-o", "x", "--", "--no-verify"]) == 0
+    out, err = capsys.readouterr()
+    # The generated code alone on standard output; the script's prints go to standard error.
+    assert out == "class SequentialModified: ...\n"
+    seen = json.loads(err.split("script output ", 1)[1].splitlines()[0])
+    assert seen == {
+        "argv": [str(script), "--foo", "-o", "x", "--", "--no-verify"],
+        "name": "__main__",
+        "file": str(script),
+    }
+    [(trace, roots, suffix)] = fake_codemod.generated
+    assert list(roots) == ["model"] and roots["model"] is trace.namespace["model"] and suffix == "Modified"
+    assert fake_codemod.verified == []  # --no-verify
+
+
+def test_options_reach_the_codemod_and_output_is_written_after_verification(scripts, fake_codemod, capsys):
+    script = scripts("modify.py", MODIFYING + "spare = nn.Linear(2, 2)\nspare.extra = nn.ReLU()\n")
+    output = script.parent / "declared.py"
+    assert main(["-o", str(output), "--suffix", "V2", "--model", "spare", str(script)]) == 0
+    out, err = capsys.readouterr()
+    # With --output, standard output is the script's own.
+    assert out.startswith("script output") and f"wrote {output}" in err
+    assert output.read_text() == "class LinearV2: ...\n"
+    [(trace, roots, suffix)] = fake_codemod.generated
+    assert list(roots) == ["spare"] and suffix == "V2"
+    [(generated, verified_trace, verified_roots)] = fake_codemod.verified
+    assert verified_trace is trace and verified_roots is roots and generated.source == output.read_text()
+    assert _folder_listing(script.parent) == ["declared.py", "modify.py"]  # no temporary file left
+
+
+def test_an_existing_output_is_replaced_keeping_its_permissions(scripts, fake_codemod):
+    script = scripts("modify.py", MODIFYING)
+    output = script.parent / "declared.py"
+    output.write_text("old\n")
+    output.chmod(0o640)
+    assert main(["-o", str(output), str(script)]) == 0
+    assert output.read_text() == "class SequentialModified: ...\n"
+    assert output.stat().st_mode & 0o777 == 0o640
+
+
+def test_codemod_warnings_go_to_standard_error(scripts, fake_codemod, capsys):
+    fake_codemod.warnings = ["forward does not use new attribute extra"]
+    assert main([str(scripts("modify.py", MODIFYING))]) == 0
+    out, err = capsys.readouterr()
+    assert "archit_codemod: warning: forward does not use new attribute extra" in err
+    assert "warning" not in out
+
+
+# --- failures and their exit codes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stage", "error", "code"),
+    [
+        ("verify", VerificationError("paths differ: encoder.layer.0.query"), 1),
+        ("generate", DeclarationError("model.head: cannot render argument 'weight'"), 2),
+    ],
+)
+def test_a_failed_generation_or_verification_writes_nothing(
+    scripts, fake_codemod, capsys, stage, error, code
+):
+    setattr(fake_codemod, f"{stage}_error", error)
+    script = scripts("modify.py", MODIFYING)
+    output = script.parent / "declared.py"
+    output.write_text("previous version\n")
+    assert main(["-o", str(output), str(script)]) == code
+    out, err = capsys.readouterr()
+    assert "class" not in out and f"archit_codemod: error: {error}" in err
+    assert output.read_text() == "previous version\n"
+    assert _folder_listing(script.parent) == ["declared.py", "modify.py"]
+
+
+def test_nothing_modified_exits_1_without_calling_the_codemod(scripts, fake_codemod, capsys):
+    script = scripts("idle.py", "from torch import nn\nmodel = nn.Linear(2, 2)\n")
+    assert main([str(script)]) == 1
+    assert "the script modified no module" in capsys.readouterr().err
+    assert fake_codemod.generated == []
+    script = scripts("named.py", MODIFYING)
+    assert main(["--model", "missing", str(script)]) == 1
+    assert "no global module named 'missing'" in capsys.readouterr().err
+
+
+def test_a_raising_script_exits_2_with_its_own_traceback(scripts, fake_codemod, capsys):
+    script = scripts(
+        "raising.py",
+        """
+        from torch import nn
+        model = nn.Linear(2, 2)
+        model.extra = nn.ReLU()
+        model.missing_method()
+        """,
+    )
+    assert main(["-o", "out.py", str(script)]) == 2
+    err = capsys.readouterr().err
+    assert f"archit_codemod: error: {script} failed:\nTraceback (most recent call last):" in err
+    assert f'File "{script}", line 4, in <module>\n    model.missing_method()' in err
+    assert "AttributeError: 'Linear' object has no attribute 'missing_method'" in err
+    assert "archit_codemod/" not in err.replace("archit_codemod: error", "") and "runpy" not in err
+    assert fake_codemod.generated == [] and not Path("out.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--mode", "vendor"], "--mode vendor is not supported yet"),
+        (["--diff"], "--diff is not supported yet"),
+        (["--check", "-o", "x.py"], "--check is not supported yet"),
+        (["--suffix", "1-2"], "would not give valid class names"),
+        (["-o", "no/such/folder/out.py"], "does not exist; create it first"),
+        (["-o", "."], "is a folder"),
+    ],
+)
+def test_unusable_options_exit_2_before_running_the_script(scripts, fake_codemod, capsys, options, message):
+    marker = Path("ran")
+    script = scripts("modify.py", "open('ran', 'w').close()\n" + MODIFYING)
+    assert main([*options, str(script)]) == 2
+    assert message in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_the_output_may_not_overwrite_the_script(scripts, fake_codemod, capsys):
+    script = scripts("modify.py", MODIFYING)
+    assert main(["-o", str(script), str(script)]) == 2
+    assert "is the script itself" in capsys.readouterr().err
+    assert script.read_text() == MODIFYING.lstrip("\n")
+
+
+def test_usage_errors_help_and_version(capsys):
+    assert main([]) == 2
+    assert "the following arguments are required: SCRIPT" in capsys.readouterr().err
+    assert main(["--mode", "other", "s.py"]) == 2
+    assert "invalid choice: 'other'" in capsys.readouterr().err
+    assert main(["--outp", "x", "s.py"]) == 2  # no abbreviations: they would shadow script options
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip().endswith(archit_codemod.__version__)
+    assert main(["--help"]) == 0
+    assert "[OPTIONS] SCRIPT [SCRIPT_ARGS...]" in capsys.readouterr().out
+
+
+# --- as a user runs it ------------------------------------------------------------------------------
+
+
+def test_python_dash_m_reports_a_failing_script_and_its_exit_code(scripts, run_cli):
+    script = scripts("raising.py", "import sys\nprint(sys.argv[1:])\nraise SystemExit(sys.argv[1])\n")
+    completed = run_cli(str(script), "--flag")
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.startswith("['--flag']\n")
+    assert "exited with status 1 (--flag)" in completed.stderr
+
+
+def test_importing_the_package_stays_light():
+    code = "import archit_codemod, archit_codemod.cli, sys; print(sorted({'torch', 'transformers', 'libcst'} & set(sys.modules)))"
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2]
+    )
+    assert completed.stdout.strip() == "[]", completed.stderr
+
+
+def test_end_to_end_with_the_real_codemod(scripts, run_cli):
+    script = scripts(
+        "plain_net.py",
+        """
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self, width: int = 4):
+                super().__init__()
+                self.body = nn.Linear(width, width)
+                self.act = nn.ReLU()
+
+        model = Net(4)
+        model.act = nn.GELU()
+        """,
+    )
+    completed = run_cli("-o", "declared.py", str(script))
+    assert completed.returncode == 0, completed.stderr
+    generated = (script.parent / "declared.py").read_text()
+    tree = ast.parse(generated)
+    classes = {
+        node.name: [ast.unparse(base) for base in node.bases]
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+    assert classes["NetModified"] == ["Net"]
+    assert "self.act = nn.GELU()" in generated
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        namespace: dict = {}
+        exec(compile(generated, "declared.py", "exec"), namespace)
+    rebuilt = namespace["NetModified"](4)
+    assert [type(m).__name__ for m in rebuilt.children()] == ["Linear", "GELU"]

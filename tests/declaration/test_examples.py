@@ -1,0 +1,333 @@
+"""End-to-end tests of the codemod on the scripts of ``examples/``.
+
+For every example: the command line's output equals ``golden/<example>/subclass.py`` (``pytest
+--regen-golden`` rewrites it; read the diff before committing), the in-process API declares the same
+code, and the generated code, imported on its own, rebuilds the traced model: same module tree, the traced
+``state_dict`` loads strictly, the outputs are equal, and ``save_pretrained``/``from_pretrained`` round-trip.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+from examples_support import (
+    EXAMPLES,
+    REPO_ROOT,
+    SUFFIX,
+    GeneratedModules,
+    build_like,
+    called_names,
+    class_defs,
+    code_without_header,
+    declared,
+    describe,
+    example_inputs,
+    golden_path,
+    init_assignments,
+    main_outputs,
+    module_classes,
+    run_cli,
+    traced,
+    unused_or_repeated_imports,
+    write_golden,
+)
+
+example_names = pytest.mark.parametrize("stem", sorted(EXAMPLES))
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> GeneratedModules:
+    return GeneratedModules(tmp_path_factory.mktemp("generated"))
+
+
+def assert_same_outputs(model: torch.nn.Module, reference: torch.nn.Module) -> None:
+    inputs = example_inputs(reference)
+    with torch.no_grad():
+        expected = main_outputs(reference(**inputs))
+        actual = main_outputs(model(**inputs))
+    assert expected, "nothing to compare in the model's output"
+    assert actual.keys() == expected.keys()
+    for name, tensor in expected.items():
+        if tensor is None:
+            assert actual[name] is None, f"{name} should be None"
+        else:
+            torch.testing.assert_close(
+                actual[name], tensor, msg=lambda message, name=name: f"{name}: {message}"
+            )
+
+
+# --- command line and golden files ----------------------------------------------------------------
+
+
+@example_names
+def test_command_line_output_matches_golden(stem: str, tmp_path: Path, regen_golden: bool) -> None:
+    example = EXAMPLES[stem]
+    output = tmp_path / "subclass.py"
+    process = run_cli("-o", str(output), example.relative_script, *example.cli_args)
+    assert process.returncode == 0, describe(process)
+    source = output.read_text(encoding="utf-8")
+
+    header = source[: source.find("\nclass ")]
+    assert "generated" in header.lower(), "the output must start with a header saying it is generated"
+    assert example.relative_script in header, "the header must name the script it was generated from"
+    for machine_specific in (str(REPO_ROOT), str(tmp_path), "site-packages", "/tmp/"):
+        assert machine_specific not in source, (
+            f"the output contains the machine-specific {machine_specific!r}"
+        )
+
+    if regen_golden:
+        write_golden(stem, source)
+        return
+    golden = golden_path(stem)
+    assert golden.exists(), f"no golden file {golden}: run pytest --regen-golden, then read it"
+    expected = golden.read_text(encoding="utf-8")
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True), source.splitlines(keepends=True), str(golden), "generated"
+        )
+    )
+    assert source == expected, f"the output differs from the golden file:\n{diff}"
+
+
+def test_readme_command_prints_the_golden_file_and_nothing_else() -> None:
+    """README's first command: ``python -m archit_codemod examples/roberta_word_embeddings.py``."""
+    process = run_cli(EXAMPLES["roberta_word_embeddings"].relative_script)
+    assert process.returncode == 0, describe(process)
+    assert process.stderr == "", "the README's command must print nothing but the generated code"
+    assert process.stdout == golden_path("roberta_word_embeddings").read_text(encoding="utf-8")
+
+
+@example_names
+def test_api_declares_the_golden_code(stem: str, regen_golden: bool) -> None:
+    if regen_golden:
+        pytest.skip("golden files are being regenerated from the command line's output")
+    golden = golden_path(stem)
+    assert golden.exists(), f"no golden file {golden}: run pytest --regen-golden, then read it"
+    assert code_without_header(declared(stem)) == code_without_header(golden.read_text(encoding="utf-8"))
+
+
+# --- executing the generated code -----------------------------------------------------------------
+
+
+@example_names
+def test_generated_code_rebuilds_the_traced_model(stem: str, generated: GeneratedModules) -> None:
+    run = traced(stem)
+    module = generated.module(stem)
+    root_name = type(run.model).__name__ + SUFFIX
+    assert hasattr(module, root_name), f"the generated module defines no {root_name}"
+    root_class = getattr(module, root_name)
+    if isinstance(run.model, transformers.PreTrainedModel):
+        # Subclasses, so from_pretrained, config_class and transformers' isinstance checks keep working.
+        assert issubclass(root_class, type(run.model))
+
+    rebuilt = build_like(root_class, run)
+    traced_tree, rebuilt_tree = module_classes(run.model), module_classes(rebuilt)
+    assert rebuilt_tree.keys() == traced_tree.keys()
+    for path, class_name in traced_tree.items():
+        assert rebuilt_tree[path] in (class_name, class_name + SUFFIX), (
+            f"{path or '<root>'}: {rebuilt_tree[path]}"
+        )
+
+    rebuilt.load_state_dict(run.model.state_dict(), strict=True)
+    assert_same_outputs(rebuilt.eval(), run.model)
+
+
+@pytest.mark.parametrize("stem", [stem for stem in sorted(EXAMPLES) if stem != "plain_torch_network"])
+def test_save_pretrained_round_trip(stem: str, generated: GeneratedModules, tmp_path: Path) -> None:
+    """Tied-weight declarations must not point at a replaced module: saving and loading keeps every weight."""
+    run = traced(stem)
+    rebuilt = generated.rebuilt(stem)
+    rebuilt.save_pretrained(tmp_path)
+    reloaded, loading_info = type(rebuilt).from_pretrained(tmp_path, output_loading_info=True)
+    assert not loading_info["missing_keys"], loading_info
+    assert not loading_info["unexpected_keys"], loading_info
+    assert_same_outputs(reloaded.eval(), run.model)
+
+
+# --- what the generated code declares -------------------------------------------------------------
+
+
+@example_names
+def test_generated_classes_subclass_their_originals(stem: str) -> None:
+    source = declared(stem)
+    assert not unused_or_repeated_imports(source), unused_or_repeated_imports(source)
+    generated = {name: node for name, node in class_defs(source).items() if name.endswith(SUFFIX)}
+    assert generated, "no class was generated"
+    for name, class_def in generated.items():
+        original = name.removesuffix(SUFFIX)
+        assert [ast.unparse(base) for base in class_def.bases][-1:] == [original] or any(
+            ast.unparse(base).endswith(f".{original}") for base in class_def.bases
+        ), f"{name} must subclass {original}"
+        init = [
+            node for node in class_def.body if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+        ]
+        if init:
+            super_calls = [ast.unparse(call.func) for call in ast.walk(init[0]) if isinstance(call, ast.Call)]
+            assert any(call.startswith(f"super({original}, self).__init__") for call in super_calls), (
+                f"{name}.__init__ must call super({original}, self).__init__ so {original}.__init__ does not run"
+            )
+            assert "super().__init__" not in super_calls
+
+
+def generated_class_names(source: str) -> set[str]:
+    return {name for name in class_defs(source) if name.endswith(SUFFIX)}
+
+
+def only_value(assignments: dict[str, list[ast.expr]], attribute: str) -> str:
+    values = assignments.get(attribute, [])
+    assert len(values) == 1, f"self.{attribute} is assigned {len(values)} times"
+    return ast.unparse(values[0])
+
+
+def test_seed_example_declares_embeddings_base_model_and_head() -> None:
+    source = declared("roberta_word_embeddings")
+    classes = class_defs(source)
+    assert generated_class_names(source) == {
+        "RobertaEmbeddingsModified",
+        "RobertaModelModified",
+        "RobertaForMaskedLMModified",
+    }
+    # The replacement class lives in the script: it is copied, not imported from __main__.
+    assert "CoolNewEmbeddingMatrix" in classes
+    assert "__main__" not in source
+    embeddings = init_assignments(classes["RobertaEmbeddingsModified"])
+    assert only_value(embeddings, "word_embeddings") == "CoolNewEmbeddingMatrix(config, bottleneck_size=16)"
+    assert "RobertaEmbeddingsModified" in called_names(classes["RobertaModelModified"])
+    assert "RobertaModelModified" in called_names(classes["RobertaForMaskedLMModified"])
+
+
+def test_seed_example_classes_are_defined_before_use() -> None:
+    names = list(class_defs(declared("roberta_word_embeddings")))
+    assert names.index("CoolNewEmbeddingMatrix") < names.index("RobertaEmbeddingsModified")
+    assert names.index("RobertaEmbeddingsModified") < names.index("RobertaModelModified")
+    assert names.index("RobertaModelModified") < names.index("RobertaForMaskedLMModified")
+
+
+def test_lora_in_a_loop_is_one_rewrite_of_the_attention_class() -> None:
+    source = declared("bert_lora")
+    classes = class_defs(source)
+    # transformers 4.57 builds BertSdpaSelfAttention (a subclass of BertSelfAttention), 5.x BertSelfAttention.
+    attention_class = type(traced("bert_lora").model.bert.encoder.layer[0].attention.self).__name__
+    assert generated_class_names(source) == {
+        f"{attention_class}Modified",
+        "BertAttentionModified",
+        "BertLayerModified",
+        "BertEncoderModified",
+        "BertModelModified",
+        "BertForSequenceClassificationModified",
+    }
+    assert "LoRALinear" in classes
+    attention = init_assignments(classes[f"{attention_class}Modified"])
+    # The wrapped module is written as BertSelfAttention.__init__ builds it, not with this config's sizes.
+    original_linear = "nn.Linear(config.hidden_size, self.all_head_size)"
+    assert only_value(attention, "query") == f"LoRALinear({original_linear}, r=8, alpha=16)"
+    assert only_value(attention, "value") == f"LoRALinear({original_linear}, r=8, alpha=16)"
+    if "key" in attention:  # a copied __init__ keeps the untouched key projection as written
+        assert only_value(attention, "key") == original_linear
+    # Every layer is the same modified class: the encoder keeps its comprehension.
+    layers = init_assignments(classes["BertEncoderModified"])["layer"][0]
+    assert any(isinstance(node, ast.ListComp) for node in ast.walk(layers)), ast.unparse(layers)
+    assert "BertLayerModified" in called_names(layers) and "BertLayer" not in called_names(layers)
+
+
+def test_one_swapped_layer_keeps_the_comprehension_and_picks_per_index(generated: GeneratedModules) -> None:
+    source = declared("roberta_swap_layer")
+    classes = class_defs(source)
+    assert generated_class_names(source) == {
+        "RobertaEncoderModified",
+        "RobertaModelModified",
+        "RobertaForSequenceClassificationModified",
+    }
+    assert "ScaledRobertaLayer" in classes
+    layers = init_assignments(classes["RobertaEncoderModified"])["layer"]
+    assert len(layers) == 1
+    comprehensions = [node for node in ast.walk(layers[0]) if isinstance(node, ast.ListComp)]
+    assert len(comprehensions) == 1, ast.unparse(layers[0])
+    assert {"ScaledRobertaLayer", "RobertaLayer"} <= called_names(comprehensions[0])
+    rebuilt = generated.rebuilt("roberta_swap_layer")
+    assert [type(layer).__name__ for layer in rebuilt.roberta.encoder.layer] == [
+        "RobertaLayer",
+        "ScaledRobertaLayer",
+    ]
+
+
+def test_pooler_set_to_none_is_declared_none() -> None:
+    source = declared("bert_pooler_none")
+    classes = class_defs(source)
+    assert generated_class_names(source) == {"BertModelModified"}
+    assert only_value(init_assignments(classes["BertModelModified"]), "pooler") == "None"
+
+
+def test_rmsnorm_replaced_by_layernorm_everywhere() -> None:
+    source = declared("llama_layernorm")
+    classes = class_defs(source)
+    assert generated_class_names(source) == {
+        "LlamaDecoderLayerModified",
+        "LlamaModelModified",
+        "LlamaForCausalLMModified",
+    }
+    layer = init_assignments(classes["LlamaDecoderLayerModified"])
+    model = init_assignments(classes["LlamaModelModified"])
+    for norm in (only_value(layer, "input_layernorm"), only_value(layer, "post_attention_layernorm")):
+        assert norm.startswith("nn.LayerNorm("), norm
+    assert only_value(model, "norm").startswith("nn.LayerNorm(")
+    assert "LlamaRMSNorm" not in called_names(classes["LlamaDecoderLayerModified"])
+
+
+def test_gpt2_conv1d_replaced_by_linear() -> None:
+    source = declared("gpt2_linear")
+    classes = class_defs(source)
+    assert generated_class_names(source) == {
+        "GPT2AttentionModified",
+        "GPT2MLPModified",
+        "GPT2BlockModified",
+        "GPT2ModelModified",
+        "GPT2LMHeadModelModified",
+    }
+    mlp = init_assignments(classes["GPT2MLPModified"])
+    assert only_value(mlp, "c_fc").startswith("nn.Linear(")
+    assert only_value(mlp, "c_proj").startswith("nn.Linear(")
+    attention = init_assignments(classes["GPT2AttentionModified"])
+    # The self-attention branch ran and is rewritten; the cross-attention branch (not built) may stay.
+    assert any(ast.unparse(value).startswith("nn.Linear(") for value in attention["c_attn"])
+    assert only_value(attention, "c_proj").startswith("nn.Linear(")
+
+
+def test_plain_network_copies_its_classes_and_rewrites_containers() -> None:
+    source = declared("plain_torch_network")
+    classes = class_defs(source)
+    assert {"FeedForward", "Block", "TinyNetwork"} <= classes.keys()
+    assert generated_class_names(source) == {"FeedForwardModified", "BlockModified", "TinyNetworkModified"}
+    assert "__main__" not in source
+    feed_forward = init_assignments(classes["FeedForwardModified"])
+    layers = only_value(feed_forward, "layers")
+    assert called_names(ast.parse(layers)) == {"nn.Sequential", "nn.Linear", "nn.GELU"}, layers
+    network = init_assignments(classes["TinyNetworkModified"])
+    assert called_names(ast.parse(only_value(network, "classifier"))) == {
+        "nn.Sequential",
+        "nn.Dropout",
+        "nn.Linear",
+    }
+    blocks = only_value(network, "blocks")
+    assert "BlockModified" in blocks and "for _ in range(depth)" in blocks, blocks
+
+
+def test_lora_on_a_7b_model_declares_the_same_code_as_on_a_tiny_one() -> None:
+    """The CLI's golden file comes from Llama-7B on meta, the API's run from a tiny Llama on CPU."""
+    source = declared("llama_7b_meta")
+    classes = class_defs(source)
+    assert generated_class_names(source) == {
+        "LlamaAttentionModified",
+        "LlamaDecoderLayerModified",
+        "LlamaModelModified",
+        "LlamaForCausalLMModified",
+    }
+    attention = init_assignments(classes["LlamaAttentionModified"])
+    assert only_value(attention, "q_proj").startswith("LoRALinear(nn.Linear(")
+    assert only_value(attention, "q_proj").endswith(", r=16, alpha=32)")
+    assert only_value(attention, "v_proj").startswith("LoRALinear(nn.Linear(")

@@ -1,0 +1,206 @@
+"""Rendering live constructor arguments back into source: each kind of value, and each refusal."""
+
+from __future__ import annotations
+
+import enum
+import io
+import math
+from dataclasses import dataclass, field
+
+import libcst as cst
+import pytest
+import torch
+from torch import nn
+
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.render import RenderContext, Renderer, builtin_constructor
+
+
+class Pooling(enum.Enum):
+    FIRST = "first"
+    MEAN = "mean"
+
+
+@dataclass
+class AdapterConfig:
+    r: int = 8
+    alpha: float = 16.0
+    targets: list[str] = field(default_factory=lambda: ["query", "value"])
+    pooling: Pooling = Pooling.FIRST
+
+
+def scale_by_two(x):
+    return 2 * x
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+@pytest.fixture
+def names() -> NameTable:
+    return NameTable()
+
+
+def _renderer(names: NameTable, modules: dict[int, str] | None = None) -> Renderer:
+    def render_module(module, context, argument):
+        if modules and id(module) in modules:
+            return cst.parse_expression(modules[id(module)])
+        raise AssertionError(f"unexpected module {module!r}")
+
+    return Renderer(names, render_module)
+
+
+def _context(**changes) -> RenderContext:
+    return RenderContext(path="encoder.layer.0.attention", owner="BertAttention", **changes)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3, "3"),
+        (-2, "-2"),
+        (0.1, "0.1"),
+        (1e-12, "1e-12"),
+        ("gelu", "'gelu'"),
+        (True, "True"),
+        (None, "None"),
+        (b"x", "b'x'"),
+        ((1,), "(1,)"),
+        ([1, (2, "a")], "[1, (2, 'a')]"),
+        ({"a": [1.5, None]}, "{'a': [1.5, None]}"),
+        (math.inf, "float('inf')"),
+    ],
+)
+def test_literals_render_as_literals(names, value, expected):
+    rendered = _renderer(names).value(value, _context(), "x")
+    assert _code(rendered) == expected
+    assert eval(_code(rendered)) == value
+    assert names.import_lines() == []
+
+
+def test_an_argument_of_the_owners_call_renders_as_its_parameter_name(names):
+    config = object()
+    context = _context(parameters=[(config, "config")])
+    assert _code(_renderer(names).value(config, context, "config")) == "config"
+    # equal but distinct objects are not the parameter
+    assert _code(_renderer(names).value([1], _context(parameters=[([1], "sizes")]), "x")) == "[1]"
+
+
+def test_the_replaced_module_renders_as_its_original_expression(names):
+    old = nn.Linear(2, 3)
+    original = cst.parse_expression("nn.Linear(config.hidden_size, self.all_head_size)")
+    context = _context(replaced=old, replaced_expression=original)
+    assert (
+        _code(_renderer(names).value(old, context, "base"))
+        == "nn.Linear(config.hidden_size, self.all_head_size)"
+    )
+
+
+def test_values_equal_to_the_replaced_modules_arguments_render_as_their_source(names):
+    context = _context(
+        replaced_arguments=[
+            (96, cst.parse_expression("3 * self.embed_dim")),
+            (32, cst.parse_expression("self.embed_dim")),
+            (1, cst.parse_expression("self.one")),
+        ]
+    )
+    renderer = _renderer(names)
+    assert _code(renderer.value(32, context, "in_features")) == "self.embed_dim"
+    assert _code(renderer.value(96, context, "out_features")) == "3 * self.embed_dim"
+    assert _code(renderer.value(64, context, "x")) == "64"
+    # True == 1 in Python, but a flag is not a size
+    assert _code(renderer.value(True, context, "bias")) == "True"
+    assert _code(renderer.value(1.0, context, "scale")) == "1.0"
+
+
+def test_dtypes_and_devices_use_torch(names):
+    renderer = _renderer(names)
+    assert _code(renderer.value(torch.float16, _context(), "dtype")) == "torch.float16"
+    assert _code(renderer.value(torch.device("cpu"), _context(), "device")) == "torch.device('cpu')"
+    assert names.import_lines() == ["import torch"]
+
+
+def test_enum_members_and_dataclasses_are_written_with_their_class_imported(names):
+    renderer = _renderer(names)
+    assert _code(renderer.value(Pooling.MEAN, _context(), "pooling")) == "Pooling.MEAN"
+    rendered = renderer.value(AdapterConfig(r=4, targets=["query"], pooling=Pooling.MEAN), _context(), "cfg")
+    assert _code(rendered) == "AdapterConfig(r=4, targets=['query'], pooling=Pooling.MEAN)"
+    assert _code(renderer.value(AdapterConfig(), _context(), "cfg")) == "AdapterConfig()"
+    assert names.import_lines() == [f"from {__name__} import AdapterConfig, Pooling"]
+
+
+def test_classes_and_module_level_functions_are_imported(names):
+    renderer = _renderer(names)
+    assert _code(renderer.value(nn.GELU, _context(), "activation")) == "nn.GELU"
+    assert _code(renderer.value(scale_by_two, _context(), "fn")) == "scale_by_two"
+    assert set(names.import_lines()) == {"from torch import nn", f"from {__name__} import scale_by_two"}
+
+
+def test_modules_are_delegated_to_the_planner(names):
+    child = nn.ReLU()
+    renderer = _renderer(names, {id(child): "nn.ReLU()"})
+    assert _code(renderer.value([child, 2], _context(), "layers")) == "[nn.ReLU(), 2]"
+
+
+def test_calls_keep_positional_and_keyword_arguments_as_passed(names):
+    call = _renderer(names).call(cst.Name("Block"), (32, "relu"), {"dropout": 0.1}, _context())
+    assert _code(call) == "Block(32, 'relu', dropout=0.1)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [torch.zeros(2), lambda x: x, io.StringIO("x"), object()],
+    ids=["tensor", "lambda", "open file", "unknown object"],
+)
+def test_values_without_source_form_are_refused_with_path_class_and_argument(names, value):
+    with pytest.raises(DeclarationError) as error:
+        _renderer(names).call(cst.Name("Wrapper"), (value,), {}, _context(), cls=_Wrapper)
+    message = str(error.value)
+    assert "encoder.layer.0.attention" in message
+    assert "BertAttention" in message
+    assert "'init'" in message  # the parameter the value was passed as
+
+
+def test_a_closure_is_refused(names):
+    factor = 3
+
+    def scale(x):
+        return factor * x
+
+    with pytest.raises(DeclarationError, match="'fn'"):
+        _renderer(names).value(scale, _context(), "fn")
+
+
+class _Wrapper(nn.Module):
+    def __init__(self, init):
+        super().__init__()
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        (nn.Linear(4, 5), ((4, 5), {})),
+        (nn.Linear(4, 5, bias=False), ((4, 5), {"bias": False})),
+        (nn.Embedding(10, 4, padding_idx=1), ((10, 4), {"padding_idx": 1})),
+        (nn.LayerNorm(8, eps=1e-6), ((8,), {"eps": 1e-6})),
+        (nn.LayerNorm(8), ((8,), {})),
+        (nn.Dropout(0.1), ((0.1,), {})),
+        (nn.Identity(), ((), {})),
+        (nn.GELU(approximate="tanh"), ((), {"approximate": "tanh"})),
+        (nn.Linear(2, 2, dtype=torch.float16), ((2, 2), {"dtype": torch.float16})),
+    ],
+)
+def test_builtin_modules_are_rebuilt_from_their_attributes(module, expected):
+    args, kwargs = builtin_constructor(module)
+    assert (args, kwargs) == expected
+    rebuilt = type(module)(*args, **kwargs)
+    assert [(n, p.shape, p.dtype) for n, p in rebuilt.named_parameters()] == [
+        (n, p.shape, p.dtype) for n, p in module.named_parameters()
+    ]
+
+
+def test_other_modules_have_no_builtin_constructor():
+    assert builtin_constructor(_Wrapper(1)) is None
+    assert builtin_constructor(nn.Sequential(nn.ReLU())) is None

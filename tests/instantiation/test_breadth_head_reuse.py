@@ -1,0 +1,173 @@
+"""A transformers model-with-head checkpoint keeps its head when ours computes the same: logits equal exactly."""
+
+import logging
+
+import pytest
+import torch
+import transformers
+from breadth_tiny_models import ARCHITECTURES_BY_NAME, VOCAB, example_input_ids
+
+from archit_codemod.instantiation.basemodels import AutoBaseModel, RobertaBaseModel
+from archit_codemod.instantiation.heads import (
+    CausalLMHeadConfig,
+    ExtractiveQAHeadConfig,
+    MaskedLMHeadConfig,
+    SequenceClassificationHeadConfig,
+    TokenClassificationHeadConfig,
+)
+from archit_codemod.instantiation.tasks import (
+    ForCausalLM,
+    ForExtractiveQA,
+    ForMaskedLM,
+    ForSingleLabelSequenceClassification,
+    ForSingleLabelTokenClassification,
+)
+
+
+def save(model_class, architecture: str, folder, **config_overrides):
+    torch.manual_seed(0)
+    config = ARCHITECTURES_BY_NAME[architecture].make_config()
+    for key, value in config_overrides.items():
+        setattr(config, key, value)
+    model = model_class(config).eval()
+    with torch.no_grad():  # make every bias visible: a bias left out of the mapping would change the logits
+        for name, parameter in model.named_parameters():
+            if name.endswith("bias"):
+                parameter.normal_(0, 0.5)
+    model.save_pretrained(folder)
+    return model_class.from_pretrained(folder).eval()
+
+
+def logits_of(model, **inputs):
+    with torch.no_grad():
+        return model(**inputs).logits
+
+
+TOKEN_CLASSIFIERS = {
+    "bert": transformers.BertForTokenClassification,
+    "roberta": transformers.RobertaForTokenClassification,
+    "xlm-roberta": transformers.XLMRobertaForTokenClassification,
+    "distilbert": transformers.DistilBertForTokenClassification,
+    "albert": transformers.AlbertForTokenClassification,
+    "electra": transformers.ElectraForTokenClassification,
+    "deberta": transformers.DebertaForTokenClassification,
+    "deberta-v2": transformers.DebertaV2ForTokenClassification,
+    "gpt2": transformers.GPT2ForTokenClassification,
+    "llama": transformers.LlamaForTokenClassification,  # `score`, without bias
+    "qwen2": transformers.Qwen2ForTokenClassification,
+    "mistral": transformers.MistralForTokenClassification,
+}
+
+
+@pytest.mark.parametrize("architecture", sorted(TOKEN_CLASSIFIERS))
+def test_token_classifier_is_reused(architecture, tmp_path):
+    reference = save(TOKEN_CLASSIFIERS[architecture], architecture, tmp_path, num_labels=5)
+    model = ForSingleLabelTokenClassification.from_pretrained(
+        tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=5)
+    ).eval()
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+@pytest.mark.parametrize(
+    "architecture, model_class",
+    [
+        ("bert", transformers.BertForQuestionAnswering),
+        ("roberta", transformers.RobertaForQuestionAnswering),
+        ("distilbert", transformers.DistilBertForQuestionAnswering),
+        ("deberta-v2", transformers.DebertaV2ForQuestionAnswering),
+    ],
+)
+def test_question_answering_head_is_reused(architecture, model_class, tmp_path):
+    reference = save(model_class, architecture, tmp_path)
+    model = ForExtractiveQA.from_pretrained(tmp_path, AutoBaseModel, ExtractiveQAHeadConfig()).eval()
+    input_ids, attention_mask = example_input_ids()
+    with torch.no_grad():
+        expected = reference(input_ids=input_ids, attention_mask=attention_mask)
+    logits = logits_of(model, input_ids=input_ids, attention_mask=attention_mask)
+    assert torch.equal(logits[..., 0], expected.start_logits)
+    assert torch.equal(logits[..., 1], expected.end_logits)
+
+
+@pytest.mark.parametrize(
+    "architecture, model_class",
+    [
+        ("roberta", transformers.RobertaForMaskedLM),
+        ("xlm-roberta", transformers.XLMRobertaForMaskedLM),
+        ("bert", transformers.BertForMaskedLM),
+        ("distilbert", transformers.DistilBertForMaskedLM),
+    ],
+)
+def test_untied_masked_lm_head_is_reused(architecture, model_class, tmp_path):
+    reference = save(model_class, architecture, tmp_path, tie_word_embeddings=False)
+    epsilon = 1e-12  # the tiny configs' layer_norm_eps (transformers' default), and DistilBERT's fixed value
+    model = ForMaskedLM.from_pretrained(
+        tmp_path, AutoBaseModel, MaskedLMHeadConfig(tie_weights=False, layer_norm_eps=epsilon)
+    ).eval()
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+@pytest.mark.parametrize("architecture", ["llama", "qwen2", "mistral"])
+def test_untied_causal_lm_head_is_reused(architecture, tmp_path):
+    model_class = {"llama": transformers.LlamaForCausalLM, "qwen2": transformers.Qwen2ForCausalLM}.get(
+        architecture, transformers.MistralForCausalLM
+    )
+    reference = save(model_class, architecture, tmp_path, tie_word_embeddings=False)
+    model = ForCausalLM.from_pretrained(tmp_path, AutoBaseModel, CausalLMHeadConfig(tie_weights=False)).eval()
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+def test_tied_gpt2_head_needs_no_mapping(tmp_path):
+    reference = save(transformers.GPT2LMHeadModel, "gpt2", tmp_path)
+    model = ForCausalLM.from_pretrained(tmp_path, AutoBaseModel, CausalLMHeadConfig(tie_weights=True)).eval()
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+def test_a_head_that_does_not_match_is_fresh_and_the_log_says_why(tmp_path, caplog):
+    save(transformers.RobertaForMaskedLM, "roberta", tmp_path, tie_word_embeddings=False)
+    with caplog.at_level(logging.WARNING):
+        model = ForMaskedLM.from_pretrained(
+            tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=False, layer_norm_eps=1e-5)
+        )
+    assert "layer norm epsilon is 1e-12, the head config's 1e-05" in caplog.text
+    assert "freshly initialised" in caplog.text
+    assert torch.equal(model.head.dense.bias, torch.zeros(32))  # fresh: biases start at zero
+
+
+def test_a_sequence_classifier_of_another_shape_is_not_reused(tmp_path, caplog):
+    reference = save(transformers.RobertaForSequenceClassification, "roberta", tmp_path, num_labels=2)
+    with caplog.at_level(logging.WARNING):
+        model = ForSingleLabelSequenceClassification.from_pretrained(
+            tmp_path, AutoBaseModel, SequenceClassificationHeadConfig(num_labels=2)
+        )
+    assert "classifier.out_proj.weight" in caplog.text  # the dropped weights are named
+    assert not torch.equal(model.head.out_proj.weight, reference.classifier.out_proj.weight)
+
+
+def test_token_classifier_with_other_number_of_labels_is_not_reused(tmp_path, caplog):
+    save(transformers.BertForTokenClassification, "bert", tmp_path, num_labels=5)
+    with caplog.at_level(logging.WARNING):
+        model = ForSingleLabelTokenClassification.from_pretrained(
+            tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=3)
+        )
+    assert "classifier maps 32 -> 5, ours 32 -> 3" in caplog.text
+    assert model.head.classifier.weight.shape == (3, 32)
+
+
+def test_vocabulary_size_sanity():
+    assert ARCHITECTURES_BY_NAME["roberta"].make_config().vocab_size == VOCAB
