@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 NUM_LABELS = 9
-BATCH, LENGTH = 8, 128
+BATCH, LENGTH = 4, 64
 
 
 def make_checkpoint(folder: Path) -> None:
@@ -57,10 +57,12 @@ def load(kind: str, checkpoint: str):
 
 
 def _peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (Linux reports kilobytes)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident set size of this process so far (VmHWM). Unlike getrusage's ru_maxrss, which Linux carries
+    over from the parent through fork and exec, VmHWM starts afresh in a new program."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("No VmHWM in /proc/self/status: peak memory is measured on Linux only.")
 
 
 def measure_load(kind: str, checkpoint: str) -> dict[str, float]:
@@ -90,7 +92,9 @@ def measure_load(kind: str, checkpoint: str) -> dict[str, float]:
     return {"seconds": seconds, "peak_bytes": _peak_rss_bytes() - baseline}
 
 
-def measure_step(kind: str, checkpoint: str, steps: int) -> dict[str, float]:
+def measure_step(checkpoint: str, steps: int) -> dict[str, float]:
+    """Both models in one process, their steps alternating, so that the load other processes put on the machine
+    affects both alike. Returns the median step time of each."""
     import time
 
     import torch
@@ -98,23 +102,25 @@ def measure_step(kind: str, checkpoint: str, steps: int) -> dict[str, float]:
 
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(1)
-    model = load(kind, checkpoint).train()
+    models = {kind: load(kind, checkpoint).train() for kind in ("ours", "roberta")}
     generator = torch.Generator().manual_seed(0)
     input_ids = torch.randint(3, 50000, (BATCH, LENGTH), generator=generator)
     attention_mask = torch.ones_like(input_ids)
     labels = torch.randint(0, NUM_LABELS, (BATCH, LENGTH), generator=generator)
 
-    def step() -> None:
+    def step(model) -> float:
         model.zero_grad(set_to_none=True)
-        model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss.backward()
-
-    step()  # warm-up
-    times = []
-    for _ in range(steps):
         start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return {"seconds": statistics.median(times)}
+        model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss.backward()
+        return time.perf_counter() - start
+
+    times: dict[str, list[float]] = {kind: [] for kind in models}
+    for repetition in range(steps + 1):
+        for kind, model in models.items():
+            seconds = step(model)
+            if repetition > 0:  # the first step of each is a warm-up
+                times[kind].append(seconds)
+    return {f"{kind}_seconds": statistics.median(values) for kind, values in times.items()}
 
 
 def in_subprocess(*arguments: str) -> dict[str, float]:
@@ -131,43 +137,54 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="subprocesses per measurement (the median counts)"
     )
-    parser.add_argument("--steps", type=int, default=5, help="timed training steps per subprocess")
+    parser.add_argument("--steps", type=int, default=10, help="timed training steps of each model")
     parser.add_argument("--measure", nargs=2, metavar=("WHAT", "KIND"), help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
 
     if arguments.measure:  # child process: one measurement, printed as JSON
         what, kind = arguments.measure
-        if what == "load":
+        if what == "checkpoint":
+            make_checkpoint(Path(arguments.checkpoint))
+            print("{}")
+        elif what == "load":
             print(json.dumps(measure_load(kind, arguments.checkpoint)))
         else:
-            print(json.dumps(measure_step(kind, arguments.checkpoint, arguments.steps)))
+            print(json.dumps(measure_step(arguments.checkpoint, arguments.steps)))
         return
 
     with tempfile.TemporaryDirectory() as folder:
         print("Saving a roberta-base-sized RobertaModel with random weights ...", flush=True)
-        make_checkpoint(Path(folder))
-        rows = []
-        for what, ours, theirs in (("load", "ours", "auto"), ("step", "ours", "roberta")):
-            results: dict[str, list[dict[str, float]]] = {ours: [], theirs: []}
-            for _ in range(arguments.repeats):  # alternate, so drifting machine load affects both alike
-                for kind in (ours, theirs):
-                    extra = ["--steps", str(arguments.steps)] if what == "step" else []
-                    results[kind].append(
-                        in_subprocess("--measure", what, kind, "--checkpoint", folder, *extra)
-                    )
-            for metric in results[ours][0]:
-                mine = statistics.median(r[metric] for r in results[ours])
-                reference = statistics.median(r[metric] for r in results[theirs])
-                rows.append((what, metric, ours, mine, theirs, reference, mine / reference))
+        in_subprocess("--measure", "checkpoint", "-", "--checkpoint", folder)  # keeps this process small
+        loads: dict[str, list[dict[str, float]]] = {"ours": [], "auto": []}
+        for _ in range(arguments.repeats):  # alternate, so drifting machine load affects both alike
+            for kind in loads:
+                loads[kind].append(in_subprocess("--measure", "load", kind, "--checkpoint", folder))
+        step = in_subprocess(
+            "--measure", "step", "-", "--checkpoint", folder, "--steps", str(arguments.steps)
+        )
 
+    rows = []
+    for metric in ("seconds", "peak_bytes"):
+        mine = statistics.median(result[metric] for result in loads["ours"])
+        reference = statistics.median(result[metric] for result in loads["auto"])
+        rows.append((f"from_pretrained {metric}", mine, reference, "AutoModelForTokenClassification", metric))
+    rows.append(
+        (
+            "forward+backward seconds",
+            step["ours_seconds"],
+            step["roberta_seconds"],
+            "RobertaForTokenClassification",
+            "seconds",
+        )
+    )
     print(f"\n{'measurement':<28} {'ours':>10} {'transformers':>13}  {'ratio':>6}  (target <= 1.05)")
-    for what, metric, _, mine, theirs, reference, ratio in rows:
+    for label, mine, reference, versus, metric in rows:
         unit = (
             (lambda v: f"{v / 2**20:.0f} MiB") if metric == "peak_bytes" else (lambda v: f"{v * 1000:.0f} ms")
         )
-        label = {"load": "from_pretrained", "step": "forward+backward"}[what] + " " + metric
-        print(f"{label:<28} {unit(mine):>10} {unit(reference):>13}  {ratio:>6.3f}  vs {theirs}")
+        ratio = f"{mine / reference:.3f}" if reference else "n/a"
+        print(f"{label:<28} {unit(mine):>10} {unit(reference):>13}  {ratio:>6}  vs {versus}")
 
 
 if __name__ == "__main__":
