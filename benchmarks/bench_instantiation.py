@@ -1,11 +1,11 @@
 """Cost of the instantiation layer over plain transformers, on a roberta-base-sized checkpoint.
 
-Measures, each in a fresh subprocess so that peak memory and warm caches do not leak between runs:
+Measures, in fresh subprocesses so that peak memory and warm caches do not leak between runs:
 
 - ``from_pretrained`` wall time and peak memory (resident set growth) of ``ForSingleLabelTokenClassification``
   vs. ``AutoModelForTokenClassification``, both loading the same locally saved ``RobertaModel`` checkpoint;
-- one training step (forward + backward) of ``ForSingleLabelTokenClassification`` vs.
-  ``RobertaForTokenClassification``.
+- one training step (forward + backward, batch 4 x 64, one thread) of ``ForSingleLabelTokenClassification`` vs.
+  ``RobertaForTokenClassification``, both in one subprocess with their steps alternating (median of each).
 
 Prints each ratio (ours / transformers); the target is <= 1.05. The checkpoint has random weights, built from
 ``RobertaConfig()`` in a temporary folder (no hub). Usage: ``python benchmarks/bench_instantiation.py [--repeats N]``.
@@ -135,7 +135,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="subprocesses per measurement (the median counts)"
+        "--repeats", type=int, default=5, help="subprocesses per measurement (the median counts)"
     )
     parser.add_argument("--steps", type=int, default=10, help="timed training steps of each model")
     parser.add_argument("--measure", nargs=2, metavar=("WHAT", "KIND"), help=argparse.SUPPRESS)
