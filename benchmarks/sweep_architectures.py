@@ -36,6 +36,7 @@ import dataclasses
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -147,7 +148,9 @@ def modify(model: nn.Module) -> list[str]:
 
 if __name__ == "__main__":
     model = build(sys.argv[1], sys.argv[2])
-    notes = modify(model)
+    # The replacements too are built on meta: a default config can be tens of GB.
+    with torch.device("meta"):
+        notes = modify(model)
 '''
 
 RESULTS = ("pass", "codemod-fail", "does-not-build", "script-error", "timeout", "crash", "not-run")
@@ -236,8 +239,11 @@ def one_line(error: BaseException) -> str:
 
 def compare_trees(traced, rebuilt) -> str | None:
     """The first difference between two module trees, or ``None``: paths, classes, shapes, tying."""
-    traced_modules = dict(traced.named_modules())
-    rebuilt_modules = dict(rebuilt.named_modules())
+    # Every path, also those of a module reachable under several names (BART's shared embeddings): a
+    # declaration that makes them separate modules is still right when their weights are tied, which the
+    # parameter check below sees.
+    traced_modules = dict(traced.named_modules(remove_duplicate=False))
+    rebuilt_modules = dict(rebuilt.named_modules(remove_duplicate=False))
     if traced_modules.keys() != rebuilt_modules.keys():
         only_traced = sorted(traced_modules.keys() - rebuilt_modules.keys())[:3]
         only_rebuilt = sorted(rebuilt_modules.keys() - traced_modules.keys())[:3]
@@ -316,7 +322,8 @@ def check_architecture(request: dict, script: Path, workdir: Path) -> dict:
     else:
         return {**chosen, "result": "does-not-build", "stage": "build", "reason": failures[0]}
     try:
-        notes = plain["modify"](model)
+        with torch.device("meta"):
+            notes = plain["modify"](model)
     except Exception as error:  # noqa: BLE001
         return {**chosen, "result": "script-error", "stage": "modify", "reason": one_line(error)}
     del model
@@ -355,8 +362,14 @@ def check_architecture(request: dict, script: Path, workdir: Path) -> dict:
     return {**chosen, "result": "pass", "stage": "", "reason": ", ".join(notes)}
 
 
-def worker_main(workdir: Path) -> None:
+def worker_main(workdir: Path, memory_limit_gb: float) -> None:
     """Serve requests (one JSON line each on stdin) until stdin closes; answer on the original stdout."""
+    import resource
+
+    # Something that allocates real weights for a default-sized config (tens of GB) must fail here with a
+    # MemoryError, not wake the kernel's OOM killer on a shared machine.
+    limit = int(memory_limit_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever the script or transformers print must not corrupt the answers
     sys.stdout = sys.stderr
@@ -366,7 +379,7 @@ def worker_main(workdir: Path) -> None:
         started = time.perf_counter()
         try:
             answer = check_architecture(request, script, workdir)
-        except Exception as error:  # noqa: BLE001 - report, never die on one architecture
+        except (Exception, MemoryError) as error:  # noqa: BLE001 - report, never die on one architecture
             answer = {
                 "model_type": request["model_types"][0],
                 "result": "crash",
@@ -391,15 +404,15 @@ def worker_environment() -> dict[str, str]:
 class Worker:
     """One worker subprocess; restarted after a timeout, a crash, or ``recycle`` architectures."""
 
-    def __init__(self, workdir: Path, log, recycle: int):
-        self.workdir, self.log, self.recycle = workdir, log, recycle
+    def __init__(self, workdir: Path, log, recycle: int, memory_limit_gb: float):
+        self.workdir, self.log, self.recycle, self.memory_limit_gb = workdir, log, recycle, memory_limit_gb
         self.process: subprocess.Popen | None = None
         self.answers: queue.Queue = queue.Queue()
         self.served = 0
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(self.workdir)],
+            [sys.executable, __file__, "--worker", str(self.workdir), "--memory-limit", str(self.memory_limit_gb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -418,10 +431,10 @@ class Worker:
         answers.put(None)  # end of stream: the worker died
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait()
 
     def run(self, architecture: Architecture, timeout: float) -> Outcome:
         if self.process is None or self.served >= self.recycle:
@@ -512,13 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per architecture (default 120)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes in parallel (default 1)")
     parser.add_argument("--recycle", type=int, default=40, help="restart a worker after N architectures (default 40)")
+    parser.add_argument(
+        "--memory-limit", type=float, default=8.0, help="address-space limit of each worker in GB (default 8)"
+    )
     parser.add_argument("--out", type=Path, help="also write the table and the summary to this file")
     parser.add_argument("--keep", type=Path, help="folder for the script, generated files and worker log (default: temporary)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        worker_main(args.worker)
+        worker_main(args.worker, args.memory_limit)
         return 0
 
     chosen = select(architectures(), args.only, args.limit)
@@ -536,9 +552,11 @@ def main(argv: list[str] | None = None) -> int:
         todo.put((index, architecture))
     outcomes: list[Outcome | None] = [None] * len(chosen)
     lock = threading.Lock()
+    workers: list[Worker] = []
 
     def serve(log) -> None:
-        worker = Worker(workdir, log, args.recycle)
+        worker = Worker(workdir, log, args.recycle, args.memory_limit)
+        workers.append(worker)
         try:
             while True:
                 try:
@@ -553,12 +571,21 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             worker.stop()
 
+    # SIGTERM (a CI timeout, kill) ends the sweep like Ctrl-C: the workers are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with open(workdir / "workers.log", "w") as log:
-        threads = [threading.Thread(target=serve, args=(log,)) for _ in range(max(1, args.jobs))]
+        threads = [threading.Thread(target=serve, args=(log,), daemon=True) for _ in range(max(1, args.jobs))]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=1.0)
+        except KeyboardInterrupt:
+            for worker in workers:
+                worker.stop()
+            print("interrupted; the table lists the architectures done so far", file=sys.stderr)
+    outcomes = [outcome for outcome in outcomes if outcome is not None]
 
     report = render_table(outcomes) + "\n\n" + summarise(outcomes, time.perf_counter() - started) + "\n"
     print(report)

@@ -600,13 +600,7 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
                 dropped_weights, core.config, model.head.base_config, head_config
             )
         if mapped is not None:
-            reference = model.head.state_dict()
-            model.head.load_state_dict(
-                {
-                    key: value.to(device=reference[key].device, dtype=reference[key].dtype)
-                    for key, value in mapped.items()
-                }
-            )
+            model._loadMappedHeadWeights(mapped, checkpoint)
             logger.info(f"The head of {checkpoint} was mapped into the new {head_class.__name__}.")
         elif dropped:
             logger.warning(
@@ -615,6 +609,38 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
                 f"Dropped: {dropped}"
             )
         return model
+
+
+    def headParametersTiedToBaseModel(self) -> set[str]:
+        """Names (in the head) of the head's parameters that are parameters of the base model too, such as a
+        language-modelling decoder tied to the input embeddings."""
+        base_parameters = {id(parameter) for parameter in self.model.parameters()}
+        return {
+            name
+            for name, parameter in self.head.named_parameters(remove_duplicate=False)
+            if id(parameter) in base_parameters
+        }
+
+    def _loadMappedHeadWeights(self, mapped: dict[str, torch.Tensor], checkpoint: Any) -> None:
+        """Load what :meth:`Head.weightsFromTransformersHead` returned. Parameters tied to the base model may be left
+        out (a tied decoder is not stored apart in the checkpoint, and already holds the loaded embeddings); any
+        other missing or unknown name is a bug of the mapping, refused before anything is loaded."""
+        reference = self.head.state_dict()
+        unknown = sorted(set(mapped) - set(reference))
+        missing = sorted(set(reference) - set(mapped) - self.headParametersTiedToBaseModel())
+        if unknown or missing:
+            raise ValueError(
+                f"{type(self.head).__name__}.weightsFromTransformersHead mapped the head of {checkpoint} onto names "
+                f"that do not fit the head: unknown {unknown}, missing {missing} (only parameters tied to the base "
+                f"model may be left out). Fix the mapping so it returns exactly the head's state dict keys."
+            )
+        self.head.load_state_dict(
+            {
+                key: value.to(device=reference[key].device, dtype=reference[key].dtype)
+                for key, value in mapped.items()
+            },
+            strict=False,
+        )
 
 
 def _refuseContradictingHeadConfig(given: HeadConfig, saved: HeadConfig, checkpoint: Any) -> None:

@@ -111,7 +111,7 @@ def code_without_header(source: str) -> str:
 # --- running the codemod --------------------------------------------------------------------------
 
 
-def run_cli(*arguments: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_codemod_cli(*arguments: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """``python -m archit_codemod ARGUMENTS`` from the repository root, as the README shows it."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))

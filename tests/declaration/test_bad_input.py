@@ -301,7 +301,7 @@ def assert_same_tree(traced: nn.Module, rebuilt: nn.Module) -> None:
     traced_modules = list(traced.named_modules(remove_duplicate=False))
     rebuilt_modules = list(rebuilt.named_modules(remove_duplicate=False))
     assert [path for path, _ in rebuilt_modules] == [path for path, _ in traced_modules]
-    for (path, traced_module), (_, rebuilt_module) in zip(traced_modules, rebuilt_modules):
+    for (path, traced_module), (_, rebuilt_module) in zip(traced_modules, rebuilt_modules, strict=True):
         lineage = [cls.__name__ for cls in type(rebuilt_module).__mro__]
         assert type(traced_module).__name__ in lineage, (path, type(traced_module), type(rebuilt_module))
 

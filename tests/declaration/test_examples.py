@@ -31,7 +31,7 @@ from examples_support import (
     init_assignments,
     main_outputs,
     module_classes,
-    run_cli,
+    run_codemod_cli,
     traced,
     unused_or_repeated_imports,
     write_golden,
@@ -68,7 +68,7 @@ def assert_same_outputs(model: torch.nn.Module, reference: torch.nn.Module) -> N
 def test_command_line_output_matches_golden(stem: str, tmp_path: Path, regen_golden: bool) -> None:
     example = EXAMPLES[stem]
     output = tmp_path / "subclass.py"
-    process = run_cli("-o", str(output), example.relative_script, *example.cli_args)
+    process = run_codemod_cli("-o", str(output), example.relative_script, *example.cli_args)
     assert process.returncode == 0, describe(process)
     source = output.read_text(encoding="utf-8")
 
@@ -96,7 +96,7 @@ def test_command_line_output_matches_golden(stem: str, tmp_path: Path, regen_gol
 
 def test_readme_command_prints_the_golden_file_and_nothing_else() -> None:
     """README's first command: ``python -m archit_codemod examples/roberta_word_embeddings.py``."""
-    process = run_cli(EXAMPLES["roberta_word_embeddings"].relative_script)
+    process = run_codemod_cli(EXAMPLES["roberta_word_embeddings"].relative_script)
     assert process.returncode == 0, describe(process)
     assert process.stderr == "", "the README's command must print nothing but the generated code"
     assert process.stdout == golden_path("roberta_word_embeddings").read_text(encoding="utf-8")

@@ -13,8 +13,10 @@ from archit_codemod.instantiation.heads import (
     ExtractiveQAHeadConfig,
     MaskedLMHeadConfig,
     SequenceClassificationHeadConfig,
+    TokenClassificationHead,
     TokenClassificationHeadConfig,
 )
+from archit_codemod.instantiation.heads.reuse import causalLMWeights
 from archit_codemod.instantiation.tasks import (
     ForCausalLM,
     ForExtractiveQA,
@@ -171,3 +173,91 @@ def test_token_classifier_with_other_number_of_labels_is_not_reused(tmp_path, ca
 
 def test_vocabulary_size_sanity():
     assert ARCHITECTURES_BY_NAME["roberta"].make_config().vocab_size == VOCAB
+
+
+@pytest.mark.parametrize(
+    "architecture, model_class, epsilon",
+    [
+        ("roberta", transformers.RobertaForMaskedLM, 1e-5),  # MaskedLMHeadConfig's default epsilon
+        ("xlm-roberta", transformers.XLMRobertaForMaskedLM, 1e-12),
+        ("bert", transformers.BertForMaskedLM, 1e-12),
+        ("distilbert", transformers.DistilBertForMaskedLM, 1e-12),
+    ],
+)
+def test_tied_masked_lm_head_is_reused(architecture, model_class, epsilon, tmp_path):
+    """Saved the default (tied) way, the checkpoint has no decoder weight: our tied decoder is the loaded embedding
+    matrix, and the rest of the head (dense, norm, decoder bias) is mapped."""
+    reference = save(model_class, architecture, tmp_path, layer_norm_eps=epsilon)
+    assert reference.config.tie_word_embeddings
+    model = ForMaskedLM.from_pretrained(
+        tmp_path, AutoBaseModel, MaskedLMHeadConfig(tie_weights=True, layer_norm_eps=epsilon)
+    ).eval()
+    assert model.head.decoder.weight is model.get_input_embeddings().weight
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+def test_tied_roberta_masked_lm_head_is_reused_by_the_roberta_wrapper(tmp_path):
+    reference = save(transformers.RobertaForMaskedLM, "roberta", tmp_path, layer_norm_eps=1e-5)
+    model = ForMaskedLM.from_pretrained(tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=True)).eval()
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+def test_tied_checkpoint_into_an_untied_head_is_fresh_and_the_log_says_how_to_tie(tmp_path, caplog):
+    save(transformers.RobertaForMaskedLM, "roberta", tmp_path, layer_norm_eps=1e-5)
+    with caplog.at_level(logging.WARNING):
+        model = ForMaskedLM.from_pretrained(
+            tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=False)
+        )
+    assert "use MaskedLMHeadConfig(tie_weights=True)" in caplog.text
+    assert torch.equal(model.head.dense.bias, torch.zeros(32))  # fresh
+
+
+@pytest.mark.parametrize(
+    "architecture, model_class", [("gpt2", transformers.GPT2LMHeadModel), ("llama", transformers.LlamaForCausalLM)]
+)
+def test_tied_causal_lm_checkpoint_gives_the_same_logits(architecture, model_class, tmp_path):
+    reference = save(model_class, architecture, tmp_path, tie_word_embeddings=True)
+    model = ForCausalLM.from_pretrained(tmp_path, AutoBaseModel, CausalLMHeadConfig(tie_weights=True)).eval()
+    assert model.head.lm_head.weight is model.get_input_embeddings().weight
+    input_ids, attention_mask = example_input_ids()
+    assert torch.equal(
+        logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
+        logits_of(reference, input_ids=input_ids, attention_mask=attention_mask),
+    )
+
+
+def test_a_tied_lm_head_stored_anyway_maps_to_nothing_for_a_tied_head():
+    """Old pytorch_model.bin checkpoints store a tied lm_head next to the embeddings: nothing to map, no warning."""
+    config = ARCHITECTURES_BY_NAME["gpt2"].make_config()  # tie_word_embeddings defaults to True
+    base_config = AutoBaseModel.standardiseConfig(config)
+    weights = {"lm_head.weight": torch.zeros(VOCAB, 32)}
+    assert causalLMWeights(weights, config, base_config, CausalLMHeadConfig(tie_weights=True)) == {}
+    assert causalLMWeights(weights, config, base_config, CausalLMHeadConfig(tie_weights=False)) is None
+
+
+class _HeadWithIncompleteMapping(TokenClassificationHead):
+    @classmethod
+    def weightsFromTransformersHead(cls, weights, transformers_config, base_config, head_config):
+        return {"classifier.weight": weights["classifier.weight"]}  # forgets the bias
+
+
+class _ForTokenClassificationWithIncompleteMapping(ForSingleLabelTokenClassification):
+    @classmethod
+    def headClass(cls):
+        return _HeadWithIncompleteMapping
+
+
+def test_a_mapping_that_leaves_out_an_untied_parameter_is_refused(tmp_path):
+    save(transformers.BertForTokenClassification, "bert", tmp_path, num_labels=5)
+    with pytest.raises(ValueError, match=r"missing \['classifier.bias'\] \(only parameters tied to the base"):
+        _ForTokenClassificationWithIncompleteMapping.from_pretrained(
+            tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=5)
+        )

@@ -18,10 +18,13 @@ Mapped (outputs equal the transformers model's exactly):
   ``MaskedLMHeadConfig.layer_norm_eps``.
 - :class:`CausalLMHead` <- a bias-free ``lm_head`` (Llama, Qwen2, Mistral, GPT-2, ...).
 
+Tied decoders: when the checkpoint ties its decoder to the input embeddings (its config's ``tie_word_embeddings``;
+the decoder weight is then not stored apart), the mapping needs a head config with ``tie_weights=True`` and leaves
+the decoder weight out. ``ModelWithHead.from_pretrained`` accepts that gap because our tied decoder *is* the base
+model's embedding matrix, loaded from the same checkpoint. An untied checkpoint needs ``tie_weights=False``.
+
 Not mapped: ``*ForSequenceClassification`` heads (RoBERTa's classifies the first token, BERT's uses a pooler and
-one linear layer, decoders score the last token: none is our pooled dense-tanh-dense head), and heads whose
-decoder is tied to the input embeddings in the checkpoint (the hook only receives the weights the base model did
-not use, so it cannot fill in a tied decoder; GPT-2's tied ``lm_head`` needs no mapping when our head is tied too).
+one linear layer, decoders score the last token: none is our pooled dense-tanh-dense head).
 """
 
 from __future__ import annotations
@@ -174,28 +177,21 @@ def maskedLMWeights(
             f"its layer norm epsilon is {epsilon}, the head config's {head_config.layer_norm_eps}; "
             f"use MaskedLMHeadConfig(layer_norm_eps={epsilon})",
         )
-    if layout["decoder.weight"] not in weights:
-        return _doesNotFit(
-            "MaskedLMHead",
-            "its decoder is tied to the input embeddings, so the checkpoint does not store it apart and it cannot be "
-            "mapped here (the embedding is part of the base model)",
-        )
-    if head_config.tie_weights:
-        return _doesNotFit(
-            "MaskedLMHead",
-            "the checkpoint's decoder is not tied to the input embeddings but the head config ties it; use "
-            "MaskedLMHeadConfig(tie_weights=False)",
-        )
+    tied = _checkpointTiesDecoder(transformers_config, layout["decoder.weight"], weights)
+    if tied != head_config.tie_weights:
+        return _doesNotFit("MaskedLMHead", _tieMismatch(tied, "MaskedLMHeadConfig"))
     layout = dict(layout)
+    if tied:
+        del layout["decoder.weight"]  # our tied decoder is the embedding matrix the base model loaded
     if layout["decoder.bias"] not in weights:
-        # transformers 4.x stores the decoder's bias once, as the head's `bias` (the same parameter); 5.x keeps both
-        # and the decoder's own is the one its forward adds.
+        # transformers 4.x stores the decoder's bias once, as the head's `bias` (the same parameter); 5.x ties the
+        # two when the decoder is tied, and otherwise keeps both, the decoder's own being the one its forward adds.
         layout["decoder.bias"] = layout["decoder.bias"].replace("decoder.bias", "bias")
     missing = [theirs for theirs in layout.values() if theirs not in weights]
     if missing:
         return _doesNotFit("MaskedLMHead", f"the checkpoint lacks {missing}")
     mapped = {ours: weights[theirs] for ours, theirs in layout.items()}
-    if tuple(mapped["decoder.weight"].shape) != (base_config.vocab_size, base_config.hidden_size):
+    if not tied and tuple(mapped["decoder.weight"].shape) != (base_config.vocab_size, base_config.hidden_size):
         return _doesNotFit("MaskedLMHead", f"its decoder has shape {tuple(mapped['decoder.weight'].shape)}")
     return mapped
 
@@ -206,19 +202,41 @@ def causalLMWeights(
     base_config: BaseModelConfig,
     head_config: HeadConfig,
 ) -> StateDict | None:
-    """``*ForCausalLM``'s bias-free ``lm_head`` -> ``CausalLMHead`` (untied on both sides)."""
-    if head_config.tie_weights:
-        return _doesNotFit(
-            "CausalLMHead",
-            "the checkpoint's lm_head is not tied to the input embeddings but the head config ties it; use "
-            "CausalLMHeadConfig(tie_weights=False)",
-        )
-    if set(_group(weights, "lm_head")) != {"weight"}:
+    """``*ForCausalLM``'s bias-free ``lm_head`` -> ``CausalLMHead``, tied or untied on both sides.
+
+    A tied checkpoint normally stores no ``lm_head`` and leaves nothing to map; one that stores it anyway (an old
+    ``pytorch_model.bin``) maps to nothing either, since our tied projection is the embedding matrix."""
+    lm_head = _group(weights, "lm_head")
+    if set(lm_head) != {"weight"}:
         return _doesNotFit("CausalLMHead", f"expected a bias-free lm_head, found {sorted(weights)}")
-    weight = weights["lm_head.weight"]
+    tied = _checkpointTiesDecoder(transformers_config, "lm_head.weight", weights)
+    if tied != head_config.tie_weights:
+        return _doesNotFit("CausalLMHead", _tieMismatch(tied, "CausalLMHeadConfig"))
+    if tied:
+        return {}
+    weight = lm_head["weight"]
     if tuple(weight.shape) != (base_config.vocab_size, base_config.hidden_size):
         return _doesNotFit("CausalLMHead", f"its lm_head has shape {tuple(weight.shape)}")
     return {"lm_head.weight": weight}
+
+
+def _checkpointTiesDecoder(transformers_config: PretrainedConfig, decoder_key: str, weights: StateDict) -> bool:
+    """Whether the checkpoint's vocabulary projection is its input embedding matrix. transformers ties the two when
+    the config's ``tie_word_embeddings`` says so (its default is True), and a checkpoint that does not store the
+    projection apart can only be tied."""
+    return decoder_key not in weights or bool(getattr(transformers_config, "tie_word_embeddings", True))
+
+
+def _tieMismatch(checkpoint_ties: bool, config_name: str) -> str:
+    if checkpoint_ties:
+        return (
+            f"the checkpoint's decoder is tied to the input embeddings but the head config does not tie it; use "
+            f"{config_name}(tie_weights=True)"
+        )
+    return (
+        f"the checkpoint's decoder is not tied to the input embeddings but the head config ties it; use "
+        f"{config_name}(tie_weights=False)"
+    )
 
 
 _HOOKS: dict[type, Callable[..., StateDict | None]] = {
