@@ -539,9 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(failure))
         return next(code for kind, code in _EXIT_CODES.items() if isinstance(failure, kind))
     try:
-        # Saving a checkpoint runs the model's save_pretrained, whose progress output is not the diff's.
-        with _script_output_to(sys.stderr if to_stdout else None):
-            return _deliver(product, options)
+        return _deliver(product, options)
     except ForeignFilesError as failure:
         _error(str(failure))
         return EXIT_ERROR

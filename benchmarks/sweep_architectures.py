@@ -99,9 +99,13 @@ class ScaledEmbedding(nn.Module):
 
 
 def build(model_type: str, class_name: str) -> nn.Module:
+    model_class = getattr(transformers, class_name)
     config = AutoConfig.for_model(model_type)
+    if not isinstance(config, model_class.config_class):
+        # A class of a composite model (MusicgenForCausalLM) takes its own sub-config, not the model type's.
+        config = model_class.config_class()
     with torch.device("meta"):
-        return getattr(transformers, class_name)(config)
+        return model_class(config)
 
 
 def query_linears(model: nn.Module):
@@ -222,7 +226,10 @@ def own_model_type(class_name: str, model_types: list[str]) -> str:
     def score(model_type: str) -> tuple[int, bool]:
         config_name = CONFIG_MAPPING_NAMES.get(model_type, "").removesuffix("Config")
         shared = os.path.commonprefix([config_name, class_name])
-        return (len(shared) if shared == config_name else 0, model_type.replace("-", "_") in class_name.lower())
+        return (
+            len(shared) if shared == config_name else 0,
+            model_type.replace("-", "_") in class_name.lower(),
+        )
 
     return max(model_types, key=score) if len(model_types) > 1 else model_types[0]
 
@@ -254,14 +261,20 @@ def compare_trees(traced, rebuilt) -> str | None:
         # (``<Name><Suffix>``, ``<Name><Suffix>2`` for a second variant).
         if rebuilt_type.__name__ == traced_type.__name__:
             continue
-        if issubclass(rebuilt_type, traced_type) and rebuilt_type.__name__.startswith(traced_type.__name__ + SUFFIX):
+        if issubclass(rebuilt_type, traced_type) and rebuilt_type.__name__.startswith(
+            traced_type.__name__ + SUFFIX
+        ):
             continue
         traced_name = traced_type.__name__
         return f"{path or '<root>'}: traced {traced_name}, rebuilt {rebuilt_type.__name__}"
     traced_state = {k: tuple(v.shape) for k, v in traced.state_dict().items()}
     rebuilt_state = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
     if traced_state != rebuilt_state:
-        differing = sorted(k for k in traced_state.keys() | rebuilt_state.keys() if traced_state.get(k) != rebuilt_state.get(k))
+        differing = sorted(
+            k
+            for k in traced_state.keys() | rebuilt_state.keys()
+            if traced_state.get(k) != rebuilt_state.get(k)
+        )
         return f"state_dict differs at {differing[:3]}"
     traced_buffers = {k: tuple(v.shape) for k, v in traced.named_buffers()}
     rebuilt_buffers = {k: tuple(v.shape) for k, v in rebuilt.named_buffers()}
@@ -329,7 +342,12 @@ def check_architecture(request: dict, script: Path, workdir: Path) -> dict:
     del model
     api = codemod_api()
     if api is None:
-        return {**chosen, "result": "not-run", "stage": "import", "reason": "codemod API not importable; " + ", ".join(notes)}
+        return {
+            **chosen,
+            "result": "not-run",
+            "stage": "import",
+            "reason": "codemod API not importable; " + ", ".join(notes),
+        }
     api, errors, roots_module, tracer = api
 
     stage = "trace"
@@ -412,7 +430,14 @@ class Worker:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(self.workdir), "--memory-limit", str(self.memory_limit_gb)],
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(self.workdir),
+                "--memory-limit",
+                str(self.memory_limit_gb),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -452,7 +477,14 @@ class Worker:
             answer = self.answers.get(timeout=timeout)
         except queue.Empty:
             self.stop()
-            return Outcome(architecture.class_name, architecture.model_type, "timeout", "", f"no answer within {timeout:.0f} s", timeout)
+            return Outcome(
+                architecture.class_name,
+                architecture.model_type,
+                "timeout",
+                "",
+                f"no answer within {timeout:.0f} s",
+                timeout,
+            )
         except BrokenPipeError:
             answer = None
         if answer is None:
@@ -479,11 +511,14 @@ def select(all_architectures: list[Architecture], only: str | None, limit: int |
 
 def render_table(outcomes: list[Outcome]) -> str:
     rows = [("architecture", "model_type", "result", "fault", "stage", "seconds", "reason")]
-    rows += [(o.architecture, o.model_type, o.result, o.fault, o.stage, f"{o.seconds:.1f}", o.reason) for o in outcomes]
+    rows += [
+        (o.architecture, o.model_type, o.result, o.fault, o.stage, f"{o.seconds:.1f}", o.reason)
+        for o in outcomes
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for index, row in enumerate(rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)] + [row[-1]]
         lines.append("| " + " | ".join(cells) + " |")
         if index == 0:
             lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|---|")
@@ -503,7 +538,9 @@ def summarise(outcomes: list[Outcome], elapsed: float) -> str:
         "results: " + ", ".join(f"{name} {counts[name]}" for name in RESULTS if counts[name]),
     ]
     if built:
-        lines.append(f"pass rate over the {len(built)} architectures that build: {passed}/{len(built)} = {passed / len(built):.1%}")
+        lines.append(
+            f"pass rate over the {len(built)} architectures that build: {passed}/{len(built)} = {passed / len(built):.1%}"
+        )
     if runnable:
         lines.append(
             f"pass rate over the {len(runnable)} that build and that the script can modify: "
@@ -511,7 +548,9 @@ def summarise(outcomes: list[Outcome], elapsed: float) -> str:
         )
     codemod_faults = Counter(o.stage or o.result for o in outcomes if o.fault.startswith("codemod"))
     if codemod_faults:
-        lines.append("codemod failures by stage: " + ", ".join(f"{k} {v}" for k, v in codemod_faults.most_common()))
+        lines.append(
+            "codemod failures by stage: " + ", ".join(f"{k} {v}" for k, v in codemod_faults.most_common())
+        )
     reasons = Counter(o.reason.split(":")[0] for o in outcomes if o.result == "does-not-build")
     if reasons:
         lines.append("does-not-build reasons: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common(6)))
@@ -524,12 +563,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="run only the first N selected architectures")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per architecture (default 120)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes in parallel (default 1)")
-    parser.add_argument("--recycle", type=int, default=40, help="restart a worker after N architectures (default 40)")
+    parser.add_argument(
+        "--recycle", type=int, default=40, help="restart a worker after N architectures (default 40)"
+    )
     parser.add_argument(
         "--memory-limit", type=float, default=8.0, help="address-space limit of each worker in GB (default 8)"
     )
     parser.add_argument("--out", type=Path, help="also write the table and the summary to this file")
-    parser.add_argument("--keep", type=Path, help="folder for the script, generated files and worker log (default: temporary)")
+    parser.add_argument(
+        "--keep", type=Path, help="folder for the script, generated files and worker log (default: temporary)"
+    )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -544,7 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "modify_architecture.py").write_text(MODIFICATION_SCRIPT)
     print(f"{len(chosen)} architectures; script, outputs and worker log in {workdir}", file=sys.stderr)
-    print(f"reproduce one: python -m archit_codemod {workdir / 'modify_architecture.py'} MODEL_TYPE CLASS_NAME", file=sys.stderr)
+    print(
+        f"reproduce one: python -m archit_codemod {workdir / 'modify_architecture.py'} MODEL_TYPE CLASS_NAME",
+        file=sys.stderr,
+    )
 
     started = time.perf_counter()
     todo: queue.Queue = queue.Queue()
@@ -567,7 +613,10 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes[index] = outcome
                 with lock:
                     done = sum(o is not None for o in outcomes)
-                    print(f"[{done}/{len(chosen)}] {outcome.architecture}: {outcome.result} {outcome.reason[:100]}", file=sys.stderr)
+                    print(
+                        f"[{done}/{len(chosen)}] {outcome.architecture}: {outcome.result} {outcome.reason[:100]}",
+                        file=sys.stderr,
+                    )
         finally:
             worker.stop()
 

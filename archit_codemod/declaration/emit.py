@@ -10,7 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
 
+from archit_codemod.declaration.layout import LINE_LENGTH
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.plan import GeneratedClass
 
@@ -36,12 +40,47 @@ def assemble(
     """The source of the generated module."""
     header = [cst.EmptyLine(comment=cst.Comment(line)) for line in header_lines(script_path, root_names)]
     body: list[cst.BaseStatement] = []
-    for index, line in enumerate(names.import_lines()):
-        statement = cst.parse_statement(line + "\n")
+    for index, statement in enumerate(names.copied_statements.values()):
         body.append(statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else []))
     definitions = sorted(names.script_definitions.values(), key=lambda d: d.line)
     for node in [d.statement for d in definitions] + [g.class_def for g in generated]:
         comments = [line for line in node.leading_lines if line.comment is not None]
         body.append(node.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *comments]))
-    module = cst.Module(body=body, header=header)
-    return module.code
+    return add_imports(cst.Module(body=body, header=header), names).code
+
+
+def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
+    """``module`` with the imports ``names`` needs, added by LibCST's ``AddImportsVisitor``.
+
+    The visitor sorts and merges them deterministically; it leaves line length and the blank lines around
+    them to the caller, so long ``from`` imports are wrapped here as ruff would wrap them, and the imports
+    are separated from the header by one blank line and from the first definition by two.
+    """
+    context = CodemodContext()
+    for binding in names.imports.values():
+        alias = None if binding.name in (binding.attr, binding.module, binding.module.split(".")[0]) else binding.name
+        AddImportsVisitor.add_needed_import(context, binding.module, binding.attr, alias)
+    with_imports = AddImportsVisitor(context).transform_module(module.with_changes(body=list(module.body)))
+    body = list(with_imports.body)
+    count = len(body) - len(module.body)
+    for index in range(count):
+        statement = body[index]
+        if m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom()])):
+            statement = statement.with_changes(body=[_wrapped(statement.body[0])])
+        body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else [])
+    return with_imports.with_changes(body=body)
+
+
+def _wrapped(node: cst.ImportFrom) -> cst.ImportFrom:
+    """A ``from`` import longer than the line length as ``from x import (\n    a,\n    b,\n)``."""
+    if len(cst.Module([]).code_for_node(node)) <= LINE_LENGTH or isinstance(node.names, cst.ImportStar):
+        return node
+    newline = cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace("    ")
+    )
+    closing = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True)
+    aliases = [alias.with_changes(comma=cst.Comma(whitespace_after=newline)) for alias in node.names]
+    aliases[-1] = aliases[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+    return node.with_changes(
+        names=aliases, lpar=cst.LeftParen(whitespace_after=newline), rpar=cst.RightParen()
+    )

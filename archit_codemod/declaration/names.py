@@ -1,11 +1,18 @@
 """The global names a generated module uses, and how each one gets bound: an import or a copied definition.
 
 Names used by a copied ``__init__`` are resolved with LibCST's scope analysis on the file the ``__init__``
-comes from: a name bound by an import there gets the same import (relative imports made absolute); a name
-defined at that module's top level is imported from that module, or copied verbatim when the module is the
-traced script (which no one can import). Names introduced by rendering (``nn.Linear``, ``torch.float16``,
-a script class) are bound from the live object. Every name is bound once; two different objects under one
-name are a :class:`DeclarationError`.
+comes from: a name bound by an import there is bound to the same object; a name defined at that module's top
+level is imported from that module, or copied verbatim when the module is the traced script (which no one can
+import). Names introduced by rendering (``nn.Linear``, ``torch.float16``, a script class) are bound from the
+live object. Every name is bound once; two different objects under one name are a :class:`DeclarationError`.
+
+One rule decides where an import comes from, whichever way the name was found: a class or a function is
+imported from the shortest public package that exports the very same object (``from transformers import
+BertConfig``, ``from torch.nn import CrossEntropyLoss``), else from the module that defines it
+(``from transformers.models.bert.modeling_bert import BertSelfOutput``); a module, or another object
+(``ACT2FN``), is imported as the original file imports it, relative imports made absolute. A module's
+logger (``logger = logging.get_logger(__name__)``) is not imported: the statement is copied, so the
+generated module logs under its own name.
 """
 
 from __future__ import annotations
@@ -96,6 +103,8 @@ class NameTable:
         self.script_namespace = script_namespace if script_namespace is not None else {}
         self.imports: dict[str, ImportBinding] = {}
         self.script_definitions: dict[str, ScriptDefinition] = {}
+        self.copied_statements: dict[str, cst.SimpleStatementLine] = {}
+        """Module-level statements of a library module copied into the generated module (its logger)."""
         self.local: set[str] = set()
         self._objects: dict[str, Any] = {}
 
@@ -108,7 +117,12 @@ class NameTable:
         self.local.add(name)
 
     def is_taken(self, name: str) -> bool:
-        return name in self.local or name in self.imports or name in self.script_definitions
+        return (
+            name in self.local
+            or name in self.imports
+            or name in self.script_definitions
+            or name in self.copied_statements
+        )
 
     def _claim(self, name: str, obj: Any, where: str) -> bool:
         """Record that ``name`` means ``obj``; False when it is bound already to the same object."""
@@ -142,6 +156,14 @@ class NameTable:
         # What the copied definition itself reads must be bound too.
         self.require_names(free_names(statement), parsed, where=f"{name} (copied from {self.script_path})")
 
+    def _copy_statement(
+        self, name: str, statement: cst.SimpleStatementLine, parsed: ParsedSource, where: str
+    ) -> None:
+        if not self._claim(name, getattr(sys.modules.get(parsed.module_name), name, _Unknown(name)), where):
+            return
+        self.copied_statements[name] = statement.with_changes(leading_lines=[])
+        self.require_names(free_names(statement) - {"__name__"}, parsed, where=f"{name} (copied from {parsed.path})")
+
     # -- resolution --------------------------------------------------------------------------------------
 
     def require_names(self, names: set[str], parsed: ParsedSource, where: str) -> None:
@@ -156,13 +178,15 @@ class NameTable:
         assignments = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
         imports = [a for a in assignments if isinstance(a, ImportAssignment)]
         if imports:
-            self.add_import(_import_binding(parsed, imports[-1], name), where)
+            self.add_import(_public_binding(_import_binding(parsed, imports[-1], name)), where)
             return
         if assignments:
             if is_script:
                 self.add_script_definition(name, where)
+            elif (logger := _logger_statement(parsed, name)) is not None:
+                self._copy_statement(name, logger, parsed, where)
             else:
-                self.add_import(ImportBinding(name, parsed.module_name, name), where)
+                self.add_import(_public_binding(ImportBinding(name, parsed.module_name, name)), where)
             return
         if hasattr(builtins, name):
             return
@@ -268,6 +292,47 @@ def _public_module(module_name: str, qualname: str, obj: Any) -> str:
         except Exception:  # a lazy module may fail to import an unrelated optional part
             continue
     return module_name
+
+
+def _public_binding(binding: ImportBinding) -> ImportBinding:
+    """``binding`` following the module's one rule: a class or function from its shortest public package."""
+    try:
+        obj = binding.resolve()
+    except (ImportError, AttributeError):
+        return binding
+    qualname = getattr(obj, "__qualname__", None)
+    module_name = getattr(obj, "__module__", None)
+    if inspect.ismodule(obj) or not (inspect.isclass(obj) or inspect.isfunction(obj)):
+        return binding
+    if not module_name or not qualname or "." in qualname or "<" in qualname:
+        return binding
+    if _lookup(sys.modules.get(module_name), qualname) is not obj:
+        return binding
+    return ImportBinding(binding.name, _public_module(module_name, qualname, obj), qualname)
+
+
+_LOGGER = m.SimpleStatementLine(
+    body=[
+        m.Assign(
+            targets=[m.AssignTarget(m.Name())],
+            value=m.Call(
+                func=m.Attribute(value=m.Name(), attr=m.Name("get_logger") | m.Name("getLogger")),
+                args=[m.Arg(m.Name("__name__"), keyword=None)],
+            ),
+        )
+    ]
+)
+
+
+def _logger_statement(parsed: ParsedSource, name: str) -> cst.SimpleStatementLine | None:
+    """The top-level ``<name> = logging.get_logger(__name__)`` of ``parsed``, when that is how it binds ``name``."""
+    found = [
+        statement
+        for statement in parsed.module.body
+        if m.matches(statement, _LOGGER) and statement.body[0].targets[0].target.value == name
+    ]
+    bindings = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
+    return found[0] if len(found) == 1 and len(bindings) == 1 else None
 
 
 def _import_binding(parsed: ParsedSource, assignment: ImportAssignment, name: str) -> ImportBinding:

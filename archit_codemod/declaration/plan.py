@@ -19,23 +19,34 @@ from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import MetadataWrapper, ScopeProvider
 from torch import nn
 
 from archit_codemod.declaration.changes import Change, is_container, net_changes
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.inline import InitCopy, inlining_problem
 from archit_codemod.declaration.locate import ClassSource, locate_class
 from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.records import Trace
-from archit_codemod.declaration.render import RenderContext, Renderer, builtin_constructor
+from archit_codemod.declaration.render import (
+    OriginalArgument,
+    RenderContext,
+    Renderer,
+    builtin_constructor,
+    parameter_sizes,
+)
 from archit_codemod.declaration.rewrite import (
     AssignmentStatements,
     InsertBeforePostInit,
     RemoveAttributeAssignment,
     ReplaceAttributeValue,
+    ReplaceLocalValue,
     SuperCallRewriter,
     SwapCallee,
+    UnmangleNames,
     count_reads,
     rewrite_container,
+    written,
 )
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
@@ -50,15 +61,28 @@ class GeneratedClass:
     source: ClassSource
     class_def: cst.ClassDef
     instances: list[tuple[str, nn.Module]] = field(default_factory=list)
+    init_copy: InitCopy | None = None
+    """Where the copied ``__init__`` comes from: ``source``'s, with the ancestor bodies it inlines."""
 
 
 @dataclass
 class _InitEdit:
     """The ``__init__`` being rewritten for one instance, and what goes around it."""
 
+    copy: InitCopy
     function: cst.FunctionDef
+    """The copy being rewritten (``super()`` already naming its class, private names unmangled)."""
+    raw: cst.FunctionDef
+    """The copy as written: its statements are the parsed originals, whose source lines are known."""
     appended: list[cst.BaseStatement] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+
+    def statements_assigning(self, name: str) -> list[cst.CSTNode]:
+        """The statements of :attr:`raw` that assign ``self.<name>``, numbered as ``ReplaceAttributeValue`` does."""
+        spellings = {name} | {written(name, source.definer.__name__) for source in self.copy.fragments}
+        collector = AssignmentStatements(sorted(spellings), self.copy.fragments[0].self_name)
+        self.raw.visit(collector)
+        return collector.found
 
 
 class Planner:
@@ -84,6 +108,8 @@ class Planner:
     def class_for(self, module: nn.Module, path: str) -> GeneratedClass | None:
         """The generated class ``module`` needs (``None`` when nothing in its subtree changed)."""
         key = id(module)
+        if not path and key not in self._of_instance:
+            self._refuse_shared_modules(module)
         if key in self._of_instance:
             generated = self._of_instance[key]
             if generated is not None and all(instance is not module for _, instance in generated.instances):
@@ -101,6 +127,30 @@ class Planner:
         generated = self._build(module, path)
         self._of_instance[key] = generated
         return generated
+
+    def _refuse_shared_modules(self, root: nn.Module) -> None:
+        """Refuse a changed module that is reachable at two paths of ``root`` (a module object shared by two owners).
+
+        Generated ``__init__`` methods build each attribute with a call of its own, so declaring a shared
+        module would silently give two modules with separate weights.
+        """
+        paths: dict[int, list[str]] = {}
+        for sub_path, sub in root.named_modules(remove_duplicate=False):
+            paths.setdefault(id(sub), []).append(sub_path or "<root>")
+        for owner_changes in self.changes.values():
+            for change in owner_changes.values():
+                if change.new is None or id(change.new) not in paths:
+                    continue
+                for inner in change.new.modules():
+                    where = paths.get(id(inner), [])
+                    if len(where) > 1:
+                        raise DeclarationError(
+                            f"{where[0]} and {where[1]} are the same {type(inner).__qualname__} object (a module shared "
+                            f"by two owners; the change was made at {change.where}). The generated __init__ methods "
+                            "build each attribute with a constructor call of its own, so they would build two "
+                            "modules with separate weights. Fix: give each owner a module of its own (copy.deepcopy), "
+                            "or share the weights in the model's code (tied weights)."
+                        )
 
     def is_dirty(self, module: nn.Module) -> bool:
         """Whether ``module`` or anything below it changed."""
@@ -128,24 +178,25 @@ class Planner:
         cls = type(module)
         source = self._source(cls)
         self_name = source.self_name
-        edit = _InitEdit(source.init_def.visit(SuperCallRewriter(source.definer.__name__, self_name)))
         direct = self.changes.get(id(module), {})
         names = list(module._modules) + [name for name in direct if name not in module._modules]
+        copy = self._init_copy(module, source, names, direct, path)
+        edit = _InitEdit(copy, copy.function(_prepare), copy.function())
         for name in names:
             child_path = _join(path, name)
             if name in direct:
-                self._apply_change(edit, module, source, direct[name], child_path)
+                self._apply_change(edit, module, direct[name], child_path)
                 continue
             child = module._modules[name]
             if child is None:
                 continue
             if is_container(child):
                 if self.is_dirty(child):
-                    self._apply_container(edit, module, source, name, child, child_path)
+                    self._apply_container(edit, module, name, child, child_path)
                 continue
             generated = self.class_for(child, child_path)
             if generated is not None:
-                self._apply_child_class(edit, module, source, name, child, generated, child_path)
+                self._apply_child_class(edit, module, name, child, generated, child_path)
         if edit.appended:
             edit.function = edit.function.visit(InsertBeforePostInit(edit.appended, self_name))
         class_def = self._class_def(module, path, source, edit)
@@ -156,7 +207,7 @@ class Planner:
             return generated
         name = self._fresh_name(cls.__name__)
         class_def = class_def.with_changes(name=cst.Name(name))
-        generated = GeneratedClass(name, cls, source, class_def, [(path, module)])
+        generated = GeneratedClass(name, cls, source, class_def, [(path, module)], copy)
         self._by_code[code_key] = generated
         self._bind_free_names(generated)
         self.generated.append(generated)
@@ -171,16 +222,83 @@ class Planner:
         self.names.reserve_local(name)
         return name
 
+    def _init_copy(
+        self, module: nn.Module, source: ClassSource, names: list[str], direct: dict[str, Change], path: str
+    ) -> InitCopy:
+        """The ``__init__`` to copy: ``source``'s, with the ancestor bodies inlined that build a changed child.
+
+        A child built by an ancestor's ``__init__`` (reached through ``super().__init__(...)``) can only be
+        rewritten where it is built; see :mod:`archit_codemod.declaration.inline`.
+        """
+        definers = [klass for klass in type(module).__mro__ if "__init__" in vars(klass)]
+        definers = definers[definers.index(source.definer) :]
+        deepest = 0
+        for name in names:
+            change = direct.get(name)
+            if change is not None and change.kind == "add":
+                continue
+            old = change.old if change is not None else module._modules.get(name)
+            if change is None and (old is None or not self.is_dirty(old)):
+                continue
+            deepest = max(deepest, self._builder_depth(definers, name, old))
+        chain = [source]
+        for depth in range(1, deepest + 1):
+            try:
+                callee = self._source(definers[depth])
+            except DeclarationError:
+                break
+            problem = inlining_problem(chain[-1], callee)
+            if problem is not None:
+                self.warnings.append(
+                    f"{path or '<root>'}: a changed child of {type(module).__qualname__} is built by "
+                    f"{callee.definer.__qualname__}.__init__, which the generated __init__ cannot inline ({problem})."
+                )
+                break
+            chain.append(callee)
+        return InitCopy(tuple(chain))
+
+    def _builder_depth(self, definers: list[type], name: str, old: nn.Module | None) -> int:
+        """Index in ``definers`` of the class whose ``__init__`` built ``old`` (0 when unknown)."""
+        call = self.trace.call_of(old) if old is not None else None
+        built_in = Path(call.filename).resolve() if call is not None else None
+        for depth, klass in enumerate(definers):
+            if klass is nn.Module:
+                break
+            try:
+                source = self._source(klass)
+            except DeclarationError:
+                break
+            if call is not None:
+                if source.parsed.path != built_in:
+                    continue
+                lines = source.parsed.positions[source.init_def]
+                if lines.start.line <= call.lineno <= lines.end.line:
+                    return depth
+            else:
+                collector = AssignmentStatements(written(name, klass.__name__), source.self_name)
+                source.init_def.visit(collector)
+                if collector.found:
+                    return depth
+        return 0
+
     def _bind_free_names(self, generated: GeneratedClass) -> None:
-        parsed = generated.source.parsed
+        """Bind every global the generated class reads as the file it was copied from binds it."""
+        fragments = generated.init_copy.fragments if generated.init_copy is not None else (generated.source,)
+        reads = [(fragment, free_names(fragment.init_def)) for fragment in fragments]
         where = f"{generated.name} (copy of {generated.source.definer.__qualname__}.__init__)"
         for name in sorted(free_names(generated.class_def)):
             if name in self.names.local:
                 continue
-            bound_in_source = any(a.scope is parsed.global_scope for a in parsed.global_scope[name])
-            if self.names.is_taken(name) and not bound_in_source:
-                continue  # introduced by rendering, bound already
-            self.names.require_name(name, parsed, where)
+            readers = [fragment for fragment, names in reads if name in names]
+            readers = readers or [fragment for fragment in fragments if fragment.definer.__name__ == name]
+            if not readers:
+                parsed = fragments[0].parsed
+                bound_in_source = any(a.scope is parsed.global_scope for a in parsed.global_scope[name])
+                if self.names.is_taken(name) and not bound_in_source:
+                    continue  # introduced by rendering, bound already
+                readers = [fragments[0]]
+            for fragment in readers:
+                self.names.require_name(name, fragment.parsed, where)
 
     def _class_def(self, module: nn.Module, path: str, source: ClassSource, edit: _InitEdit) -> cst.ClassDef:
         cls = type(module)
@@ -190,6 +308,7 @@ class Planner:
         body: list[cst.BaseStatement] = [cst.parse_statement(docstring)]
         tie_statements, tie_methods = self._tie_overrides(module, path)
         body += tie_statements
+        body += self._no_split_override(module)
         function = edit.function.with_changes(
             leading_lines=[cst.EmptyLine(indent=False)]
             + [line for line in edit.function.leading_lines if line.comment]
@@ -205,9 +324,19 @@ class Planner:
 
     # -- one affected attribute ---------------------------------------------------------------------------
 
-    def _apply_change(
-        self, edit: _InitEdit, owner: nn.Module, source: ClassSource, change: Change, path: str
-    ) -> None:
+    def _source_for(self, edit: _InitEdit, name: str, module: nn.Module | None) -> ClassSource:
+        """The class whose ``__init__`` (copied or inlined) builds ``self.<name>``: its globals resolve the callees."""
+        found = edit.statements_assigning(name)
+        only = self.built_by(edit, name, module)
+        chosen = [statement for index, statement in enumerate(found) if only is None or index in only]
+        for statement in chosen:
+            source = edit.copy.fragment_of(statement)
+            if source is not None:
+                return source
+        return edit.copy.fragments[0]
+
+    def _apply_change(self, edit: _InitEdit, owner: nn.Module, change: Change, path: str) -> None:
+        source = self._source_for(edit, change.name, change.old)
         self_name = source.self_name
         name = change.name
         if change.kind == "add":
@@ -235,17 +364,14 @@ class Planner:
                 context = self.replacing_context(owner, path, change.old, original, source, change.new)
                 return self.render_module(change.new, context, name)
 
-            only = self.built_by(source, name, change.old)
+            only = self.built_by(edit, name, change.old)
             rewriter = ReplaceAttributeValue(name, replacement, self_name, only)
             fallback = lambda: self.render_module(change.new, self.context(owner, path), name)  # noqa: E731
             edit.summary.append(f"{name}: {type(change.new).__name__}")
         edit.function = edit.function.visit(rewriter)
         if rewriter.rewritten == 0:
             edit.appended.append(_assignment(self_name, name, fallback()))
-            self.warnings.append(
-                f"{path}: no statement of {source.definer.__qualname__}.__init__ assigns self.{name} in a form the "
-                "codemod can rewrite; the generated __init__ assigns it after the original body instead."
-            )
+            self.warnings.append(_out_of_sight(path, edit, name))
 
     def _apply_delete(
         self, edit: _InitEdit, owner: nn.Module, source: ClassSource, name: str, path: str
@@ -266,48 +392,83 @@ class Planner:
         self,
         edit: _InitEdit,
         owner: nn.Module,
-        source: ClassSource,
         name: str,
         child: nn.Module,
         generated: GeneratedClass,
         path: str,
     ) -> None:
         """The child's own class got a generated version: swap the callee, keep the arguments."""
+        source = self._source_for(edit, name, child)
         self_name = source.self_name
+        edit.summary.append(f"{name}: {generated.name}")
+        only = self.built_by(edit, name, child)
+        if self._rewrite_alias(edit, name, only, child, generated, source, path):
+            return
 
         def swapped(original: cst.BaseExpression) -> cst.BaseExpression:
             return self.swap_class(original, child, generated, source, self.context(owner, path), name)
 
-        rewriter = ReplaceAttributeValue(name, swapped, self_name, self.built_by(source, name, child))
+        rewriter = ReplaceAttributeValue(name, swapped, self_name, only)
         edit.function = edit.function.visit(rewriter)
-        edit.summary.append(f"{name}: {generated.name}")
         if rewriter.rewritten == 0:
             value = self.recorded_call(child, generated, self.context(owner, path), name)
             edit.appended.append(_assignment(self_name, name, value))
-            self.warnings.append(
-                f"{path}: no statement of {source.definer.__qualname__}.__init__ assigns self.{name} in a form the "
-                "codemod can rewrite; the generated __init__ assigns it after the original body instead."
-            )
+            self.warnings.append(_out_of_sight(path, edit, name))
+
+    def _rewrite_alias(
+        self,
+        edit: _InitEdit,
+        name: str,
+        only: set[int] | None,
+        child: nn.Module,
+        generated: GeneratedClass,
+        source: ClassSource,
+        path: str,
+    ) -> bool:
+        """Swap the class where a local alias of it is defined; whether it was done.
+
+        ``attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention`` followed by
+        ``self.self = attention_class(config, ...)``: the branch naming the child's class is rewritten, the
+        assignment of ``self.self`` stays as written. Only a local assigned once, from a class name or a
+        conditional expression of class names, and called once, is followed.
+        """
+        statements = [s for i, s in enumerate(edit.statements_assigning(name)) if only is None or i in only]
+        if len(statements) != 1:
+            return False
+        value = statements[0].value
+        local_calls = [
+            call
+            for call in m.findall(value, m.Call(func=m.Name()))
+            if call.func.value not in source.namespace and not _resolves_to(call.func, type(child), source)
+        ]
+        recorded = self.trace.call_of(child)
+        if recorded is not None:
+            local_calls = [c for c in local_calls if _has_shape(c, recorded.args, recorded.kwargs)]
+        if len(local_calls) != 1:
+            return False
+        alias = local_calls[0].func.value
+        definition = _single_local_definition(edit.function, alias)
+        if definition is None:
+            return False
+        swapped = _swap_class_names(definition, lambda callee: _resolves_to(callee, type(child), source), generated.name)
+        if swapped is None:
+            return False
+        rewriter = ReplaceLocalValue(alias, lambda _: swapped)
+        edit.function = edit.function.visit(rewriter)
+        return rewriter.rewritten == 1
 
     def _apply_container(
         self,
         edit: _InitEdit,
         owner: nn.Module,
-        source: ClassSource,
         name: str,
         container: nn.Module,
         path: str,
     ) -> None:
         """Items of a ModuleList/Sequential/ModuleDict changed: rewrite the container's construction."""
+        source = self._source_for(edit, name, container)
         item_changes = self.changes.get(id(container), {})
-        for change in item_changes.values():
-            if change.kind != "set" or change.new is None:
-                what = "set to None" if change.kind == "set" else f"{change.kind}d"
-                raise DeclarationError(
-                    f"{_join(path, change.name)}: an item of a {type(container).__name__} was {what} "
-                    f"(at {change.where}); only replacing items of a container can be declared yet. "
-                    "Fix: replace the container as a whole (owner.attribute = nn.ModuleList([...]))."
-                )
+        layout = _container_layout(container, item_changes, path)
         planned: dict[str, Change | GeneratedClass] = {}
         for key, item in container._modules.items():
             if key in item_changes:
@@ -315,13 +476,15 @@ class Planner:
             elif item is not None and is_container(item):
                 if self.is_dirty(item):
                     raise DeclarationError(
-                        f"{_join(path, key)}: items of nested containers changed; the codemod cannot declare that yet."
+                        f"{_join(path, key)}: items of a {type(item).__name__} nested in the {type(container).__name__} "
+                        f"{path} changed; the codemod cannot declare changes inside nested containers. "
+                        "Fix: replace the inner container as a whole (owner.attribute[i] = nn.ModuleList([...]))."
                     )
             elif item is not None:
                 generated = self.class_for(item, _join(path, key))
                 if generated is not None:
                     planned[key] = generated
-        if not planned:
+        if not planned and not layout.dropped and not layout.removed_keys:
             return
 
         def item_expression(key: str, original: cst.BaseExpression | None) -> cst.BaseExpression:
@@ -336,38 +499,59 @@ class Planner:
                 if original is None:
                     return self.recorded_call(item, plan, context, argument)
                 return self.swap_class(original, item, plan, source, context, argument)
-            if original is None:
+            if original is None or plan.kind == "add":
                 return self.render_module(plan.new, self.context(owner, item_path), argument)
             context = self.replacing_context(owner, item_path, plan.old, original, source, plan.new)
             return self.render_module(plan.new, context, argument)
 
-        keys = list(container._modules)
-        rewriter = ReplaceAttributeValue(
-            name,
-            lambda original: rewrite_container(original, keys, item_expression),
-            source.self_name,
-            self.built_by(source, name, container),
-        )
+        appended = [item_expression(key, None) for key in layout.appended_keys]
+
+        def rewrite(original: cst.BaseExpression) -> cst.BaseExpression | None:
+            return rewrite_container(
+                original,
+                layout.kept_keys,
+                item_expression,
+                appended=appended,
+                dropped=layout.dropped,
+                removed_keys=layout.removed_keys,
+                appended_keys=layout.appended_keys if isinstance(container, nn.ModuleDict) else (),
+            )
+
+        rewriter = ReplaceAttributeValue(name, rewrite, source.self_name, self.built_by(edit, name, container))
         edit.function = edit.function.visit(rewriter)
         keys_of: dict[str, list[str]] = {}
         for key, plan in planned.items():
-            shown = plan.name if isinstance(plan, GeneratedClass) else type(plan.new).__name__
+            if plan is not None and not isinstance(plan, GeneratedClass) and plan.kind == "add":
+                shown = f"{type(plan.new).__name__} added"
+            else:
+                shown = plan.name if isinstance(plan, GeneratedClass) else type(plan.new).__name__
             keys_of.setdefault(shown, []).append(key)
         for shown, shown_keys in keys_of.items():
-            index = "*" if len(shown_keys) == len(keys) else ", ".join(shown_keys)
+            index = "*" if len(shown_keys) == len(container._modules) else ", ".join(shown_keys)
             edit.summary.append(f"{name}[{index}]: {shown}")
-        if rewriter.rewritten == 0:
-            for key in planned:
-                index = key if key.isdigit() and not isinstance(container, nn.ModuleDict) else json.dumps(key)
-                value = item_expression(key, None)
-                target = cst.parse_expression(f"{source.self_name}.{name}[{index}]")
-                edit.appended.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)]))
-            self.warnings.append(
-                f"{path}: the codemod cannot rewrite how {source.definer.__qualname__}.__init__ builds self.{name}; "
-                "the generated __init__ replaces the changed items after the original body instead."
+        removed = [*layout.removed_keys, *(str(len(layout.kept_keys) + i) for i in range(layout.dropped))]
+        if removed:
+            edit.summary.append(f"{name}[{', '.join(removed)}] deleted")
+        if rewriter.rewritten:
+            return
+        if layout.dropped or layout.removed_keys or layout.appended_keys:
+            raise DeclarationError(
+                f"{path}: items were added to or deleted from this {type(container).__name__}, but "
+                f"{source.definer.__qualname__}.__init__ does not build self.{name} as a list, a list comprehension "
+                "or a dict the codemod can extend. Fix: replace the container as a whole "
+                "(owner.attribute = nn.ModuleList([...])) in the script."
             )
+        for key in planned:
+            index = key if key.isdigit() and not isinstance(container, nn.ModuleDict) else json.dumps(key)
+            value = item_expression(key, None)
+            target = cst.parse_expression(f"{source.self_name}.{name}[{index}]")
+            edit.appended.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)]))
+        self.warnings.append(
+            f"{path}: the codemod cannot rewrite how {source.definer.__qualname__}.__init__ builds self.{name}; "
+            "the generated __init__ replaces the changed items after the original body instead."
+        )
 
-    def built_by(self, source: ClassSource, name: str, module: nn.Module | None) -> set[int] | None:
+    def built_by(self, edit: _InitEdit, name: str, module: nn.Module | None) -> set[int] | None:
         """Which assignments of ``self.<name>`` (numbered in source order) built ``module``.
 
         The tracer recorded the line of ``module``'s constructor call; only the statement containing that
@@ -375,16 +559,14 @@ class Planner:
         assignment) when the line is unknown or in another file.
         """
         call = self.trace.call_of(module) if module is not None else None
-        if call is None or Path(call.filename).resolve() != source.parsed.path:
+        if call is None:
             return None
-        collector = AssignmentStatements(name, source.self_name)
-        source.init_def.visit(collector)
-        positions = source.parsed.positions
-        found = {
-            index
-            for index, statement in enumerate(collector.found)
-            if positions[statement].start.line <= call.lineno <= positions[statement].end.line
-        }
+        filename = Path(call.filename).resolve()
+        found = set()
+        for index, statement in enumerate(edit.statements_assigning(name)):
+            lines = edit.copy.lines_of(statement)
+            if lines is not None and lines[0] == filename and lines[1] <= call.lineno <= lines[2]:
+                found.add(index)
         return found or None
 
     # -- rendering ----------------------------------------------------------------------------------------
@@ -429,10 +611,13 @@ class Planner:
         call = _find_call_of(original, type(old), source)
         context.replaced = old
         context.replaced_expression = call if call is not None else original
-        if call is not None and not self._wraps(new, old):
+        context.replacement = new
+        if call is not None and new is not None and not self._wraps(new, old):
             # A wrapper gets its sizes from the module it wraps; matching its other arguments (r=32) to the
             # wrapped module's sizes (hidden_size=32) would only find coincidences.
-            context.replaced_arguments = self._original_arguments(old, call)
+            context.original_arguments = self._original_arguments(old, call)
+            old_sizes = parameter_sizes(old)
+            context.same_shape = bool(old_sizes) and parameter_sizes(new) == old_sizes
         return context
 
     def _wraps(self, new: nn.Module | None, old: nn.Module) -> bool:
@@ -442,15 +627,15 @@ class Planner:
             return False
         return any(value is old for value in [*call.args, *call.kwargs.values()])
 
-    def _original_arguments(self, old: nn.Module, call: cst.Call) -> list[tuple[Any, cst.BaseExpression]]:
-        """``(value, source)`` of each argument ``old`` was built with, matched by parameter name."""
+    def _original_arguments(self, old: nn.Module, call: cst.Call) -> list[OriginalArgument]:
+        """Each argument ``old`` was built with: parameter, position, live value and source expression."""
         if any(arg.star for arg in call.args):
             return []
+        positional = [arg.value for arg in call.args if arg.keyword is None]
         try:
             signature = inspect.signature(type(old))
             nodes = signature.bind_partial(
-                *[arg.value for arg in call.args if arg.keyword is None],
-                **{arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None},
+                *positional, **{arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
             ).arguments
         except (TypeError, ValueError):
             return []
@@ -468,7 +653,8 @@ class Planner:
             else:
                 continue
             if type(value) in (int, float, str):
-                found.append((value, node))
+                position = next((i for i, passed in enumerate(positional) if passed is node), None)
+                found.append(OriginalArgument(parameter, position, value, node))
         return found
 
     def render_module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
@@ -510,7 +696,10 @@ class Planner:
             callee: cst.BaseExpression = cst.Name(generated.name)
         else:
             callee = self.names.reference(call.cls, f"{context.path} (in {context.owner})")
-        return self.renderer.call(callee, call.args, call.kwargs, context, call.cls)
+        # Only the replacement's own arguments may stand for the replaced module's (not those of modules
+        # built inside them).
+        sizes = parameter_sizes(module) if module is context.replacement else None
+        return self.renderer.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
 
     def swap_class(
         self,
@@ -536,8 +725,43 @@ class Planner:
             if len(shaped) == 1:
                 target = shaped[0].func
                 swapper = SwapCallee(lambda callee: callee is target, cst.Name(generated.name))
+                self.warnings.append(
+                    f"{context.owner}.__init__: {_code(target)} picked {type(child).__qualname__} in the traced run; "
+                    f"the generated subclass of {context.owner} builds {generated.name} in its place, whatever "
+                    f"{_code(target)} would pick for another configuration (only the traced choice carries the "
+                    "modification). Trace with the configuration you mean to ship."
+                )
                 return original.visit(swapper)
         return self.recorded_call(child, generated, context, argument)
+
+    # -- class attributes ---------------------------------------------------------------------------------
+
+    def _no_split_override(self, module: nn.Module) -> list[cst.BaseStatement]:
+        """``_no_split_modules`` listing the generated versions of the classes it lists (for ``device_map``).
+
+        transformers and accelerate match these names against each submodule's class name: a generated
+        ``BertLayerModified`` must be listed beside ``BertLayer`` or ``device_map="auto"`` may split it.
+        """
+        listed = getattr(type(module), "_no_split_modules", None)
+        if not listed or not isinstance(listed, list | tuple | set):
+            return []
+        added = {
+            generated.name
+            for sub in module.modules()
+            if (generated := self._of_instance.get(id(sub))) is not None
+            and generated.original.__name__ in listed
+            and generated.name not in listed
+        }
+        if not added:
+            return []
+        names = sorted(listed) if isinstance(listed, set) else list(listed)
+        statement = cst.parse_statement(f"_no_split_modules = {json.dumps([*names, *sorted(added)])}\n")
+        comment = "# The generated layer classes must not be split across devices either (device_map)."
+        return [
+            statement.with_changes(
+                leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(comment=cst.Comment(comment))]
+            )
+        ]
 
     # -- tied weights -------------------------------------------------------------------------------------
 
@@ -705,3 +929,94 @@ def _has_shape(call: cst.Call, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     positional = [arg for arg in call.args if arg.keyword is None]
     keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
     return len(positional) == len(args) and keywords == set(kwargs)
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _prepare(source: ClassSource, function: cst.FunctionDef) -> cst.FunctionDef:
+    """A class's ``__init__`` as copied into a subclass: private names as stored, ``super()`` naming the class."""
+    function = function.visit(UnmangleNames(source.definer.__name__))
+    return function.visit(SuperCallRewriter(source.definer.__name__, source.self_name))
+
+
+def _out_of_sight(path: str, edit: _InitEdit, name: str) -> str:
+    classes = " or ".join(f"{source.definer.__qualname__}.__init__" for source in edit.copy.fragments)
+    return (
+        f"{path}: no statement of {classes} assigns self.{name} in a form the codemod can rewrite; the generated "
+        "__init__ assigns it after the original body instead, with the argument values of the traced run."
+    )
+
+
+def _single_local_definition(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
+    """The value of ``name = value`` when that is the only binding of the local ``name``, read only once."""
+    wrapper = MetadataWrapper(cst.Module(body=[function]), unsafe_skip_copy=True)
+    scopes = wrapper.resolve(ScopeProvider)
+    body = function.body.body
+    scope = scopes.get(body[0]) if body else None
+    if scope is None or len(scope.assignments[name]) != 1 or len(scope.accesses[name]) != 1:
+        return None
+    definitions = m.findall(function.body, m.Assign(targets=[m.AssignTarget(m.Name(name))]))
+    return definitions[0].value if len(definitions) == 1 else None
+
+
+def _swap_class_names(
+    expression: cst.BaseExpression, is_target: Callable[[cst.BaseExpression], bool], new_name: str
+) -> cst.BaseExpression | None:
+    """``expression`` (a class name, or a conditional expression of them) with the target class renamed."""
+    if m.matches(expression, m.Name() | m.Attribute()):
+        return cst.Name(new_name, lpar=expression.lpar, rpar=expression.rpar) if is_target(expression) else None
+    if isinstance(expression, cst.IfExp):
+        body = _swap_class_names(expression.body, is_target, new_name)
+        orelse = _swap_class_names(expression.orelse, is_target, new_name)
+        if body is None and orelse is None:
+            return None
+        return expression.with_changes(body=body or expression.body, orelse=orelse or expression.orelse)
+    return None
+
+
+@dataclass(frozen=True)
+class _ContainerLayout:
+    """How a container's items changed besides replacements: items kept from the original, dropped, added."""
+
+    kept_keys: list[str]
+    dropped: int = 0
+    removed_keys: list[str] = field(default_factory=list)
+    appended_keys: list[str] = field(default_factory=list)
+
+
+def _container_layout(container: nn.Module, changes: dict[str, Change], path: str) -> _ContainerLayout:
+    """What ``changes`` did to ``container``'s list of items; refuses what the codemod cannot declare."""
+    kind = type(container).__name__
+    for key, change in changes.items():
+        if change.kind == "set" and change.new is None:
+            raise DeclarationError(
+                f"{_join(path, key)}: an item of a {kind} was set to None (at {change.where}); the codemod cannot "
+                f"declare a {kind} holding None. Fix: delete the item, or replace it by nn.Identity()."
+            )
+    deleted = [key for key, change in changes.items() if change.kind == "delete"]
+    added = [key for key in container._modules if key in changes and changes[key].kind == "add"]
+    if isinstance(container, nn.ModuleDict):
+        kept = [key for key in container._modules if key not in added]
+        return _ContainerLayout(kept, removed_keys=deleted, appended_keys=added)
+    originals = {id(change.old) for change in changes.values() if change.old is not None}
+    originals |= {id(item) for key, item in container._modules.items() if key not in changes}
+    moved = [key for key, change in changes.items() if change.kind == "set" and id(change.new) in originals]
+    count = len(container._modules)
+    tail = [str(index) for index in range(count, count + len(deleted))]
+    if moved or (deleted and added) or sorted(deleted, key=_as_index) != tail:
+        raise DeclarationError(
+            f"{path}: items of this {kind} were removed from its middle, inserted or reordered (at "
+            f"{next(iter(changes.values())).where}); the codemod can declare items replaced, appended at its end or "
+            f"deleted from its end only. Fix: build the {kind} you want and assign it as a whole "
+            f"(owner.attribute = nn.{kind}(...))."
+        )
+    kept = [key for key in container._modules if key not in added]
+    if any(not key.isdigit() for key in [*added, *deleted]):
+        raise DeclarationError(f"{path}: items with names were added to or deleted from this {kind}; the codemod cannot declare that.")
+    return _ContainerLayout(kept, dropped=len(deleted), appended_keys=added)
+
+
+def _as_index(key: str) -> int:
+    return int(key) if key.isdigit() else -1

@@ -3,7 +3,8 @@
 The rules (DESIGN.md): an object that *is* an argument of the owner's own constructor call is that
 parameter's name (the config becomes ``config``); the module being replaced becomes its original
 construction expression; a value equal to one of the replaced module's original arguments becomes that
-argument's original source (``self.embed_dim``); literals and containers of literals are literals; a
+argument's original source (``self.embed_dim``, see :func:`original_source`); literals and containers of
+literals are literals; a
 dataclass instance is a call of its class with its non-default fields; an enum member is its qualified
 name; a ``torch.dtype`` is ``torch.float16``. Anything else is a :class:`DeclarationError` naming the module
 path, the class and the argument: the codemod never emits code that would build something else.
@@ -42,8 +43,60 @@ class RenderContext:
     replaced: nn.Module | None = None
     replaced_expression: cst.BaseExpression | None = None
     """The original source expression that built ``replaced``."""
-    replaced_arguments: list[tuple[Any, cst.BaseExpression]] = field(default_factory=list)
-    """``(value, source expression)`` of the arguments ``replaced`` was originally built with."""
+    replacement: nn.Module | None = None
+    """The module replacing ``replaced``: only its own constructor call takes :attr:`original_arguments`."""
+    original_arguments: list[OriginalArgument] = field(default_factory=list)
+    """The arguments ``replaced`` was originally built with."""
+    same_shape: bool = False
+    """Whether ``replacement``'s parameters have the sizes of ``replaced``'s (``nn.Linear`` for ``Conv1D``)."""
+
+
+@dataclass(frozen=True)
+class OriginalArgument:
+    """One argument of the replaced module's original construction, as the original ``__init__`` wrote it."""
+
+    parameter: str
+    position: int | None
+    """Index among the call's positional arguments; ``None`` when passed by keyword."""
+    value: Any
+    expression: cst.BaseExpression
+
+
+def original_source(
+    parameter: str,
+    position: int | None,
+    value: Any,
+    originals: list[OriginalArgument],
+    *,
+    same_shape: bool,
+    sizes: frozenset[int] = frozenset(),
+) -> cst.BaseExpression | None:
+    """The original source that a replacement's argument ``parameter=value`` stands for, or ``None``.
+
+    Equal values alone are coincidences (``alpha=32`` is not ``config.hidden_size`` because the hidden size
+    is 32), so a value takes an original argument's source only when the two also mean the same thing:
+
+    - the same parameter name (``eps=1e-6`` for ``LlamaRMSNorm(..., eps=config.rms_norm_eps)``), or
+    - in a *same-shape* replacement (the new module's parameters have exactly the old one's sizes, as
+      ``nn.Linear`` replacing ``Conv1D`` or ``nn.LayerNorm`` replacing ``LlamaRMSNorm``), an integer that is
+      one of those sizes: the original argument at the same position, else the only original source of
+      that value (``Conv1D(3 * d, d)`` -> ``nn.Linear(d, 3 * d)``).
+
+    Only ``int``, ``float`` and ``str`` values are matched (``True == 1``, but a flag is not a size).
+    """
+    if type(value) not in (int, float, str):
+        return None
+    equal = [o for o in originals if type(o.value) is type(value) and o.value == value]
+    named = [o for o in equal if o.parameter == parameter]
+    if named:
+        return named[0].expression
+    if not same_shape or type(value) is not int or value not in sizes:
+        return None
+    placed = [o for o in equal if position is not None and o.position == position]
+    if placed:
+        return placed[0].expression
+    sources = {cst.Module([]).code_for_node(o.expression): o.expression for o in equal}
+    return next(iter(sources.values())) if len(sources) == 1 else None
 
 
 ModuleRenderer = Callable[[nn.Module, RenderContext, str], cst.BaseExpression]
@@ -100,17 +153,34 @@ class Renderer:
         kwargs: dict[str, Any],
         context: RenderContext,
         cls: Any = None,
+        *,
+        sizes: frozenset[int] | None = None,
     ) -> cst.Call:
         """``callee(*args, **kwargs)`` with every argument rendered, positional and keyword kept as passed.
 
-        ``cls`` (the class called) only serves to name positional arguments in error messages.
+        ``cls`` (the class called) names the positional arguments, in error messages and for matching them
+        with the replaced module's original arguments, which happens when ``sizes`` (the sizes of the
+        replacement's parameters) is given: see :func:`original_source`.
         """
         parameter_names = _positional_names(cls, args)
-        rendered = [
-            cst.Arg(self.value(arg, context, parameter_names[index])) for index, arg in enumerate(args)
-        ]
+
+        def render(value: Any, parameter: str, position: int | None) -> cst.BaseExpression:
+            if sizes is not None:
+                source = original_source(
+                    parameter,
+                    position,
+                    value,
+                    context.original_arguments,
+                    same_shape=context.same_shape,
+                    sizes=sizes,
+                )
+                if source is not None:
+                    return source
+            return self.value(value, context, parameter)
+
+        rendered = [cst.Arg(render(arg, parameter_names[index], index)) for index, arg in enumerate(args)]
         rendered += [
-            cst.Arg(self.value(arg, context, name), keyword=cst.Name(name), equal=_TIGHT_EQUAL)
+            cst.Arg(render(arg, name, None), keyword=cst.Name(name), equal=_TIGHT_EQUAL)
             for name, arg in kwargs.items()
         ]
         return cst.Call(callee, args=_with_commas(rendered))
@@ -131,10 +201,6 @@ class Renderer:
         return f"{context.path or '<root>'} (in {context.owner}), argument {argument!r}"
 
     def _primitive(self, value: Any, context: RenderContext) -> cst.BaseExpression:
-        if type(value) in (int, float, str):
-            for original, expression in context.replaced_arguments:
-                if type(original) is type(value) and original == value:
-                    return expression
         if isinstance(value, float) and not math.isfinite(value):
             return cst.parse_expression(f"float({str(value)!r})")
         return cst.parse_expression(repr(value))
@@ -219,6 +285,11 @@ def _positional_names(cls: Any, args: tuple[Any, ...]) -> list[str]:
         if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
             names[index] = parameter.name
     return names
+
+
+def parameter_sizes(module: nn.Module) -> frozenset[int]:
+    """Every dimension of every parameter of ``module`` (its sizes, for :func:`original_source`)."""
+    return frozenset(size for parameter in module.parameters() for size in parameter.shape)
 
 
 def builtin_constructor(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]] | None:

@@ -41,9 +41,11 @@ class _InitBodyTransformer(cst.CSTTransformer):
         return False
 
 
-def self_attribute(self_name: str, attribute: str) -> m.Attribute:
-    """Matches ``self.<attribute>``."""
-    return m.Attribute(value=m.Name(self_name), attr=m.Name(attribute))
+def self_attribute(self_name: str, attribute: str | Sequence[str]) -> m.Attribute:
+    """Matches ``self.<attribute>`` (any of several spellings when given a sequence)."""
+    if isinstance(attribute, str):
+        return m.Attribute(value=m.Name(self_name), attr=m.Name(attribute))
+    return m.Attribute(value=m.Name(self_name), attr=m.OneOf(*[m.Name(a) for a in attribute]))
 
 
 _ZERO_ARGUMENT_SUPER = m.Call(func=m.Name("super"), args=[])
@@ -152,9 +154,10 @@ class AssignmentStatements(cst.CSTVisitor):
     """Collect, in source order, the statements of an ``__init__`` that assign ``self.<attribute>``.
 
     The order is the order in which :class:`ReplaceAttributeValue` numbers them (its ``only`` argument).
+    ``attribute`` may list several spellings (a private name as written and as stored).
     """
 
-    def __init__(self, attribute: str, self_name: str = "self") -> None:
+    def __init__(self, attribute: str | Sequence[str], self_name: str = "self") -> None:
         super().__init__()
         self.target = self_attribute(self_name, attribute)
         self.found: list[cst.CSTNode] = []
@@ -312,60 +315,145 @@ ItemExpression = Callable[[str, cst.BaseExpression], cst.BaseExpression]
 
 
 def rewrite_container(
-    expression: cst.BaseExpression, keys: Sequence[str], item_expression: ItemExpression
+    expression: cst.BaseExpression,
+    keys: Sequence[str],
+    item_expression: ItemExpression,
+    *,
+    appended: Sequence[cst.BaseExpression] = (),
+    dropped: int = 0,
+    removed_keys: Sequence[str] = (),
+    appended_keys: Sequence[str] = (),
 ) -> cst.BaseExpression | None:
     """Rewrite the items of a container construction expression; ``None`` when its shape is not one of:
 
     - ``nn.ModuleList([ELT for i in range(n)])`` (or a generator): the comprehension is kept; if every item
       gets the same expression it replaces ``ELT``, otherwise the element picks per index
       (``A(i) if i == 3 else ELT``), through ``enumerate`` when the iterable is not ``range(n)``;
-    - ``nn.ModuleList([a, b, c])``, ``nn.Sequential(a, b, c)``: each listed item is rewritten;
-    - ``nn.ModuleDict({"k": v, ...})``: each value is rewritten by key.
+      ``appended`` items follow it (``[...] + [New()]``), ``dropped`` items are sliced off its end (``[...][:-1]``);
+    - ``nn.ModuleList([a, b, c])``, ``nn.Sequential(a, b, c)``: each listed item is rewritten, the last
+      ``dropped`` ones removed, ``appended`` ones added;
+    - ``nn.ModuleDict({"k": v, ...})``: each value is rewritten by key, ``removed_keys`` go, ``appended`` items
+      are added under ``appended_keys``;
+    - ``nn.ModuleDict({k: V for k in names})``: the value picks per key (``A() if k == "b" else V``).
+
+    ``keys`` are the keys of the items the original expression builds and that are kept, in order.
     """
     if not isinstance(expression, cst.Call) or not expression.args:
         return None
     first = expression.args[0]
     value = first.value
-    if (
-        first.star in ("", "*")
-        and first.keyword is None
-        and isinstance(value, cst.ListComp | cst.GeneratorExp)
-    ):
-        if len(expression.args) != 1 and first.star == "*":
+    single = len(expression.args) == 1 and first.star == "" and first.keyword is None
+    if first.star in ("", "*") and first.keyword is None and isinstance(value, cst.ListComp | cst.GeneratorExp):
+        if len(expression.args) != 1:
+            return None
+        if (appended or dropped) and isinstance(value, cst.GeneratorExp):
             return None
         new_value = _rewrite_comprehension(value, keys, item_expression)
         if new_value is None:
             return None
-        return expression.with_changes(args=[first.with_changes(value=new_value), *expression.args[1:]])
-    if (
-        len(expression.args) == 1
-        and isinstance(value, cst.List | cst.Tuple)
-        and len(value.elements) == len(keys)
-    ):
-        if any(isinstance(e, cst.StarredElement) for e in value.elements):
+        if dropped:
+            new_value = cst.Subscript(
+                new_value,
+                [cst.SubscriptElement(cst.Slice(lower=None, upper=cst.Integer(f"-{dropped}")))],
+            )
+        new_first = first.with_changes(value=new_value)
+        if appended and first.star == "*":
+            return expression.with_changes(args=_with_commas_like([new_first, *map(cst.Arg, appended)], first))
+        if appended:
+            extra = cst.List(_with_commas_like([cst.Element(e) for e in appended], None))
+            new_first = first.with_changes(value=cst.BinaryOperation(new_value, cst.Add(), extra))
+        return expression.with_changes(args=[new_first])
+    if single and isinstance(value, cst.List | cst.Tuple) and len(value.elements) == len(keys) + dropped:
+        if any(isinstance(e, cst.StarredElement) for e in value.elements) or (appended and isinstance(value, cst.Tuple)):
             return None
         elements = [
-            e.with_changes(value=item_expression(k, e.value))
-            for k, e in zip(keys, value.elements, strict=True)
+            e.with_changes(value=item_expression(k, e.value)) for k, e in zip(keys, value.elements, strict=False)
         ]
-        return expression.with_changes(args=[first.with_changes(value=value.with_changes(elements=elements))])
-    if len(expression.args) == 1 and isinstance(value, cst.Dict):
-        elements = []
-        for element in value.elements:
-            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
-                return None
-            key = element.key.evaluated_value
-            if key not in keys:
-                return None
-            elements.append(element.with_changes(value=item_expression(key, element.value)))
-        return expression.with_changes(args=[first.with_changes(value=value.with_changes(elements=elements))])
-    if len(expression.args) == len(keys) and all(a.star == "" and a.keyword is None for a in expression.args):
+        elements += [cst.Element(e) for e in appended]
+        last = value.elements[-1] if value.elements else None
+        new_value = value.with_changes(elements=_with_commas_like(elements, last))
+        return expression.with_changes(args=[first.with_changes(value=new_value)])
+    if single and isinstance(value, cst.Dict):
+        return _rewrite_dict(expression, value, keys, item_expression, appended, removed_keys, appended_keys)
+    if single and isinstance(value, cst.DictComp) and not appended and not removed_keys:
+        new_value = _rewrite_dict_comprehension(value, keys, item_expression)
+        return None if new_value is None else expression.with_changes(args=[first.with_changes(value=new_value)])
+    if len(expression.args) == len(keys) + dropped and all(a.star == "" and a.keyword is None for a in expression.args):
         args = [
-            a.with_changes(value=item_expression(k, a.value))
-            for k, a in zip(keys, expression.args, strict=True)
+            a.with_changes(value=item_expression(k, a.value)) for k, a in zip(keys, expression.args, strict=False)
         ]
-        return expression.with_changes(args=args)
+        args += [cst.Arg(e) for e in appended]
+        return expression.with_changes(args=_with_commas_like(args, expression.args[-1]))
     return None
+
+
+def _rewrite_dict(
+    expression: cst.Call,
+    value: cst.Dict,
+    keys: Sequence[str],
+    item_expression: ItemExpression,
+    appended: Sequence[cst.BaseExpression],
+    removed_keys: Sequence[str],
+    appended_keys: Sequence[str],
+) -> cst.Call | None:
+    elements = []
+    seen = []
+    for element in value.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+            return None
+        key = element.key.evaluated_value
+        if key in removed_keys:
+            continue
+        if key not in keys:
+            return None
+        seen.append(key)
+        elements.append(element.with_changes(value=item_expression(key, element.value)))
+    if sorted(seen) != sorted(keys) or len(appended) != len(appended_keys):
+        return None
+    elements += [
+        cst.DictElement(cst.SimpleString(_string_literal(key)), item)
+        for key, item in zip(appended_keys, appended, strict=True)
+    ]
+    last = value.elements[-1] if value.elements else None
+    new_value = value.with_changes(elements=_with_commas_like(elements, last))
+    return expression.with_changes(args=[expression.args[0].with_changes(value=new_value)])
+
+
+def _string_literal(text: str) -> str:
+    """A double-quoted string literal (the style of ruff and black) for ``text``."""
+    literal = repr(text)
+    if literal.startswith("'") and '"' not in text:
+        literal = '"' + literal[1:-1].replace("\\'", "'") + '"'
+    return literal
+
+
+def _with_commas_like(items: list, last_original: cst.CSTNode | None) -> list:
+    """Separate ``items`` by commas, keeping existing ones; the last keeps ``last_original``'s (trailing) comma."""
+    if not items:
+        return []
+    separated = [
+        item if isinstance(item.comma, cst.Comma) else item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        for item in items[:-1]
+    ]
+    last_comma = last_original.comma if last_original is not None else cst.MaybeSentinel.DEFAULT
+    return [*separated, items[-1].with_changes(comma=last_comma)]
+
+
+def _pick(
+    keys: Sequence[str],
+    per_key: list[cst.BaseExpression],
+    original: cst.BaseExpression,
+    test: Callable[[list[str]], cst.BaseExpression],
+) -> cst.BaseExpression:
+    """One expression choosing each key's item: ``A if <test of A's keys> else ... else <most common>``."""
+    codes = [_code(e) for e in per_key]
+    # The expression shared by most items is the final `else`; the original element wins ties.
+    default = max(dict.fromkeys(codes), key=lambda c: (codes.count(c), c == _code(original)))
+    choice = per_key[codes.index(default)]
+    for code in reversed(list(dict.fromkeys(c for c in codes if c != default))):
+        picked = [k for k, c in zip(keys, codes, strict=True) if c == code]
+        choice = cst.IfExp(test=test(picked), body=_parenthesize_ifexp(per_key[codes.index(code)]), orelse=choice)
+    return choice
 
 
 def _rewrite_comprehension(
@@ -378,19 +466,32 @@ def _rewrite_comprehension(
     if not all(key.isdigit() for key in keys):
         return None
     per_key = [item_expression(key, element) for key in keys]
-    codes = [_code(e) for e in per_key]
-    if len(set(codes)) == 1:
-        return comprehension.with_changes(elt=per_key[0])
+    if len({_code(e) for e in per_key}) <= 1:
+        return comprehension.with_changes(elt=per_key[0]) if per_key else comprehension
     index, loop = _index_variable(loop, element)
-    # The expression shared by most items is the final `else`; the original element wins ties.
-    original = _code(element)
-    default = max(dict.fromkeys(codes), key=lambda c: (codes.count(c), c == original))
-    choice = per_key[codes.index(default)]
-    for code in reversed(list(dict.fromkeys(c for c in codes if c != default))):
-        picked = [int(k) for k, c in zip(keys, codes, strict=True) if c == code]
-        test = _index_test(index, picked)
-        choice = cst.IfExp(test=test, body=_parenthesize_ifexp(per_key[codes.index(code)]), orelse=choice)
+    choice = _pick(keys, per_key, element, lambda picked: _index_test(index, [int(k) for k in picked]))
     return comprehension.with_changes(elt=choice, for_in=loop)
+
+
+def _rewrite_dict_comprehension(
+    comprehension: cst.DictComp, keys: Sequence[str], item_expression: ItemExpression
+) -> cst.DictComp | None:
+    loop = comprehension.for_in
+    if loop.inner_for_in is not None or loop.ifs or loop.asynchronous is not None:
+        return None
+    key = comprehension.key
+    if not isinstance(key, cst.Name):
+        return None
+    per_key = [item_expression(k, comprehension.value) for k in keys]
+    if len({_code(e) for e in per_key}) <= 1:
+        return comprehension.with_changes(value=per_key[0]) if per_key else comprehension
+
+    def test(picked: list[str]) -> cst.BaseExpression:
+        if len(picked) == 1:
+            return cst.parse_expression(f"{key.value} == {_string_literal(picked[0])}")
+        return cst.parse_expression(f"{key.value} in ({', '.join(_string_literal(k) for k in picked)})")
+
+    return comprehension.with_changes(value=_pick(keys, per_key, comprehension.value, test))
 
 
 def _index_variable(loop: cst.CompFor, element: cst.BaseExpression) -> tuple[str, cst.CompFor]:
@@ -436,3 +537,60 @@ def _parenthesize_ifexp(expression: cst.BaseExpression) -> cst.BaseExpression:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+# -- private names and local aliases ------------------------------------------------------------------------
+
+
+def written(name: str, class_name: str) -> str:
+    """How a private attribute stored as ``name`` is written inside ``class <class_name>`` (the inverse of :func:`mangled`)."""
+    prefix = f"_{class_name.lstrip('_')}__"
+    if name.startswith(prefix) and not name.endswith("__") and len(name) > len(prefix):
+        return name[len(prefix) - 2 :]
+    return name
+
+
+def mangled(name: str, class_name: str) -> str:
+    """``name`` as Python stores it when written inside ``class <class_name>`` (``__x`` -> ``_Class__x``)."""
+    stripped = class_name.lstrip("_")
+    if not name.startswith("__") or name.endswith("__") or not stripped:
+        return name
+    return f"_{stripped}{name}"
+
+
+class UnmangleNames(_InitBodyTransformer):
+    """Write private names (``self.__cache``) as the attribute their original class stores (``self._Block__cache``).
+
+    Inside ``class BlockModified(Block)``, ``self.__cache`` would mean ``self._BlockModified__cache``: a
+    different attribute from the one ``Block``'s other methods read.
+
+        self.__cache = {}  ->  self._Block__cache = {}
+    """
+
+    def __init__(self, class_name: str) -> None:
+        super().__init__()
+        self.class_name = class_name
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        name = mangled(updated_node.value, self.class_name)
+        return updated_node if name == updated_node.value else updated_node.with_changes(value=name)
+
+
+class ReplaceLocalValue(_InitBodyTransformer):
+    """Rewrite the value of the assignment ``<name> = value`` of a local variable with ``make_value(value)``.
+
+        attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention
+        ->  attention_class = BertCrossAttention if is_cross_attention else BertSelfAttentionModified
+    """
+
+    def __init__(self, name: str, make_value: Callable[[cst.BaseExpression], cst.BaseExpression]) -> None:
+        super().__init__()
+        self.statement = m.Assign(targets=[m.AssignTarget(m.Name(name))])
+        self.make_value = make_value
+        self.rewritten = 0
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        if self._depth != 1 or not m.matches(updated_node, self.statement):
+            return updated_node
+        self.rewritten += 1
+        return updated_node.with_changes(value=self.make_value(updated_node.value))

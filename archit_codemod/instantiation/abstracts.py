@@ -94,12 +94,23 @@ class _FollowsCore:
         return self.default if core_class is None else bool(getattr(core_class, self.name, self.default))
 
 
+class _AttentionSupportFollowsCore:
+    """The ``PreTrainedModel`` capability flags, answered from the core class (see :class:`_FollowsCore`). Listed
+    before ``PreTrainedModel`` among the bases, so these win over its class attributes."""
+
+    _supports_sdpa = _FollowsCore()
+    _supports_flash_attn = _FollowsCore()
+    _supports_flash_attn_2 = _FollowsCore()
+    _supports_flex_attn = _FollowsCore()
+    supports_gradient_checkpointing = _FollowsCore()
+
+
 ########################################################################################################################
 #   Base model
 ########################################################################################################################
 
 
-class BaseModel(PreTrainedModel, Generic[PC]):
+class BaseModel(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC]):
     """Wraps a transformers model (the *core*) so that every architecture answers the same ``forward``.
 
     Subclasses say which core class they wrap (:meth:`coreClass`), how to build it (:meth:`buildCore`) and how to
@@ -112,12 +123,6 @@ class BaseModel(PreTrainedModel, Generic[PC]):
 
     config_class = PretrainedConfig
     base_model_prefix = "core"
-
-    _supports_sdpa = _FollowsCore()
-    _supports_flash_attn = _FollowsCore()
-    _supports_flash_attn_2 = _FollowsCore()
-    _supports_flex_attn = _FollowsCore()
-    supports_gradient_checkpointing = _FollowsCore()
 
     def __init__(self, config: PC, core: PreTrainedModel | None = None):
         """Build the core from ``config``, or wrap ``core`` (already built or loaded, with ``core.config is config``)."""
@@ -211,6 +216,11 @@ class BaseModel(PreTrainedModel, Generic[PC]):
 
     # --- Running --------------------------------------------------------------------------------------------------
 
+    def coreToRun(self) -> nn.Module:
+        """The module ``forward`` calls: the core, or the part of it that encodes (the encoder of a whole
+        encoder-decoder model)."""
+        return self.core
+
     def coreForwardKwargs(self) -> dict[str, Any]:
         """Extra keyword arguments for every call of the core (e.g. ``use_cache=False`` for decoders)."""
         return {}
@@ -225,7 +235,7 @@ class BaseModel(PreTrainedModel, Generic[PC]):
         """Run the core. ``hidden_states`` (all layers) are only returned when ``do_drop_intermediates=False``;
         ``pooler_output`` is the core's pooler output, or ``None`` when the core has no pooler."""
         self._prepareStates()
-        output = self.core(
+        output = self.coreToRun()(
             input_ids=input_ids,
             attention_mask=attention_mask,
             output_hidden_states=not do_drop_intermediates,
@@ -336,7 +346,7 @@ class ModelWithHeadOutput(ModelOutput):
     base_model_output: BaseModelOutputWithPoolingAndNoAttention | None = None
 
 
-class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
+class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, HC]):
     """A base model and a head, as one ``PreTrainedModel``. Subclasses (tasks) choose the head and the loss.
 
     Fields: ``model`` (the :class:`BaseModel`), ``head`` (the :class:`Head`), ``loss`` (the loss module).
@@ -348,12 +358,6 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
     base_model_prefix = "model"
     # Trainer must not pass num_items_in_batch through **kwargs: those go to the core.
     accepts_loss_kwargs = False
-
-    _supports_sdpa = _FollowsCore()
-    _supports_flash_attn = _FollowsCore()
-    _supports_flash_attn_2 = _FollowsCore()
-    _supports_flex_attn = _FollowsCore()
-    supports_gradient_checkpointing = _FollowsCore()
 
     def __init__(self, config: CombinedConfig, base_model: BaseModel | None = None):
         """Build from ``config`` alone, or around an existing ``base_model`` (whose config must be
@@ -422,17 +426,12 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
         output_hidden_states: bool = False,
         **kwargs: Any,
     ) -> ModelWithHeadOutput:
-        """Base model, then head, then (when ``labels`` are given) the task loss plus the base model's loss terms.
-        Other keyword arguments (``token_type_ids``, ...) go to the base model."""
-        if attention_mask is None and input_ids is not None:
-            attention_mask = torch.ones(input_ids.shape[:2], dtype=torch.long, device=input_ids.device)
-        base_output = self.model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            do_drop_intermediates=not output_hidden_states,
-            **kwargs,
+        """Base model (through :meth:`callBaseModel`), then head, then (when ``labels`` are given) the task loss plus
+        the base model's loss terms. Other keyword arguments (``token_type_ids``, ...) go to the base model."""
+        base_output, head_attention_mask = self.callBaseModel(
+            input_ids, attention_mask, do_drop_intermediates=not output_hidden_states, **kwargs
         )
-        logits = self.head(base_output, attention_mask)
+        logits = self.head(base_output, head_attention_mask)
         loss = None
         if labels is not None:
             loss = self.computeLoss(logits, labels)
@@ -440,6 +439,30 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
             if base_loss is not None:
                 loss = loss + base_loss
         return ModelWithHeadOutput(loss=loss, logits=logits, base_model_output=base_output)
+
+    def callBaseModel(
+        self,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        do_drop_intermediates: bool,
+        **kwargs: Any,
+    ) -> tuple[BaseModelOutputWithPoolingAndNoAttention, torch.Tensor | None]:
+        """Run the base model on a batch; return its output and the attention mask the head sees.
+
+        The seam between the base model and the head (as timm's ``forward_features``/``forward_head``): models
+        that feed the base model otherwise (nested batches, words made of subword tokens) override this and keep
+        ``forward``. By default, ``B x L`` inputs go to the base model as they are, with an all-ones mask when none
+        is given, and the head sees the same mask.
+        """
+        if attention_mask is None and input_ids is not None:
+            attention_mask = torch.ones(input_ids.shape[:2], dtype=torch.long, device=input_ids.device)
+        base_output = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            do_drop_intermediates=do_drop_intermediates,
+            **kwargs,
+        )
+        return base_output, attention_mask
 
     def _init_weights(self, module: nn.Module) -> None:
         # Reached for the head's modules (the base model is a PreTrainedModel with its own _init_weights).
@@ -523,7 +546,9 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
            ``head_config`` are optional and, when given, must agree with the checkpoint.
 
         Other keyword arguments (``dtype``, ``device_map``, ``attn_implementation``, ``revision``, ...) go to
-        transformers' ``from_pretrained``. Base weights are never initialised randomly first.
+        transformers' ``from_pretrained``. ``attn_implementation`` reaches the core's config for every kind of
+        checkpoint (for 3, through the ``CombinedConfig`` constructor, which gives it to the base model's config).
+        Base weights are never initialised randomly first.
         """
         hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
         config_dict, _ = PretrainedConfig.get_config_dict(checkpoint, **hub_kwargs)
@@ -542,6 +567,10 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
         **kwargs: Any,
     ) -> ModelWithHead[PC, HC]:
         hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        # The attention implementation is read by the core when it is built, from the base model's config, which
+        # CombinedConfig gives it (transformers would only set it on the combined config).
+        if kwargs.get("attn_implementation") is not None:
+            hub_kwargs["attn_implementation"] = kwargs["attn_implementation"]
         config = CombinedConfig.from_pretrained(checkpoint, **hub_kwargs)
         cls.refuseConfigOfOtherTask(config)
         if base_model_class is not None and import_path(base_model_class) != config.base_model_class:
@@ -609,7 +638,6 @@ class ModelWithHead(PreTrainedModel, Generic[PC, HC]):
                 f"Dropped: {dropped}"
             )
         return model
-
 
     def headParametersTiedToBaseModel(self) -> set[str]:
         """Names (in the head) of the head's parameters that are parameters of the base model too, such as a

@@ -12,14 +12,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import PretrainedConfig
+from transformers import GenerationConfig, PretrainedConfig
 
 from archit_codemod.util import dataclass_from_dict, dataclass_to_dict, import_from_path, import_path
 
-__all__ = ["BaseModelConfig", "CombinedConfig", "HeadConfig"]
+__all__ = ["BaseModelConfig", "CombinedConfig", "HeadConfig", "generationParameterNames"]
 
 
 @dataclass
@@ -73,6 +74,21 @@ _NOT_DELEGATED = frozenset(
 )
 
 
+# Token ids that GenerationConfig has, but that are first of all the base model's own values (a data collator or a
+# head reads config.pad_token_id): they fall back like any other attribute.
+_TOKEN_IDS_OF_THE_BASE_MODEL = frozenset(
+    {"pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id"}
+)
+
+
+@functools.cache
+def generationParameterNames() -> frozenset[str]:
+    """Names of generation parameters: the public fields of transformers' ``GenerationConfig`` (the superset of
+    what ``save_pretrained`` refuses to find in a model config: on 5.x any such value that is not None, on 4.57
+    those differing from the defaults), except the special token ids."""
+    return frozenset(GenerationConfig().to_dict()) - _TOKEN_IDS_OF_THE_BASE_MODEL
+
+
 class CombinedConfig(PretrainedConfig):
     """The config of a ``ModelWithHead``: a base model's transformers config plus a head config.
 
@@ -87,7 +103,8 @@ class CombinedConfig(PretrainedConfig):
             to refuse loading a checkpoint of one task into another.
 
     Attribute look-ups that find nothing on this config fall back to ``base_model_config`` (so
-    ``config.hidden_size`` works). Attributes this config has itself (every ``PretrainedConfig`` attribute, such
+    ``config.hidden_size`` works), except generation parameters (:func:`generationParameterNames`), which
+    transformers does not accept in a model config. Attributes this config has itself (every ``PretrainedConfig`` attribute, such
     as ``pad_token_id`` on transformers 4.x) win; read ``config.base_model_config.X`` to be sure to get the base
     model's value. ``tie_word_embeddings`` is derived from the head config's ``tie_weights`` (False for heads
     without one), because transformers decides from it whether to tie the head's decoder to the embeddings.
@@ -113,7 +130,11 @@ class CombinedConfig(PretrainedConfig):
         if isinstance(head_config, HeadConfig):
             head_config_class = import_path(type(head_config))
         self.head_config_class = head_config_class
-        self.base_model_config = _baseConfigFromValue(base_model_config, base_model_class)
+        # `attn_implementation` (a PretrainedConfig constructor argument, which from_pretrained/from_dict pass on)
+        # chooses the attention of the whole model, so the base model's config gets it too.
+        self.base_model_config = _baseConfigFromValue(
+            base_model_config, base_model_class, kwargs.get("attn_implementation")
+        )
         self.head_config = _headConfigFromValue(head_config, head_config_class)
         self.tie_word_embeddings = bool(getattr(self.head_config, "tie_weights", False))
 
@@ -123,6 +144,13 @@ class CombinedConfig(PretrainedConfig):
         # bookkeeping), or the structural names above.
         if name.startswith("_") or name in _NOT_DELEGATED:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name in generationParameterNames():
+            # transformers refuses to save a model config that holds generation parameters (5.x), so the base
+            # config's (BART's forced_eos_token_id) must not look like ours; they belong in a generation config.
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}: generation parameters are not read "
+                f"from the base model's config; use config.base_model_config.{name}."
+            )
         base = self.__dict__.get("base_model_config")
         if base is None:
             raise AttributeError(
@@ -149,14 +177,25 @@ class CombinedConfig(PretrainedConfig):
         return None if self.model_with_head_class is None else import_from_path(self.model_with_head_class)
 
 
-def _baseConfigFromValue(value: PretrainedConfig | dict[str, Any] | None, base_model_class: str | None):
-    if value is None or isinstance(value, PretrainedConfig):
+def _baseConfigFromValue(
+    value: PretrainedConfig | dict[str, Any] | None,
+    base_model_class: str | None,
+    attn_implementation: str | None = None,
+):
+    if value is None:
         return value
+    if isinstance(value, PretrainedConfig):
+        if attn_implementation is None:
+            return value
+        # Set through the constructor, the public way: a copy of the config with that attention implementation.
+        value = value.to_dict()
     if not isinstance(value, dict):
         raise TypeError(
             f"base_model_config must be a PretrainedConfig or a dict, not {type(value).__name__}."
         )
     values = dict(value)
+    if attn_implementation is not None:
+        values["attn_implementation"] = attn_implementation
     model_type = values.pop("model_type", None)
     values.pop("transformers_version", None)
     config_class = None

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import BaseModel, ModelWithHead, ModelWithHeadOutput
+from archit_codemod.instantiation.abstracts import BaseModel, ModelWithHead
 from archit_codemod.instantiation.configs import CombinedConfig
 from archit_codemod.instantiation.layers import ScalarMix
 
@@ -31,7 +31,6 @@ except ImportError:  # transformers 4.57
 __all__ = [
     "ForNestedBatches",
     "ForTokensGroupedByWord",
-    "ModelWithBaseModelCall",
     "PoolingAndStridingConfig",
     "SubwordPooling",
     "flattenNestedBatches",
@@ -78,50 +77,13 @@ class PoolingAndStridingConfig:
 BaseModelExtendedConfig = PoolingAndStridingConfig  # the seed's older name
 
 
-########################################################################################################################
-#   A model with head that decides itself how to call its base model
-########################################################################################################################
-
-
-class ModelWithBaseModelCall(ModelWithHead):
-    """A :class:`ModelWithHead` whose subclasses reshape the input for the base model (:meth:`callBaseModel`).
-
-    ``forward`` is ModelWithHead's, except that the base model is called through :meth:`callBaseModel`, which also
-    returns the attention mask the head should see (for example one entry per word instead of per token).
-    """
-
-    def callBaseModel(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        do_drop_intermediates: bool,
-        **kwargs: Any,
-    ) -> tuple[BaseOutput, torch.Tensor]:
-        raise NotImplementedError
-
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        labels: Any = None,
-        output_hidden_states: bool = False,
-        **kwargs: Any,
-    ) -> ModelWithHeadOutput:
-        if input_ids is None:
-            raise ValueError(f"{type(self).__name__} needs input_ids (inputs_embeds cannot be regrouped).")
-        if attention_mask is None:
-            attention_mask = torch.ones(input_ids.shape, dtype=torch.long, device=input_ids.device)
-        base_output, head_mask = self.callBaseModel(
-            input_ids, attention_mask, do_drop_intermediates=not output_hidden_states, **kwargs
+def _requireInputIdsOfRank3(model: ModelWithHead, input_ids: torch.Tensor | None, layout: str) -> None:
+    if input_ids is None:
+        raise ValueError(f"{type(model).__name__} needs input_ids (inputs_embeds cannot be regrouped).")
+    if input_ids.dim() != 3:
+        raise ValueError(
+            f"{type(model).__name__} expects input_ids of shape {layout}, got {tuple(input_ids.shape)}."
         )
-        logits = self.head(base_output, head_mask)
-        loss = None
-        if labels is not None:
-            loss = self.computeLoss(logits, labels)
-            base_loss = self.model.computeLoss()
-            if base_loss is not None:
-                loss = loss + base_loss
-        return ModelWithHeadOutput(loss=loss, logits=logits, base_model_output=base_output)
 
 
 ########################################################################################################################
@@ -159,7 +121,7 @@ def unflattenNestedBatches(output: BaseOutput, B1: int, B2: int) -> BaseOutput:
     )
 
 
-class ForNestedBatches(ModelWithBaseModelCall):
+class ForNestedBatches(ModelWithHead):
     """Inputs ``B x C x L``: C sequences per example (for instance a question paired with each of C answers).
 
     The base model sees them as ``B*C x L``; the head receives ``B x C x L x H`` (pooler output ``B x C x H``,
@@ -168,16 +130,14 @@ class ForNestedBatches(ModelWithBaseModelCall):
 
     def callBaseModel(
         self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
         do_drop_intermediates: bool,
         **kwargs: Any,
     ) -> tuple[BaseOutput, torch.Tensor]:
-        if input_ids.dim() != 3:
-            raise ValueError(
-                f"{type(self).__name__} expects input_ids of shape B x C x L (C sequences per example), got "
-                f"{tuple(input_ids.shape)}."
-            )
+        _requireInputIdsOfRank3(self, input_ids, "B x C x L (C sequences per example)")
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
         B, C, L = input_ids.shape
         # Other per-token inputs (token_type_ids, ...) are nested like input_ids.
         flat_kwargs = {
@@ -200,7 +160,7 @@ class ForNestedBatches(ModelWithBaseModelCall):
 ########################################################################################################################
 
 
-class ForTokensGroupedByWord(ModelWithBaseModelCall):
+class ForTokensGroupedByWord(ModelWithHead):
     """Inputs ``B x W x S``: per example, W words of at most S subword tokens, padded with the pad token id.
 
     The head receives one vector per word, ``B x W x H``, and a ``B x W`` mask of the words that have tokens.
@@ -272,17 +232,13 @@ class ForTokensGroupedByWord(ModelWithBaseModelCall):
 
     def callBaseModel(
         self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
         do_drop_intermediates: bool,
         **kwargs: Any,
     ) -> tuple[BaseOutput, torch.Tensor]:
         """``attention_mask`` is ignored: which positions are tokens follows from the pad token id."""
-        if input_ids.dim() != 3:
-            raise ValueError(
-                f"{type(self).__name__} expects input_ids of shape B x W x S (words x subword tokens per word), got "
-                f"{tuple(input_ids.shape)}."
-            )
+        _requireInputIdsOfRank3(self, input_ids, "B x W x S (words x subword tokens per word)")
         is_token = input_ids.ne(self.pad_token_id)  # B x W x S
         if (is_token[..., 1:] & ~is_token[..., :-1]).any():
             raise ValueError(

@@ -116,7 +116,9 @@ def test_declared_class_trains_like_the_traced_model(declared, case, tmp_path):
     assert len(declared_losses) == 8
     assert declared_losses == pytest.approx(original_losses, rel=1e-5, abs=1e-6)
     assert sum(declared_losses[-3:]) < sum(declared_losses[:3])
-    for (name, expected), actual in zip(original.state_dict().items(), model.state_dict().values(), strict=True):
+    for (name, expected), actual in zip(
+        original.state_dict().items(), model.state_dict().values(), strict=True
+    ):
         torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6, msg=name)
 
 
@@ -130,7 +132,11 @@ def test_declared_class_round_trips_through_save_and_from_pretrained(declared, c
 
     loaded = declared_class.from_pretrained(tmp_path)
     assert type(loaded) is declared_class
-    assert {path: type(module).__name__ for path, module in loaded.named_modules()} == {
-        path: type(module).__name__ for path, module in traced.named_modules()
+    assert {path: type(module) for path, module in loaded.named_modules()} == {
+        path: type(module) for path, module in model.named_modules()
     }
     assert weights_digest(loaded) == weights_digest(traced)
+    # The loaded weights are the traced model's: the same outputs.
+    input_ids = torch.randint(3, traced.config.vocab_size, (2, 8), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.eval()(input_ids).logits, traced.eval()(input_ids).logits)

@@ -70,7 +70,11 @@ def test_trainer_trains_and_evaluates_with_metrics_on_eval_mode_logits(tmp_path)
         logits = logits_of(prediction)
         # What the model computes right now without dropout: Trainer must have evaluated in eval mode.
         calls.append(
-            {"logits": logits, "labels": prediction.label_ids, "expected": eval_mode_logits(model, eval_examples)}
+            {
+                "logits": logits,
+                "labels": prediction.label_ids,
+                "expected": eval_mode_logits(model, eval_examples),
+            }
         )
         return {"accuracy": token_accuracy(logits, prediction.label_ids)}
 

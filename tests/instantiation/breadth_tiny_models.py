@@ -1,7 +1,7 @@
 """Tiny configs of every architecture the breadth tests cover, and helpers to save them as checkpoints.
 
-Not a conftest: the breadth tests import it by name, so it stays out of the way of the core tests' fixtures.
-Every config has hidden size 32, 2 layers, 4 heads, a 99-token vocabulary (CANINE reads code points) and
+A plain module, imported by name by the breadth tests and by the core tests' conftest (for the configs of the
+architectures that have a dedicated wrapper). Every config has hidden size 32, 2 layers, 4 heads, a 99-token vocabulary (CANINE reads code points) and
 64 positions, with pad token id 0.
 """
 
@@ -16,7 +16,7 @@ VOCAB = 99
 CONTEXT = 64
 PAD = 0
 
-_BERT_LIKE = dict(
+BERT_LIKE = dict(
     vocab_size=VOCAB,
     hidden_size=32,
     num_hidden_layers=2,
@@ -51,10 +51,10 @@ class TinyArchitecture:
 
 
 ARCHITECTURES: list[TinyArchitecture] = [
-    TinyArchitecture("bert", lambda: transformers.BertConfig(**_BERT_LIKE), transformers.BertModel),
-    TinyArchitecture("roberta", lambda: transformers.RobertaConfig(**_BERT_LIKE), transformers.RobertaModel),
+    TinyArchitecture("bert", lambda: transformers.BertConfig(**BERT_LIKE), transformers.BertModel),
+    TinyArchitecture("roberta", lambda: transformers.RobertaConfig(**BERT_LIKE), transformers.RobertaModel),
     TinyArchitecture(
-        "xlm-roberta", lambda: transformers.XLMRobertaConfig(**_BERT_LIKE), transformers.XLMRobertaModel
+        "xlm-roberta", lambda: transformers.XLMRobertaConfig(**BERT_LIKE), transformers.XLMRobertaModel
     ),
     TinyArchitecture(
         "distilbert",
@@ -70,32 +70,21 @@ ARCHITECTURES: list[TinyArchitecture] = [
         transformers.DistilBertModel,
     ),
     TinyArchitecture(
-        "albert", lambda: transformers.AlbertConfig(embedding_size=16, **_BERT_LIKE), transformers.AlbertModel
+        "albert", lambda: transformers.AlbertConfig(embedding_size=16, **BERT_LIKE), transformers.AlbertModel
     ),
     TinyArchitecture(
         "electra",
-        lambda: transformers.ElectraConfig(embedding_size=16, **_BERT_LIKE),
+        lambda: transformers.ElectraConfig(embedding_size=16, **BERT_LIKE),
         transformers.ElectraModel,
     ),
-    TinyArchitecture("deberta", lambda: transformers.DebertaConfig(**_BERT_LIKE), transformers.DebertaModel),
+    TinyArchitecture("deberta", lambda: transformers.DebertaConfig(**BERT_LIKE), transformers.DebertaModel),
     TinyArchitecture(
-        "deberta-v2", lambda: transformers.DebertaV2Config(**_BERT_LIKE), transformers.DebertaV2Model
+        "deberta-v2", lambda: transformers.DebertaV2Config(**BERT_LIKE), transformers.DebertaV2Model
     ),
     TinyArchitecture(
         "modernbert",
         lambda: transformers.ModernBertConfig(
-            vocab_size=VOCAB,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=37,
-            max_position_embeddings=CONTEXT,
-            local_attention=16,
-            pad_token_id=PAD,
-            bos_token_id=1,
-            eos_token_id=2,
-            cls_token_id=1,
-            sep_token_id=2,
+            **BERT_LIKE, local_attention=16, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2
         ),
         transformers.ModernBertModel,
     ),

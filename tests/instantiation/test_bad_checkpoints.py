@@ -34,7 +34,10 @@ WEIGHTS = "model.safetensors"
 def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
     """Every file under ``folder`` with the hash of its bytes and its modification time."""
     return {
-        str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        str(path.relative_to(folder)): (
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            path.stat().st_mtime_ns,
+        )
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
@@ -186,7 +189,9 @@ def test_an_unexpected_weight_is_named(kind, roberta_checkpoint, own_mlm_checkpo
     assert snapshot(folder) == before
 
 
-def test_a_head_config_of_the_wrong_type_is_refused_for_a_transformers_checkpoint(roberta_checkpoint, copy_of):
+def test_a_head_config_of_the_wrong_type_is_refused_for_a_transformers_checkpoint(
+    roberta_checkpoint, copy_of
+):
     folder = copy_of(roberta_checkpoint)
     before = snapshot(folder)
     with pytest.raises((TypeError, ValueError)) as raised:

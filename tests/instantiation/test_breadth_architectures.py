@@ -127,17 +127,18 @@ def test_decoders_train_as_causal_language_models(name, checkpoints):
 
 
 def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
-    """BART has no encoder-only class: the full model is kept and only its encoder runs."""
+    """BART has no encoder-only class: the full model is kept and only its encoder runs. Its config holds generation
+    parameters (forced_eos_token_id=2 by default), which must not leak into our config and block save_pretrained."""
     config = transformers.BartConfig(
         vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=CONTEXT,
-        pad_token_id=PAD, bos_token_id=1, eos_token_id=2, decoder_start_token_id=2, forced_eos_token_id=None,
+        pad_token_id=PAD, bos_token_id=1, eos_token_id=2, decoder_start_token_id=2,
     )  # fmt: skip
     torch.manual_seed(0)
-    transformers.BartModel(config).save_pretrained(tmp_path)
-    reference = transformers.BartModel.from_pretrained(tmp_path).eval()
+    transformers.BartModel(config).save_pretrained(tmp_path / "bart")
+    reference = transformers.BartModel.from_pretrained(tmp_path / "bart").eval()
     model = ForSingleLabelTokenClassification.from_pretrained(
-        tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=3)
+        tmp_path / "bart", AutoBaseModel, TokenClassificationHeadConfig(num_labels=3)
     ).eval()
     assert model.model.runsEncoderOfFullModel()
     input_ids, attention_mask = example_input_ids()
@@ -147,6 +148,16 @@ def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
         ).last_hidden_state
         ours = model(input_ids=input_ids, attention_mask=attention_mask).base_model_output.last_hidden_state
     assert torch.equal(ours, expected)
+
+    assert model.config.base_model_config.forced_eos_token_id == 2  # the base config keeps its value
+    model.save_pretrained(tmp_path / "ours")
+    loaded = ForSingleLabelTokenClassification.from_pretrained(tmp_path / "ours").eval()
+    assert loaded.config.base_model_config.forced_eos_token_id == 2
+    with torch.no_grad():
+        assert torch.equal(
+            loaded(input_ids=input_ids, attention_mask=attention_mask).logits,
+            model(input_ids=input_ids, attention_mask=attention_mask).logits,
+        )
 
 
 def test_a_config_without_a_needed_value_is_a_clear_error():

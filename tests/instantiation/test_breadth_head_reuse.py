@@ -202,7 +202,9 @@ def test_tied_masked_lm_head_is_reused(architecture, model_class, epsilon, tmp_p
 
 def test_tied_roberta_masked_lm_head_is_reused_by_the_roberta_wrapper(tmp_path):
     reference = save(transformers.RobertaForMaskedLM, "roberta", tmp_path, layer_norm_eps=1e-5)
-    model = ForMaskedLM.from_pretrained(tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=True)).eval()
+    model = ForMaskedLM.from_pretrained(
+        tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=True)
+    ).eval()
     input_ids, attention_mask = example_input_ids()
     assert torch.equal(
         logits_of(model, input_ids=input_ids, attention_mask=attention_mask),
@@ -213,15 +215,14 @@ def test_tied_roberta_masked_lm_head_is_reused_by_the_roberta_wrapper(tmp_path):
 def test_tied_checkpoint_into_an_untied_head_is_fresh_and_the_log_says_how_to_tie(tmp_path, caplog):
     save(transformers.RobertaForMaskedLM, "roberta", tmp_path, layer_norm_eps=1e-5)
     with caplog.at_level(logging.WARNING):
-        model = ForMaskedLM.from_pretrained(
-            tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=False)
-        )
+        model = ForMaskedLM.from_pretrained(tmp_path, RobertaBaseModel, MaskedLMHeadConfig(tie_weights=False))
     assert "use MaskedLMHeadConfig(tie_weights=True)" in caplog.text
     assert torch.equal(model.head.dense.bias, torch.zeros(32))  # fresh
 
 
 @pytest.mark.parametrize(
-    "architecture, model_class", [("gpt2", transformers.GPT2LMHeadModel), ("llama", transformers.LlamaForCausalLM)]
+    "architecture, model_class",
+    [("gpt2", transformers.GPT2LMHeadModel), ("llama", transformers.LlamaForCausalLM)],
 )
 def test_tied_causal_lm_checkpoint_gives_the_same_logits(architecture, model_class, tmp_path):
     reference = save(model_class, architecture, tmp_path, tie_word_embeddings=True)

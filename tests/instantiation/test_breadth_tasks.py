@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 import transformers
-from breadth_tiny_models import VOCAB, example_input_ids
+from breadth_tiny_models import BERT_LIKE, VOCAB, example_input_ids
 
 from archit_codemod.instantiation.basemodels import AutoBaseModel, RobertaBaseModel
 from archit_codemod.instantiation.extensions import PoolingAndStridingConfig, SubwordPooling
@@ -21,18 +21,14 @@ from archit_codemod.instantiation.tasks import (
 )
 from archit_codemod.instantiation.tasks.parsing import dependencyParsingLoss
 
-PAD = 0
-
 
 def tiny_bert(context: int = 64, **overrides) -> transformers.BertConfig:
-    values = dict(
-        vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
-        max_position_embeddings=context, pad_token_id=PAD,
-    )  # fmt: skip
-    return transformers.BertConfig(**{**values, **overrides})
+    return transformers.BertConfig(**{**BERT_LIKE, "max_position_embeddings": context, **overrides})
 
 
-def parser(config=None, relations: int = 3, **pooling) -> ForDependencyParsing:
+def parser(
+    config=None, relations: int = 3, base_model_class=AutoBaseModel, **pooling
+) -> ForDependencyParsing:
     torch.manual_seed(0)
     head_config = DependencyParsingHeadConfig(
         num_labels=relations,
@@ -41,7 +37,7 @@ def parser(config=None, relations: int = 3, **pooling) -> ForDependencyParsing:
         final_hidden_size_relations=8,
     )
     return ForDependencyParsing.fromModelAndHeadConfig(
-        AutoBaseModel(config or tiny_bert()), head_config
+        base_model_class(config or tiny_bert()), head_config
     ).eval()
 
 
@@ -186,6 +182,29 @@ def test_striding_output_is_the_documented_concatenation():
     assert torch.equal(words, expected)
 
 
+def test_roberta_wrapper_strides_over_its_usable_context():
+    """RoBERTa's position ids start after the padding index: with 18 position embeddings and pad token id 1 the
+    context is 18 - 2 = 16 tokens (roberta-base: 514 -> 512), and a window of 16 tokens must work."""
+    roberta_base = transformers.RobertaConfig(max_position_embeddings=514)  # roberta-base's config.json
+    assert RobertaBaseModel.standardiseConfig(roberta_base).context_length == 512
+    config = transformers.RobertaConfig(**{**BERT_LIKE, "max_position_embeddings": 18, "pad_token_id": 1})
+    model = parser(config, base_model_class=RobertaBaseModel, word_pooling=SubwordPooling.FIRST, stride=5)
+    assert model.context_length == 16
+    tokens = torch.randint(3, VOCAB, (1, 26), generator=torch.Generator().manual_seed(3))
+
+    def base(window):
+        return model.model(input_ids=window, attention_mask=torch.ones_like(window)).last_hidden_state
+
+    with torch.no_grad():
+        one_window = model.callBaseModel(tokens[:, :16].unsqueeze(-1), None, True)[0].last_hidden_state
+        words = model.callBaseModel(tokens.unsqueeze(-1), None, True)[0].last_hidden_state
+        expected = torch.cat(
+            [base(tokens[:, 0:16]), base(tokens[:, 5:21])[:, 11:], base(tokens[:, 10:26])[:, 11:]], dim=1
+        )
+    assert torch.equal(one_window, base(tokens[:, :16]))
+    assert torch.equal(words, expected)
+
+
 def test_striding_with_a_batch_of_different_lengths_and_multi_token_words():
     """A short example next to a long one gets the output it gets alone; the long one is encoded in windows."""
     model = parser(tiny_bert(context=16), word_pooling=SubwordPooling.MEAN, stride=4)
@@ -246,17 +265,7 @@ def test_padding_inside_a_word_is_refused():
 def test_multiple_choice_scores_each_choice_as_if_it_were_alone():
     torch.manual_seed(0)
     model = ForSingleAnswerMultipleChoice.fromModelAndHeadConfig(
-        RobertaBaseModel(
-            transformers.RobertaConfig(
-                vocab_size=VOCAB,
-                hidden_size=32,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                intermediate_size=37,
-                max_position_embeddings=64,
-                pad_token_id=PAD,
-            )  # fmt: skip
-        ),
+        RobertaBaseModel(transformers.RobertaConfig(**BERT_LIKE)),
         SequenceClassificationHeadConfig(num_labels=1),
     ).eval()
     input_ids, attention_mask = example_input_ids(batch=6, length=5)

@@ -203,6 +203,31 @@ def test_device_map_passes_through(tmp_path):
     assert {parameter.device.type for parameter in model.parameters()} == {"cpu"}
 
 
+@pytest.mark.parametrize("implementation, other", [("eager", "sdpa"), ("sdpa", "eager")])
+def test_attn_implementation_reaches_the_core_for_every_kind_of_checkpoint(
+    implementation, other, roberta_base_checkpoint, tmp_path
+):
+    """The core builds its attention from its own config (RoBERTa on 4.57 even picks its attention classes then),
+    so the choice must reach config.base_model_config, also for a checkpoint saved by this package."""
+    model = ForSingleLabelTokenClassification.from_pretrained(
+        roberta_base_checkpoint,
+        RobertaBaseModel,
+        TokenClassificationHeadConfig(num_labels=3),
+        attn_implementation=implementation,
+    ).eval()
+    assert model.model.core.config._attn_implementation == implementation
+    model.save_pretrained(tmp_path)
+    reloaded = ForSingleLabelTokenClassification.from_pretrained(tmp_path, attn_implementation=other).eval()
+    assert reloaded.model.core.config is reloaded.config.base_model_config
+    assert reloaded.model.core.config._attn_implementation == other
+    input_ids, attention_mask = example_batch()
+    with torch.no_grad():  # another kernel, the same function
+        torch.testing.assert_close(
+            reloaded(input_ids=input_ids, attention_mask=attention_mask).logits,
+            model(input_ids=input_ids, attention_mask=attention_mask).logits,
+        )
+
+
 def test_combined_config_round_trips_and_falls_back_to_the_base_config(tmp_path):
     model = ForSingleLabelTokenClassification.fromModelAndHeadConfig(
         RobertaBaseModel(tiny_config("roberta")), TokenClassificationHeadConfig(num_labels=3)

@@ -186,3 +186,31 @@ def test_base_model_properties_follow_the_core():
     gpt2 = WRAPPERS["gpt2"][0].standardiseConfig(tiny_config("gpt2"))  # read through GPT-2's attribute_map
     assert (gpt2.hidden_size, gpt2.num_attention_heads, gpt2.context_length) == (32, 4, 64)
     assert WRAPPERS["canine"][0].standardiseConfig(tiny_config("canine")).vocab_size is None
+
+
+class ForTokenClassificationRightToLeft(ForSingleLabelTokenClassification):
+    """Overrides only the seam between base model and head: reads each sequence backwards."""
+
+    def callBaseModel(self, input_ids, attention_mask, do_drop_intermediates, **kwargs):
+        output, mask = super().callBaseModel(
+            input_ids.flip(1), attention_mask.flip(1), do_drop_intermediates, **kwargs
+        )
+        output.last_hidden_state = output.last_hidden_state.flip(1)
+        return output, mask.flip(1)
+
+
+def test_forward_calls_the_base_model_through_the_overridable_seam():
+    torch.manual_seed(0)
+    model = ForTokenClassificationRightToLeft.fromModelAndHeadConfig(
+        RobertaBaseModel(tiny_config("roberta")), TokenClassificationHeadConfig(num_labels=3)
+    ).eval()
+    input_ids, attention_mask = example_batch()
+    labels = labels_for(ForSingleLabelTokenClassification, input_ids, attention_mask)
+    with torch.no_grad():
+        output = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
+        backwards = model.model(input_ids=input_ids.flip(1), attention_mask=attention_mask.flip(1))
+        expected = model.head.classifier(backwards.last_hidden_state.flip(1))
+    assert torch.equal(output.logits, expected)
+    assert output.loss.item() == pytest.approx(
+        torch.nn.functional.cross_entropy(expected.reshape(-1, 3), labels.reshape(-1)).item()
+    )

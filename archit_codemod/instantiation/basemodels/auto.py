@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 from typing import Any
 
 import torch
 from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
-from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING, MODEL_MAPPING
 
 from archit_codemod.instantiation.basemodels.generic import TransformersBaseModel
@@ -19,20 +17,6 @@ __all__ = ["AutoBaseModel"]
 
 # Keyword arguments of from_pretrained that locate a checkpoint, needed to read its config first.
 _HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
-
-# Architectures whose position ids start after the padding index (RoBERTa's scheme), so the usable context is
-# max_position_embeddings - (pad_token_id + 1): 512 for roberta-base's 514.
-_POSITIONS_OFFSET_BY_PADDING = frozenset(
-    {
-        "roberta",
-        "xlm-roberta",
-        "xlm-roberta-xl",
-        "camembert",
-        "roberta-prelayernorm",
-        "data2vec-text",
-        "longformer",
-    }
-)
 
 
 class _WithoutVocabulary(TransformersBaseModel):
@@ -97,16 +81,7 @@ class AutoBaseModel(TransformersBaseModel):
         reader = (
             TransformersBaseModel if getattr(config, "vocab_size", None) is not None else _WithoutVocabulary
         )
-        standard = TransformersBaseModel.standardiseConfig.__func__(reader, config)
-        if (
-            getattr(config, "model_type", None) in _POSITIONS_OFFSET_BY_PADDING
-            and standard.context_length is not None
-            and config.pad_token_id is not None
-        ):
-            standard = dataclasses.replace(
-                standard, context_length=standard.context_length - config.pad_token_id - 1
-            )
-        return standard
+        return TransformersBaseModel.standardiseConfig.__func__(reader, config)
 
     def runsEncoderOfFullModel(self) -> bool:
         """Whether the core is a whole encoder-decoder model of which only the encoder runs."""
@@ -115,31 +90,9 @@ class AutoBaseModel(TransformersBaseModel):
             return False
         return type(self.core) is MODEL_MAPPING[type(config)]
 
-    def coreForwardKwargs(self) -> dict[str, Any]:
-        forward = self.core.get_encoder().forward if self.runsEncoderOfFullModel() else self.core.forward
-        return {"use_cache": False} if "use_cache" in inspect.signature(forward).parameters else {}
+    def coreToRun(self) -> torch.nn.Module:
+        return self.core.get_encoder() if self.runsEncoderOfFullModel() else self.core
 
-    def forward(
-        self,
-        input_ids: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        do_drop_intermediates: bool = True,
-        **kwargs: Any,
-    ) -> BaseModelOutputWithPoolingAndNoAttention:
-        if not self.runsEncoderOfFullModel():
-            return super().forward(
-                input_ids, attention_mask, do_drop_intermediates=do_drop_intermediates, **kwargs
-            )
-        self._prepareStates()
-        output = self.core.get_encoder()(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            output_hidden_states=not do_drop_intermediates,
-            **self.coreForwardKwargs(),
-            **kwargs,
-        )
-        return BaseModelOutputWithPoolingAndNoAttention(
-            last_hidden_state=output.last_hidden_state,
-            pooler_output=None,
-            hidden_states=None if do_drop_intermediates else output.hidden_states,
-        )
+    def coreForwardKwargs(self) -> dict[str, Any]:
+        parameters = inspect.signature(self.coreToRun().forward).parameters
+        return {"use_cache": False} if "use_cache" in parameters else {}

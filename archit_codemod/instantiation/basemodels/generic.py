@@ -10,7 +10,12 @@ from transformers import PretrainedConfig, PreTrainedModel
 from archit_codemod.instantiation.abstracts import PC, BaseModel
 from archit_codemod.instantiation.configs import BaseModelConfig
 
-__all__ = ["STANDARD_ATTRIBUTE_NAMES", "TransformersBaseModel"]
+__all__ = [
+    "POSITIONS_OFFSET_BY_PADDING",
+    "STANDARD_ATTRIBUTE_NAMES",
+    "TransformersBaseModel",
+    "usableContextLength",
+]
 
 # Where transformers configs keep the values of BaseModelConfig, in order of preference. Names that a config's
 # attribute_map translates (GPT-2 maps hidden_size -> n_embd) are found under the standard name already.
@@ -45,6 +50,33 @@ STANDARD_ATTRIBUTE_NAMES: dict[str, tuple[str, ...]] = {
 }
 # Fields a config may lack: dropout then counts as 0, the context length as unbounded.
 _OPTIONAL_DEFAULTS: dict[str, Any] = {"hidden_dropout_prob": 0.0, "context_length": None}
+
+# Architectures whose position ids start after the padding index (RoBERTa's scheme), so the usable context is
+# max_position_embeddings - (pad_token_id + 1): 512 for roberta-base's 514.
+POSITIONS_OFFSET_BY_PADDING = frozenset(
+    {
+        "roberta",
+        "xlm-roberta",
+        "xlm-roberta-xl",
+        "camembert",
+        "roberta-prelayernorm",
+        "data2vec-text",
+        "longformer",
+    }
+)
+
+
+def usableContextLength(config: PretrainedConfig, position_limit: int | None) -> int | None:
+    """How many tokens one forward may take, given the config's number of position embeddings: fewer than that
+    for RoBERTa-like models, whose position ids start at ``pad_token_id + 1``."""
+    pad_token_id = getattr(config, "pad_token_id", None)
+    if (
+        position_limit is None
+        or pad_token_id is None
+        or getattr(config, "model_type", None) not in POSITIONS_OFFSET_BY_PADDING
+    ):
+        return position_limit
+    return position_limit - pad_token_id - 1
 
 
 class TransformersBaseModel(BaseModel[PC]):
@@ -113,6 +145,7 @@ class TransformersBaseModel(BaseModel[PC]):
                 f"Cannot read {type(config).__name__} as a base model config: no value for {'; '.join(not_found)}. "
                 f"Name the attribute in {cls.__name__}.standard_attribute_names."
             )
+        values["context_length"] = usableContextLength(config, values["context_length"])
         return BaseModelConfig(**values)
 
     def coreForwardKwargs(self) -> dict[str, Any]:

@@ -191,7 +191,10 @@ def maskedLMWeights(
     if missing:
         return _doesNotFit("MaskedLMHead", f"the checkpoint lacks {missing}")
     mapped = {ours: weights[theirs] for ours, theirs in layout.items()}
-    if not tied and tuple(mapped["decoder.weight"].shape) != (base_config.vocab_size, base_config.hidden_size):
+    if not tied and tuple(mapped["decoder.weight"].shape) != (
+        base_config.vocab_size,
+        base_config.hidden_size,
+    ):
         return _doesNotFit("MaskedLMHead", f"its decoder has shape {tuple(mapped['decoder.weight'].shape)}")
     return mapped
 
@@ -220,7 +223,9 @@ def causalLMWeights(
     return {"lm_head.weight": weight}
 
 
-def _checkpointTiesDecoder(transformers_config: PretrainedConfig, decoder_key: str, weights: StateDict) -> bool:
+def _checkpointTiesDecoder(
+    transformers_config: PretrainedConfig, decoder_key: str, weights: StateDict
+) -> bool:
     """Whether the checkpoint's vocabulary projection is its input embedding matrix. transformers ties the two when
     the config's ``tie_word_embeddings`` says so (its default is True), and a checkpoint that does not store the
     projection apart can only be tied."""

@@ -13,7 +13,6 @@ from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttenti
 
 from archit_codemod.instantiation.abstracts import Head, ModelWithHead
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
-from archit_codemod.instantiation.extensions import ModelWithBaseModelCall
 from archit_codemod.util import import_from_path, import_path
 
 __all__ = ["ForMultipleTasks", "MultiTaskHead", "MultiTaskHeadConfig", "TaskSpec"]
@@ -96,7 +95,7 @@ class MultiTaskHead(Head[MultiTaskHeadConfig]):
             task_class = spec.taskClass()
             if not (isinstance(task_class, type) and issubclass(task_class, ModelWithHead)):
                 raise ValueError(f"Task {name!r}: {spec.task} is not a ModelWithHead task class.")
-            if issubclass(task_class, ModelWithBaseModelCall):
+            if task_class.callBaseModel is not ModelWithHead.callBaseModel:
                 raise ValueError(
                     f"Task {name!r}: {task_class.__name__} feeds the base model its own way (nested batches, words), so "
                     f"it cannot share one base forward with other tasks. Train it as its own model."
