@@ -47,6 +47,9 @@ class _Flatten(cst.CSTTransformer):
             whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(" ")
         )
 
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
+
     def _open(self, node):
         return node.with_changes(whitespace_after=cst.SimpleWhitespace(""))
 
@@ -225,8 +228,7 @@ def layout_statement(statement: cst.SimpleStatementLine, indent: int) -> cst.Sim
         head, value = "", small.value
     else:
         return statement
-    text = head + _layout(value, 0, indent + len(head), 0) if indent == 0 else _relative(head, value, indent)
-    laid_out = cst.parse_statement(text + "\n")
+    laid_out = cst.parse_statement(_relative(head, value, indent) + "\n")
     return laid_out.with_changes(
         leading_lines=statement.leading_lines, trailing_whitespace=statement.trailing_whitespace
     )

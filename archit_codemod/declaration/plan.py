@@ -25,6 +25,7 @@ from torch import nn
 from archit_codemod.declaration.changes import Change, is_container, net_changes
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.inline import InitCopy, inlining_problem
+from archit_codemod.declaration.layout import LayoutRewritten, layout_statement, original_statements
 from archit_codemod.declaration.locate import ClassSource, locate_class
 from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.records import Trace
@@ -50,6 +51,8 @@ from archit_codemod.declaration.rewrite import (
 )
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
+_CLASS_INDENT = 4
+"""Indentation of a generated class's body."""
 
 
 @dataclass(eq=False)
@@ -120,8 +123,10 @@ class Planner:
             return None
         if is_container(module):
             raise DeclarationError(
-                f"{path or '<root>'} is a bare {type(module).__name__} whose items changed: no class declares it. "
-                "Fix: make the container a child of an nn.Module subclass and modify that model instead."
+                f"{path or '<root>'}: items of this {type(module).__name__} changed after it was built, and no "
+                "class's __init__ builds it (it is a root, or a module the script built). Fix: build the container "
+                "with all of its items at once (nn.Sequential(a, b)), or make it a child of an nn.Module subclass "
+                "and modify that model instead."
             )
         self._of_instance[key] = None  # a module reachable from itself must not recurse forever
         generated = self._build(module, path)
@@ -309,7 +314,10 @@ class Planner:
         tie_statements, tie_methods = self._tie_overrides(module, path)
         body += tie_statements
         body += self._no_split_override(module)
-        function = edit.function.with_changes(
+        body = [layout_statement(s, _CLASS_INDENT) if isinstance(s, cst.SimpleStatementLine) else s for s in body]
+        originals = original_statements(fragment.init_def for fragment in edit.copy.fragments)
+        function = edit.function.visit(LayoutRewritten(originals, indent=_CLASS_INDENT))
+        function = function.with_changes(
             leading_lines=[cst.EmptyLine(indent=False)]
             + [line for line in edit.function.leading_lines if line.comment]
         )
@@ -616,8 +624,7 @@ class Planner:
             # A wrapper gets its sizes from the module it wraps; matching its other arguments (r=32) to the
             # wrapped module's sizes (hidden_size=32) would only find coincidences.
             context.original_arguments = self._original_arguments(old, call)
-            old_sizes = parameter_sizes(old)
-            context.same_shape = bool(old_sizes) and parameter_sizes(new) == old_sizes
+            context.replaced_sizes = parameter_sizes(old)
         return context
 
     def _wraps(self, new: nn.Module | None, old: nn.Module) -> bool:
@@ -652,7 +659,7 @@ class Planner:
                 value = getattr(old, parameter)
             else:
                 continue
-            if type(value) in (int, float, str):
+            if type(value) in (bool, int, float, str):
                 position = next((i for i, passed in enumerate(positional) if passed is node), None)
                 found.append(OriginalArgument(parameter, position, value, node))
         return found
@@ -673,7 +680,8 @@ class Planner:
             )
         args, kwargs = built_in
         callee = self.names.reference(type(module), f"{context.path} (in {context.owner})")
-        return self.renderer.call(callee, args, kwargs, context, type(module))
+        sizes = parameter_sizes(module) if context.original_arguments else None
+        return self.renderer.call(callee, args, kwargs, context, type(module), sizes=sizes)
 
     def recorded_call(
         self, module: nn.Module, generated: GeneratedClass | None, context: RenderContext, argument: str
@@ -696,9 +704,9 @@ class Planner:
             callee: cst.BaseExpression = cst.Name(generated.name)
         else:
             callee = self.names.reference(call.cls, f"{context.path} (in {context.owner})")
-        # Only the replacement's own arguments may stand for the replaced module's (not those of modules
-        # built inside them).
-        sizes = parameter_sizes(module) if module is context.replacement else None
+        # The replacement's arguments, and those of the modules built for it (nn.Sequential(nn.Dropout(0.1),
+        # nn.Linear(16, 4)) replacing nn.Linear(dim, num_classes)), may stand for the replaced module's.
+        sizes = parameter_sizes(module) if context.original_arguments else None
         return self.renderer.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
 
     def swap_class(
@@ -737,26 +745,27 @@ class Planner:
     # -- class attributes ---------------------------------------------------------------------------------
 
     def _no_split_override(self, module: nn.Module) -> list[cst.BaseStatement]:
-        """``_no_split_modules`` listing the generated versions of the classes it lists (for ``device_map``).
+        """``_no_split_modules`` listing the generated versions (and subclasses) of the classes it lists.
 
         transformers and accelerate match these names against each submodule's class name: a generated
-        ``BertLayerModified`` must be listed beside ``BertLayer`` or ``device_map="auto"`` may split it.
+        ``BertLayerModified`` must be listed beside ``BertLayer`` or ``device_map="auto"`` may split it. A new
+        class that is no subclass of a listed one (a wrapper of a leaf module) needs no listing.
         """
         listed = getattr(type(module), "_no_split_modules", None)
         if not listed or not isinstance(listed, list | tuple | set):
             return []
-        added = {
-            generated.name
-            for sub in module.modules()
-            if (generated := self._of_instance.get(id(sub))) is not None
-            and generated.original.__name__ in listed
-            and generated.name not in listed
-        }
+        added = set()
+        for sub in module.modules():
+            generated = self._of_instance.get(id(sub))
+            # A generated class, or a class of the script's subclassing a listed one (a replaced layer).
+            cls, name = (generated.original, generated.name) if generated is not None else (type(sub), type(sub).__name__)
+            if name not in listed and any(klass.__name__ in listed for klass in cls.__mro__):
+                added.add(name)
         if not added:
             return []
         names = sorted(listed) if isinstance(listed, set) else list(listed)
         statement = cst.parse_statement(f"_no_split_modules = {json.dumps([*names, *sorted(added)])}\n")
-        comment = "# The generated layer classes must not be split across devices either (device_map)."
+        comment = "# device_map must not split the new layer classes either."
         return [
             statement.with_changes(
                 leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(comment=cst.Comment(comment))]

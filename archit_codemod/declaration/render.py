@@ -44,11 +44,11 @@ class RenderContext:
     replaced_expression: cst.BaseExpression | None = None
     """The original source expression that built ``replaced``."""
     replacement: nn.Module | None = None
-    """The module replacing ``replaced``: only its own constructor call takes :attr:`original_arguments`."""
+    """The module replacing ``replaced``."""
     original_arguments: list[OriginalArgument] = field(default_factory=list)
-    """The arguments ``replaced`` was originally built with."""
-    same_shape: bool = False
-    """Whether ``replacement``'s parameters have the sizes of ``replaced``'s (``nn.Linear`` for ``Conv1D``)."""
+    """The arguments ``replaced`` was originally built with (empty when ``replacement`` wraps ``replaced``)."""
+    replaced_sizes: frozenset[int] = frozenset()
+    """The sizes of ``replaced``'s parameters (see :func:`parameter_sizes`)."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,10 @@ def original_source(
       one of those sizes: the original argument at the same position, else the only original source of
       that value (``Conv1D(3 * d, d)`` -> ``nn.Linear(d, 3 * d)``).
 
-    Only ``int``, ``float`` and ``str`` values are matched (``True == 1``, but a flag is not a size).
+    Only ``bool``, ``int``, ``float`` and ``str`` values are matched, each with its own type only
+    (``True == 1``, but a flag is not a size).
     """
-    if type(value) not in (int, float, str):
+    if type(value) not in (bool, int, float, str):
         return None
     equal = [o for o in originals if type(o.value) is type(value) and o.value == value]
     named = [o for o in equal if o.parameter == parameter]
@@ -160,18 +161,18 @@ class Renderer:
 
         ``cls`` (the class called) names the positional arguments, in error messages and for matching them
         with the replaced module's original arguments, which happens when ``sizes`` (the sizes of the
-        replacement's parameters) is given: see :func:`original_source`.
+        parameters of the module this call builds) is given: see :func:`original_source`.
         """
         parameter_names = _positional_names(cls, args)
 
         def render(value: Any, parameter: str, position: int | None) -> cst.BaseExpression:
-            if sizes is not None:
+            if sizes is not None and context.original_arguments:
                 source = original_source(
                     parameter,
                     position,
                     value,
                     context.original_arguments,
-                    same_shape=context.same_shape,
+                    same_shape=bool(sizes) and sizes == context.replaced_sizes,
                     sizes=sizes,
                 )
                 if source is not None:

@@ -354,7 +354,7 @@ def rewrite_container(
         if dropped:
             new_value = cst.Subscript(
                 new_value,
-                [cst.SubscriptElement(cst.Slice(lower=None, upper=cst.Integer(f"-{dropped}")))],
+                [cst.SubscriptElement(cst.Slice(lower=None, upper=cst.UnaryOperation(cst.Minus(), cst.Integer(str(dropped)))))],
             )
         new_first = first.with_changes(value=new_value)
         if appended and first.star == "*":

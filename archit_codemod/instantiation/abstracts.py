@@ -552,6 +552,11 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
         """
         hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
         config_dict, _ = PretrainedConfig.get_config_dict(checkpoint, **hub_kwargs)
+        if not config_dict:  # transformers reads a folder without config.json as an empty config
+            raise OSError(
+                f"{checkpoint} has no config.json, so it is not a checkpoint saved with save_pretrained. Give the "
+                f"folder that holds config.json next to the weights."
+            )
         if config_dict.get("model_type") == CombinedConfig.model_type:
             return cls._fromOwnCheckpoint(checkpoint, base_model_class, head_config, **kwargs)
         return cls._fromTransformersCheckpoint(
@@ -605,6 +610,14 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
                 f"package, so {cls.__name__} builds a new {cls.headClass().__name__}, and needs its config: "
                 f"{cls.__name__}.from_pretrained(path, {base_model_class.__name__}, "
                 f"{cls.headClass().configClass().__name__}(...))."
+            )
+        wrapped_type = getattr(base_model_class.configClass(), "model_type", "")
+        if wrapped_type and model_type and model_type != wrapped_type:
+            # transformers only warns, and would build a `wrapped_type` model around weights of another architecture.
+            raise ValueError(
+                f"{checkpoint} is a checkpoint of model_type {model_type!r}, but {base_model_class.__name__} wraps "
+                f"{wrapped_type!r} models. Use the wrapper of {model_type!r}, or AutoBaseModel, which picks the class "
+                f"from the checkpoint's config."
             )
         core, info = base_model_class.coreFromPretrained(checkpoint, **kwargs)
         dropped = sorted(info.get("unexpected_keys", []))

@@ -2,8 +2,7 @@
 # Each class subclasses the original and re-declares its __init__ with the traced modifications;
 # everything else is inherited. Regenerate instead of editing by hand.
 
-from transformers import BertModel
-from transformers.models.bert.configuration_bert import BertConfig
+from transformers import BertConfig, BertModel
 from transformers.models.bert.modeling_bert import BertEmbeddings, BertEncoder
 
 

@@ -133,9 +133,12 @@ def test_an_embedding_with_a_compatible_weight_keeps_the_tie(tmp_path):
     )
     assert "_tied_weights_keys" not in generated.source
     assert "get_output_embeddings" not in generated.source
-    # 99, 32 and 1 were the original embedding's arguments: they render as their source.
+    # 99, 32 and 1 were the original embedding's arguments: they render as their source (the statement
+    # no longer fits in 119 columns, so it is wrapped as ruff would wrap it).
     assert (
-        "nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id, max_norm=1.0)"
+        "        self.word_embeddings = nn.Embedding(\n"
+        "            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id, max_norm=1.0\n"
+        "        )\n"
     ) in generated.source
     built = rebuild(generated, traced, roots)
     assert built.lm_head.decoder.weight is built.roberta.embeddings.word_embeddings.weight
@@ -204,8 +207,16 @@ def test_one_roberta_layer_swapped_for_a_subclass_picks_per_index(tmp_path):
         """,
     )
     assert (
-        "nn.ModuleList([ScaledRobertaLayer(config, layer_idx=i, init_scale=0.5) if i == 1 "
-        "else RobertaLayer(config, layer_idx=i) for i in range(config.num_hidden_layers)])"
+        "        self.layer = nn.ModuleList(\n"
+        "            [\n"
+        "                (\n"
+        "                    ScaledRobertaLayer(config, layer_idx=i, init_scale=0.5)\n"
+        "                    if i == 1\n"
+        "                    else RobertaLayer(config, layer_idx=i)\n"
+        "                )\n"
+        "                for i in range(config.num_hidden_layers)\n"
+        "            ]\n"
+        "        )\n"
     ) in generated.source
     assert_same_outputs(rebuild(generated, traced, roots), roots["model"], input_ids())
 

@@ -351,11 +351,6 @@ def run_exit_2_or_exact(script: Path, output: Path, capsys, build: str = "NetMod
     return ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: one Linear assigned to a.inner and b.inner is declared as two independent nn.Linear; the "
-    "declared model has 4 parameters where the traced one shares 2 (verification compares only shapes)",
-)
 def test_a_module_shared_by_two_owners(output, scripts, capsys):
     script = scripts(
         "shared.py", NETWORK + "shared = nn.Linear(4, 4)\nmodel.a.inner = shared\nmodel.b.inner = shared\n"
@@ -370,9 +365,6 @@ def test_a_submodule_moved_to_another_owner(output, scripts, capsys):
     assert not reason or "moved" in reason or "a.inner" in reason
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: as test_a_module_shared_by_two_owners (sharing declared as two modules)"
-)
 def test_a_submodule_moved_and_left_in_place_is_shared(output, scripts, capsys):
     # Without replacing a.inner, the move makes a.inner and b.inner one module: sharing again.
     script = scripts("moved_shared.py", NETWORK + "model.b.inner = model.a.inner\n")

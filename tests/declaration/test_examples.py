@@ -331,3 +331,56 @@ def test_lora_on_a_7b_model_declares_the_same_code_as_on_a_tiny_one() -> None:
     assert only_value(attention, "q_proj").startswith("LoRALinear(nn.Linear(")
     assert only_value(attention, "q_proj").endswith(", r=16, alpha=32)")
     assert only_value(attention, "v_proj").startswith("LoRALinear(nn.Linear(")
+
+
+# --- imports, loggers and device maps -------------------------------------------------------------------------
+
+
+@example_names
+def test_each_class_is_imported_from_the_shortest_public_package_that_exports_it(stem: str) -> None:
+    import importlib
+    import inspect
+
+    for node in ast.parse(declared(stem)).body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        module = importlib.import_module(node.module)
+        for alias in node.names:
+            obj = getattr(module, alias.name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            parts = node.module.split(".")
+            shorter = [".".join(parts[:end]) for end in range(1, len(parts))]
+            exporting = [name for name in shorter if getattr(importlib.import_module(name), alias.name, None) is obj]
+            assert not exporting, f"{alias.name} is imported from {node.module}, but {exporting[0]} exports it"
+
+
+def test_a_copied_logger_call_gets_a_logger_of_the_generated_module() -> None:
+    source = declared("roberta_word_embeddings")
+    assert "logger.warning(" in source
+    # transformers' module-level logger is not imported from modeling_roberta: the statement is copied
+    assert "\nlogger = logging.get_logger(__name__)\n" in source
+    assert "from transformers.utils import logging\n" in source
+    assert not any(
+        alias.name == "logger"
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    )
+
+
+@pytest.mark.parametrize("stem", ["bert_lora", "roberta_swap_layer", "llama_layernorm"])
+def test_device_maps_keep_the_new_layer_classes_whole(stem: str, generated: GeneratedModules) -> None:
+    """transformers and accelerate keep a module on one device when its class name is in ``_no_split_modules``."""
+    run = traced(stem)
+    listed = set(type(run.model)._no_split_modules or []) | set(type(run.model.base_model)._no_split_modules or [])
+    rebuilt = generated.rebuilt(stem)
+    no_split = set(rebuilt._no_split_modules) | set(type(rebuilt.base_model)._no_split_modules)
+    layers = [
+        module
+        for module in rebuilt.modules()
+        if any(klass.__name__ in listed for klass in type(module).__mro__)
+    ]
+    assert any(type(module).__name__ not in listed for module in layers), "the example changes no listed class"
+    for module in layers:
+        assert type(module).__name__ in no_split, f"{type(module).__name__} may be split by device_map='auto'"

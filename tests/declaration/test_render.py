@@ -14,7 +14,13 @@ from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.names import NameTable
-from archit_codemod.declaration.render import RenderContext, Renderer, builtin_constructor
+from archit_codemod.declaration.render import (
+    OriginalArgument,
+    RenderContext,
+    Renderer,
+    builtin_constructor,
+    original_source,
+)
 
 
 class Pooling(enum.Enum):
@@ -98,21 +104,70 @@ def test_the_replaced_module_renders_as_its_original_expression(names):
     )
 
 
-def test_values_equal_to_the_replaced_modules_arguments_render_as_their_source(names):
-    context = _context(
-        replaced_arguments=[
-            (96, cst.parse_expression("3 * self.embed_dim")),
-            (32, cst.parse_expression("self.embed_dim")),
-            (1, cst.parse_expression("self.one")),
-        ]
-    )
+def _originals(*arguments):
+    """``OriginalArgument``s from ``(parameter, position, value, source)`` tuples."""
+    return [OriginalArgument(p, i, v, cst.parse_expression(code)) for p, i, v, code in arguments]
+
+
+# nn.Linear(config.hidden_size, self.all_head_size, bias=config.use_bias) with hidden size and head size 32
+LINEAR_32_32 = _originals(
+    ("in_features", 0, 32, "config.hidden_size"),
+    ("out_features", 1, 32, "self.all_head_size"),
+    ("bias", None, True, "config.use_bias"),
+)
+# GPT-2's Conv1D(3 * self.embed_dim, self.embed_dim): nf=96, nx=32
+CONV1D = _originals(("nf", 0, 96, "3 * self.embed_dim"), ("nx", 1, 32, "self.embed_dim"))
+
+
+def _source(parameter, position, value, originals, same_shape, sizes=frozenset({32})):
+    found = original_source(parameter, position, value, originals, same_shape=same_shape, sizes=sizes)
+    return None if found is None else _code(found)
+
+
+def test_the_same_parameter_name_takes_the_original_source():
+    # a replacement of another shape (an nn.Linear(32, 64)): only names line up
+    assert _source("in_features", 0, 32, LINEAR_32_32, same_shape=False) == "config.hidden_size"
+    assert _source("out_features", 1, 64, LINEAR_32_32, same_shape=False) is None
+    eps = _originals(("hidden_size", 0, 32, "config.hidden_size"), ("eps", None, 1e-6, "config.rms_norm_eps"))
+    assert _source("eps", None, 1e-6, eps, same_shape=False) == "config.rms_norm_eps"
+
+
+def test_coincidental_values_stay_literals():
+    # LoRA-like arguments that happen to equal the hidden size: other names, not a same-shape replacement
+    assert _source("alpha", None, 32, LINEAR_32_32, same_shape=False) is None
+    assert _source("r", None, 32, LINEAR_32_32, same_shape=False) is None
+    assert _source("rank", 0, 32, LINEAR_32_32, same_shape=False) is None  # same position, other meaning
+    # even in a same-shape replacement, a value that is none of the parameters' sizes is not a size
+    assert _source("dropout_dim", 2, 8, _originals(("d", 2, 8, "self.d")), same_shape=True) is None
+    # True == 1 in Python, but a flag is not a size; 1.0 is not 1
+    ones = _originals(("n", 0, 1, "self.one"))
+    assert _source("bias", None, True, ones, same_shape=True, sizes=frozenset({1})) is None
+    assert _source("scale", None, 1.0, ones, same_shape=True, sizes=frozenset({1})) is None
+
+
+def test_a_same_shape_replacement_matches_sizes_by_position_then_by_value():
+    # nn.Linear(32, 32) for nn.Linear(config.hidden_size, self.all_head_size): equal values, by position
+    assert _source("in_features", 0, 32, LINEAR_32_32, same_shape=True) == "config.hidden_size"
+    assert _source("out_features", 1, 32, LINEAR_32_32, same_shape=True) == "self.all_head_size"
+    # nn.Linear(32, 96) for Conv1D(3 * d, d): the positions are swapped; each value has one source
+    sizes = frozenset({32, 96})
+    assert _source("in_features", 0, 32, CONV1D, same_shape=True, sizes=sizes) == "self.embed_dim"
+    assert _source("out_features", 1, 96, CONV1D, same_shape=True, sizes=sizes) == "3 * self.embed_dim"
+    # a value with two different sources and no position to choose by stays a literal
+    assert _source("features", None, 32, LINEAR_32_32, same_shape=True) is None
+
+
+def test_calls_match_original_arguments_only_when_given_the_modules_sizes(names):
+    context = _context(original_arguments=LINEAR_32_32, replaced_sizes=frozenset({32}))
     renderer = _renderer(names)
-    assert _code(renderer.value(32, context, "in_features")) == "self.embed_dim"
-    assert _code(renderer.value(96, context, "out_features")) == "3 * self.embed_dim"
-    assert _code(renderer.value(64, context, "x")) == "64"
-    # True == 1 in Python, but a flag is not a size
-    assert _code(renderer.value(True, context, "bias")) == "True"
-    assert _code(renderer.value(1.0, context, "scale")) == "1.0"
+    same_shape = renderer.call(cst.Name("Linear"), (32, 32), {"bias": True}, context, nn.Linear, sizes=frozenset({32}))
+    assert _code(same_shape) == "Linear(config.hidden_size, self.all_head_size, bias=config.use_bias)"
+    other_shape = renderer.call(cst.Name("Linear"), (32, 64), {}, context, nn.Linear, sizes=frozenset({32, 64}))
+    assert _code(other_shape) == "Linear(config.hidden_size, 64)"
+    # no sizes: a call that does not build a module of the replacement (a dataclass, ...) matches nothing
+    assert _code(renderer.call(cst.Name("Linear"), (32, 32), {}, context, nn.Linear)) == "Linear(32, 32)"
+    # nested values are never matched: a list of sizes is a literal
+    assert _code(renderer.value([32], context, "sizes")) == "[32]"
 
 
 def test_dtypes_and_devices_use_torch(names):

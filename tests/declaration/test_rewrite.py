@@ -12,10 +12,14 @@ from archit_codemod.declaration.rewrite import (
     InsertBeforePostInit,
     RemoveAttributeAssignment,
     ReplaceAttributeValue,
+    ReplaceLocalValue,
     SuperCallRewriter,
     SwapCallee,
+    UnmangleNames,
     count_reads,
+    mangled,
     rewrite_container,
+    written,
 )
 
 
@@ -347,3 +351,96 @@ class TestRewriteContainer:
     )
     def test_unrecognised_shapes_are_refused(self, source):
         assert self.rewrite(source, ["0", "1"], {"1": "X()"}) is None
+
+
+class TestRewriteContainerItemsAddedOrDeleted:
+    rewrite = staticmethod(TestRewriteContainer.rewrite)
+
+    @staticmethod
+    def change(source: str, keys: list[str], per_key: dict[str, str], **options) -> str | None:
+        def item_expression(key, original):
+            return cst.parse_expression(per_key[key]) if key in per_key else original
+
+        for name in ("appended",):
+            if name in options:
+                options[name] = [cst.parse_expression(code) for code in options[name]]
+        result = rewrite_container(cst.parse_expression(source), keys, item_expression, **options)
+        return None if result is None else _code(result)
+
+    def test_items_appended_after_a_comprehension_and_a_list(self):
+        assert self.change(
+            "nn.ModuleList([L(config, i) for i in range(config.n)])", ["0", "1"], {}, appended=["Extra(config)"]
+        ) == "nn.ModuleList([L(config, i) for i in range(config.n)] + [Extra(config)])"
+        assert self.change("nn.ModuleList([A(), B()])", ["0", "1"], {"0": "C()"}, appended=["D()", "E()"]) == (
+            "nn.ModuleList([C(), B(), D(), E()])"
+        )
+        assert self.change("nn.Sequential(*[L() for _ in range(n)])", ["0"], {}, appended=["nn.ReLU()"]) == (
+            "nn.Sequential(*[L() for _ in range(n)], nn.ReLU())"
+        )
+
+    def test_last_items_deleted_are_sliced_off_or_left_out(self):
+        assert self.change("nn.ModuleList([L(i) for i in range(n)])", ["0", "1"], {}, dropped=1) == (
+            "nn.ModuleList([L(i) for i in range(n)][:-1])"
+        )
+        assert self.change("nn.Sequential(A(), B(), C())", ["0"], {"0": "D()"}, dropped=2) == "nn.Sequential(D())"
+        # a multi-line list keeps its trailing comma on its new last item
+        assert self.change("nn.ModuleList([\n    A(),\n    B(),\n])", ["0"], {}, dropped=1) == (
+            "nn.ModuleList([\n    A(),\n])"
+        )
+        # a generator cannot be sliced
+        assert self.change("nn.ModuleList(L() for _ in range(n))", ["0"], {}, dropped=1) is None
+
+    def test_module_dict_items_replaced_added_and_deleted_by_key(self):
+        assert self.change(
+            'nn.ModuleDict({"a": A(), "b": B()})',
+            ["a"],
+            {"a": "C()"},
+            removed_keys=["b"],
+            appended=["D()"],
+            appended_keys=["d"],
+        ) == 'nn.ModuleDict({"a": C(), "d": D()})'
+
+    def test_module_dict_comprehension_picks_per_key(self):
+        assert self.change("nn.ModuleDict({k: L(k) for k in names})", ["x", "y", "z"], {"y": "M(k)"}) == (
+            'nn.ModuleDict({k: M(k) if k == "y" else L(k) for k in names})'
+        )
+        # keys computed from the loop variable are not followed
+        assert self.change("nn.ModuleDict({f'l{i}': L() for i in r})", ["l0"], {"l0": "M()"}) is None
+
+
+def test_private_names_are_written_as_their_class_stores_them():
+    assert_rewrites(
+        UnmangleNames("_Block"),
+        """\
+        def __init__(self, __size):
+            self.__cache = {}
+            self.__proj = nn.Linear(__size, __size)
+            self.__dunder__ = 1
+        """,
+        """\
+        def __init__(self, _Block__size):
+            self._Block__cache = {}
+            self._Block__proj = nn.Linear(_Block__size, _Block__size)
+            self.__dunder__ = 1
+        """,
+    )
+    assert mangled("__proj", "_Block") == "_Block__proj" and written("_Block__proj", "_Block") == "__proj"
+    assert mangled("proj", "Block") == "proj" and written("_Other__proj", "Block") == "_Other__proj"
+
+
+def test_replace_local_value_rewrites_the_definition_of_a_local():
+    transformer = ReplaceLocalValue("attention_class", lambda old: cst.parse_expression("B if c else AModified"))
+    assert_rewrites(
+        transformer,
+        """\
+        def __init__(self, c):
+            attention_class = B if c else A  # chosen once
+            self.self = attention_class(config)
+        """,
+        """\
+        def __init__(self, c):
+            attention_class = B if c else AModified  # chosen once
+            self.self = attention_class(config)
+        """,
+    )
+    assert transformer.rewritten == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -101,3 +102,13 @@ def subprocess_environment() -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def pyproject_value(pattern: str) -> str:
+    """The first group of ``pattern`` (a regular expression, multiline) in pyproject.toml.
+
+    A regular expression, not tomllib: the package supports Python 3.10, which has no TOML parser.
+    """
+    found = re.search(pattern, (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE)
+    assert found is not None, f"pyproject.toml has nothing matching {pattern!r}"
+    return found.group(1)

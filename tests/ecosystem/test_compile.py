@@ -20,9 +20,9 @@ MODELS = {
 @pytest.fixture(autouse=True)
 def fresh_dynamo():
     """Each test compiles from scratch (no graph cached by an earlier test), and leaves no cache behind."""
-    torch._dynamo.reset()
+    torch.compiler.reset()
     yield
-    torch._dynamo.reset()
+    torch.compiler.reset()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

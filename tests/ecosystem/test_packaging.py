@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import tomllib
-from ecosystem_support import REPO_ROOT
+from ecosystem_support import REPO_ROOT, pyproject_value
+from filelock import FileLock
 
 pytestmark = pytest.mark.packaging
 
-PROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-VERSION = PROJECT["version"]
+VERSION = pyproject_value(r'^version = "([^"]+)"$')
 # The CPU build that scripts/bootstrap.sh installs; an unpinned torch would pull a multi-GB CUDA build.
 TORCH_REQUIREMENT = "torch==2.13.0"
 README_EXAMPLE = "examples/roberta_word_embeddings.py"
@@ -59,11 +58,14 @@ def run(*command: str | Path, cwd: Path) -> None:
     assert process.returncode == 0, f"{' '.join(map(str, command))} failed:\n{process.stderr[-5000:]}"
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    # The build frontend comes with the dev extra; a venv without it (the transformers 4.57 one) cannot build.
-    pytest.importorskip("build", reason="python -m build needs the dev extra: pip install -e '.[dev]'")
-    root = tmp_path_factory.mktemp("packaging")
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this test session shared by all pytest-xdist workers (so the venv is built once)."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's base is a subfolder of the session's; without xdist it is the session's.
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "packaging"
+
+
+def build_and_install(root: Path) -> Installed:
     dist = root / "dist"
     # Build from a copy: `build` writes build/ and *.egg-info/ next to the sources.
     source = root / "source"
@@ -84,6 +86,24 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     (workdir / "examples").mkdir(parents=True)
     shutil.copy(REPO_ROOT / README_EXAMPLE, workdir / README_EXAMPLE)
     return Installed(wheel=wheel, sdist=sdist, venv=venv, workdir=workdir)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    # The build frontend comes with the dev extra; a venv without it (the transformers 4.57 one) cannot build.
+    pytest.importorskip("build", reason="python -m build needs the dev extra: pip install -e '.[dev]'")
+    root = shared_folder(tmp_path_factory)
+    with FileLock(f"{root}.lock"):
+        if (root / "installed").exists():
+            return Installed(
+                wheel=next((root / "dist").glob("*.whl")), sdist=next((root / "dist").glob("*.tar.gz")),
+                venv=root / "venv", workdir=root / "work",
+            )  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)  # what a failed attempt left behind
+        root.mkdir(parents=True)
+        installed = build_and_install(root)
+        (root / "installed").touch()
+        return installed
 
 
 def test_wheel_holds_the_package_with_py_typed_and_its_console_script(installed):

@@ -101,13 +101,6 @@ def load_messages() -> Iterator[list[str]]:
             logger.removeHandler(handler)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="bug: transformers' get_config_dict returns {} for a folder without config.json; from_pretrained "
-    "then builds the wrapper's default (roberta-base sized) config and fails with a size-mismatch RuntimeError "
-    "that never mentions config.json; weights that fit the default config would load silently",
-)
 def test_a_folder_without_config_is_refused_naming_the_file(roberta_checkpoint, copy_of):
     folder = copy_of(roberta_checkpoint)
     (folder / "config.json").unlink()
@@ -118,11 +111,6 @@ def test_a_folder_without_config_is_refused_naming_the_file(roberta_checkpoint, 
     assert snapshot(folder) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a BERT checkpoint loads into RobertaBaseModel with only transformers' 'model of type bert' "
-    "warning; the result is a RoBERTa with BERT weights (different position ids), i.e. wrong outputs",
-)
 def test_a_config_of_another_model_type_is_refused_naming_both(tmp_path):
     folder = tmp_path / "bert"
     transformers.BertModel(transformers.BertConfig(**TINY)).save_pretrained(folder)

@@ -262,3 +262,14 @@ def test_a_mapping_that_leaves_out_an_untied_parameter_is_refused(tmp_path):
         _ForTokenClassificationWithIncompleteMapping.from_pretrained(
             tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=5)
         )
+
+
+def test_a_checkpoint_without_a_head_only_reports_the_dropped_pooler(tmp_path, caplog):
+    torch.manual_seed(0)
+    transformers.RobertaModel(ARCHITECTURES_BY_NAME["roberta"].make_config()).save_pretrained(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        ForSingleLabelTokenClassification.from_pretrained(
+            tmp_path, RobertaBaseModel, TokenClassificationHeadConfig(num_labels=3)
+        )
+    assert "does not fit" not in caplog.text  # there was no head to fit
+    assert "Dropped: ['pooler.dense.bias', 'pooler.dense.weight']" in caplog.text

@@ -4,8 +4,9 @@
 only the base model from a checkpoint such as ``RobertaForMaskedLM`` and hands the weights it did not use to the
 head class's :meth:`~archit_codemod.instantiation.abstracts.Head.weightsFromTransformersHead`. The functions here
 are those hooks; :func:`installHeadReuse` registers them on the head classes. Each returns a complete state dict
-for our head when the transformers head has the same layers, shapes and settings, and otherwise ``None`` after
-logging why, so the head stays fresh.
+for our head when the transformers head has the same layers, shapes and settings, and otherwise ``None``, so the
+head stays fresh: after logging why when the checkpoint has a head of that kind that does not fit, silently when it
+has none (``ModelWithHead.from_pretrained`` names the dropped weights either way).
 
 Mapped (outputs equal the transformers model's exactly):
 
@@ -70,10 +71,10 @@ def _singleLinear(
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The weight and bias (zeros when absent) of the one linear layer among ``names`` found in ``weights``."""
     found = [name for name in names if f"{name}.weight" in weights]
-    if len(found) != 1:
-        return _doesNotFit(
-            head_name, f"expected one linear layer named {' or '.join(names)}, found {found or 'none'}"
-        )
+    if not found:
+        return None  # no head of this kind (e.g. only a pooler was dropped): nothing to say beyond the dropped keys
+    if len(found) > 1:
+        return _doesNotFit(head_name, f"expected one linear layer named {' or '.join(names)}, found {found}")
     layer = _group(weights, found[0])
     if set(layer) - {"weight", "bias"}:
         return _doesNotFit(head_name, f"{found[0]} is not a single linear layer (has {sorted(layer)})")
@@ -167,7 +168,7 @@ def maskedLMWeights(
     """A masked-LM head of the layout dense -> GELU -> LayerNorm -> decoder -> ``MaskedLMHead``."""
     layout = next((layout for layout in _MASKED_LM_LAYOUTS if layout["dense.weight"] in weights), None)
     if layout is None:
-        return _doesNotFit("MaskedLMHead", f"no dense-GELU-LayerNorm-decoder head among {sorted(weights)}")
+        return None  # no masked-LM head among the dropped weights
     activation, epsilon = _maskedLMSettings(transformers_config)
     if activation != "gelu":
         return _doesNotFit("MaskedLMHead", f"its activation is {activation!r}, ours GELU")
@@ -210,6 +211,8 @@ def causalLMWeights(
     A tied checkpoint normally stores no ``lm_head`` and leaves nothing to map; one that stores it anyway (an old
     ``pytorch_model.bin``) maps to nothing either, since our tied projection is the embedding matrix."""
     lm_head = _group(weights, "lm_head")
+    if not lm_head:
+        return None  # no language-modelling head among the dropped weights
     if set(lm_head) != {"weight"}:
         return _doesNotFit("CausalLMHead", f"expected a bias-free lm_head, found {sorted(weights)}")
     tied = _checkpointTiesDecoder(transformers_config, "lm_head.weight", weights)

@@ -329,10 +329,33 @@ class BertSelfAttention(nn.Module):
 
 class BertSdpaSelfAttentionModified(BertSelfAttention):
     def __init__(self, config, position_embedding_type=None, layer_idx=None):
-        super().__init__(config, position_embedding_type=position_embedding_type, layer_idx=layer_idx)
+        # Inlined from BertSelfAttention.__init__, which BertSdpaSelfAttention.__init__ calls with the same arguments.
+        super(BertSelfAttention, self).__init__()
+        if config.hidden_size % config.num_attention_heads != 0 and not hasattr(config, "embedding_size"):
+            raise ValueError(
+                f"The hidden size ({config.hidden_size}) is not a multiple of the number of attention "
+                f"heads ({config.num_attention_heads})"
+            )
+
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = int(config.hidden_size / config.num_attention_heads)
+        self.all_head_size = self.num_attention_heads * self.attention_head_size
+
+        self.query = LoRALinear(nn.Linear(config.hidden_size, self.all_head_size), r=8, alpha=16)
+        self.key = nn.Linear(config.hidden_size, self.all_head_size)
+        self.value = LoRALinear(nn.Linear(config.hidden_size, self.all_head_size), r=8, alpha=16)
+
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.position_embedding_type = position_embedding_type or getattr(
+            config, "position_embedding_type", "absolute"
+        )
+        if self.position_embedding_type == "relative_key" or self.position_embedding_type == "relative_key_query":
+            self.max_position_embeddings = config.max_position_embeddings
+            self.distance_embedding = nn.Embedding(2 * config.max_position_embeddings - 1, self.attention_head_size)
+
+        self.is_decoder = config.is_decoder
+        self.layer_idx = layer_idx
         self.dropout_prob = config.attention_probs_dropout_prob
-        self.query = LoRALinear(nn.Linear(32, 32), r=8, alpha=16)
-        self.value = LoRALinear(nn.Linear(32, 32), r=8, alpha=16)
 
     # Adapted from BertSelfAttention
     @deprecate_kwarg("past_key_value", new_name="past_key_values", version="4.58")

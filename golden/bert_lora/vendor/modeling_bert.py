@@ -305,7 +305,7 @@ class BertAttentionModified(nn.Module):
         super().__init__()
         self.is_cross_attention = is_cross_attention
         attention_class = BertCrossAttention if is_cross_attention else BertSelfAttentionModified
-        self.self = BertSelfAttentionModified(config, is_causal=is_causal, layer_idx=layer_idx)
+        self.self = attention_class(config, is_causal=is_causal, layer_idx=layer_idx)
         self.output = BertSelfOutput(config)
 
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
