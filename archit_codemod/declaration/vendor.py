@@ -439,7 +439,6 @@ class _VendorTransformer(cst.CSTTransformer):
         self.plan = plan
         self.references = references
         self.renames = renames
-        self.module_package = plan.parsed
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         return _renamed(self.references, original_node, updated_node)

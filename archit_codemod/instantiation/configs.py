@@ -194,10 +194,10 @@ def _baseConfigFromValue(
             f"base_model_config must be a PretrainedConfig or a dict, not {type(value).__name__}."
         )
     values = dict(value)
-    if attn_implementation is not None:
-        values["attn_implementation"] = attn_implementation
     model_type = values.pop("model_type", None)
     values.pop("transformers_version", None)
+    # A keyword argument, not a dict entry: transformers 4.57's from_dict overwrites that entry with its kwarg.
+    loading_options = {} if attn_implementation is None else {"attn_implementation": attn_implementation}
     config_class = None
     if base_model_class is not None:
         candidate = import_from_path(base_model_class).configClass()
@@ -211,8 +211,8 @@ def _baseConfigFromValue(
             )
         from transformers import AutoConfig
 
-        return AutoConfig.for_model(model_type, **values)
-    return config_class.from_dict(values)
+        return AutoConfig.for_model(model_type, **values, **loading_options)
+    return config_class.from_dict(values, **loading_options)
 
 
 def _headConfigFromValue(value: HeadConfig | dict[str, Any] | None, head_config_class: str | None):

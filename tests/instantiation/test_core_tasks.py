@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import transformers
 from conftest import VOCAB, WRAPPERS, example_batch, tiny_config
 
 from archit_codemod.instantiation.basemodels import RobertaBaseModel
@@ -174,6 +175,12 @@ def test_head_weights_are_initialised_as_documented():
     assert torch.equal(dense.bias, torch.zeros_like(dense.bias))
     assert torch.equal(model.head.layer_norm.weight, torch.ones_like(model.head.layer_norm.weight))
     assert torch.equal(model.head.layer_norm.bias, torch.zeros_like(model.head.layer_norm.bias))
+
+
+def test_each_wrapper_declares_the_config_class_of_its_core():
+    for wrapper, core_class in WRAPPERS.values():
+        assert wrapper.configClass() is core_class.config_class, wrapper.__name__
+    assert RobertaBaseModel.configClass() is transformers.RobertaConfig
 
 
 def test_base_model_properties_follow_the_core():

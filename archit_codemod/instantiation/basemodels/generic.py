@@ -102,9 +102,12 @@ class TransformersBaseModel(BaseModel[PC]):
     standard_attribute_names: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any):
+        # Asked before PreTrainedModel.__init_subclass__ runs: it writes the inherited config_class into every
+        # subclass's own namespace.
+        declares_config_class = "config_class" in cls.__dict__
         super().__init_subclass__(**kwargs)
         # Each wrapper declares the core's config class, so PreTrainedModel checks and from_pretrained use it.
-        if "config_class" not in cls.__dict__ and cls.__dict__.get("core_class") is not None:
+        if not declares_config_class and cls.__dict__.get("core_class") is not None:
             cls.config_class = cls.core_class.config_class
 
     @classmethod
