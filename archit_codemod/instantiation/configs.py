@@ -111,6 +111,8 @@ class CombinedConfig(PretrainedConfig):
     """
 
     model_type = "archit_codemod"
+    # Trainer's prediction loop gives compute_metrics the logits alone, as for transformers' own models.
+    keys_to_ignore_at_inference = ["base_model_output"]
 
     def __init__(
         self,

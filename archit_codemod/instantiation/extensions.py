@@ -6,8 +6,9 @@
   word, with a learnt mix of the last N layers, FIRST/LAST/MEAN pooling of each word's tokens, and striding over
   inputs longer than the base model's context.
 
-Both are abstract like :class:`~.abstracts.ModelWithHead`: a task (``ForSingleAnswerMultipleChoice``,
-``ForDependencyParsing``) adds the head and the loss.
+Both override only :meth:`~.abstracts.ModelWithHead.callBaseModel`, the seam between base model and head, and keep
+``ModelWithHead.forward``. Both are abstract like :class:`~.abstracts.ModelWithHead`: a task
+(``ForSingleAnswerMultipleChoice``, ``ForDependencyParsing``) adds the head and the loss.
 """
 
 from __future__ import annotations

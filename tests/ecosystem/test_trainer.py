@@ -104,11 +104,6 @@ def test_trainer_trains_and_evaluates_with_metrics_on_eval_mode_logits(tmp_path)
     assert final["eval_loss"] < initial_loss
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ModelWithHeadOutput.base_model_output reaches compute_metrics. Fix (archit_codemod/instantiation/"
-    "configs.py): CombinedConfig.keys_to_ignore_at_inference = ['base_model_output'].",
-)
 def test_compute_metrics_receives_only_the_logits(tmp_path):
     """transformers' own task models hand compute_metrics the logits array, and user code relies on it
     (``np.argmax(prediction.predictions, axis=-1)``)."""
