@@ -58,7 +58,11 @@ def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
     """
     context = CodemodContext()
     for binding in names.imports.values():
-        alias = None if binding.name in (binding.attr, binding.module, binding.module.split(".")[0]) else binding.name
+        alias = (
+            None
+            if binding.name in (binding.attr, binding.module, binding.module.split(".")[0])
+            else binding.name
+        )
         AddImportsVisitor.add_needed_import(context, binding.module, binding.attr, alias)
     with_imports = AddImportsVisitor(context).transform_module(module.with_changes(body=list(module.body)))
     body = list(with_imports.body)

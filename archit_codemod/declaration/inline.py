@@ -34,7 +34,9 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from archit_codemod.declaration.locate import ClassSource
 
-_SUPER_INIT_CALL = m.Call(func=m.Attribute(value=m.Call(func=m.Name("super"), args=[]), attr=m.Name("__init__")))
+_SUPER_INIT_CALL = m.Call(
+    func=m.Attribute(value=m.Call(func=m.Name("super"), args=[]), attr=m.Name("__init__"))
+)
 _SUPER_INIT_STATEMENT = m.SimpleStatementLine(body=[m.Expr(_SUPER_INIT_CALL)])
 _DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
 
@@ -200,7 +202,9 @@ def inlining_problem(caller: ClassSource, callee: ClassSource) -> str | None:
         return f"{callee.definer.__name__}.__init__ returns early"
     index = _super_init_index(function)
     rest = [s for i, s in enumerate(function.body.body) if i != index]
-    rest_function = function.with_changes(body=function.body.with_changes(body=rest or [cst.SimpleStatementLine([cst.Pass()])]))
+    rest_function = function.with_changes(
+        body=function.body.with_changes(body=rest or [cst.SimpleStatementLine([cst.Pass()])])
+    )
     shared = {*passed, caller.self_name}
     own.add(caller.self_name)
     caller_locals = _bound_locals(rest_function) - own

@@ -6,8 +6,9 @@ laid out again, deterministically and without ruff (a development tool, not a de
 
 - it stays on one line when that fits in :data:`LINE_LENGTH` and no bracket in it ends with a trailing
   comma (ruff's "magic trailing comma", which keeps a bracket one item per line);
-- otherwise the last bracket of the statement is split: its items on one indented line if they fit there,
-  else one per line with a trailing comma, each item laid out the same way; a comprehension puts its
+- otherwise the last bracket of the statement is split: a call's arguments on one indented line if they
+  fit there, else (and always for a list, tuple, set or dict of several items) one per line with a trailing
+  comma, each item laid out the same way; a comprehension puts its
   element and each ``for``/``if`` clause on lines of their own, a conditional expression that does not fit
   on its own line is parenthesised and split before ``if`` and ``else``.
 
@@ -123,7 +124,8 @@ def _has_magic_comma(node: cst.CSTNode) -> bool:
 
 def _must_split(node: cst.CSTNode) -> bool:
     return _has_magic_comma(node) or any(
-        _has_magic_comma(inner) for inner in m.findall(node, m.Call() | m.List() | m.Tuple() | m.Set() | m.Dict())
+        _has_magic_comma(inner)
+        for inner in m.findall(node, m.Call() | m.List() | m.Tuple() | m.Set() | m.Dict())
     )
 
 
@@ -197,7 +199,9 @@ def _layout(node: cst.BaseExpression, indent: int, column: int, tail: int) -> st
         return flat
     if not _must_split(node):
         joined = ", ".join(_flat_item(item) for item in items)
-        if inner + len(joined) <= LINE_LENGTH:
+        # ruff keeps a call's arguments together on one line when they fit; a list, tuple, set or dict
+        # display of several items goes one item per line.
+        if inner + len(joined) <= LINE_LENGTH and (isinstance(node, cst.Call) or len(items) == 1):
             return f"{opening}\n{pad}{joined}\n{closing_pad}{closing}"
         if len(items) == 1 and not isinstance(node, cst.Tuple):
             return f"{opening}\n{pad}{_item(items[0], inner, inner, 0)}\n{closing_pad}{closing}"
@@ -217,7 +221,9 @@ def _clauses(loop: cst.CompFor | None) -> list[str]:
 
 def layout_statement(statement: cst.SimpleStatementLine, indent: int) -> cst.SimpleStatementLine:
     """``statement`` (indented by ``indent`` columns) laid out as described in the module docstring."""
-    if len(statement.body) != 1 or _has_comment(statement.with_changes(leading_lines=(), trailing_whitespace=cst.TrailingWhitespace())):
+    if len(statement.body) != 1 or _has_comment(
+        statement.with_changes(leading_lines=(), trailing_whitespace=cst.TrailingWhitespace())
+    ):
         return statement
     small = statement.body[0]
     if isinstance(small, cst.Assign) and len(small.targets) == 1:
@@ -256,7 +262,9 @@ class LayoutRewritten(cst.CSTTransformer):
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self.indent += _INDENT
 
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
         self.indent -= _INDENT
         return updated_node
 

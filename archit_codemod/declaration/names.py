@@ -162,7 +162,9 @@ class NameTable:
         if not self._claim(name, getattr(sys.modules.get(parsed.module_name), name, _Unknown(name)), where):
             return
         self.copied_statements[name] = statement.with_changes(leading_lines=[])
-        self.require_names(free_names(statement) - {"__name__"}, parsed, where=f"{name} (copied from {parsed.path})")
+        self.require_names(
+            free_names(statement) - {"__name__"}, parsed, where=f"{name} (copied from {parsed.path})"
+        )
 
     # -- resolution --------------------------------------------------------------------------------------
 

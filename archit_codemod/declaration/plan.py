@@ -314,7 +314,9 @@ class Planner:
         tie_statements, tie_methods = self._tie_overrides(module, path)
         body += tie_statements
         body += self._no_split_override(module)
-        body = [layout_statement(s, _CLASS_INDENT) if isinstance(s, cst.SimpleStatementLine) else s for s in body]
+        body = [
+            layout_statement(s, _CLASS_INDENT) if isinstance(s, cst.SimpleStatementLine) else s for s in body
+        ]
         originals = original_statements(fragment.init_def for fragment in edit.copy.fragments)
         function = edit.function.visit(LayoutRewritten(originals, indent=_CLASS_INDENT))
         function = function.with_changes(
@@ -458,7 +460,9 @@ class Planner:
         definition = _single_local_definition(edit.function, alias)
         if definition is None:
             return False
-        swapped = _swap_class_names(definition, lambda callee: _resolves_to(callee, type(child), source), generated.name)
+        swapped = _swap_class_names(
+            definition, lambda callee: _resolves_to(callee, type(child), source), generated.name
+        )
         if swapped is None:
             return False
         rewriter = ReplaceLocalValue(alias, lambda _: swapped)
@@ -525,7 +529,9 @@ class Planner:
                 appended_keys=layout.appended_keys if isinstance(container, nn.ModuleDict) else (),
             )
 
-        rewriter = ReplaceAttributeValue(name, rewrite, source.self_name, self.built_by(edit, name, container))
+        rewriter = ReplaceAttributeValue(
+            name, rewrite, source.self_name, self.built_by(edit, name, container)
+        )
         edit.function = edit.function.visit(rewriter)
         keys_of: dict[str, list[str]] = {}
         for key, plan in planned.items():
@@ -758,7 +764,11 @@ class Planner:
         for sub in module.modules():
             generated = self._of_instance.get(id(sub))
             # A generated class, or a class of the script's subclassing a listed one (a replaced layer).
-            cls, name = (generated.original, generated.name) if generated is not None else (type(sub), type(sub).__name__)
+            cls, name = (
+                (generated.original, generated.name)
+                if generated is not None
+                else (type(sub), type(sub).__name__)
+            )
             if name not in listed and any(klass.__name__ in listed for klass in cls.__mro__):
                 added.add(name)
         if not added:
@@ -975,7 +985,9 @@ def _swap_class_names(
 ) -> cst.BaseExpression | None:
     """``expression`` (a class name, or a conditional expression of them) with the target class renamed."""
     if m.matches(expression, m.Name() | m.Attribute()):
-        return cst.Name(new_name, lpar=expression.lpar, rpar=expression.rpar) if is_target(expression) else None
+        return (
+            cst.Name(new_name, lpar=expression.lpar, rpar=expression.rpar) if is_target(expression) else None
+        )
     if isinstance(expression, cst.IfExp):
         body = _swap_class_names(expression.body, is_target, new_name)
         orelse = _swap_class_names(expression.orelse, is_target, new_name)
@@ -1023,7 +1035,9 @@ def _container_layout(container: nn.Module, changes: dict[str, Change], path: st
         )
     kept = [key for key in container._modules if key not in added]
     if any(not key.isdigit() for key in [*added, *deleted]):
-        raise DeclarationError(f"{path}: items with names were added to or deleted from this {kind}; the codemod cannot declare that.")
+        raise DeclarationError(
+            f"{path}: items with names were added to or deleted from this {kind}; the codemod cannot declare that."
+        )
     return _ContainerLayout(kept, dropped=len(deleted), appended_keys=added)
 
 

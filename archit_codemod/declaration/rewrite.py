@@ -343,7 +343,11 @@ def rewrite_container(
     first = expression.args[0]
     value = first.value
     single = len(expression.args) == 1 and first.star == "" and first.keyword is None
-    if first.star in ("", "*") and first.keyword is None and isinstance(value, cst.ListComp | cst.GeneratorExp):
+    if (
+        first.star in ("", "*")
+        and first.keyword is None
+        and isinstance(value, cst.ListComp | cst.GeneratorExp)
+    ):
         if len(expression.args) != 1:
             return None
         if (appended or dropped) and isinstance(value, cst.GeneratorExp):
@@ -354,20 +358,31 @@ def rewrite_container(
         if dropped:
             new_value = cst.Subscript(
                 new_value,
-                [cst.SubscriptElement(cst.Slice(lower=None, upper=cst.UnaryOperation(cst.Minus(), cst.Integer(str(dropped)))))],
+                [
+                    cst.SubscriptElement(
+                        cst.Slice(
+                            lower=None, upper=cst.UnaryOperation(cst.Minus(), cst.Integer(str(dropped)))
+                        )
+                    )
+                ],
             )
         new_first = first.with_changes(value=new_value)
         if appended and first.star == "*":
-            return expression.with_changes(args=_with_commas_like([new_first, *map(cst.Arg, appended)], first))
+            return expression.with_changes(
+                args=_with_commas_like([new_first, *map(cst.Arg, appended)], first)
+            )
         if appended:
             extra = cst.List(_with_commas_like([cst.Element(e) for e in appended], None))
             new_first = first.with_changes(value=cst.BinaryOperation(new_value, cst.Add(), extra))
         return expression.with_changes(args=[new_first])
     if single and isinstance(value, cst.List | cst.Tuple) and len(value.elements) == len(keys) + dropped:
-        if any(isinstance(e, cst.StarredElement) for e in value.elements) or (appended and isinstance(value, cst.Tuple)):
+        if any(isinstance(e, cst.StarredElement) for e in value.elements) or (
+            appended and isinstance(value, cst.Tuple)
+        ):
             return None
         elements = [
-            e.with_changes(value=item_expression(k, e.value)) for k, e in zip(keys, value.elements, strict=False)
+            e.with_changes(value=item_expression(k, e.value))
+            for k, e in zip(keys, value.elements, strict=False)
         ]
         elements += [cst.Element(e) for e in appended]
         last = value.elements[-1] if value.elements else None
@@ -377,10 +392,15 @@ def rewrite_container(
         return _rewrite_dict(expression, value, keys, item_expression, appended, removed_keys, appended_keys)
     if single and isinstance(value, cst.DictComp) and not appended and not removed_keys:
         new_value = _rewrite_dict_comprehension(value, keys, item_expression)
-        return None if new_value is None else expression.with_changes(args=[first.with_changes(value=new_value)])
-    if len(expression.args) == len(keys) + dropped and all(a.star == "" and a.keyword is None for a in expression.args):
+        return (
+            None if new_value is None else expression.with_changes(args=[first.with_changes(value=new_value)])
+        )
+    if len(expression.args) == len(keys) + dropped and all(
+        a.star == "" and a.keyword is None for a in expression.args
+    ):
         args = [
-            a.with_changes(value=item_expression(k, a.value)) for k, a in zip(keys, expression.args, strict=False)
+            a.with_changes(value=item_expression(k, a.value))
+            for k, a in zip(keys, expression.args, strict=False)
         ]
         args += [cst.Arg(e) for e in appended]
         return expression.with_changes(args=_with_commas_like(args, expression.args[-1]))
@@ -432,7 +452,9 @@ def _with_commas_like(items: list, last_original: cst.CSTNode | None) -> list:
     if not items:
         return []
     separated = [
-        item if isinstance(item.comma, cst.Comma) else item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        item
+        if isinstance(item.comma, cst.Comma)
+        else item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         for item in items[:-1]
     ]
     last_comma = last_original.comma if last_original is not None else cst.MaybeSentinel.DEFAULT
@@ -452,7 +474,9 @@ def _pick(
     choice = per_key[codes.index(default)]
     for code in reversed(list(dict.fromkeys(c for c in codes if c != default))):
         picked = [k for k, c in zip(keys, codes, strict=True) if c == code]
-        choice = cst.IfExp(test=test(picked), body=_parenthesize_ifexp(per_key[codes.index(code)]), orelse=choice)
+        choice = cst.IfExp(
+            test=test(picked), body=_parenthesize_ifexp(per_key[codes.index(code)]), orelse=choice
+        )
     return choice
 
 
@@ -579,8 +603,8 @@ class UnmangleNames(_InitBodyTransformer):
 class ReplaceLocalValue(_InitBodyTransformer):
     """Rewrite the value of the assignment ``<name> = value`` of a local variable with ``make_value(value)``.
 
-        attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention
-        ->  attention_class = BertCrossAttention if is_cross_attention else BertSelfAttentionModified
+    attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention
+    ->  attention_class = BertCrossAttention if is_cross_attention else BertSelfAttentionModified
     """
 
     def __init__(self, name: str, make_value: Callable[[cst.BaseExpression], cst.BaseExpression]) -> None:

@@ -92,7 +92,10 @@ class RobertaForMaskedLMModified(RobertaForMaskedLM):
 
     # device_map must not split the new layer classes either.
     _no_split_modules = [
-        "RobertaEmbeddings", "RobertaSelfAttention", "RobertaSdpaSelfAttention", "RobertaEmbeddingsModified"
+        "RobertaEmbeddings",
+        "RobertaSelfAttention",
+        "RobertaSdpaSelfAttention",
+        "RobertaEmbeddingsModified",
     ]
 
     def __init__(self, config):

@@ -9,7 +9,12 @@ import textwrap
 import libcst as cst
 import pytest
 
-from archit_codemod.declaration.layout import LINE_LENGTH, LayoutRewritten, layout_statement, original_statements
+from archit_codemod.declaration.layout import (
+    LINE_LENGTH,
+    LayoutRewritten,
+    layout_statement,
+    original_statements,
+)
 
 
 def laid_out(code: str, indent: int = 8) -> str:
@@ -72,6 +77,30 @@ CASES = {
         )
         """,
     ),
+    "a long list goes one item per line": (
+        '_no_split_modules = ["RobertaEmbeddings", "RobertaSelfAttention", "RobertaSdpaSelfAttention", '
+        '"RobertaEmbeddingsModified"]\n',
+        """\
+        _no_split_modules = [
+            "RobertaEmbeddings",
+            "RobertaSelfAttention",
+            "RobertaSdpaSelfAttention",
+            "RobertaEmbeddingsModified",
+        ]
+        """,
+    ),
+    "a comprehension element that fits keeps its conditional unparenthesised": (
+        "self.blocks = nn.ModuleList([BlockModified(width) if index == 0 else BlockModified2(width) if index == 2 "
+        "else Block(width) for index in range(depth)])\n",
+        """\
+        self.blocks = nn.ModuleList(
+            [
+                BlockModified(width) if index == 0 else BlockModified2(width) if index == 2 else Block(width)
+                for index in range(depth)
+            ]
+        )
+        """,
+    ),
     "a short statement stays on one line": (
         "self.act = nn.GELU( )\n",
         "self.act = nn.GELU()\n",
@@ -104,13 +133,17 @@ def test_ruff_format_leaves_the_layout_as_it_is(case, tmp_path):
     path = tmp_path / "snippet.py"
     path.write_text(source)
     subprocess.run(
-        ["ruff", "format", "--isolated", "--line-length", str(LINE_LENGTH), str(path)], check=True, capture_output=True
+        ["ruff", "format", "--isolated", "--line-length", str(LINE_LENGTH), str(path)],
+        check=True,
+        capture_output=True,
     )
     assert path.read_text() == source
 
 
 def test_statements_with_comments_inside_are_left_as_written():
-    code = "self.layers = nn.Sequential(\n    nn.Linear(dim, hidden_dim),\n    nn.GELU(),  # any activation\n)\n"
+    code = (
+        "self.layers = nn.Sequential(\n    nn.Linear(dim, hidden_dim),\n    nn.GELU(),  # any activation\n)\n"
+    )
     assert laid_out(code) == code
 
 

@@ -292,7 +292,9 @@ def test_a_child_built_by_an_ancestors_init_is_rewritten_where_it_is_built():
     ) in source
     # the local alias is rewritten where it is defined, the branch the traced construction took only
     assert "        attention_class = FastAttentionModified if fast else BaseAttention\n" in source
-    assert "        self.attention = RenamedAttention(width) if renamed else attention_class(width)\n" in source
+    assert (
+        "        self.attention = RenamedAttention(width) if renamed else attention_class(width)\n" in source
+    )
     assert not generated.warnings
 
 
@@ -373,7 +375,10 @@ def test_sequential_and_module_dict_items_replaced_added_and_deleted():
 
     source = traced_generation(Router, change).source
     assert "self.stack = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, width))" in source
-    assert 'self.experts = nn.ModuleDict({"b": nn.Linear(width, width, bias=False), "c": nn.Identity()})' in source
+    assert (
+        'self.experts = nn.ModuleDict({"b": nn.Linear(width, width, bias=False), "c": nn.Identity()})'
+        in source
+    )
     assert (
         "        self.by_name = nn.ModuleDict(\n"
         '            {name: nn.Identity() if name == "y" else nn.Linear(width, width) for name in ("x", "y", "z")}\n'

@@ -160,9 +160,13 @@ def test_a_same_shape_replacement_matches_sizes_by_position_then_by_value():
 def test_calls_match_original_arguments_only_when_given_the_modules_sizes(names):
     context = _context(original_arguments=LINEAR_32_32, replaced_sizes=frozenset({32}))
     renderer = _renderer(names)
-    same_shape = renderer.call(cst.Name("Linear"), (32, 32), {"bias": True}, context, nn.Linear, sizes=frozenset({32}))
+    same_shape = renderer.call(
+        cst.Name("Linear"), (32, 32), {"bias": True}, context, nn.Linear, sizes=frozenset({32})
+    )
     assert _code(same_shape) == "Linear(config.hidden_size, self.all_head_size, bias=config.use_bias)"
-    other_shape = renderer.call(cst.Name("Linear"), (32, 64), {}, context, nn.Linear, sizes=frozenset({32, 64}))
+    other_shape = renderer.call(
+        cst.Name("Linear"), (32, 64), {}, context, nn.Linear, sizes=frozenset({32, 64})
+    )
     assert _code(other_shape) == "Linear(config.hidden_size, 64)"
     # no sizes: a call that does not build a module of the replacement (a dataclass, ...) matches nothing
     assert _code(renderer.call(cst.Name("Linear"), (32, 32), {}, context, nn.Linear)) == "Linear(32, 32)"

@@ -368,12 +368,18 @@ class TestRewriteContainerItemsAddedOrDeleted:
         return None if result is None else _code(result)
 
     def test_items_appended_after_a_comprehension_and_a_list(self):
-        assert self.change(
-            "nn.ModuleList([L(config, i) for i in range(config.n)])", ["0", "1"], {}, appended=["Extra(config)"]
-        ) == "nn.ModuleList([L(config, i) for i in range(config.n)] + [Extra(config)])"
-        assert self.change("nn.ModuleList([A(), B()])", ["0", "1"], {"0": "C()"}, appended=["D()", "E()"]) == (
-            "nn.ModuleList([C(), B(), D(), E()])"
+        assert (
+            self.change(
+                "nn.ModuleList([L(config, i) for i in range(config.n)])",
+                ["0", "1"],
+                {},
+                appended=["Extra(config)"],
+            )
+            == "nn.ModuleList([L(config, i) for i in range(config.n)] + [Extra(config)])"
         )
+        assert self.change(
+            "nn.ModuleList([A(), B()])", ["0", "1"], {"0": "C()"}, appended=["D()", "E()"]
+        ) == ("nn.ModuleList([C(), B(), D(), E()])")
         assert self.change("nn.Sequential(*[L() for _ in range(n)])", ["0"], {}, appended=["nn.ReLU()"]) == (
             "nn.Sequential(*[L() for _ in range(n)], nn.ReLU())"
         )
@@ -382,7 +388,10 @@ class TestRewriteContainerItemsAddedOrDeleted:
         assert self.change("nn.ModuleList([L(i) for i in range(n)])", ["0", "1"], {}, dropped=1) == (
             "nn.ModuleList([L(i) for i in range(n)][:-1])"
         )
-        assert self.change("nn.Sequential(A(), B(), C())", ["0"], {"0": "D()"}, dropped=2) == "nn.Sequential(D())"
+        assert (
+            self.change("nn.Sequential(A(), B(), C())", ["0"], {"0": "D()"}, dropped=2)
+            == "nn.Sequential(D())"
+        )
         # a multi-line list keeps its trailing comma on its new last item
         assert self.change("nn.ModuleList([\n    A(),\n    B(),\n])", ["0"], {}, dropped=1) == (
             "nn.ModuleList([\n    A(),\n])"
@@ -391,14 +400,17 @@ class TestRewriteContainerItemsAddedOrDeleted:
         assert self.change("nn.ModuleList(L() for _ in range(n))", ["0"], {}, dropped=1) is None
 
     def test_module_dict_items_replaced_added_and_deleted_by_key(self):
-        assert self.change(
-            'nn.ModuleDict({"a": A(), "b": B()})',
-            ["a"],
-            {"a": "C()"},
-            removed_keys=["b"],
-            appended=["D()"],
-            appended_keys=["d"],
-        ) == 'nn.ModuleDict({"a": C(), "d": D()})'
+        assert (
+            self.change(
+                'nn.ModuleDict({"a": A(), "b": B()})',
+                ["a"],
+                {"a": "C()"},
+                removed_keys=["b"],
+                appended=["D()"],
+                appended_keys=["d"],
+            )
+            == 'nn.ModuleDict({"a": C(), "d": D()})'
+        )
 
     def test_module_dict_comprehension_picks_per_key(self):
         assert self.change("nn.ModuleDict({k: L(k) for k in names})", ["x", "y", "z"], {"y": "M(k)"}) == (
@@ -429,7 +441,9 @@ def test_private_names_are_written_as_their_class_stores_them():
 
 
 def test_replace_local_value_rewrites_the_definition_of_a_local():
-    transformer = ReplaceLocalValue("attention_class", lambda old: cst.parse_expression("B if c else AModified"))
+    transformer = ReplaceLocalValue(
+        "attention_class", lambda old: cst.parse_expression("B if c else AModified")
+    )
     assert_rewrites(
         transformer,
         """\
