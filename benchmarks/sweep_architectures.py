@@ -20,8 +20,9 @@ Results: ``pass``; ``codemod-fail`` (the model builds and the script runs, but t
 verification or the independent check fails — the codemod's fault, unless it refused with a
 :class:`DeclarationError`, which the table marks as a refusal); ``does-not-build`` (no default config,
 the class is not exported, or it cannot be built on ``meta``: the model's limit, not the codemod's);
-``script-error`` (the model builds but has nothing this script knows how to modify, or its
-``get_input_embeddings``/``set_input_embeddings`` raise); ``timeout``/``crash`` (the worker process
+``not-applicable`` (the model builds but has nothing this script knows how to modify: no query linear
+and no ``nn.Embedding`` input embedding; left out of the pass rates); ``script-error`` (the script's
+modification raises, e.g. ``get_input_embeddings``/``set_input_embeddings``); ``timeout``/``crash`` (the worker process
 running the architecture hung or died: counted against the codemod, since the plain script is fast).
 
 Each architecture runs in a long-lived worker subprocess (so one crash or hang costs one architecture,
@@ -157,7 +158,16 @@ if __name__ == "__main__":
         notes = modify(model)
 '''
 
-RESULTS = ("pass", "codemod-fail", "does-not-build", "script-error", "timeout", "crash", "not-run")
+RESULTS = (
+    "pass",
+    "codemod-fail",
+    "does-not-build",
+    "not-applicable",
+    "script-error",
+    "timeout",
+    "crash",
+    "not-run",
+)
 SUFFIX = "Modified"
 
 
@@ -338,7 +348,11 @@ def check_architecture(request: dict, script: Path, workdir: Path) -> dict:
         with torch.device("meta"):
             notes = plain["modify"](model)
     except Exception as error:  # noqa: BLE001
-        return {**chosen, "result": "script-error", "stage": "modify", "reason": one_line(error)}
+        # No query linear and no nn.Embedding input embedding (IBert's QuantEmbedding): the standard
+        # modification does not apply to this model, which says nothing about the codemod or the model.
+        applicable = not (isinstance(error, RuntimeError) and str(error).startswith("nothing to modify"))
+        result = "script-error" if applicable else "not-applicable"
+        return {**chosen, "result": result, "stage": "modify", "reason": one_line(error)}
     del model
     api = codemod_api()
     if api is None:
@@ -530,7 +544,8 @@ def summarise(outcomes: list[Outcome], elapsed: float) -> str:
     import transformers
 
     counts = Counter(o.result for o in outcomes)
-    built = [o for o in outcomes if o.result != "does-not-build"]
+    # An architecture the standard modification does not apply to is not a run of the codemod at all.
+    built = [o for o in outcomes if o.result not in ("does-not-build", "not-applicable")]
     runnable = [o for o in built if o.result not in ("script-error", "not-run")]
     passed = counts["pass"]
     lines = [

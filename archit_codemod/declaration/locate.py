@@ -113,6 +113,12 @@ def locate_class(
             f"{definer.__qualname__} is defined inside a function, so no module can import it. "
             "Fix: define the class at the top level of its module."
         )
+    if definer.__module__ == "__main__" and not is_script_class(definer, script_module_name, script_path):
+        raise DeclarationError(
+            f"{definer.__qualname__} was defined in an interactive session (module __main__ without a file), so "
+            "the codemod has no source to copy and no other program could import it. Fix: define it in a module "
+            "or a script file, and run that under `python -m archit_codemod SCRIPT`."
+        )
     if is_script_class(definer, script_module_name, script_path):
         parsed = script_source(script_path, script_module_name)
         namespace = script_namespace if script_namespace is not None else {}

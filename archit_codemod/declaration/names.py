@@ -151,7 +151,13 @@ class NameTable:
         if not self._claim(name, obj, where):
             return
         parsed = script_source(self.script_path, self.script_module_name)
-        statement, line = _top_level_definition(parsed, name)
+        statement, line = _top_level_definition(parsed, name, where)
+        if inspect.isclass(obj) and not _defined_by(obj, statement, parsed):
+            raise DeclarationError(
+                f"{where} needs the script class {name}, but the last top-level definition of {name} in "
+                f"{self.script_path} (line {line}) is not the one that built the traced class. "
+                "Fix: give each class its own name in the script."
+            )
         self.script_definitions[name] = ScriptDefinition(name, statement, line)
         # What the copied definition itself reads must be bound too.
         self.require_names(free_names(statement), parsed, where=f"{name} (copied from {self.script_path})")
@@ -179,7 +185,20 @@ class NameTable:
         is_script = self.script_path is not None and parsed.module_name == self.script_module_name
         assignments = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
         imports = [a for a in assignments if isinstance(a, ImportAssignment)]
-        if imports:
+        if len(assignments) > 1:
+            # Several bindings (`if is_xlstm_available(): from xlstm import ...` then a fallback): the one in
+            # effect is the object the live module holds.
+            live = (
+                self.script_namespace if is_script else vars(sys.modules.get(parsed.module_name) or object())
+            )
+            if name in live:
+                binding = _binding_of(live[name], parsed, imports, name)
+                if binding is None and not is_script:
+                    binding = ImportBinding(name, parsed.module_name, name)
+                if binding is not None:
+                    self.add_import(_public_binding(binding), where)
+                    return
+        if imports and len(imports) == len(assignments):
             self.add_import(_public_binding(_import_binding(parsed, imports[-1], name)), where)
             return
         if assignments:
@@ -189,6 +208,16 @@ class NameTable:
                 self._copy_statement(name, logger, parsed, where)
             else:
                 self.add_import(_public_binding(ImportBinding(name, parsed.module_name, name)), where)
+            return
+        star_module = _star_import_source(parsed, name)
+        if star_module is not None:
+            binding = ImportBinding(name, star_module, name)
+            obj = binding.resolve()
+            if inspect.ismodule(obj):
+                # `nn` that a helper re-exports: import it from where it really is (`from torch import nn`).
+                parent, _, leaf = obj.__name__.rpartition(".")
+                binding = ImportBinding(name, parent, leaf) if parent else ImportBinding(name, obj.__name__)
+            self.add_import(_public_binding(binding), where)
             return
         if hasattr(builtins, name):
             return
@@ -211,13 +240,45 @@ class NameTable:
             raise DeclarationError(f"{where}: {_describe(obj)} cannot be imported by name.")
         head = qualname.split(".")[0]
         if self.script_path is not None and module_name == self.script_module_name:
+            if _lookup_name(self.script_namespace, qualname) is not obj:
+                raise DeclarationError(
+                    f"{where}: {_describe(obj)} was defined in the script {self.script_path}, but the script's "
+                    f"top-level name {head} is not bound to it (it is unbound or names another object, such as "
+                    "another class of the same name), so the codemod cannot find its definition. Fix: give the class a top-level "
+                    "name of its own in the script (or define it in an importable module)."
+                )
             self.add_script_definition(head, where)
             return cst.parse_expression(qualname)
+        if module_name == "__main__":
+            module_name = _importable_home(obj, qualname)
+            if module_name is None:
+                raise DeclarationError(
+                    f"{where}: {qualname} was defined in an interactive session (module __main__ without a file), "
+                    "so no other program can import it and the codemod has no source to copy. Fix: define it in "
+                    "a module or a script file, and run that under `python -m archit_codemod SCRIPT`."
+                )
         if _lookup(nn, qualname) is obj:
             self.add_import(ImportBinding("nn", "torch", "nn"), where)
             return cst.parse_expression(f"nn.{qualname}")
         public = _public_module(module_name, qualname, obj)
-        self.add_import(ImportBinding(head, public, head), where)
+        binding = ImportBinding(head, public, head)
+        try:
+            found = (
+                _lookup(binding.resolve(), qualname.partition(".")[2])
+                if "." in qualname
+                else binding.resolve()
+            )
+        except (ImportError, AttributeError):
+            found = None
+        if found is not obj:
+            kind = "class" if inspect.isclass(obj) else "object"
+            raise DeclarationError(
+                f"{where}: the {kind} {qualname} has no importable definition: its module is {module_name!r}, "
+                f"where the name {qualname} does not lead back to it (it was made by exec(), type() or a "
+                "function, or its module is gone). Fix: define it with a `class` statement at the top level of "
+                "an importable module or of the script, and use it from there."
+            )
+        self.add_import(binding, where)
         return cst.parse_expression(qualname)
 
     def _module_reference(self, module: Any, where: str) -> cst.BaseExpression:
@@ -267,6 +328,51 @@ def _describe(obj: Any) -> str:
     if module and qualname:
         return f"{module}.{qualname}"
     return f"{type(obj).__name__} object"
+
+
+def _binding_of(obj: Any, parsed: ParsedSource, imports: list, name: str) -> ImportBinding | None:
+    """The import among ``imports`` (of ``name`` in ``parsed``) that binds ``obj``, the last one first."""
+    for assignment in reversed(imports):
+        try:
+            binding = _import_binding(parsed, assignment, name)
+            if binding.resolve() is obj:
+                return binding
+        except (ImportError, AttributeError, DeclarationError):
+            continue
+    return None
+
+
+def _importable_home(obj: Any, qualname: str) -> str | None:
+    """A module other than ``__main__`` that holds ``obj`` under ``qualname`` (``None`` when there is none)."""
+    for name, module in list(sys.modules.items()):
+        if name == "__main__" or module is None or name.startswith("_"):
+            continue
+        try:
+            if _lookup(module, qualname) is obj:
+                return name
+        except Exception:  # a lazy module may fail on attribute access
+            continue
+    return None
+
+
+def _lookup_name(namespace: dict[str, Any], qualname: str) -> Any:
+    """The object a dotted ``qualname`` names in a module namespace (``None`` when it names nothing)."""
+    head, _, rest = qualname.partition(".")
+    obj = namespace.get(head)
+    return _lookup(obj, rest) if rest and obj is not None else obj
+
+
+def _defined_by(cls: type, statement: cst.CSTNode, parsed: ParsedSource) -> bool:
+    """Whether ``statement`` (a script's top-level definition) built ``cls``: its methods lie in it."""
+    if not isinstance(statement, cst.ClassDef):
+        return True  # `Name = type(...)`, `Name = make()`: the namespace identity check decides
+    position = parsed.positions[statement]
+    lines = [
+        value.__code__.co_firstlineno
+        for value in vars(cls).values()
+        if inspect.isfunction(value) and Path(value.__code__.co_filename).resolve() == parsed.path
+    ]
+    return all(position.start.line <= line <= position.end.line for line in lines)
 
 
 def _lookup(root: Any, qualname: str) -> Any:
@@ -355,11 +461,29 @@ def _import_binding(parsed: ParsedSource, assignment: ImportAssignment, name: st
     raise DeclarationError(f"Cannot understand how {parsed.path} imports {name}.")
 
 
+def _star_import_source(parsed: ParsedSource, name: str) -> str | None:
+    """The module whose top-level ``from module import *`` in ``parsed`` binds ``name`` (the last such), if any."""
+    found = None
+    for statement in parsed.module.body:
+        if not m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom(names=m.ImportStar())])):
+            continue
+        module_name = absolute_module(parsed, statement.body[0])
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        public = getattr(module, "__all__", None)
+        exported = name in public if public is not None else not name.startswith("_")
+        if exported and hasattr(module, name):
+            found = module_name
+    return found
+
+
 _DEFINITION = m.ClassDef() | m.FunctionDef()
 _SIMPLE_ASSIGNMENT = m.SimpleStatementLine(body=[m.Assign() | m.AnnAssign()])
 
 
-def _top_level_definition(parsed: ParsedSource, name: str) -> tuple[cst.CSTNode, int]:
+def _top_level_definition(parsed: ParsedSource, name: str, where: str) -> tuple[cst.CSTNode, int]:
     """The last top-level statement of the script that defines ``name`` (a class, function or assignment)."""
     found = None
     for statement in parsed.module.body:
@@ -369,8 +493,10 @@ def _top_level_definition(parsed: ParsedSource, name: str) -> tuple[cst.CSTNode,
             found = statement
     if found is None:
         raise DeclarationError(
-            f"The generated code needs {name} from the script {parsed.path}, which binds it in a way the codemod "
-            "cannot copy (not a top-level class, function or assignment). Fix: move it to an importable module."
+            f"{where} needs {name} from the script {parsed.path}, which binds it in a way the codemod "
+            "cannot copy (not a top-level class, function or assignment: exec(), globals(), a loop...). "
+            f"Fix: define {name} with a top-level `class`/`def` statement in the script, or move it to an "
+            "importable module."
         )
     return found, parsed.positions[found].start.line
 

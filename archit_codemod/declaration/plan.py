@@ -148,6 +148,16 @@ class Planner:
                     continue
                 for inner in change.new.modules():
                     where = paths.get(id(inner), [])
+                    if len(where) > 1 and _declared_as_tied(root, inner, where):
+                        # BART's set_input_embeddings shares one module as shared/encoder/decoder embeddings;
+                        # the model's own code ties their weights, so separate modules with tied weights are
+                        # the same model (verification checks that the weights are shared).
+                        self.warnings.append(
+                            f"{', '.join(where)} are one {type(inner).__qualname__} object in the traced model; "
+                            "the generated classes build one module per path, whose weights the model's classes tie "
+                            "(_tied_weights_keys)."
+                        )
+                        continue
                     if len(where) > 1:
                         raise DeclarationError(
                             f"{where[0]} and {where[1]} are the same {type(inner).__qualname__} object (a module shared "
@@ -368,6 +378,15 @@ class Planner:
             rewriter = ReplaceAttributeValue(name, lambda _: cst.Name("None"), self_name)
             fallback: Callable[[], cst.BaseExpression] = lambda: cst.Name("None")  # noqa: E731
             edit.summary.append(f"{name} = None")
+        elif change.old is not None and _mutates_child(edit.function, self_name, name):
+            # `self.qkv.bias = nn.Parameter(...)` after `self.qkv = nn.Linear(...)` (BLIP-2) changed the
+            # original module, before the script replaced it: build the original as written, let the body
+            # finish with it, then replace it, as the traced run did (a wrapper wraps `self.qkv`).
+            reference = cst.parse_expression(f"{self_name}.{name}")
+            context = self.replacing_context(owner, path, change.old, reference, source, change.new)
+            edit.appended.append(_assignment(self_name, name, self.render_module(change.new, context, name)))
+            edit.summary.append(f"{name}: {type(change.new).__name__}")
+            return
         else:
 
             def replacement(original: cst.BaseExpression) -> cst.BaseExpression:
@@ -548,6 +567,10 @@ class Planner:
             edit.summary.append(f"{name}[{', '.join(removed)}] deleted")
         if rewriter.rewritten:
             return
+        if not (
+            layout.dropped or layout.removed_keys or layout.appended_keys
+        ) and self._rewrite_appended_items(edit, name, container, planned, source):
+            return
         if layout.dropped or layout.removed_keys or layout.appended_keys:
             raise DeclarationError(
                 f"{path}: items were added to or deleted from this {type(container).__name__}, but "
@@ -564,6 +587,52 @@ class Planner:
             f"{path}: the codemod cannot rewrite how {source.definer.__qualname__}.__init__ builds self.{name}; "
             "the generated __init__ replaces the changed items after the original body instead."
         )
+
+    def _rewrite_appended_items(
+        self,
+        edit: _InitEdit,
+        name: str,
+        container: nn.Module,
+        planned: dict[str, Change | GeneratedClass],
+        source: ClassSource,
+    ) -> bool:
+        """``items = []; for ...: items.append(Layer(...)); self.<name> = nn.ModuleList(items)`` (FalconH1):
+        when every item gets the same generated class, swap the callee inside the one ``append`` call.
+
+        Returns whether it did; anything else (some items unchanged, a replaced item, a callee that is not the
+        class by name) is left to the caller.
+        """
+        plans = [planned.get(key) for key in container._modules]
+        if not plans or not all(isinstance(plan, GeneratedClass) for plan in plans):
+            return False
+        generated = plans[0]
+        if any(plan is not generated for plan in plans):
+            return False
+        self_name = source.self_name
+        built = m.Assign(
+            targets=[m.AssignTarget(m.Attribute(value=m.Name(self_name), attr=m.Name(name)))],
+            value=m.Call(args=[m.Arg(value=m.Name(), keyword=None, star="")]),
+        )
+        assignments = m.findall(edit.function, built)
+        if len(assignments) != 1:
+            return False
+        items = assignments[0].value.args[0].value.value
+        appends = m.findall(
+            edit.function,
+            m.Call(func=m.Attribute(value=m.Name(items), attr=m.Name("append")), args=[m.Arg()]),
+        )
+        if len(appends) != 1:
+            return False
+        child_class = type(next(iter(container._modules.values())))
+        swapper = SwapCallee(
+            lambda callee: _resolves_to(callee, child_class, source), cst.Name(generated.name)
+        )
+        element = appends[0].args[0].value
+        swapped = element.visit(swapper)
+        if swapper.swapped != 1:
+            return False
+        edit.function = edit.function.deep_replace(element, swapped)
+        return True
 
     def built_by(self, edit: _InitEdit, name: str, module: nn.Module | None) -> set[int] | None:
         """Which assignments of ``self.<name>`` (numbered in source order) built ``module``.
@@ -877,6 +946,51 @@ class Planner:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
+
+
+def _declared_as_tied(root: nn.Module, module: nn.Module, paths: list[str]) -> bool:
+    """Whether the model's classes tie every parameter of ``module`` at all of ``paths`` but one.
+
+    A module shared at several paths can be declared as one module per path only when the weights are tied
+    by the model itself (``_tied_weights_keys`` of ``root`` or of a model inside it), and only when the
+    module holds nothing but those parameters (a buffer would be duplicated, not shared).
+    """
+    from transformers import PreTrainedModel
+
+    if len(list(module.buffers())) or not len(list(module.parameters())):
+        return False
+    models = [
+        (prefix, sub)
+        for prefix, sub in root.named_modules(remove_duplicate=False)
+        if isinstance(sub, PreTrainedModel)
+    ]
+
+    def tied(name: str) -> bool:
+        for prefix, model in models:
+            if prefix and not name.startswith(prefix + "."):
+                continue
+            relative = name[len(prefix) + 1 :] if prefix else name
+            # An instance attribute when it depends on the config (Marian), else the class attribute.
+            keys = getattr(model, "_tied_weights_keys", None) or ()
+            if relative in keys:
+                return True
+        return False
+
+    parameters = [name for name, _ in module.named_parameters()]
+    untied = [path for path in paths if not all(tied(f"{path}.{name}") for name in parameters)]
+    return len(untied) <= 1
+
+
+def _mutates_child(function: cst.FunctionDef, self_name: str, name: str) -> bool:
+    """Whether ``function`` assigns to an attribute or item of ``self.<name>`` (``self.qkv.bias = ...``)."""
+    child = m.Attribute(value=m.Name(self_name), attr=m.Name(name))
+    inside = m.Attribute(value=child) | m.Subscript(value=child)
+    targets = [
+        *(t.target for node in m.findall(function, m.Assign()) for t in node.targets),
+        *(node.target for node in m.findall(function, m.AugAssign() | m.AnnAssign())),
+        *(t.target for node in m.findall(function, m.Del()) for t in [node]),
+    ]
+    return any(m.matches(target, inside) for target in targets)
 
 
 def _join(path: str, name: str) -> str:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
+import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,8 @@ class Renderer:
     def __init__(self, names: NameTable, render_module: ModuleRenderer):
         self.names = names
         self.render_module = render_module
+        self._constructing: list[Any] = []
+        """The classes whose calls are being rendered, innermost last (for messages)."""
 
     def value(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         """The expression for ``value``, passed as ``argument`` (a name used in error messages)."""
@@ -179,21 +182,26 @@ class Renderer:
                     return source
             return self.value(value, context, parameter)
 
-        rendered = [cst.Arg(render(arg, parameter_names[index], index)) for index, arg in enumerate(args)]
-        rendered += [
-            cst.Arg(render(arg, name, None), keyword=cst.Name(name), equal=_TIGHT_EQUAL)
-            for name, arg in kwargs.items()
-        ]
+        self._constructing.append(cls)
+        try:
+            rendered = [cst.Arg(render(arg, parameter_names[index], index)) for index, arg in enumerate(args)]
+            rendered += [
+                cst.Arg(render(arg, name, None), keyword=cst.Name(name), equal=_TIGHT_EQUAL)
+                for name, arg in kwargs.items()
+            ]
+        finally:
+            self._constructing.pop()
         return cst.Call(callee, args=_with_commas(rendered))
 
     def refusal(self, context: RenderContext, argument: str, value: Any) -> DeclarationError:
         shown = repr(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        constructing = next((cls for cls in reversed(self._constructing) if cls is not None), None)
+        built = f"building {getattr(constructing, '__qualname__', constructing)}, " if constructing else ""
         return DeclarationError(
-            f"Cannot declare {context.path or '<root>'} (in {context.owner}): argument {argument!r} is a "
+            f"Cannot declare {context.path or '<root>'} (in {context.owner}): {built}argument {argument!r} is a "
             f"{type(value).__module__}.{type(value).__qualname__} ({shown}), which has no source form. "
-            "Fix: pass values the codemod can write back (the config, literals, modules, dataclasses, enums, "
-            "dtypes), or build the tensor inside the module's own __init__."
+            f"Fix: {_fix_for(value)}"
         )
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -244,6 +252,29 @@ class Renderer:
                 continue
             kwargs[data_field.name] = current
         return self.call(callee, (), kwargs, context, type(value))
+
+
+def _fix_for(value: Any) -> str:
+    """How to make an argument like ``value`` declarable, by the kind of value it is."""
+    if isinstance(value, torch.Tensor):
+        return (
+            "build the tensor inside the module's own __init__ (register it there with register_buffer or "
+            "nn.Parameter) from values the codemod can write (literals, the config); load its contents from the "
+            "checkpoint."
+        )
+    if isinstance(value, io.IOBase):
+        return "pass the file's path (a string) and open the file inside the module's __init__ or forward."
+    if inspect.isgenerator(value) or isinstance(value, Iterator):
+        return "pass a list or tuple of literals instead of an iterator or generator."
+    if callable(value):
+        return (
+            "define the function at the top level of a module (or of the script), without closure, and pass it "
+            "by name; pass its parameters (literals) as separate arguments of the module."
+        )
+    return (
+        "pass values the codemod can write back (the config, literals and containers of them, modules, "
+        "dataclasses, enums, dtypes), or build this value inside the module's own __init__."
+    )
 
 
 _TIGHT_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))

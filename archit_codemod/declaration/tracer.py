@@ -314,6 +314,8 @@ class _TraceContext:
             self._frame = sys._getframe(1)
             self._user_filename = self._frame.f_code.co_filename
         session = _Session(self._user_filename)
+        if self._frame is not None:
+            _adopt_main_script(session.trace, self._frame)
         with _state.lock:
             if not _state.sessions:
                 _install()
@@ -331,6 +333,21 @@ class _TraceContext:
             # What the traced block can see: its globals, then its locals (the same dict at module level).
             session.trace.namespace = {**self._frame.f_globals, **self._frame.f_locals}
             self._frame = None
+
+
+def _adopt_main_script(trace: Trace, frame: types.FrameType) -> None:
+    """A ``with trace():`` block written in a script run as ``python script.py``: its classes live in
+    ``__main__``, which no other program can import, so the codemod copies them from the script's file as
+    it does for :func:`run_script`. (An interactive session has no file: its classes stay unavailable.)"""
+    globals_ = frame.f_globals
+    file = globals_.get("__file__")
+    if globals_.get("__name__") != "__main__" or not isinstance(file, str) or not file.endswith(".py"):
+        return
+    path = Path(file).resolve()
+    if path.is_file() and Path(frame.f_code.co_filename).resolve() == path:
+        trace.script_path = path
+        trace.script_module_name = "__main__"
+        trace.namespace = globals_  # live until the block ends, so declare() inside the block sees it
 
 
 def trace() -> _TraceContext:

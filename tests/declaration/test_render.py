@@ -145,6 +145,21 @@ def test_coincidental_values_stay_literals():
     assert _source("scale", None, 1.0, ones, same_shape=True, sizes=frozenset({1})) is None
 
 
+def test_an_equal_float_of_another_parameter_stays_a_literal():
+    # BART: ScaledEmbedding(..., scale=1.0) for BartScaledWordEmbedding(vocab, d_model, padding_idx,
+    # embed_scale=embed_scale) where embed_scale is 1.0 for this config only: same shape, other parameter.
+    bart = _originals(
+        ("num_embeddings", 0, 99, "config.vocab_size"),
+        ("embedding_dim", 1, 32, "config.d_model"),
+        ("padding_idx", 2, 1, "padding_idx"),
+        ("embed_scale", None, 1.0, "embed_scale"),
+    )
+    sizes = frozenset({99, 32})
+    assert _source("scale", None, 1.0, bart, same_shape=True, sizes=sizes) is None
+    assert _source("scale", 3, 1.0, bart, same_shape=True, sizes=sizes) is None
+    assert _source("embed_scale", None, 1.0, bart, same_shape=True, sizes=sizes) == "embed_scale"
+
+
 def test_a_same_shape_replacement_matches_sizes_by_position_then_by_value():
     # nn.Linear(32, 32) for nn.Linear(config.hidden_size, self.all_head_size): equal values, by position
     assert _source("in_features", 0, 32, LINEAR_32_32, same_shape=True) == "config.hidden_size"
