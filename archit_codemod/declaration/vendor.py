@@ -46,7 +46,7 @@ from archit_codemod.declaration.locate import ParsedSource, absolute_module, mod
 from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.plan import GeneratedClass, Planner
 from archit_codemod.declaration.records import Trace
-from archit_codemod.declaration.verify import build_root, compare_trees
+from archit_codemod.declaration.verify import build_root, require_same_tree
 
 __all__ = ["VendoredFile", "Vendored", "load_vendored", "vendor", "verify_vendored"]
 
@@ -839,15 +839,10 @@ def verify_vendored(vendored: Vendored, trace: Trace | None, roots: dict[str, nn
             for root_name, (stem, class_name) in vendored.root_classes.items():
                 with torch.device("meta"):
                     built = build_root(package.module(stem), class_name, roots[root_name], trace)
-                differences = compare_trees(
-                    built, roots[root_name], original_of=original_of, script_module_name=script_module_name
-                )
-                if differences:
-                    shown = "\n  ".join(differences[:10])
-                    more = f"\n  ... and {len(differences) - 10} more" if len(differences) > 10 else ""
-                    raise VerificationError(
-                        f"{stem}.{class_name} does not rebuild the traced model {root_name!r}:\n  {shown}{more}"
-                    )
+                require_same_tree(
+                    built, roots[root_name], f"{stem}.{class_name} does not rebuild the traced model {root_name!r}",
+                    original_of=original_of, script_module_name=script_module_name,
+                )  # fmt: skip
     except VerificationError:
         raise
     except Exception as error:

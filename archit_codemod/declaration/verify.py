@@ -122,6 +122,22 @@ def _untied(built: nn.Module, traced: nn.Module) -> list[str]:
     return differences
 
 
+def require_same_tree(
+    built: nn.Module,
+    traced: nn.Module,
+    failure: str,
+    *,
+    original_of: dict[str, type],
+    script_module_name: str,
+) -> None:
+    """Raise :class:`VerificationError` starting with ``failure`` and listing the first differing paths."""
+    differences = compare_trees(built, traced, original_of=original_of, script_module_name=script_module_name)
+    if differences:
+        shown = "\n  ".join(differences[:10])
+        more = f"\n  ... and {len(differences) - 10} more" if len(differences) > 10 else ""
+        raise VerificationError(f"{failure}:\n  {shown}{more}")
+
+
 def verify_source(
     source: str,
     root_classes: dict[str, str],
@@ -136,15 +152,10 @@ def verify_source(
             for root_name, class_name in root_classes.items():
                 with torch.device("meta"):
                     built = build_root(namespace, class_name, roots[root_name], trace)
-                differences = compare_trees(
-                    built, roots[root_name], original_of=original_of, script_module_name=script_module_name
-                )
-                if differences:
-                    shown = "\n  ".join(differences[:10])
-                    more = f"\n  ... and {len(differences) - 10} more" if len(differences) > 10 else ""
-                    raise VerificationError(
-                        f"{class_name} does not rebuild the traced model {root_name!r}:\n  {shown}{more}"
-                    )
+                require_same_tree(
+                    built, roots[root_name], f"{class_name} does not rebuild the traced model {root_name!r}",
+                    original_of=original_of, script_module_name=script_module_name,
+                )  # fmt: skip
     except VerificationError:
         raise
     except Exception as error:
