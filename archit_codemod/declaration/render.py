@@ -27,6 +27,7 @@ from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.records import ConstructorCall
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
@@ -101,19 +102,26 @@ def original_source(
     return next(iter(sources.values())) if len(sources) == 1 else None
 
 
-ModuleRenderer = Callable[[nn.Module, RenderContext, str], cst.BaseExpression]
+CallOf = Callable[[nn.Module], ConstructorCall | None]
+NameOf = Callable[[nn.Module], str | None]
 
 
 class Renderer:
     """Render values as LibCST expressions, binding every name they use in a :class:`NameTable`.
 
-    ``render_module`` renders an ``nn.Module`` value (the planner knows its constructor call and whether
-    its class got a generated version); the renderer handles everything else.
+    ``call_of`` gives the constructor call the tracer recorded for a module; ``name_of`` gives the generated
+    class that declares a module changed after its construction (``None`` when its class is used as is);
+    ``changed`` tells whether a module changed after its construction. A module value renders as its
+    constructor call with its generated class as callee; a changed module without one is refused.
     """
 
-    def __init__(self, names: NameTable, render_module: ModuleRenderer):
+    def __init__(
+        self, names: NameTable, call_of: CallOf, name_of: NameOf, changed: Callable[[nn.Module], bool]
+    ):
         self.names = names
-        self.render_module = render_module
+        self.call_of = call_of
+        self.name_of = name_of
+        self.changed = changed
         self._constructing: list[Any] = []
         """The classes whose calls are being rendered, innermost last (for messages)."""
 
@@ -145,10 +153,45 @@ class Renderer:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return self._dataclass(value, context, argument)
         if isinstance(value, nn.Module):
-            return self.render_module(value, context, argument)
+            return self.module(value, context, argument)
         if inspect.isclass(value) or _is_plain_function(value):
             return self.names.reference(value, self._where(context, argument))
         raise self.refusal(context, argument, value)
+
+    def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """The constructor call that builds ``module``: the traced call, with its generated class as callee.
+
+        A torch built-in built without tracing renders from its attributes (:func:`builtin_constructor`).
+        """
+        call = self.call_of(module)
+        generated = self.name_of(module)
+        if generated is None and self.changed(module):
+            raise _changed_without_class(module, context, argument)
+        if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
+            args, kwargs = built_in
+            callee = self.names.reference(type(module), self._where(context, argument))
+            sizes = parameter_sizes(module) if context.original_arguments else None
+            return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
+        if call is None:
+            raise DeclarationError(
+                f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
+                f"(argument {argument!r}) was built without tracing, so its constructor arguments are unknown. "
+                "Fix: run the script under `python -m archit_codemod SCRIPT`, or build and modify the model inside "
+                "`with archit_codemod.declaration.tracer.trace():`."
+            )
+        if call.cls is not type(module):
+            raise DeclarationError(
+                f"{context.path}: the module was built as {call.cls.__qualname__} but is now a "
+                f"{type(module).__qualname__} (its __class__ was changed); the codemod cannot declare that."
+            )
+        if generated is not None:
+            callee: cst.BaseExpression = cst.Name(generated)
+        else:
+            callee = self.names.reference(call.cls, f"{context.path} (in {context.owner})")
+        # The replacement's arguments, and those of the modules built for it (nn.Sequential(nn.Dropout(0.1),
+        # nn.Linear(16, 4)) replacing nn.Linear(dim, num_classes)), may stand for the replaced module's.
+        sizes = parameter_sizes(module) if context.original_arguments else None
+        return self.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
 
     def call(
         self,
@@ -252,6 +295,22 @@ class Renderer:
                 continue
             kwargs[data_field.name] = current
         return self.call(callee, (), kwargs, context, type(value))
+
+
+def _changed_without_class(module: nn.Module, context: RenderContext, argument: str) -> DeclarationError:
+    where = context.path or "<root>"
+    if type(module) in (nn.ModuleList, nn.Sequential, nn.ModuleDict):
+        return DeclarationError(
+            f"{where}: items of this {type(module).__name__} changed after it was built, and no class's __init__ "
+            "builds it (it is a root, or a module the script built). Fix: build the container with all of its "
+            "items at once (nn.Sequential(a, b)), or make it a child of an nn.Module subclass and modify that model "
+            "instead."
+        )
+    return DeclarationError(
+        f"{where} (in {context.owner}): argument {argument!r} is a {type(module).__qualname__} that was changed "
+        "after it was built, and it is not part of the declared model, so no generated class declares the change. "
+        "Fix: make the changes before passing it, or attach it to the model."
+    )
 
 
 def _fix_for(value: Any) -> str:

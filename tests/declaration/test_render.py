@@ -49,13 +49,11 @@ def names() -> NameTable:
     return NameTable()
 
 
-def _renderer(names: NameTable, modules: dict[int, str] | None = None) -> Renderer:
-    def render_module(module, context, argument):
-        if modules and id(module) in modules:
-            return cst.parse_expression(modules[id(module)])
-        raise AssertionError(f"unexpected module {module!r}")
-
-    return Renderer(names, render_module)
+def _renderer(names: NameTable) -> Renderer:
+    """A renderer for modules built without tracing and never changed (torch built-ins render from attributes)."""
+    return Renderer(
+        names, call_of=lambda module: None, name_of=lambda module: None, changed=lambda module: False
+    )
 
 
 def _context(**changes) -> RenderContext:
@@ -212,9 +210,9 @@ def test_classes_and_module_level_functions_are_imported(names):
     assert set(names.import_lines()) == {"from torch import nn", f"from {__name__} import scale_by_two"}
 
 
-def test_modules_are_delegated_to_the_planner(names):
+def test_untraced_built_in_modules_render_from_their_attributes(names):
     child = nn.ReLU()
-    renderer = _renderer(names, {id(child): "nn.ReLU()"})
+    renderer = _renderer(names)
     assert _code(renderer.value([child, 2], _context(), "layers")) == "[nn.ReLU(), 2]"
 
 

@@ -1,0 +1,77 @@
+"""Planning: from what the tracer recorded to a :class:`~archit_codemod.declaration.planning.plan.Plan`.
+
+Walking each root bottom-up (:mod:`.walk`), every module that changed, or holds a module whose class got a generated
+version, is planned (:mod:`.module_class`), then named and merged with an equal plan (:mod:`.naming`). A parent's
+plan names its children's classes by their final names, so planning ends with everything decided and nothing
+assembled.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from archit_codemod.declaration.changes import net_changes
+from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
+from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.module_class import plan_class
+from archit_codemod.declaration.planning.naming import ClassNamer
+from archit_codemod.declaration.planning.plan import Plan
+from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
+from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
+from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.script import ScriptSource
+
+
+def make_plan(
+    trace: Trace, roots: dict[str, nn.Module], script: ScriptSource, *, suffix: str = "Modified"
+) -> Plan:
+    """The classes that declare what ``trace`` recorded for ``roots``.
+
+    Raises:
+        DeclarationError: a modification cannot be declared faithfully; the message names the module path, the
+            class and the argument.
+        NothingModifiedError: nothing changed under any of ``roots``.
+    """
+    if not suffix.isidentifier():
+        raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
+    changes = net_changes(trace)
+    names = NameTable(script)
+    planning = Planning(trace, script, changes, Dirty(changes), names, ClassNamer(names, suffix))
+    for root in roots.values():
+        if planning.dirty(root):
+            refuse_shared_modules(root, changes, planning.warn)
+    for module, instance in modules_to_plan(roots, planning.dirty):
+        if not planning.namer.add_instance(module, instance):
+            planning.namer.add(module, plan_class(planning, module, instance))
+    root_plans = {}
+    for root_name, root in roots.items():
+        plan = planning.namer.plan_of(root)
+        if plan is not None:
+            root_plans[root_name] = plan
+    if not root_plans:
+        raise NothingModifiedError(
+            f"No submodule of {', '.join(roots) or 'the given models'} was modified after its construction."
+        )
+    return Plan(
+        classes=tuple(planning.namer.classes),
+        roots=root_plans,
+        names=names,
+        script=script,
+        suffix=suffix,
+        kept_originals=_kept_originals(roots, planning.namer),
+    )
+
+
+def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:
+    generated = {plan.original for plan in namer.classes}
+    kept = dict.fromkeys(generated, 0)
+    seen: set[int] = set()
+    for root in roots.values():
+        for module in root.modules():
+            if id(module) in seen or type(module) not in generated:
+                continue
+            seen.add(id(module))
+            if namer.plan_of(module) is None:
+                kept[type(module)] += 1
+    return kept
