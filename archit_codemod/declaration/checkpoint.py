@@ -15,8 +15,8 @@ from pathlib import Path
 
 from torch import nn
 
-from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.emitting.output import Output
+from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.verify import load_output
 
 __all__ = ["auto_map_for", "save_pretrained"]
