@@ -69,6 +69,8 @@ class SwapCallees(cst.CSTTransformer):
 
     attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention
     ->  attention_class = BertCrossAttention if is_cross_attention else BertSelfAttentionModified
+
+    BERT_SELF_ATTENTION_CLASSES[config._attn_implementation](config)  ->  BertSdpaSelfAttentionModified(config)
     """
 
     def __init__(self, edits: Sequence[SwapCallee]) -> None:
@@ -90,6 +92,11 @@ class SwapCallees(cst.CSTTransformer):
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        return self._swap(original_node, updated_node)
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.BaseExpression:
         return self._swap(original_node, updated_node)
 

@@ -102,8 +102,8 @@ def prepare_for_subclass(
 ) -> cst.FunctionDef:
     """``function`` (``source``'s ``__init__``) with private names as stored and ``super()`` naming its class.
 
-    ``class_name`` is the name the class has where the copy goes (a vendored file may rename it).
+    ``class_name`` is the name the class has where the copy goes (a vendored file may rename it): ``super()`` names
+    it, while private names stay as the original class stores them, in the traced model and its checkpoints.
     """
-    name = class_name or source.definer.__name__
-    function = function.visit(UnmangleNames(name))
-    return function.visit(SuperCallRewriter(name, source.self_name))
+    function = function.visit(UnmangleNames(source.definer.__name__))
+    return function.visit(SuperCallRewriter(class_name or source.definer.__name__, source.self_name))

@@ -4,7 +4,8 @@ Each file that defines a planned class is copied, and in the copy:
 
 - a class whose every module in the traced models gets the same plan is renamed in place with the suffix
   (``RobertaEmbeddings`` -> ``RobertaEmbeddingsModified``), and every reference to it follows; otherwise the original
-  stays and the modified versions are inserted after it;
+  stays and the modified versions follow it as subclasses that re-declare ``__init__`` (as in subclass mode), so
+  that what transformers finds by class (``_can_record_outputs``, ``_init_weights``) finds them too;
 - a planned class's ``__init__`` is the original one with the plan's edits made; ``super()`` stays as written (the
   class *is* the vendored class), and only the ancestor bodies it inlines get ``super(<Ancestor>, self)``;
 - relative imports become absolute, and names the edits introduce get an import: a class of another vendored file
@@ -25,16 +26,18 @@ import libcst as cst
 from archit_codemod.declaration.editing.edits import Together, apply_in_place
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
 from archit_codemod.declaration.emitting.header import header_lines
-from archit_codemod.declaration.emitting.init_body import build_init
+from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.emitting.vendor_file import (
     RENAMED_IN_PLACE,
     AbsoluteImports,
+    KeepPrivateNames,
     RenameClassLists,
     RenameReferences,
     distribution_version,
     insert_imports,
     insert_member,
+    list_beyond_renames,
     prune,
     reference_renames,
     replace_or_insert_member,
@@ -42,6 +45,7 @@ from archit_codemod.declaration.emitting.vendor_file import (
     with_header,
 )
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.layout import layout_statement
 from archit_codemod.declaration.locate import ParsedSource, module_source
 from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
@@ -85,10 +89,11 @@ class _VendorEmitter:
         self.files: dict[str, _File] = {}  # by the original module's name
         self.home: dict[str, str] = {}  # generated class name -> module inside the folder
         self.vendored_names: dict[type, str] = {}  # original class -> its name in the vendored files
+        self.renames: dict[str, str] = {}  # original class name -> its new name, for classes renamed in place
 
     def run(self) -> Output:
         self._place_classes()
-        renames = {
+        renames = self.renames = {
             plan.original.__name__: plan.name for f in self.files.values() for plan in f.in_place.values()
         }
         modules = {
@@ -227,13 +232,55 @@ class _VendorEmitter:
             body[index] = init.with_changes(leading_lines=source.init_def.leading_lines)
         else:
             body = insert_member(body, init, before_methods=True)
-        for member in plan.members:
-            if member.name not in RENAMED_IN_PLACE:
-                body = replace_or_insert_member(body, member.statement)
+        for statement in self._members(plan):
+            body = replace_or_insert_member(body, statement)
         decorators = [with_custom_intro(d, plan.original.__name__) for d in updated.decorators]
-        return updated.with_changes(
-            name=cst.Name(plan.name), body=updated.body.with_changes(body=body), decorators=decorators
+        body = updated.body.with_changes(body=body).visit(KeepPrivateNames(plan.original.__name__))
+        return updated.with_changes(name=cst.Name(plan.name), body=body, decorators=decorators)
+
+    def modified_subclass(self, file: _File, plan: ClassPlan) -> cst.ClassDef:
+        """``class <plan.name>(<Original>)`` re-declaring ``__init__``, beside the original that other modules keep.
+
+        A subclass rather than a second copy: transformers recognises modules by class (``OutputRecorder(BartAttention,
+        ...)`` in ``_can_record_outputs``, ``isinstance`` in ``_init_weights``), and a copy would escape those.
+        """
+        renamer = RenameReferences(file.references)
+        edits = [_renamed_edit(edit, file.references) for edit in plan.edits]
+
+        def rewrite_part(level: int, part, function: cst.FunctionDef) -> cst.FunctionDef:
+            edited = apply_in_place(function, edits, also=[RenameReferences(file.references)])
+            return prepare_for_subclass(part, edited, self.vendored_names.get(part.definer))
+
+        init = build_init(
+            dataclasses.replace(plan, edits=tuple(edits)), rewrite_part, lambda f: f.visit(renamer)
         )
+        comments = [line for line in init.leading_lines if line.comment is not None]
+        body = [
+            cst.parse_statement(f'"""{plan.docstring}"""'),
+            init.with_changes(leading_lines=[cst.EmptyLine(indent=False), *comments]),
+        ]
+        for statement in self._members(plan):
+            body = replace_or_insert_member(body, statement)
+        return cst.ClassDef(
+            name=cst.Name(plan.name),
+            bases=[cst.Arg(cst.Name(plan.original.__name__))],
+            body=cst.IndentedBlock(body),
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+
+    def _members(self, plan: ClassPlan) -> list[cst.BaseStatement]:
+        """The class attributes and methods ``plan`` adds or replaces, as the vendored file needs them."""
+        statements = []
+        for member in plan.members:
+            statement = member.statement
+            if member.name in RENAMED_IN_PLACE:
+                listed = getattr(plan.original, member.name, None) or ()
+                statement = list_beyond_renames(statement, self.renames, listed)
+                if statement is None:
+                    continue
+                statement = layout_statement(statement, CLASS_INDENT)
+            statements.append(statement)
+        return statements
 
     def _header(self, file: _File | None) -> list[str]:
         first = header_lines(self.script.shown_path, list(self.plan.roots))[0]
@@ -293,6 +340,10 @@ class _VendorEmitter:
         if file is not None:
             for plan in file.plans():
                 script_names.add_script_definition(plan.original.__name__, f"{plan.name} (vendored)")
+            # The edits of the script's own classes may build other classes of the script (`GatedHead(...)` in
+            # place of `nn.Linear(...)`): those are copied beside them, not imported from the file itself.
+            for name in self.plan.names.script_definitions:
+                script_names.add_script_definition(name, "the vendored classes of the script")
         if not script_names.script_definitions:
             return None
         if file is None:
@@ -331,13 +382,8 @@ class _EditClasses(cst.CSTTransformer):
                 self.file, original_node, updated_node, self.file.in_place[key]
             )
         if key in self.file.copies:
-            copies = [
-                self.emitter.vendored_class(self.file, original_node, updated_node, plan).with_changes(
-                    leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
-                )
-                for plan in self.file.copies[key]
-            ]
-            return cst.FlattenSentinel([updated_node, *copies])
+            subclasses = [self.emitter.modified_subclass(self.file, plan) for plan in self.file.copies[key]]
+            return cst.FlattenSentinel([updated_node, *subclasses])
         return updated_node
 
 

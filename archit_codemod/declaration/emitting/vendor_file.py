@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import libcst as cst
 import libcst.matchers as m
 
+from archit_codemod.declaration.editing.subclass import mangled
 from archit_codemod.declaration.locate import ParsedSource, absolute_module
 
 
@@ -61,6 +62,27 @@ class RenameReferences(cst.CSTTransformer):
         self, original_node: cst.SimpleString, updated_node: cst.SimpleString
     ) -> cst.SimpleString:
         return _renamed(self.references, original_node, updated_node)
+
+
+class KeepPrivateNames(cst.CSTTransformer):
+    """In the body of a renamed class, private names written as the original class stores them.
+
+    Python mangles ``self.__scale`` inside ``class HolderModified`` to ``_HolderModified__scale``: another attribute
+    than the traced model's (and its checkpoint's) ``_Holder__scale``. Nested classes mangle with their own name.
+
+        self.__scale = nn.Identity()  ->  self._Holder__scale = nn.Identity()
+    """
+
+    def __init__(self, original_name: str) -> None:
+        super().__init__()
+        self.original_name = original_name
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        name = mangled(updated_node.value, self.original_name)
+        return updated_node if name == updated_node.value else updated_node.with_changes(value=name)
 
 
 def member_name(statement: cst.CSTNode) -> str | None:
@@ -178,6 +200,30 @@ def distribution_version(module_name: str) -> str:
 
 RENAMED_IN_PLACE = frozenset({"__all__", "_no_split_modules"})
 """Assignments that list classes by name; a vendored file renames the names in place."""
+
+
+def list_beyond_renames(
+    member: cst.SimpleStatementLine, renames: dict[str, str], original: Sequence[str]
+) -> cst.SimpleStatementLine | None:
+    """A planned class list (``_no_split_modules = [...]``) as the vendored class needs it, or ``None`` when the
+    original list, renamed in place, says the same already.
+
+    The plan lists the original classes and their new versions. A class renamed in place is renamed in the list
+    too; a class of another name (a modified copy beside the kept original, a replacement class of the script's
+    that subclasses a listed one) must be added, or ``device_map="auto"`` may split it.
+
+        ["RobertaLayer", "ScaledRobertaLayer"]  ->  _no_split_modules = ["RobertaLayer", "ScaledRobertaLayer"]
+        ["BertLayer", "BertLayerModified"]       ->  None (BertLayer is renamed BertLayerModified in place)
+    """
+    value = member.body[0].value
+    names = [element.value.evaluated_value for element in value.elements]
+    needed = list(dict.fromkeys(renames.get(name, name) for name in names))
+    if set(needed) == {renames.get(name, name) for name in original}:
+        return None
+    elements = ", ".join(f'"{name}"' for name in needed)
+    return cst.parse_statement(f"{member_name(member)} = [{elements}]\n").with_changes(
+        leading_lines=member.leading_lines
+    )
 
 
 def reference_renames(parsed: ParsedSource, renamed: dict[int, str]) -> dict[int, str]:
