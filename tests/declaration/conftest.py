@@ -10,8 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from output_support import MODES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """The emitter a generating test runs with: every such test runs once per mode, subclass and vendor."""
+    return request.param
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ in-process API on a traced run of the script, then execute the generated code ag
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
-import importlib.util
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
@@ -155,22 +154,6 @@ def trace_example(example: Example) -> TracedExample:
 # --- executing the generated code -----------------------------------------------------------------
 
 
-def import_generated(source: str, directory: Path, name: str) -> ModuleType:
-    """Import ``source`` on its own as a fresh module (written to ``directory/name.py``)."""
-    path = directory / f"{name}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered while it runs, like any import: dataclasses and typing look modules up by name.
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return module
-
-
 @functools.cache
 def traced(stem: str) -> TracedExample:
     """The in-process traced run of an example, once per test process."""
@@ -178,31 +161,51 @@ def traced(stem: str) -> TracedExample:
 
 
 @functools.cache
-def declared(stem: str) -> str:
-    """What the API declares for the traced run of an example (verified, as by default)."""
-    from archit_codemod.declaration.api import declare
+def declared_output(stem: str, mode: str) -> Any:  # archit_codemod.declaration.api.Output
+    """What the API generates in ``mode`` for the traced run of an example (verified, as by default)."""
+    from archit_codemod.declaration.api import generate, verify
 
     run = traced(stem)
-    return declare(run.model, trace=run.trace, suffix=SUFFIX)
+    roots = {"model": run.model}
+    output = generate(run.trace, roots, suffix=SUFFIX, mode=mode)
+    verify(output, run.trace, roots)
+    return output
+
+
+def declared(stem: str) -> str:
+    """The subclass module the API declares for the traced run of an example."""
+    return declared_output(stem, "subclass").source
+
+
+def declared_classes(stem: str, mode: str) -> dict[str, ast.ClassDef]:
+    """The module-level classes of every file generated in ``mode``, by name."""
+    classes: dict[str, ast.ClassDef] = {}
+    for file in declared_output(stem, mode).files:
+        for name, node in class_defs(file.text).items():
+            assert name not in classes, f"class {name} is defined in two files"
+            classes[name] = node
+    return classes
 
 
 class GeneratedModules:
-    """The generated module of each example, imported on its own from files in ``directory``."""
+    """The code generated in one mode for each example, imported as a package (as its users import it) and kept
+    imported until :meth:`close`."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._modules: dict[str, ModuleType] = {}
+    def __init__(self, mode: str) -> None:
+        from archit_codemod.declaration.verify import load_output
 
-    def module(self, stem: str) -> ModuleType:
-        if stem not in self._modules:
-            self._modules[stem] = import_generated(declared(stem), self.directory, f"generated_{stem}")
-        return self._modules[stem]
+        self.mode = mode
+        self._load_output = load_output
+        self._stack = contextlib.ExitStack()
+        self._packages: dict[str, Any] = {}
 
     def root_class(self, stem: str) -> type[nn.Module]:
-        name = type(traced(stem).model).__name__ + SUFFIX
-        module = self.module(stem)
-        assert hasattr(module, name), f"the generated module defines no {name}"
-        return getattr(module, name)
+        output = declared_output(stem, self.mode)
+        if stem not in self._packages:
+            self._packages[stem] = self._stack.enter_context(self._load_output(output))
+        module, class_name = output.roots["model"]
+        assert class_name == type(traced(stem).model).__name__ + SUFFIX
+        return getattr(self._packages[stem].module(module), class_name)
 
     def rebuilt(self, stem: str) -> nn.Module:
         """The generated root class, built like the traced model, with the traced weights loaded strictly."""
@@ -210,6 +213,9 @@ class GeneratedModules:
         model = build_like(self.root_class(stem), run)
         model.load_state_dict(run.model.state_dict(), strict=True)
         return model.eval()
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 def build_like(root_class: type[nn.Module], traced: TracedExample) -> nn.Module:

@@ -1,27 +1,28 @@
 """End to end: trace a modification script, generate, verify, then execute the generated classes.
 
-Execution: the generated module is imported on its own, its root class built with real weights, the
-traced model's ``state_dict`` loaded strictly, and the outputs compared in eval mode. Tiny configs only.
+Execution: the generated code is imported on its own (as a package), its root class built with real weights, the
+traced model's ``state_dict`` loaded strictly, and the outputs compared in eval mode. Tiny configs only. Every case
+runs in both modes (the ``mode`` fixture): subclasses, and edited copies of the original files.
 """
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 import pytest
 import torch
 import transformers
+from output_support import class_code, imported_root, init_code, script_file
 from packaging.version import Version
 from torch import nn
 from transformers import RobertaConfig, RobertaForMaskedLM
 
-from archit_codemod.declaration.api import declare, generate, verify
+from archit_codemod.declaration.api import declare, generate, infer_trace, verify
 from archit_codemod.declaration.compiler import printDifference
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.roots import find_roots
 from archit_codemod.declaration.tracer import run_script, trace
-from archit_codemod.declaration.verify import build_root, load_generated
+from archit_codemod.declaration.verify import build_root, load_generated, load_output
 
 TRANSFORMERS_5 = Version(transformers.__version__) >= Version("5")
 
@@ -41,21 +42,22 @@ class CoolNewEmbeddingMatrix(nn.Module):
 """
 
 
-def run(tmp_path, body: str, *args: str):
-    """Trace the script ``body``, generate and verify; returns ``(generated, trace, roots)``."""
+def run(tmp_path, body: str, *args: str, mode: str):
+    """Trace the script ``body``, generate in ``mode`` and verify; returns ``(generated, trace, roots)``."""
     script = tmp_path / "modify.py"
     script.write_text(textwrap.dedent(body))
     traced = run_script(script, list(args))
     roots = find_roots(traced)
-    generated = generate(traced, roots)
+    generated = generate(traced, roots, mode=mode)
     verify(generated, traced, roots)
     return generated, traced, roots
 
 
 def rebuild(generated, traced, roots, name: str = "model") -> nn.Module:
     """Build the generated root class with real weights and load the traced weights strictly."""
-    with load_generated(generated.source) as namespace:
-        built = build_root(namespace, generated.root_classes[name], roots[name], traced)
+    with load_output(generated) as package:
+        module, class_name = generated.roots[name]
+        built = build_root(package.module(module), class_name, roots[name], traced)
     built.load_state_dict(roots[name].state_dict(), strict=True)
     return built.eval()
 
@@ -73,7 +75,7 @@ def input_ids() -> torch.Tensor:
     return torch.randint(3, 99, (2, 8), generator=torch.Generator().manual_seed(1))
 
 
-def test_seed_example_roberta_word_embeddings_from_pretrained(tmp_path):
+def test_seed_example_roberta_word_embeddings_from_pretrained(tmp_path, mode):
     checkpoint = tmp_path / "checkpoint"
     RobertaForMaskedLM(RobertaConfig(**eval(f"dict({TINY})"), type_vocab_size=1)).save_pretrained(checkpoint)
     generated, traced, roots = run(
@@ -89,24 +91,42 @@ def test_seed_example_roberta_word_embeddings_from_pretrained(tmp_path):
         model.roberta.embeddings.word_embeddings = CoolNewEmbeddingMatrix(model.config, bottleneck_size=16)
         """,
         str(checkpoint),
+        mode=mode,
     )
-    source = generated.source
     assert generated.root_classes == {"model": "RobertaForMaskedLMModified"}
-    for line in (
-        "class CoolNewEmbeddingMatrix(nn.Module):",
-        "class RobertaEmbeddingsModified(RobertaEmbeddings):",
-        "        self.word_embeddings = CoolNewEmbeddingMatrix(config, bottleneck_size=16)",
-        "        super(RobertaEmbeddings, self).__init__()",
-        "class RobertaModelModified(RobertaModel):",
-        "        self.embeddings = RobertaEmbeddingsModified(config)",
-        "class RobertaForMaskedLMModified(RobertaForMaskedLM):",
-        "        self.roberta = RobertaModelModified(config, add_pooling_layer=False)",
+    for class_name, line in (
+        (
+            "RobertaEmbeddingsModified",
+            "        self.word_embeddings = CoolNewEmbeddingMatrix(config, bottleneck_size=16)",
+        ),
+        ("RobertaModelModified", "        self.embeddings = RobertaEmbeddingsModified(config)"),
+        (
+            "RobertaForMaskedLMModified",
+            "        self.roberta = RobertaModelModified(config, add_pooling_layer=False)",
+        ),
     ):
-        assert line in source
-    # Classes are defined before use, the header says where they come from.
-    assert source.index("class CoolNewEmbeddingMatrix") < source.index("class RobertaEmbeddingsModified")
-    assert source.index("class RobertaModelModified") < source.index("class RobertaForMaskedLMModified")
-    assert source.startswith("# Generated by archit_codemod from the script")
+        assert line in init_code(generated, class_name)
+    # A subclass skips its original's __init__; a vendored class is the original, edited: its super() stays.
+    expected_super = (
+        "super(RobertaEmbeddings, self).__init__()" if mode == "subclass" else "super().__init__()"
+    )
+    assert f"        {expected_super}\n" in init_code(generated, "RobertaEmbeddingsModified")
+    for file in generated.files:  # the header says where the code comes from
+        assert file.text.startswith("# Generated by archit_codemod from the script"), file.name
+    if mode == "subclass":
+        source = generated.source
+        assert "class CoolNewEmbeddingMatrix(nn.Module):" in source
+        for line in (
+            "class RobertaEmbeddingsModified(RobertaEmbeddings):",
+            "class RobertaModelModified(RobertaModel):",
+            "class RobertaForMaskedLMModified(RobertaForMaskedLM):",
+        ):
+            assert line in source
+        # Classes are defined before use.
+        assert source.index("class CoolNewEmbeddingMatrix") < source.index("class RobertaEmbeddingsModified")
+        assert source.index("class RobertaModelModified") < source.index("class RobertaForMaskedLMModified")
+    else:
+        assert "class CoolNewEmbeddingMatrix(nn.Module):" in script_file(generated).text
     built = rebuild(generated, traced, roots)
     assert_same_outputs(built, roots["model"], input_ids())
     # The decoder is no longer tied to a word embedding that does not exist, on either transformers.
@@ -119,7 +139,7 @@ def test_seed_example_roberta_word_embeddings_from_pretrained(tmp_path):
     assert_same_outputs(reloaded, built, input_ids())
 
 
-def test_an_embedding_with_a_compatible_weight_keeps_the_tie(tmp_path):
+def test_an_embedding_with_a_compatible_weight_keeps_the_tie(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         f"""
@@ -130,21 +150,25 @@ def test_an_embedding_with_a_compatible_weight_keeps_the_tie(tmp_path):
         model.roberta.embeddings.word_embeddings = nn.Embedding(99, 32, padding_idx=1, max_norm=1.0)
         model.tie_weights()
         """,
+        mode=mode,
     )
-    assert "_tied_weights_keys" not in generated.source
-    assert "get_output_embeddings" not in generated.source
+    if mode == "subclass":  # the original's tie declarations are inherited, not overridden
+        assert "_tied_weights_keys" not in generated.source
+        assert "get_output_embeddings" not in generated.source
     # 99, 32 and 1 were the original embedding's arguments: they render as their source (the statement
     # no longer fits in 119 columns, so it is wrapped as ruff would wrap it).
     assert (
         "        self.word_embeddings = nn.Embedding(\n"
         "            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id, max_norm=1.0\n"
         "        )\n"
-    ) in generated.source
+    ) in init_code(generated, "RobertaEmbeddingsModified")
     built = rebuild(generated, traced, roots)
+    assert type(built)._tied_weights_keys == RobertaForMaskedLM._tied_weights_keys
+    assert built.get_output_embeddings() is built.lm_head.decoder
     assert built.lm_head.decoder.weight is built.roberta.embeddings.word_embeddings.weight
 
 
-def test_lora_on_query_and_value_of_every_bert_layer_is_one_class(tmp_path):
+def test_lora_on_query_and_value_of_every_bert_layer_is_one_class(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         f"""
@@ -171,23 +195,33 @@ def test_lora_on_query_and_value_of_every_bert_layer_is_one_class(tmp_path):
             attention.query = LoRALinear(attention.query, r=4)
             attention.value = LoRALinear(attention.value, r=4)
         """,
+        mode=mode,
     )
-    source = generated.source
-    assert len(re.findall(r"\nclass Bert(Sdpa)?SelfAttentionModified\(", source)) == 1
-    assert "Modified2" not in source
+    attention = "BertSelfAttentionModified" if TRANSFORMERS_5 else "BertSdpaSelfAttentionModified"
+    assert sorted(generated.classes) == sorted(
+        [
+            attention,
+            "BertAttentionModified",
+            "BertLayerModified",
+            "BertEncoderModified",
+            "BertModelModified",
+            "BertForSequenceClassificationModified",
+        ]
+    )
     # 4.57's BertSdpaSelfAttention.__init__ leaves query/value to BertSelfAttention.__init__, whose body the
     # generated __init__ inlines: on both versions the statements are rewritten where they are written.
-    assert "self.query = LoRALinear(nn.Linear(config.hidden_size, self.all_head_size), r=4)" in source
-    assert "self.value = LoRALinear(nn.Linear(config.hidden_size, self.all_head_size), r=4)" in source
-    assert "self.key = nn.Linear(config.hidden_size, self.all_head_size)" in source
+    init = init_code(generated, attention)
+    assert "self.query = LoRALinear(nn.Linear(config.hidden_size, self.all_head_size), r=4)" in init
+    assert "self.value = LoRALinear(nn.Linear(config.hidden_size, self.all_head_size), r=4)" in init
+    assert "self.key = nn.Linear(config.hidden_size, self.all_head_size)" in init
     assert not any("after the original body" in warning for warning in generated.warnings)
     if not TRANSFORMERS_5:
-        assert "        super(BertSelfAttention, self).__init__()\n" in source
-        assert source.index("self.value = LoRALinear(") < source.index("self.dropout_prob = ")
+        assert "        super(BertSelfAttention, self).__init__()\n" in init
+        assert init.index("self.value = LoRALinear(") < init.index("self.dropout_prob = ")
     assert_same_outputs(rebuild(generated, traced, roots), roots["model"], input_ids())
 
 
-def test_one_roberta_layer_swapped_for_a_subclass_picks_per_index(tmp_path):
+def test_one_roberta_layer_swapped_for_a_subclass_picks_per_index(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         f"""
@@ -206,6 +240,7 @@ def test_one_roberta_layer_swapped_for_a_subclass_picks_per_index(tmp_path):
         model = RobertaModel(RobertaConfig({TINY}, type_vocab_size=1))
         model.encoder.layer[1] = ScaledRobertaLayer(model.config, layer_idx=1, init_scale=0.5)
         """,
+        mode=mode,
     )
     assert (
         "        self.layer = nn.ModuleList(\n"
@@ -218,11 +253,11 @@ def test_one_roberta_layer_swapped_for_a_subclass_picks_per_index(tmp_path):
         "                for i in range(config.num_hidden_layers)\n"
         "            ]\n"
         "        )\n"
-    ) in generated.source
+    ) in init_code(generated, "RobertaEncoderModified")
     assert_same_outputs(rebuild(generated, traced, roots), roots["model"], input_ids())
 
 
-def test_bert_pooler_set_to_none(tmp_path):
+def test_bert_pooler_set_to_none(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         f"""
@@ -231,15 +266,16 @@ def test_bert_pooler_set_to_none(tmp_path):
         model = BertModel(BertConfig({TINY}))
         model.pooler = None
         """,
+        mode=mode,
     )
-    assert "        self.pooler = None\n" in generated.source
-    assert generated.source.count("\nclass ") == 1
+    assert "        self.pooler = None\n" in init_code(generated, "BertModelModified")
+    assert list(generated.classes) == ["BertModelModified"]
     built = rebuild(generated, traced, roots)
     assert built.pooler is None
     assert_same_outputs(built, roots["model"], input_ids())
 
 
-def test_every_llama_rmsnorm_replaced_by_layernorm(tmp_path):
+def test_every_llama_rmsnorm_replaced_by_layernorm(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         """
@@ -255,15 +291,22 @@ def test_every_llama_rmsnorm_replaced_by_layernorm(tmp_path):
                 if isinstance(child, LlamaRMSNorm):
                     setattr(module, name, nn.LayerNorm(child.weight.shape[0], eps=config.rms_norm_eps))
         """,
+        mode=mode,
     )
-    source = generated.source
-    assert source.count("nn.LayerNorm(config.hidden_size, eps=config.rms_norm_eps)") == 3
-    assert "LlamaRMSNorm" not in source  # no unused import
-    assert source.count("class LlamaDecoderLayerModified(") == 1
+    inits = "".join(init_code(generated, name) for name in generated.classes)
+    assert inits.count("nn.LayerNorm(config.hidden_size, eps=config.rms_norm_eps)") == 3
+    assert "LlamaRMSNorm" not in inits
+    if mode == "subclass":
+        assert "LlamaRMSNorm" not in generated.source  # no unused import
+    assert sorted(generated.classes) == [
+        "LlamaDecoderLayerModified",
+        "LlamaForCausalLMModified",
+        "LlamaModelModified",
+    ]
     assert_same_outputs(rebuild(generated, traced, roots), roots["model"], input_ids())
 
 
-def test_gpt2_conv1d_c_attn_replaced_by_linear(tmp_path):
+def test_gpt2_conv1d_c_attn_replaced_by_linear(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         """
@@ -274,15 +317,16 @@ def test_gpt2_conv1d_c_attn_replaced_by_linear(tmp_path):
         for block in model.transformer.h:
             block.attn.c_attn = nn.Linear(32, 96)
         """,
+        mode=mode,
     )
-    source = generated.source
+    source = init_code(generated, "GPT2AttentionModified")
     assert "            self.c_attn = nn.Linear(self.embed_dim, 3 * self.embed_dim)\n" in source
     # The cross-attention branch did not run: it stays as written.
     assert "            self.c_attn = Conv1D(2 * self.embed_dim, self.embed_dim)\n" in source
     assert_same_outputs(rebuild(generated, traced, roots), roots["model"], input_ids())
 
 
-def test_plain_pytorch_network_defined_in_the_script(tmp_path):
+def test_plain_pytorch_network_defined_in_the_script(tmp_path, mode):
     generated, traced, roots = run(
         tmp_path,
         """
@@ -330,17 +374,22 @@ def test_plain_pytorch_network_defined_in_the_script(tmp_path):
         net.head = GatedHead(WIDTH, 2)
         net.blocks[1].act = nn.GELU()
         """,
+        mode=mode,
     )
-    source = generated.source
-    # The script's definitions are copied verbatim with what they use (WIDTH, gate), nothing else.
-    for definition in ("WIDTH = 8", "def gate(x):", "class Block(nn.Module):", "class Net(nn.Module):"):
+    # The script's definitions are copied verbatim with what they use (WIDTH, gate), nothing else. Vendor mode
+    # renames Net in place (its only instance is modified) and keeps Block beside BlockModified (two of the three
+    # blocks keep the original).
+    source = generated.source if mode == "subclass" else script_file(generated).text
+    for definition in ("WIDTH = 8", "def gate(x):", "class Block(nn.Module):", "class GatedHead(nn.Module):"):
         assert definition in source
+    assert ("class Net(nn.Module):" in source) == (mode == "subclass")
     assert "net = Net" not in source
+    init = init_code(generated, "NetModified")
     assert (
         "self.blocks = nn.Sequential(*[BlockModified(width) if index == 1 else Block(width) for index in range(depth)])"
-        in source
+        in init
     )
-    assert "self.head = GatedHead(width, 2)" in source
+    assert "self.head = GatedHead(width, 2)" in init
     inputs = torch.randn(3, 8)
     assert_same_outputs(rebuild(generated, traced, roots, "net"), roots["net"], inputs)
 
@@ -374,7 +423,7 @@ def test_print_difference_prints_runnable_code_for_the_seed_example(capsys):
     assert_same_outputs(built.eval(), model, input_ids())
 
 
-def test_declare_without_trace_infers_builtin_replacements_from_a_meta_reference():
+def test_declare_without_trace_infers_builtin_replacements_from_a_meta_reference(mode):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
@@ -389,13 +438,18 @@ def test_declare_without_trace_infers_builtin_replacements_from_a_meta_reference
     model = LlamaForCausalLM(config)
     model.model.norm = nn.LayerNorm(32, eps=1e-6)
     model.model.layers[0].mlp.down_proj = nn.Linear(37, 32, bias=True)
-    source = declare(model)
+    inferred = infer_trace(model)
+    generated = generate(inferred, {"model": model}, mode=mode)
+    verify(generated, inferred, {"model": model})
+    if mode == "subclass":  # declare() is this generation, verified
+        assert declare(model) == generated.source
     # RMSNorm keeps no attribute named after its `hidden_size` argument: 32 stays a literal.
-    assert "self.norm = nn.LayerNorm(32, eps=1e-06)" in source
-    assert "self.down_proj = nn.Linear(self.intermediate_size, self.hidden_size, bias=True)" not in source
-    assert "self.down_proj = nn.Linear(self.intermediate_size, self.hidden_size)" in source
-    with load_generated(source) as namespace:
-        built = namespace.LlamaForCausalLMModified(config)
+    assert "self.norm = nn.LayerNorm(32, eps=1e-06)" in init_code(generated, "LlamaModelModified")
+    down_proj = init_code(generated, "LlamaMLPModified")
+    assert "self.down_proj = nn.Linear(self.intermediate_size, self.hidden_size, bias=True)" not in down_proj
+    assert "self.down_proj = nn.Linear(self.intermediate_size, self.hidden_size)" in down_proj
+    with imported_root(generated, "model") as root_class:
+        built = root_class(config)
     built.load_state_dict(model.state_dict(), strict=True)
     assert_same_outputs(built.eval(), model, input_ids())
 
@@ -410,7 +464,7 @@ def test_declare_without_trace_refuses_classes_it_cannot_rebuild():
 
 
 @pytest.mark.parametrize("suffix", ["V2"])
-def test_suffix_names_the_generated_classes(tmp_path, suffix):
+def test_suffix_names_the_generated_classes(tmp_path, suffix, mode):
     script = tmp_path / "modify.py"
     script.write_text(
         textwrap.dedent(
@@ -423,7 +477,8 @@ def test_suffix_names_the_generated_classes(tmp_path, suffix):
         )
     )
     traced = run_script(script, [])
-    generated = generate(traced, find_roots(traced), suffix=suffix)
+    generated = generate(traced, find_roots(traced), suffix=suffix, mode=mode)
     assert generated.root_classes == {"model": "BertModelV2"}
+    assert "class BertModelV2(" in class_code(generated, "BertModelV2")
     with pytest.raises(DeclarationError, match="suffix"):
-        generate(traced, find_roots(traced), suffix="not valid")
+        generate(traced, find_roots(traced), suffix="not valid", mode=mode)

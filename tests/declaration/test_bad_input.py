@@ -22,10 +22,12 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from output_support import imported_folder
 from torch import nn
 
 from archit_codemod.cli import main
@@ -94,6 +96,55 @@ def run_failing(arguments: list[str], folder: Path, capsys) -> tuple[int, str, s
 
 def error_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith("archit_codemod: error:")]
+
+
+@pytest.fixture
+def declared_output(tmp_path: Path, mode: str) -> Path:
+    """Where a run in ``mode`` writes: an earlier generation's file (subclass mode), or an earlier generation's
+    folder (vendor mode), so a failing run can prove that it left the bytes and mtimes alone."""
+    if mode == "subclass":
+        path = tmp_path / "declared.py"
+        path.write_text(PREVIOUS_OUTPUT)
+        os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+        return path
+    folder = tmp_path / "declared"
+    folder.mkdir()
+    (folder / "previous.py").write_text(PREVIOUS_OUTPUT)
+    os.utime(folder / "previous.py", ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    return folder
+
+
+def output_state(output: Path) -> dict[str, tuple[bytes, int]]:
+    return (
+        folder_state(output)
+        if output.is_dir()
+        else {output.name: (output.read_bytes(), output.stat().st_mtime_ns)}
+    )
+
+
+def generate_with_cli(script: Path, output: Path, capsys, *options: str) -> str:
+    """``main(--mode <subclass or vendor, as output says> OPTIONS -o OUTPUT SCRIPT)`` must succeed; its stderr."""
+    mode = "vendor" if output.suffix != ".py" else "subclass"
+    code = main(["--mode", mode, *options, "-o", str(output), str(script)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    return err
+
+
+def declared_text(output: Path) -> str:
+    """The generated code: the file, or every Python file of the vendored folder."""
+    paths = sorted(output.glob("*.py")) if output.is_dir() else [output]
+    return "".join(path.read_text() for path in paths)
+
+
+@contextlib.contextmanager
+def declared_names(output: Path) -> Iterator[dict[str, object]]:
+    """The names the generated code defines, imported as its users import it (a vendored folder as a package)."""
+    if output.is_dir():
+        with imported_folder(output) as names:
+            yield names
+    else:
+        yield runpy.run_path(str(output), run_name="declared")
 
 
 # --- the script itself --------------------------------------------------------------------------------
@@ -302,19 +353,26 @@ def parameter_sharing(model: nn.Module) -> list[list[str]]:
 
 def assert_same_tree(traced: nn.Module, rebuilt: nn.Module) -> None:
     """Same paths in the same order; each rebuilt module is of the traced class (by name: classes of the
-    script are copies in the output) or of a generated subclass of it."""
+    script are copies in the output), of a generated subclass of it, or of its vendored copy (``<Name>Modified``,
+    numbered when one class got several versions)."""
     traced_modules = list(traced.named_modules(remove_duplicate=False))
     rebuilt_modules = list(rebuilt.named_modules(remove_duplicate=False))
     assert [path for path, _ in rebuilt_modules] == [path for path, _ in traced_modules]
     for (path, traced_module), (_, rebuilt_module) in zip(traced_modules, rebuilt_modules, strict=True):
         lineage = [cls.__name__ for cls in type(rebuilt_module).__mro__]
-        assert type(traced_module).__name__ in lineage, (path, type(traced_module), type(rebuilt_module))
+        traced_name = type(traced_module).__name__
+        assert traced_name in lineage or re.fullmatch(rf"{traced_name}Modified\d*", lineage[0]), (
+            path,
+            type(traced_module),
+            type(rebuilt_module),
+        )
 
 
 def assert_declared_exactly(script: Path, output: Path, build: str) -> None:
     """The declaration in ``output`` rebuilds the script's model exactly (``build`` calls the root class)."""
     traced = runpy.run_path(str(script), run_name="__main__")["model"]
-    rebuilt = eval(build, runpy.run_path(str(output), run_name="declared"))
+    with declared_names(output) as names:
+        rebuilt = eval(build, dict(names))
     assert_same_tree(traced, rebuilt)
     assert parameter_sharing(rebuilt) == parameter_sharing(traced)
     rebuilt.load_state_dict(traced.state_dict(), strict=True)
@@ -324,12 +382,15 @@ def assert_declared_exactly(script: Path, output: Path, build: str) -> None:
 
 
 def run_exit_2_or_exact(script: Path, output: Path, capsys, build: str = "NetModified(4)") -> str:
-    """Exit 2 with a reason (output untouched), or exit 0 with a declaration that is exactly right."""
-    before = (output.read_bytes(), output.stat().st_mtime_ns)
-    code = main(["-o", str(output), str(script)])
+    """Exit 2 with a reason (output untouched), or exit 0 with a declaration that is exactly right.
+
+    ``output`` is a file (subclass mode) or a folder (vendor mode)."""
+    before = output_state(output)
+    mode = "vendor" if output.is_dir() else "subclass"
+    code = main(["--mode", mode, "-o", str(output), str(script)])
     out, err = capsys.readouterr()
     if code == 2:
-        assert (output.read_bytes(), output.stat().st_mtime_ns) == before
+        assert output_state(output) == before
         [line] = error_lines(err)
         return line
     assert code == 0, err
@@ -337,27 +398,27 @@ def run_exit_2_or_exact(script: Path, output: Path, capsys, build: str = "NetMod
     return ""
 
 
-def test_a_module_shared_by_two_owners(output, scripts, capsys):
+def test_a_module_shared_by_two_owners(declared_output, scripts, capsys):
     script = scripts(
         "shared.py", NETWORK + "shared = nn.Linear(4, 4)\nmodel.a.inner = shared\nmodel.b.inner = shared\n"
     )
-    reason = run_exit_2_or_exact(script, output, capsys)
+    reason = run_exit_2_or_exact(script, declared_output, capsys)
     assert not reason or ("shared" in reason or "two places" in reason)
 
 
-def test_a_submodule_moved_to_another_owner(output, scripts, capsys):
+def test_a_submodule_moved_to_another_owner(declared_output, scripts, capsys):
     script = scripts("moved.py", NETWORK + "model.b.inner = model.a.inner\nmodel.a.inner = nn.Identity()\n")
-    reason = run_exit_2_or_exact(script, output, capsys)
+    reason = run_exit_2_or_exact(script, declared_output, capsys)
     assert not reason or "moved" in reason or "a.inner" in reason
 
 
-def test_a_submodule_moved_and_left_in_place_is_shared(output, scripts, capsys):
+def test_a_submodule_moved_and_left_in_place_is_shared(declared_output, scripts, capsys):
     # Without replacing a.inner, the move makes a.inner and b.inner one module: sharing again.
     script = scripts("moved_shared.py", NETWORK + "model.b.inner = model.a.inner\n")
-    run_exit_2_or_exact(script, output, capsys)
+    run_exit_2_or_exact(script, declared_output, capsys)
 
 
-def test_a_change_made_by_a_forward_hook(output, scripts, capsys):
+def test_a_change_made_by_a_forward_hook(declared_output, scripts, capsys):
     script = scripts(
         "hooked.py",
         NETWORK
@@ -370,7 +431,7 @@ model.register_forward_hook(swap_activation)
 model(torch.zeros(1, 4))
 """,
     )
-    run_exit_2_or_exact(script, output, capsys)
+    run_exit_2_or_exact(script, declared_output, capsys)
 
 
 @pytest.mark.parametrize(
@@ -381,19 +442,19 @@ model(torch.zeros(1, 4))
     ],
     ids=["type-call", "lambda-call"],
 )
-def test_a_class_built_at_top_level_without_class_statement(output, scripts, capsys, making):
+def test_a_class_built_at_top_level_without_class_statement(declared_output, scripts, capsys, making):
     # A top-level assignment binds the class: the codemod may copy it, and then the declaration must be exact.
     script = scripts("typed.py", NETWORK + making + "model.a.act = Gen()\n")
-    run_exit_2_or_exact(script, output, capsys)
+    run_exit_2_or_exact(script, declared_output, capsys)
 
 
-def test_a_class_whose_name_is_bound_to_another_class(output, scripts, capsys):
+def test_a_class_whose_name_is_bound_to_another_class(declared_output, scripts, capsys):
     script = scripts(
         "same_name.py",
         NETWORK
         + 'Gen = type("Gen", (nn.ReLU,), {})\nother = type("Gen", (nn.Tanh,), {})\nmodel.a.act = other()\n',
     )
-    run_exit_2_or_exact(script, output, capsys)
+    run_exit_2_or_exact(script, declared_output, capsys)
 
 
 # --- the output -------------------------------------------------------------------------------------------
@@ -445,7 +506,13 @@ def test_an_output_folder_that_is_not_writable(tmp_path, scripts, capsys):
 # --- how the script binds names ---------------------------------------------------------------------------
 
 
-def test_names_bound_by_a_star_import_of_the_script(tmp_path, capsys):
+@pytest.fixture
+def new_output(tmp_path: Path, mode: str) -> Path:
+    """Where a successful run in ``mode`` writes: a new file (subclass mode) or a new folder (vendor mode)."""
+    return tmp_path / ("declared.py" if mode == "subclass" else "declared")
+
+
+def test_names_bound_by_a_star_import_of_the_script(tmp_path, capsys, new_output):
     # The copied class uses nn and torch, which the script binds only through `from star_helper import *`.
     (tmp_path / "star_helper.py").write_text(
         "import torch\nfrom torch import nn\n\n__all__ = ['nn', 'torch']\n"
@@ -458,14 +525,11 @@ def test_names_bound_by_a_star_import_of_the_script(tmp_path, capsys):
         "        self.lin = nn.Linear(k, k)\n        self.register_buffer('t', torch.zeros(k))\n\n\n"
         "model = Net()\nmodel.act = Gen(3)\n"
     )
-    output = tmp_path / "declared.py"
-    code = main(["-o", str(output), str(script)])
-    _, err = capsys.readouterr()
-    assert code == 0, err
-    text = output.read_text()
+    generate_with_cli(script, new_output, capsys)
+    text = declared_text(new_output)
     assert "from torch import nn" in text and "import torch\n" in text and "star_helper" not in text
-    namespace = runpy.run_path(str(output))
-    rebuilt = namespace["NetModified"]()
+    with declared_names(new_output) as names:
+        rebuilt = names["NetModified"]()
     assert [name for name, _ in rebuilt.named_modules()] == ["", "act", "act.lin"]
     assert dict(rebuilt.named_buffers()).keys() == {"act.t"}
 
@@ -522,7 +586,7 @@ def test_a_traced_interactive_session_is_refused(tmp_path):
     assert "from __main__ import" not in result.stdout
 
 
-def test_a_name_bound_by_an_import_the_module_did_not_run(tmp_path, capsys):
+def test_a_name_bound_by_an_import_the_module_did_not_run(tmp_path, capsys, new_output, mode):
     # As transformers' xLSTM: `if is_xlstm_available(): from xlstm import ...` with a fallback definition.
     (tmp_path / "conditional_helper.py").write_text(
         "from torch import nn\n\n\ndef available():\n    return False\n\n\n"
@@ -534,12 +598,11 @@ def test_a_name_bound_by_an_import_the_module_did_not_run(tmp_path, capsys):
     script.write_text(
         "from torch import nn\nfrom conditional_helper import Block\n\nmodel = Block()\nmodel.lin = nn.Linear(2, 3)\n"
     )
-    output = tmp_path / "declared.py"
-    code = main(["-o", str(output), str(script)])
-    _, err = capsys.readouterr()
-    assert code == 0, err
-    assert "package_that_is_not_installed" not in output.read_text()
-    rebuilt = runpy.run_path(str(output))["BlockModified"]()
+    generate_with_cli(script, new_output, capsys)
+    # Subclass mode imports the binding in effect; a vendored copy keeps the helper's lines as they are.
+    assert ("package_that_is_not_installed" in declared_text(new_output)) == (mode == "vendor")
+    with declared_names(new_output) as names:
+        rebuilt = names["BlockModified"]()
     assert type(rebuilt.act) is nn.Tanh and rebuilt.lin.out_features == 3
 
 
@@ -570,14 +633,12 @@ model.qkv = Wrapper(model.qkv, r=2)
 """
 
 
-def test_a_later_statement_that_changes_the_replaced_module(tmp_path, scripts, capsys):
+def test_a_later_statement_that_changes_the_replaced_module(tmp_path, scripts, capsys, new_output):
     # The declaration must give the bias to the wrapped original (qkv.base.bias), not to the wrapper.
     script = scripts("later.py", LATER_MUTATION)
-    output = tmp_path / "declared.py"
-    code = main(["-o", str(output), str(script)])
-    _, err = capsys.readouterr()
-    assert code == 0, err
-    rebuilt = runpy.run_path(str(output))["AttentionModified"]()
+    generate_with_cli(script, new_output, capsys)
+    with declared_names(new_output) as names:
+        rebuilt = names["AttentionModified"]()
     traced = runpy.run_path(str(script))["model"]
     assert dict(rebuilt.state_dict()).keys() == dict(traced.state_dict()).keys()
     assert "qkv.base.bias" in rebuilt.state_dict() and "qkv.bias" not in rebuilt.state_dict()
@@ -611,16 +672,14 @@ for layer in model.layers:
 """
 
 
-def test_a_module_list_built_by_a_loop_that_appends(tmp_path, scripts, capsys):
+def test_a_module_list_built_by_a_loop_that_appends(tmp_path, scripts, capsys, new_output):
     # As FalconH1: the appended call is rewritten, so each layer is built once, buffers included.
     script = scripts("appended.py", APPENDED_LAYERS)
-    output = tmp_path / "declared.py"
-    code = main(["-o", str(output), str(script)])
-    _, err = capsys.readouterr()
-    assert code == 0, err
-    text = output.read_text()
+    generate_with_cli(script, new_output, capsys)
+    text = declared_text(new_output)
     assert "layers.append(LayerModified(i))" in text and "self.layers[" not in text
-    rebuilt = runpy.run_path(str(output))["StackModified"]()
+    with declared_names(new_output) as names:
+        rebuilt = names["StackModified"]()
     assert [layer.scale.item() for layer in rebuilt.layers] == [0.0, 1.0, 2.0]
     assert all(layer.lin.bias is None for layer in rebuilt.layers)
 
@@ -639,16 +698,13 @@ model.set_input_embeddings(nn.Embedding(99, 32, padding_idx=1))
 """
 
 
-def test_a_shared_module_whose_weights_the_model_ties(tmp_path, scripts, capsys):
+def test_a_shared_module_whose_weights_the_model_ties(tmp_path, scripts, capsys, new_output):
     script = scripts("bart_shared.py", SHARED_BART_EMBEDDINGS)
-    output = tmp_path / "declared.py"
-    code = main(["-o", str(output), str(script)])
-    _, err = capsys.readouterr()
-    assert code == 0, err
+    err = generate_with_cli(script, new_output, capsys)
     assert "one Embedding object" in err
-    namespace = runpy.run_path(str(output))
     traced = runpy.run_path(str(script))["model"]
-    rebuilt = namespace["BartModelModified"](traced.config)
+    with declared_names(new_output) as names:
+        rebuilt = names["BartModelModified"](traced.config)
     assert parameter_sharing(rebuilt) == parameter_sharing(traced)
     assert (
         type(rebuilt.shared) is nn.Embedding and rebuilt.shared.weight is rebuilt.encoder.embed_tokens.weight

@@ -4,12 +4,16 @@ For every example: the command line's output equals ``golden/<example>/subclass.
 --regen-golden`` rewrites it; read the diff before committing), the in-process API declares the same
 code, and the generated code, imported on its own, rebuilds the traced model: same module tree, the traced
 ``state_dict`` loads strictly, the outputs are equal, and ``save_pretrained``/``from_pretrained`` round-trip.
+
+What the generated code declares and how it runs is checked in both modes (the ``mode`` fixture): the subclass
+module, and the vendored copies of the original files (whose golden folders ``test_vendor.py`` compares).
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,8 @@ from examples_support import (
     class_defs,
     code_without_header,
     declared,
+    declared_classes,
+    declared_output,
     describe,
     example_inputs,
     golden_path,
@@ -41,8 +47,10 @@ example_names = pytest.mark.parametrize("stem", sorted(EXAMPLES))
 
 
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> GeneratedModules:
-    return GeneratedModules(tmp_path_factory.mktemp("generated"))
+def generated(mode: str) -> Iterator[GeneratedModules]:
+    modules = GeneratedModules(mode)
+    yield modules
+    modules.close()
 
 
 def assert_same_outputs(model: torch.nn.Module, reference: torch.nn.Module) -> None:
@@ -117,13 +125,16 @@ def test_api_declares_the_golden_code(stem: str, regen_golden: bool) -> None:
 @example_names
 def test_generated_code_rebuilds_the_traced_model(stem: str, generated: GeneratedModules) -> None:
     run = traced(stem)
-    module = generated.module(stem)
-    root_name = type(run.model).__name__ + SUFFIX
-    assert hasattr(module, root_name), f"the generated module defines no {root_name}"
-    root_class = getattr(module, root_name)
+    root_class = generated.root_class(stem)
     if isinstance(run.model, transformers.PreTrainedModel):
-        # Subclasses, so from_pretrained, config_class and transformers' isinstance checks keep working.
-        assert issubclass(root_class, type(run.model))
+        if generated.mode == "subclass":
+            # Subclasses, so from_pretrained, config_class and transformers' isinstance checks keep working.
+            assert issubclass(root_class, type(run.model))
+        else:
+            # A vendored copy of the original: a model class of its own, with the original's config class.
+            assert issubclass(root_class, transformers.PreTrainedModel)
+            assert not issubclass(root_class, type(run.model))
+            assert root_class.config_class is type(run.model).config_class
 
     rebuilt = build_like(root_class, run)
     traced_tree, rebuilt_tree = module_classes(run.model), module_classes(rebuilt)
@@ -190,8 +201,11 @@ def class_of(source: str, name: str) -> type:
     return torch.nn.Module  # a class copied from the script: only the first super() call matters
 
 
-def generated_class_names(source: str) -> set[str]:
-    return {name for name in class_defs(source) if name.endswith(SUFFIX)}
+def generated_class_names(stem: str, mode: str) -> set[str]:
+    """The classes generated for an example: in the one module (subclass mode) or in the vendored files."""
+    names = set(declared_output(stem, mode).classes)
+    assert names == {name for name in declared_classes(stem, mode) if SUFFIX in name}
+    return names
 
 
 def only_value(assignments: dict[str, list[ast.expr]], attribute: str) -> str:
@@ -200,17 +214,16 @@ def only_value(assignments: dict[str, list[ast.expr]], attribute: str) -> str:
     return ast.unparse(values[0])
 
 
-def test_seed_example_declares_embeddings_base_model_and_head() -> None:
-    source = declared("roberta_word_embeddings")
-    classes = class_defs(source)
-    assert generated_class_names(source) == {
+def test_seed_example_declares_embeddings_base_model_and_head(mode: str) -> None:
+    classes = declared_classes("roberta_word_embeddings", mode)
+    assert generated_class_names("roberta_word_embeddings", mode) == {
         "RobertaEmbeddingsModified",
         "RobertaModelModified",
         "RobertaForMaskedLMModified",
     }
     # The replacement class lives in the script: it is copied, not imported from __main__.
     assert "CoolNewEmbeddingMatrix" in classes
-    assert "__main__" not in source
+    assert not any("__main__" in file.text for file in declared_output("roberta_word_embeddings", mode).files)
     embeddings = init_assignments(classes["RobertaEmbeddingsModified"])
     assert only_value(embeddings, "word_embeddings") == "CoolNewEmbeddingMatrix(config, bottleneck_size=16)"
     assert "RobertaEmbeddingsModified" in called_names(classes["RobertaModelModified"])
@@ -224,12 +237,11 @@ def test_seed_example_classes_are_defined_before_use() -> None:
     assert names.index("RobertaModelModified") < names.index("RobertaForMaskedLMModified")
 
 
-def test_lora_in_a_loop_is_one_rewrite_of_the_attention_class() -> None:
-    source = declared("bert_lora")
-    classes = class_defs(source)
+def test_lora_in_a_loop_is_one_rewrite_of_the_attention_class(mode: str) -> None:
+    classes = declared_classes("bert_lora", mode)
     # transformers 4.57 builds BertSdpaSelfAttention (a subclass of BertSelfAttention), 5.x BertSelfAttention.
     attention_class = type(traced("bert_lora").model.bert.encoder.layer[0].attention.self).__name__
-    assert generated_class_names(source) == {
+    assert generated_class_names("bert_lora", mode) == {
         f"{attention_class}Modified",
         "BertAttentionModified",
         "BertLayerModified",
@@ -252,9 +264,9 @@ def test_lora_in_a_loop_is_one_rewrite_of_the_attention_class() -> None:
 
 
 def test_one_swapped_layer_keeps_the_comprehension_and_picks_per_index(generated: GeneratedModules) -> None:
-    source = declared("roberta_swap_layer")
-    classes = class_defs(source)
-    assert generated_class_names(source) == {
+    mode = generated.mode
+    classes = declared_classes("roberta_swap_layer", mode)
+    assert generated_class_names("roberta_swap_layer", mode) == {
         "RobertaEncoderModified",
         "RobertaModelModified",
         "RobertaForSequenceClassificationModified",
@@ -272,17 +284,15 @@ def test_one_swapped_layer_keeps_the_comprehension_and_picks_per_index(generated
     ]
 
 
-def test_pooler_set_to_none_is_declared_none() -> None:
-    source = declared("bert_pooler_none")
-    classes = class_defs(source)
-    assert generated_class_names(source) == {"BertModelModified"}
+def test_pooler_set_to_none_is_declared_none(mode: str) -> None:
+    classes = declared_classes("bert_pooler_none", mode)
+    assert generated_class_names("bert_pooler_none", mode) == {"BertModelModified"}
     assert only_value(init_assignments(classes["BertModelModified"]), "pooler") == "None"
 
 
-def test_rmsnorm_replaced_by_layernorm_everywhere() -> None:
-    source = declared("llama_layernorm")
-    classes = class_defs(source)
-    assert generated_class_names(source) == {
+def test_rmsnorm_replaced_by_layernorm_everywhere(mode: str) -> None:
+    classes = declared_classes("llama_layernorm", mode)
+    assert generated_class_names("llama_layernorm", mode) == {
         "LlamaDecoderLayerModified",
         "LlamaModelModified",
         "LlamaForCausalLMModified",
@@ -295,10 +305,9 @@ def test_rmsnorm_replaced_by_layernorm_everywhere() -> None:
     assert "LlamaRMSNorm" not in called_names(classes["LlamaDecoderLayerModified"])
 
 
-def test_gpt2_conv1d_replaced_by_linear() -> None:
-    source = declared("gpt2_linear")
-    classes = class_defs(source)
-    assert generated_class_names(source) == {
+def test_gpt2_conv1d_replaced_by_linear(mode: str) -> None:
+    classes = declared_classes("gpt2_linear", mode)
+    assert generated_class_names("gpt2_linear", mode) == {
         "GPT2AttentionModified",
         "GPT2MLPModified",
         "GPT2BlockModified",
@@ -314,12 +323,19 @@ def test_gpt2_conv1d_replaced_by_linear() -> None:
     assert only_value(attention, "c_proj").startswith("nn.Linear(")
 
 
-def test_plain_network_copies_its_classes_and_rewrites_containers() -> None:
-    source = declared("plain_torch_network")
-    classes = class_defs(source)
-    assert {"FeedForward", "Block", "TinyNetwork"} <= classes.keys()
-    assert generated_class_names(source) == {"FeedForwardModified", "BlockModified", "TinyNetworkModified"}
-    assert "__main__" not in source
+def test_plain_network_copies_its_classes_and_rewrites_containers(mode: str) -> None:
+    classes = declared_classes("plain_torch_network", mode)
+    originals = {"FeedForward", "Block", "TinyNetwork"}
+    if mode == "subclass":  # the script's classes are copied, and subclassed
+        assert originals <= classes.keys()
+    else:  # every instance of each class changed the same way: each is renamed in place
+        assert not originals & classes.keys()
+    assert generated_class_names("plain_torch_network", mode) == {
+        "FeedForwardModified",
+        "BlockModified",
+        "TinyNetworkModified",
+    }
+    assert not any("__main__" in file.text for file in declared_output("plain_torch_network", mode).files)
     feed_forward = init_assignments(classes["FeedForwardModified"])
     layers = only_value(feed_forward, "layers")
     assert called_names(ast.parse(layers)) == {"nn.Sequential", "nn.Linear", "nn.GELU"}, layers
@@ -333,11 +349,10 @@ def test_plain_network_copies_its_classes_and_rewrites_containers() -> None:
     assert "BlockModified" in blocks and "for _ in range(depth)" in blocks, blocks
 
 
-def test_lora_on_a_7b_model_declares_the_same_code_as_on_a_tiny_one() -> None:
+def test_lora_on_a_7b_model_declares_the_same_code_as_on_a_tiny_one(mode: str) -> None:
     """The CLI's golden file comes from Llama-7B on meta, the API's run from a tiny Llama on CPU."""
-    source = declared("llama_7b_meta")
-    classes = class_defs(source)
-    assert generated_class_names(source) == {
+    classes = declared_classes("llama_7b_meta", mode)
+    assert generated_class_names("llama_7b_meta", mode) == {
         "LlamaAttentionModified",
         "LlamaDecoderLayerModified",
         "LlamaModelModified",
@@ -398,10 +413,12 @@ def test_device_maps_keep_the_new_layer_classes_whole(stem: str, generated: Gene
     )
     rebuilt = generated.rebuilt(stem)
     no_split = set(rebuilt._no_split_modules) | set(type(rebuilt.base_model)._no_split_modules)
+    # The modules whose traced class is (or subclasses) a listed class; a vendored copy subclasses nothing listed.
+    traced_modules = dict(run.model.named_modules())
     layers = [
         module
-        for module in rebuilt.modules()
-        if any(klass.__name__ in listed for klass in type(module).__mro__)
+        for path, module in rebuilt.named_modules()
+        if any(klass.__name__ in listed for klass in type(traced_modules[path]).__mro__)
     ]
     assert any(type(module).__name__ not in listed for module in layers), (
         "the example changes no listed class"

@@ -1,4 +1,8 @@
-"""Planning on hand-built traces: which classes are generated, how instances are grouped, each change kind."""
+"""Planning on hand-built traces: which classes are generated, how instances are grouped, each change kind.
+
+Every case runs in both modes (the ``mode`` fixture): the same plan, emitted as subclasses or as edited copies
+of this file, must rebuild the traced model.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import dataclasses
 
 import pytest
 import torch
+from output_support import class_code, imported_root, init_code
 from torch import nn
 
-from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.api import Output, generate, verify
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.records import ConstructorCall, Modification, Trace
-from archit_codemod.declaration.verify import load_generated
 
 
 class Block(nn.Module):
@@ -76,35 +80,43 @@ def net_and_trace():
     return net, trace
 
 
-def assert_rebuilds(net: nn.Module, trace: Trace) -> str:
+def assert_rebuilds(net: nn.Module, trace: Trace, mode: str) -> Output:
     """Generate, verify on meta, then build with real weights, load the traced weights strictly, compare."""
-    generated = generate(trace, {"net": net})
+    generated = generate(trace, {"net": net}, mode=mode)
     verify(generated, trace, {"net": net})
-    with load_generated(generated.source) as namespace:
-        built = getattr(namespace, generated.root_classes["net"])(width=8, depth=3)
+    with imported_root(generated, "net") as root_class:
+        built = root_class(width=8, depth=3)
     built.load_state_dict(net.state_dict(), strict=True)
     x = torch.randn(4, 8)
     assert torch.equal(built.eval()(x), net.eval()(x))
-    return generated.source
+    return generated
 
 
-def test_the_same_change_everywhere_is_one_class_and_keeps_the_comprehension(net_and_trace):
+def test_the_same_change_everywhere_is_one_class_and_keeps_the_comprehension(net_and_trace, mode):
     net, trace = net_and_trace
     for block in net.blocks:
         modify(trace, block, "act", record(trace, nn.GELU()))
-    source = assert_rebuilds(net, trace)
-    assert source.count("class BlockModified(Block):") == 1
-    assert "BlockModified2" not in source
-    assert "self.blocks = nn.ModuleList([BlockModified(width) for _ in range(depth)])" in source
-    assert "        # the activation\n        self.act = nn.GELU()\n" in source
+    generated = assert_rebuilds(net, trace, mode)
+    assert {name: original for name, (original, _) in generated.classes.items()} == {
+        "BlockModified": Block,
+        "NetModified": Net,
+    }
+    assert "self.blocks = nn.ModuleList([BlockModified(width) for _ in range(depth)])" in init_code(
+        generated, "NetModified"
+    )
+    assert "        # the activation\n        self.act = nn.GELU()\n" in init_code(generated, "BlockModified")
+    if mode == "subclass":
+        assert generated.source.count("class BlockModified(Block):") == 1
 
 
-def test_different_changes_get_numbered_classes_picked_per_index(net_and_trace):
+def test_different_changes_get_numbered_classes_picked_per_index(net_and_trace, mode):
     net, trace = net_and_trace
     modify(trace, net.blocks[0], "act", record(trace, nn.GELU()))
     modify(trace, net.blocks[2], "act", record(trace, nn.Tanh()))
-    source = assert_rebuilds(net, trace)
-    assert "class BlockModified(Block):" in source and "class BlockModified2(Block):" in source
+    generated = assert_rebuilds(net, trace, mode)
+    assert sorted(generated.classes) == ["BlockModified", "BlockModified2", "NetModified"]
+    assert "self.act = nn.GELU()" in init_code(generated, "BlockModified")
+    assert "self.act = nn.Tanh()" in init_code(generated, "BlockModified2")
     assert (
         "        self.blocks = nn.ModuleList(\n"
         "            [\n"
@@ -112,53 +124,62 @@ def test_different_changes_get_numbered_classes_picked_per_index(net_and_trace):
         "                for index in range(depth)\n"
         "            ]\n"
         "        )\n"
-    ) in source
+    ) in init_code(generated, "NetModified")
 
 
-def test_a_replaced_item_renders_its_constructor_with_the_original_arguments(net_and_trace):
+def test_a_replaced_item_renders_its_constructor_with_the_original_arguments(net_and_trace, mode):
     net, trace = net_and_trace
     modify(trace, net.blocks, "1", record(trace, Scaled(net.blocks[1], scale=0.5), net.blocks[1], scale=0.5))
-    source = assert_rebuilds(net, trace)
+    generated = assert_rebuilds(net, trace, mode)
     # the wrapped item is the original element expression, inside the per-index pick
-    assert "Scaled(Block(width), scale=0.5) if index == 1 else Block(width)" in source
-    assert "class NetModified(Net):" in source
-    assert "BlockModified" not in source
+    assert "Scaled(Block(width), scale=0.5) if index == 1 else Block(width)" in init_code(
+        generated, "NetModified"
+    )
+    assert list(generated.classes) == ["NetModified"]
 
 
-def test_none_delete_and_add(net_and_trace):
+def test_none_delete_and_add(net_and_trace, mode):
     net, trace = net_and_trace
     modify(trace, net, "head", record(trace, nn.Linear(8, 3), 8, 3))
     modify(trace, net, "norm", None, kind="delete")
     modify(trace, net, "probe", record(trace, nn.Identity()), kind="add")
-    generated = generate(trace, {"net": net})
-    verify(generated, trace, {"net": net})
+    generated = assert_rebuilds(net, trace, mode)
+    init = init_code(generated, "NetModified")
     # 8 was the width the original head was built with: it renders as the same source
-    assert "self.head = nn.Linear(width, 3)" in generated.source
-    assert "self.norm" not in generated.source
-    assert "self.probe = nn.Identity()" in generated.source
+    assert "self.head = nn.Linear(width, 3)" in init
+    assert "self.norm" not in init
+    assert "self.probe = nn.Identity()" in init
     assert any("probe" in w and "forward does not use it" in w for w in generated.warnings)
 
 
-def test_gate_set_in_a_helper_is_assigned_after_the_body_with_a_warning(net_and_trace):
+def test_gate_set_in_a_helper_is_assigned_after_the_body_with_a_warning(net_and_trace, mode):
     net, trace = net_and_trace
     modify(trace, net, "gate", None)
-    generated = generate(trace, {"net": net})
-    assert generated.source.rstrip().endswith("self._add_gate(width)\n        self.gate = None")
+    generated = assert_rebuilds(net, trace, mode)
+    assert (
+        init_code(generated, "NetModified")
+        .rstrip()
+        .endswith("self._add_gate(width)\n        self.gate = None")
+    )
     assert any("gate" in w and "after the original body" in w for w in generated.warnings)
-    assert_rebuilds(net, trace)
 
 
-def test_a_deleted_attribute_that_init_reads_is_deleted_at_the_end():
+def test_a_deleted_attribute_that_init_reads_is_deleted_at_the_end(mode):
     trace = Trace()
     head = record(trace, TiedHead(8), 8)
     modify(trace, head, "decoder", None, kind="delete")
     modify(trace, head, "extra", None, kind="delete")
-    generated = generate(trace, {"head": head})
+    generated = generate(trace, {"head": head}, mode=mode)
     verify(generated, trace, {"head": head})
+    init = init_code(generated, "TiedHeadModified")
     # extra is never read: its statement goes; decoder is read by the next statement: deleted at the end
-    assert "self.extra" not in generated.source
-    assert "self.decoder.bias = self.bias\n        del self.decoder\n" in generated.source
+    assert "self.extra" not in init
+    assert "self.decoder.bias = self.bias\n        del self.decoder\n" in init
     assert any("deletes it at the end" in w for w in generated.warnings)
+    with imported_root(generated, "head") as root_class:
+        built = root_class(8)
+    assert not hasattr(built, "decoder") and not hasattr(built, "extra")
+    built.load_state_dict(head.state_dict(), strict=True)
 
 
 class TiedHead(nn.Module):
@@ -170,7 +191,7 @@ class TiedHead(nn.Module):
         self.extra = nn.Linear(width, width)
 
 
-def test_unrenderable_arguments_name_path_class_and_argument(net_and_trace):
+def test_unrenderable_arguments_name_path_class_and_argument(net_and_trace, mode):
     net, trace = net_and_trace
     modify(
         trace,
@@ -179,40 +200,43 @@ def test_unrenderable_arguments_name_path_class_and_argument(net_and_trace):
         record(trace, Scaled(nn.Identity(), scale=torch.ones(1)), nn.Identity(), scale=torch.ones(1)),
     )
     with pytest.raises(DeclarationError) as error:
-        generate(trace, {"net": net})
+        generate(trace, {"net": net}, mode=mode)
     message = str(error.value)
     assert "blocks.1.fc" in message and "Block" in message and "'scale'" in message and "Tensor" in message
 
 
-def test_nothing_below_a_root_changed_is_reported(net_and_trace):
+def test_nothing_below_a_root_changed_is_reported(net_and_trace, mode):
     from archit_codemod.declaration.errors import NothingModifiedError
 
     net, trace = net_and_trace
     with pytest.raises(NothingModifiedError):
-        generate(trace, {"net": net})
+        generate(trace, {"net": net}, mode=mode)
 
 
-def test_verification_reports_the_first_differing_paths(net_and_trace):
+def test_verification_reports_the_first_differing_paths(net_and_trace, mode):
     net, trace = net_and_trace
     modify(trace, net, "head", record(trace, nn.Linear(8, 3), 8, 3))
-    generated = generate(trace, {"net": net})
+    generated = generate(trace, {"net": net}, mode=mode)
     [file] = generated.files
-    edited = dataclasses.replace(file, text=file.text.replace("nn.Linear(width, 3)", "nn.Linear(width, 4)"))
+    init = init_code(generated, "NetModified")
+    wrong = init.replace("self.head = nn.Linear(width, 3)", "self.head = nn.Linear(width, 4)")
+    assert wrong != init and file.text.count(init) == 1
+    edited = dataclasses.replace(file, text=file.text.replace(init, wrong))
     generated = dataclasses.replace(generated, files=(edited,))
     with pytest.raises(VerificationError, match=r"head\.weight: parameter shape \(4, 8\), traced \(3, 8\)"):
         verify(generated, trace, {"net": net})
 
 
-def test_a_wrapper_takes_no_sizes_from_the_module_it_wraps(net_and_trace):
+def test_a_wrapper_takes_no_sizes_from_the_module_it_wraps(net_and_trace, mode):
     net, trace = net_and_trace
     # 8 is also the width the wrapped head was built with: for a wrapper that is a coincidence.
     modify(trace, net, "head", record(trace, Scaled(net.head, scale=8), net.head, scale=8))
     modify(trace, net, "gate", record(trace, nn.Linear(8, 8), 8, 8))
-    source = assert_rebuilds(net, trace)
-    assert "self.head = Scaled(nn.Linear(width, 2), scale=8)" in source
+    init = init_code(assert_rebuilds(net, trace, mode), "NetModified")
+    assert "self.head = Scaled(nn.Linear(width, 2), scale=8)" in init
     # a replacement that is not a wrapper does take them (the gate is assigned after the body, though:
     # it is set in a helper, so its original arguments are unknown)
-    assert "self.gate = nn.Linear(8, 8)" in source
+    assert "self.gate = nn.Linear(8, 8)" in init
 
 
 # --- a child built by an ancestor's __init__, a local alias, private names ----------------------------------
@@ -256,36 +280,39 @@ class Holder(nn.Module):
         return self.__scale(self.attention(x))
 
 
-def traced_generation(build, change):
+def traced_generation(build, change, mode: str) -> Output:
     """Build and change a model under the real tracer; generate, verify, rebuild with its weights, compare."""
     from archit_codemod.declaration.tracer import trace
 
     with trace() as recorded:
         model = build()
         change(model)
-    generated = generate(recorded, {"model": model})
+    generated = generate(recorded, {"model": model}, mode=mode)
     verify(generated, recorded, {"model": model})
     call = recorded.call_of(model)
-    with load_generated(generated.source) as namespace:
-        built = getattr(namespace, generated.root_classes["model"])(*call.args, **call.kwargs)
+    with imported_root(generated, "model") as root_class:
+        built = root_class(*call.args, **call.kwargs)
     built.load_state_dict(model.state_dict(), strict=True)
     x = torch.randn(3, 8)
     assert torch.equal(built.eval()(x), model.eval()(x))
     return generated
 
 
-def test_a_child_built_by_an_ancestors_init_is_rewritten_where_it_is_built():
+def test_a_child_built_by_an_ancestors_init_is_rewritten_where_it_is_built(mode):
     def wrap_query(holder):
         holder.attention.query = Scaled(holder.attention.query, scale=0.5)
 
-    generated = traced_generation(Holder, wrap_query)
-    source = generated.source
+    generated = traced_generation(Holder, wrap_query, mode)
     # FastAttention's __init__ with BaseAttention's body in place of its super().__init__(...) call: the source
     # expression `nn.Linear(width, width)` is kept, not the sizes of this run.
-    assert (
-        "class FastAttentionModified(FastAttention):\n"
-        '    """FastAttention with query: Scaled. Generated by archit_codemod."""\n'
-        "\n"
+    if mode == "subclass":
+        assert (
+            "class FastAttentionModified(FastAttention):\n"
+            '    """FastAttention with query: Scaled. Generated by archit_codemod."""\n'
+            "\n"
+            "    def __init__(self, width, heads=2):\n"
+        ) in generated.source
+    assert init_code(generated, "FastAttentionModified") == (
         "    def __init__(self, width, heads=2):\n"
         "        # Inlined from BaseAttention.__init__, which FastAttention.__init__ calls with the same arguments.\n"
         "        super(BaseAttention, self).__init__()\n"
@@ -293,33 +320,38 @@ def test_a_child_built_by_an_ancestors_init_is_rewritten_where_it_is_built():
         "        self.query = Scaled(nn.Linear(width, width), scale=0.5)\n"
         "        self.key = nn.Linear(width, width)\n"
         "        self.fast = True\n"
-    ) in source
+    )
     # the local alias is rewritten where it is defined, the branch the traced construction took only
-    assert "        attention_class = FastAttentionModified if fast else BaseAttention\n" in source
+    holder = init_code(generated, "HolderModified")
+    assert "        attention_class = FastAttentionModified if fast else BaseAttention\n" in holder
     assert (
-        "        self.attention = RenamedAttention(width) if renamed else attention_class(width)\n" in source
+        "        self.attention = RenamedAttention(width) if renamed else attention_class(width)\n" in holder
     )
     assert not generated.warnings
 
 
-def test_an_ancestor_init_that_cannot_be_inlined_falls_back_with_a_warning():
+def test_an_ancestor_init_that_cannot_be_inlined_falls_back_with_a_warning(mode):
     def wrap_query(holder):
         holder.attention.query = Scaled(holder.attention.query, scale=0.5)
 
-    generated = traced_generation(lambda: Holder(renamed=True), wrap_query)
+    generated = traced_generation(lambda: Holder(renamed=True), wrap_query, mode)
     # RenamedAttention passes `size` as `width`: BaseAttention's body would read a name it does not have
-    assert "self.query = Scaled(nn.Linear(8, 8), scale=0.5)" in generated.source
+    assert "self.query = Scaled(nn.Linear(8, 8), scale=0.5)" in init_code(
+        generated, "RenamedAttentionModified"
+    )
     assert any("cannot inline" in w and "size" in w for w in generated.warnings), generated.warnings
     assert any("argument values of the traced run" in w for w in generated.warnings)
 
 
-def test_private_attributes_keep_the_name_their_class_stores():
+def test_private_attributes_keep_the_name_their_class_stores(mode):
     def replace_scale(holder):
         holder._Holder__scale = nn.Tanh()
 
-    source = traced_generation(Holder, replace_scale).source
-    assert "        self._Holder__scale = nn.Tanh()\n" in source
-    assert "self.__scale" not in source
+    generated = traced_generation(Holder, replace_scale, mode)
+    code = class_code(generated, "HolderModified")
+    assert "        self._Holder__scale = nn.Tanh()\n" in init_code(generated, "HolderModified")
+    # In vendor mode the renamed class's other methods read the attribute by the name its original stores.
+    assert "self.__scale" not in code
 
 
 # --- containers ----------------------------------------------------------------------------------------------
@@ -339,13 +371,13 @@ class Router(nn.Module):
         return self.stack(x)
 
 
-def test_items_appended_to_a_comprehension_and_deleted_from_a_literal():
+def test_items_appended_to_a_comprehension_and_deleted_from_a_literal(mode):
     def change(router):
         router.layers.append(nn.Linear(8, 8, bias=False))
         router.layers.append(nn.Tanh())
         del router.stack[2]
 
-    source = traced_generation(Router, change).source
+    source = init_code(traced_generation(Router, change, mode), "RouterModified")
     # an added item has no original expression to borrow its sizes from: they are the traced values
     assert (
         "        self.layers = nn.ModuleList(\n"
@@ -355,12 +387,12 @@ def test_items_appended_to_a_comprehension_and_deleted_from_a_literal():
     assert "self.stack = nn.Sequential(nn.Linear(width, width), nn.ReLU())\n" in source
 
 
-def test_last_items_deleted_from_a_comprehension_are_sliced_off():
+def test_last_items_deleted_from_a_comprehension_are_sliced_off(mode):
     def change(router):
         del router.layers[-1]
         router.layers[0] = nn.Linear(8, 8, bias=False)
 
-    source = traced_generation(Router, change).source
+    source = init_code(traced_generation(Router, change, mode), "RouterModified")
     assert (
         "self.layers = nn.ModuleList(\n"
         "            [nn.Linear(width, width, bias=False) if index == 0 else nn.Linear(width, width) "
@@ -369,7 +401,7 @@ def test_last_items_deleted_from_a_comprehension_are_sliced_off():
     ) in source
 
 
-def test_sequential_and_module_dict_items_replaced_added_and_deleted():
+def test_sequential_and_module_dict_items_replaced_added_and_deleted(mode):
     def change(router):
         router.stack[1] = nn.GELU()
         router.experts["b"] = nn.Linear(8, 8, bias=False)
@@ -377,7 +409,7 @@ def test_sequential_and_module_dict_items_replaced_added_and_deleted():
         del router.experts["a"]
         router.by_name["y"] = nn.Identity()
 
-    source = traced_generation(Router, change).source
+    source = init_code(traced_generation(Router, change, mode), "RouterModified")
     assert "self.stack = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, width))" in source
     assert (
         'self.experts = nn.ModuleDict({"b": nn.Linear(width, width, bias=False), "c": nn.Identity()})'
@@ -403,37 +435,37 @@ def test_sequential_and_module_dict_items_replaced_added_and_deleted():
     ],
     ids=["item set to None", "middle item deleted", "item inserted", "nested container"],
 )
-def test_unsupported_container_changes_are_refused_naming_the_path(change, message):
+def test_unsupported_container_changes_are_refused_naming_the_path(change, message, mode):
     from archit_codemod.declaration.tracer import trace
 
     with trace() as recorded:
         router = Router()
         change(router)
     with pytest.raises(DeclarationError, match=message):
-        generate(recorded, {"model": router})
+        generate(recorded, {"model": router}, mode=mode)
 
 
 # --- shared modules and changes made while a forward runs ------------------------------------------------------
 
 
-def test_a_module_placed_at_two_paths_is_refused_naming_both(net_and_trace):
+def test_a_module_placed_at_two_paths_is_refused_naming_both(net_and_trace, mode):
     net, trace = net_and_trace
     modify(trace, net, "head", net.gate)
     with pytest.raises(DeclarationError, match=r"head and gate are the same Linear object") as error:
-        generate(trace, {"net": net})
+        generate(trace, {"net": net}, mode=mode)
     assert "separate weights" in str(error.value)
 
 
-def test_one_new_module_given_to_every_layer_is_refused(net_and_trace):
+def test_one_new_module_given_to_every_layer_is_refused(net_and_trace, mode):
     net, trace = net_and_trace
     shared = record(trace, nn.GELU())
     for block in net.blocks:
         modify(trace, block, "act", shared)
     with pytest.raises(DeclarationError, match=r"blocks\.0\.act and blocks\.1\.act are the same GELU object"):
-        generate(trace, {"net": net})
+        generate(trace, {"net": net}, mode=mode)
 
 
-def test_a_change_made_by_a_forward_hook_is_declared_like_any_other():
+def test_a_change_made_by_a_forward_hook_is_declared_like_any_other(mode):
     from archit_codemod.declaration.tracer import trace
 
     def swap_activation(module, inputs, output):
@@ -445,11 +477,11 @@ def test_a_change_made_by_a_forward_hook_is_declared_like_any_other():
         net(torch.randn(2, 8))
         handle.remove()
     assert [(m.name, m.kind) for m in recorded.modifications] == [("act", "set")]
-    generated = generate(recorded, {"net": net})
+    generated = generate(recorded, {"net": net}, mode=mode)
     verify(generated, recorded, {"net": net})
-    assert "self.act = nn.Tanh()" in generated.source
-    with load_generated(generated.source) as namespace:
-        built = namespace.NetModified()
+    assert "self.act = nn.Tanh()" in init_code(generated, "BlockModified")
+    with imported_root(generated, "net") as root_class:
+        built = root_class()
     built.load_state_dict(net.state_dict(), strict=True)
     x = torch.randn(4, 8)
     assert torch.equal(built.eval()(x), net.eval()(x))
