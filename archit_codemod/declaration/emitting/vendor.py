@@ -235,7 +235,10 @@ class _VendorEmitter:
         for statement in self._members(plan):
             body = replace_or_insert_member(body, statement)
         decorators = [with_custom_intro(d, plan.original.__name__) for d in updated.decorators]
-        body = updated.body.with_changes(body=body).visit(KeepPrivateNames(plan.original.__name__))
+        module_globals = {assignment.name for assignment in file.parsed.global_scope.assignments}
+        body = updated.body.with_changes(body=body).visit(
+            KeepPrivateNames(plan.original.__name__, module_globals)
+        )
         return updated.with_changes(name=cst.Name(plan.name), body=body, decorators=decorators)
 
     def modified_subclass(self, file: _File, plan: ClassPlan) -> cst.ClassDef:

@@ -69,18 +69,27 @@ class KeepPrivateNames(cst.CSTTransformer):
 
     Python mangles ``self.__scale`` inside ``class HolderModified`` to ``_HolderModified__scale``: another attribute
     than the traced model's (and its checkpoint's) ``_Holder__scale``. Nested classes mangle with their own name.
+    A bare name that the module binds (``__HEAD_MASK_WARNING_MSG``) stays as written: Python mangles it in the
+    original class as well, so it behaves the same either way, and the line stays as in the original.
 
         self.__scale = nn.Identity()  ->  self._Holder__scale = nn.Identity()
     """
 
-    def __init__(self, original_name: str) -> None:
+    def __init__(self, original_name: str, module_globals: set[str]) -> None:
         super().__init__()
         self.original_name = original_name
+        self.module_globals = module_globals
+        self._attributes: set[int] = set()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._attributes.add(id(node.attr))
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if id(original_node) not in self._attributes and updated_node.value in self.module_globals:
+            return updated_node
         name = mangled(updated_node.value, self.original_name)
         return updated_node if name == updated_node.value else updated_node.with_changes(value=name)
 
