@@ -482,3 +482,109 @@ def test_suffix_names_the_generated_classes(tmp_path, suffix, mode):
     assert "class BertModelV2(" in class_code(generated, "BertModelV2")
     with pytest.raises(DeclarationError, match="suffix"):
         generate(traced, find_roots(traced), suffix="not valid", mode=mode)
+
+
+# --- one module among several of its class (a vendored file then keeps the original class) -------------------
+
+
+def test_the_dropout_of_one_bert_layer_replaced(tmp_path, mode):
+    generated, traced, roots = run(
+        tmp_path,
+        f"""
+        from torch import nn
+        from transformers import BertConfig, BertModel
+
+        model = BertModel(BertConfig({TINY}))
+        model.encoder.layer[1].output.dropout = nn.Identity()
+        """,
+        mode=mode,
+    )
+    assert sorted(generated.classes) == [
+        "BertEncoderModified",
+        "BertLayerModified",
+        "BertModelModified",
+        "BertOutputModified",
+    ]
+    assert (
+        "BertLayerModified(config, layer_idx=i) if i == 1 else BertLayer(config, layer_idx=i)"
+        in init_code(generated, "BertEncoderModified")
+    )
+    built = rebuild(generated, traced, roots)
+    assert [type(layer.output.dropout).__name__ for layer in built.encoder.layer] == ["Dropout", "Identity"]
+    assert [type(layer).__name__ for layer in built.encoder.layer] == ["BertLayer", "BertLayerModified"]
+    assert_same_outputs(built, roots["model"], input_ids())
+
+
+BART = """
+from torch import nn
+from transformers import BartConfig, BartModel
+
+config = BartConfig(
+    vocab_size=99, d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=4,
+    decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=64,
+)
+model = BartModel(config)
+model.decoder.layers[0].self_attn.q_proj = nn.Linear(32, 32, bias=False)
+"""
+
+
+def test_one_attention_of_the_bart_decoder_changed_leaves_the_others_alone(tmp_path, mode):
+    generated, traced, roots = run(tmp_path, BART, mode=mode)
+    assert "BartAttentionModified" in generated.classes
+    assert "self.q_proj = nn.Linear(embed_dim, embed_dim, bias=False)" in init_code(
+        generated, "BartAttentionModified"
+    )
+    original = roots["model"].eval()
+    with imported_root(generated, "model") as root_class:  # set_attn_implementation reads the class's module
+        built = root_class(original.config).eval()
+        built.load_state_dict(original.state_dict(), strict=True)
+        built.set_attn_implementation("eager")
+    attentions = {
+        path: type(module).__name__ for path, module in built.named_modules() if path.endswith("attn")
+    }
+    assert attentions == {
+        "encoder.layers.0.self_attn": "BartAttention",
+        "decoder.layers.0.self_attn": "BartAttentionModified",
+        "decoder.layers.0.encoder_attn": "BartAttention",
+    }
+    original.set_attn_implementation("eager")
+    assert_same_outputs(built, original, input_ids())
+    # transformers collects attentions by class (`OutputRecorder(BartAttention, ...)`): the changed one counts too.
+    with torch.no_grad():
+        expected, got = (
+            original(input_ids(), output_attentions=True),
+            built(input_ids(), output_attentions=True),
+        )
+    for name in ("encoder_attentions", "decoder_attentions", "cross_attentions"):
+        assert len(getattr(got, name)) == len(getattr(expected, name)) == 1, name
+        torch.testing.assert_close(getattr(got, name)[0], getattr(expected, name)[0])
+
+
+def test_one_attention_of_the_t5_decoder_changed(tmp_path, mode):
+    generated, traced, roots = run(
+        tmp_path,
+        """
+        from torch import nn
+        from transformers import T5Config, T5Model
+
+        config = T5Config(vocab_size=99, d_model=32, d_kv=8, d_ff=37, num_layers=1, num_decoder_layers=1, num_heads=4)
+        model = T5Model(config)
+        model.decoder.block[0].layer[0].SelfAttention.q = nn.Linear(32, 32, bias=True)
+        """,
+        mode=mode,
+    )
+    built = rebuild(generated, traced, roots)
+    queries = {
+        path: type(module).__name__ for path, module in built.named_modules() if path.endswith("Attention")
+    }
+    assert queries == {
+        "encoder.block.0.layer.0.SelfAttention": "T5Attention",
+        "decoder.block.0.layer.0.SelfAttention": "T5AttentionModified",
+        "decoder.block.0.layer.1.EncDecAttention": "T5Attention",
+    }
+    assert built.decoder.block[0].layer[0].SelfAttention.q.bias is not None
+    ids = input_ids()
+    with torch.no_grad():
+        expected = roots["model"].eval()(input_ids=ids, decoder_input_ids=ids).last_hidden_state
+        got = built(input_ids=ids, decoder_input_ids=ids).last_hidden_state
+    torch.testing.assert_close(got, expected)
