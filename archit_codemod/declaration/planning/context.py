@@ -16,9 +16,11 @@ import libcst.matchers as m
 from torch import nn
 
 from archit_codemod.declaration.changes import Change
+from archit_codemod.declaration.inline import InitCopy
 from archit_codemod.declaration.locate import ClassSource, locate_class
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.naming import ClassNamer
+from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import Dirty
 from archit_codemod.declaration.records import ConstructorCall, Trace
 from archit_codemod.declaration.render import OriginalArgument, RenderContext, Renderer, parameter_sizes
@@ -39,6 +41,7 @@ class Planning:
     namer: ClassNamer
     renderer: Renderer = field(init=False)
     _sources: dict[type, ClassSource] = field(default_factory=dict)
+    _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer(self.names, self.trace.call_of, self.namer.name_of, self.dirty)
@@ -48,6 +51,13 @@ class Planning:
         if cls not in self._sources:
             self._sources[cls] = locate_class(cls, self.script)
         return self._sources[cls]
+
+    def statements(self, copy: InitCopy) -> InitStatements:
+        """The statements of a copied ``__init__``, read once for every module that copies it (every layer)."""
+        key = tuple(id(fragment.init_def) for fragment in copy.fragments)
+        if key not in self._statements:
+            self._statements[key] = InitStatements(copy)
+        return self._statements[key]
 
     def call_of(self, module: nn.Module | None) -> ConstructorCall | None:
         return self.trace.call_of(module) if module is not None else None
@@ -164,9 +174,25 @@ def resolves_to(callee: cst.BaseExpression, cls: type, source: ClassSource) -> b
     return obj is cls
 
 
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+
+def calls_in(expression: cst.CSTNode) -> list[cst.Call]:
+    """Every call in ``expression``, outermost first (a plain visitor: matchers cost more, on every layer)."""
+    visitor = _Calls()
+    expression.visit(visitor)
+    return visitor.found
+
+
 def find_call_of(expression: cst.BaseExpression, cls: type, source: ClassSource) -> cst.Call | None:
     """The first call in ``expression`` whose callee is ``cls`` (how the replaced module was built)."""
-    for call in m.findall(expression, m.Call()):
+    for call in calls_in(expression):
         if resolves_to(call.func, cls, source):
             return call
     return None

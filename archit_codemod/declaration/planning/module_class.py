@@ -15,7 +15,7 @@ from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import ClassPlan, Instance
-from archit_codemod.declaration.planning.statements import AssignmentStatements, InitStatements, written
+from archit_codemod.declaration.planning.statements import AssignmentStatements, written
 from archit_codemod.declaration.planning.transformers_policy import class_members
 from archit_codemod.declaration.planning.walk import join
 
@@ -27,7 +27,7 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
     direct = planning.changes.get(id(module), {})
     names = list(module._modules) + [name for name in direct if name not in module._modules]
     copy = _init_copy(planning, module, source, names, direct, path)
-    owner = OwnerEdits(planning, module, path, InitStatements(copy))
+    owner = OwnerEdits(planning, module, path, planning.statements(copy))
     for name in names:
         child_path = join(path, name)
         if name in direct:
