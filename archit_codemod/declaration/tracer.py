@@ -212,16 +212,24 @@ def _record_construction(
     # calls ours without its arguments: neither is the constructor call, so none is recorded.
     if caller.f_code in _COPY_CONSTRUCTORS or cls.__new__ is not _module_new:
         return
+    within = {
+        id(session): _library_call(caller, session.user_filename) if parent is None else None
+        for session in _state.sessions
+    }
+    shared: dict[int, ConstructorCall] = {}  # nested traces share one record when they see the same call
     for session in _state.sessions:
-        session.trace.calls[module] = ConstructorCall(
-            cls=cls,
-            args=args,
-            kwargs=kwargs,
-            filename=caller.f_code.co_filename,
-            lineno=caller.f_lineno,
-            parent=parent,
-            within=_library_call(caller, session.user_filename) if parent is None else None,
-        )
+        library_call = within[id(session)]
+        if id(library_call) not in shared:
+            shared[id(library_call)] = ConstructorCall(
+                cls=cls,
+                args=args,
+                kwargs=kwargs,
+                filename=caller.f_code.co_filename,
+                lineno=caller.f_lineno,
+                parent=parent,
+                within=library_call,
+            )
+        session.trace.calls[module] = shared[id(library_call)]
 
 
 def _creation_ancestors(module: nn.Module) -> Iterator[nn.Module]:
