@@ -145,13 +145,18 @@ def _entry_frame(frame: types.FrameType | None, user_filename: str) -> types.Fra
 def _library_call(frame: types.FrameType | None, user_filename: str) -> LibraryCall | None:
     """The :class:`LibraryCall` the script made that ``frame`` runs inside (one record per call)."""
     entry = _entry_frame(frame, user_filename)
-    if entry is None:
+    if entry is None or _is_statement_in_disguise(entry.f_code.co_name):
         return None
     if _state.entered is not None and _state.entered[0] is entry:
         return _state.entered[1]
     call = _describe_call(entry)
     _state.entered = (entry, call)
     return call
+
+
+def _is_statement_in_disguise(name: str) -> bool:
+    """``model.x = m``, ``del model.x``, ``layers[0] = m`` run ``Module.__setattr__`` & co.: the script's own statements."""
+    return name.startswith("__") and name.endswith("__") and name != "__init__"
 
 
 def _describe_call(entry: types.FrameType) -> LibraryCall:

@@ -13,8 +13,9 @@ from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.library_calls import replay_statement
 from archit_codemod.declaration.planning.owner import OwnerEdits
-from archit_codemod.declaration.planning.plan import ClassPlan, Instance
+from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
 from archit_codemod.declaration.planning.statements import AssignmentStatements, written
 from archit_codemod.declaration.planning.transformers_policy import class_members
 from archit_codemod.declaration.planning.walk import join
@@ -43,6 +44,11 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         generated = planning.namer.plan_of(child)
         if generated is not None:
             plan_child_class(owner, name, child, generated, child_path)
+    for call in planning.replays.get(id(module), ()):
+        statement = replay_statement(call, module, planning.renderer, owner.context(path))
+        owner.edits.append(AfterInit(statement))
+        owner.summary.append(f"{call.name}(...) after __init__")
+        owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
     members = class_members(module, path, planning.changes, _generated_of(planning), planning.warn)
     return ClassPlan(
         name="",

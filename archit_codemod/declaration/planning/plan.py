@@ -57,7 +57,15 @@ class AppendStatement:
     statement: cst.BaseStatement
 
 
-Edit = ReplaceValue | SwapCallee | RemoveAssignment | AppendStatement
+@dataclass(frozen=True, eq=False)
+class AfterInit:
+    """``statement`` runs once the original ``__init__`` is done, ``self.post_init()`` included: a library call
+    that changes the finished model (``inject_adapter_in_model(config, self)``)."""
+
+    statement: cst.BaseStatement
+
+
+Edit = ReplaceValue | SwapCallee | RemoveAssignment | AppendStatement | AfterInit
 
 
 @dataclass(frozen=True, eq=False)
