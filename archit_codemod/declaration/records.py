@@ -103,8 +103,8 @@ class ConstructorCall:
     lineno: int
     parent: nn.Module | None = _WeakModuleField()  # type: ignore[assignment]
     within: LibraryCall | None = None
-    """The library call the script made that built this module (``None`` when the script built it itself, or
-    when it was built by a module's ``__init__``)."""
+    """The library call the script made that built this module (``get_peft_model`` for a LoRA layer); ``None``
+    when the script built it itself, or a constructor the script called did."""
 
     def bound(self) -> inspect.BoundArguments | None:
         """The arguments bound to the parameters of ``cls.__init__``, or ``None`` when they do not bind."""

@@ -289,12 +289,20 @@ class Renderer:
         return cst.Tuple(_with_commas(elements))
 
     def _dataclass(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """A call of the dataclass with the fields that differ from a default instance's.
+
+        Compared with a default instance rather than the declared defaults, a field that ``__post_init__``
+        derives (PEFT's ``peft_type``) is left out, as its own constructor sets it again.
+        """
         callee = self.names.reference(type(value), self._where(context, argument))
+        default = _default_instance(type(value))
         kwargs = {}
         for data_field in dataclasses.fields(value):
             if not data_field.init:
                 continue
             current = getattr(value, data_field.name)
+            if default is not None and _same(current, getattr(default, data_field.name, _MISSING)):
+                continue
             if data_field.default is not dataclasses.MISSING and _same(current, data_field.default):
                 continue
             if data_field.default_factory is not dataclasses.MISSING and _same(
@@ -303,6 +311,17 @@ class Renderer:
                 continue
             kwargs[data_field.name] = current
         return self.call(callee, (), kwargs, context, type(value))
+
+
+_MISSING = object()
+
+
+def _default_instance(cls: type) -> Any:
+    """``cls()``, or ``None`` when it needs arguments or raises."""
+    try:
+        return cls()
+    except Exception:
+        return None
 
 
 def _changed_without_class(module: nn.Module, context: RenderContext, argument: str) -> DeclarationError:

@@ -154,6 +154,14 @@ def _library_call(frame: types.FrameType | None, user_filename: str) -> LibraryC
     return call
 
 
+def _building_call(frame: types.FrameType, user_filename: str) -> LibraryCall | None:
+    """The library call (not a constructor: that is the module's own definition) that builds a module now."""
+    entry = _entry_frame(frame, user_filename)
+    if entry is None or entry.f_code.co_name == "__init__":
+        return None
+    return _library_call(frame, user_filename)
+
+
 def _is_statement_in_disguise(name: str) -> bool:
     """``model.x = m``, ``del model.x``, ``layers[0] = m`` run ``Module.__setattr__`` & co.: the script's own statements."""
     return name.startswith("__") and name.endswith("__") and name != "__init__"
@@ -217,10 +225,7 @@ def _record_construction(
     # calls ours without its arguments: neither is the constructor call, so none is recorded.
     if caller.f_code in _COPY_CONSTRUCTORS or cls.__new__ is not _module_new:
         return
-    within = {
-        id(session): _library_call(caller, session.user_filename) if parent is None else None
-        for session in _state.sessions
-    }
+    within = {id(session): _building_call(caller, session.user_filename) for session in _state.sessions}
     shared: dict[int, ConstructorCall] = {}  # nested traces share one record when they see the same call
     for session in _state.sessions:
         library_call = within[id(session)]
