@@ -327,37 +327,26 @@ def _declare(options: argparse.Namespace) -> _Product:
     roots = find_roots(trace, options.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if options.mode == "vendor":
-            product, generated = _vendor(options, trace, roots)
-        else:
-            from archit_codemod.declaration import api
+        from archit_codemod.declaration import api
 
-            generated = api.generate(trace, roots, suffix=options.suffix)
-            if options.verify:
-                api.verify(generated, trace, roots)
-            product = _Product({options.output or "": generated.source})
-    _report_warnings(caught, generated)
-    return product
-
-
-def _vendor(options: argparse.Namespace, trace: Any, roots: dict[str, Any]) -> tuple[_Product, Any]:
-    from archit_codemod.declaration.vendor import vendor, verify_vendored
-
-    vendored = vendor(trace, roots, suffix=options.suffix, prune=options.prune)
-    if options.verify:
-        verify_vendored(vendored, trace, roots)
+        output = api.generate(trace, roots, suffix=options.suffix, mode=options.mode, prune=options.prune)
+        if options.verify:
+            api.verify(output, trace, roots)
+    _report_warnings(caught, output)
     save = None
     if options.save_pretrained and not (options.diff or options.check):
         from archit_codemod.declaration.checkpoint import save_pretrained
 
         # Checked before anything is written: saving happens in the temporary folder.
-        save = functools.partial(save_pretrained, vendored, roots)
-    product = _Product(
-        files={file.name: file.text for file in vendored.files},
-        originals={file.name: (file.original_label, file.original_text) for file in vendored.files},
+        save = functools.partial(save_pretrained, output, roots)
+    return _Product(
+        files={
+            file.name if options.mode == "vendor" else (options.output or ""): file.text
+            for file in output.files
+        },
+        originals={file.name: (file.original_label, file.original_text) for file in output.files},
         save=save,
     )
-    return product, vendored
 
 
 def _show_diff(diff: str) -> None:

@@ -8,83 +8,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from archit_codemod.declaration.emit import assemble
-from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.names import NameTable
-from archit_codemod.declaration.plan import Planner
+from archit_codemod.declaration.emitting.output import Output
+from archit_codemod.declaration.emitting.subclass import emit_subclass
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.planning.planner import make_plan
 from archit_codemod.declaration.records import Modification, Trace
-from archit_codemod.declaration.verify import verify_source
+from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.verify import verify
+from archit_codemod.declaration.verify import verify as verify_output
 
-__all__ = ["Generated", "declare", "generate", "infer_trace", "reaches", "verify"]
-
-
-@dataclass
-class Generated:
-    """The generated module and what it declares."""
-
-    source: str
-    """The whole generated module."""
-    root_classes: dict[str, str]
-    """Root name -> name of the generated class that declares it."""
-    warnings: list[str] = field(default_factory=list)
-    original_of: dict[str, type] = field(default_factory=dict, repr=False)
-    """Generated class name -> the class it subclasses (for verification)."""
+__all__ = ["Output", "declare", "generate", "infer_trace", "reaches", "verify"]
 
 
-def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modified") -> Generated:
+def generate(
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    *,
+    suffix: str = "Modified",
+    mode: str = "subclass",
+    prune: bool = False,
+) -> Output:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
+
+    ``mode`` is ``"subclass"`` (one module of subclasses) or ``"vendor"`` (edited copies of the original files;
+    ``prune`` leaves out what the modified models do not use).
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module
             path, the class and the argument.
         NothingModifiedError: nothing changed under any of ``roots``.
     """
-    script_path = Path(trace.script_path) if trace.script_path is not None else None
-    names = NameTable(
-        script_module_name=trace.script_module_name, script_path=script_path, script_namespace=trace.namespace
-    )
-    planner = Planner(trace, names, suffix=suffix)
-    root_classes: dict[str, str] = {}
-    for root_name, root in roots.items():
-        generated = planner.class_for(root, "")
-        if generated is not None:
-            root_classes[root_name] = generated.name
-    if not root_classes:
-        raise NothingModifiedError(
-            f"No submodule of {', '.join(roots) or 'the given models'} was modified after its construction."
-        )
-    # The header names the script as it was given on the command line (stable across machines).
-    argv = getattr(trace, "script_argv", None)
-    shown_path = Path(argv[0]) if argv else script_path
-    source = assemble(names, planner.generated, script_path=shown_path, root_names=list(root_classes))
-    return Generated(
-        source=source,
-        root_classes=root_classes,
-        warnings=list(dict.fromkeys(planner.warnings)),
-        original_of={g.name: g.original for g in planner.generated},
-    )
+    plan = make_plan(trace, roots, ScriptSource.of(trace), suffix=suffix)
+    if mode == "vendor":
+        from archit_codemod.declaration.emitting.vendor import emit_vendor
 
-
-def verify(generated: Generated, trace: Trace, roots: dict[str, nn.Module]) -> None:
-    """Import ``generated.source`` on its own and check each root class rebuilds its traced root (on meta).
-
-    Raises:
-        VerificationError: the module trees differ (the message lists the first differing paths) or the
-            generated code fails to build.
-    """
-    verify_source(
-        generated.source,
-        generated.root_classes,
-        {name: roots[name] for name in generated.root_classes},
-        trace,
-        generated.original_of,
-    )
+        return emit_vendor(plan, prune=prune)
+    return emit_subclass(plan)
 
 
 def declare(
@@ -104,10 +66,10 @@ def declare(
     if trace is None or not reaches(trace, model):
         trace = infer_trace(model)
     roots = {"model": model}
-    generated = generate(trace, roots, suffix=suffix)
+    output = generate(trace, roots, suffix=suffix)
     if verify:
-        verify_source(generated.source, generated.root_classes, roots, trace, generated.original_of)
-    return generated.source
+        verify_output(output, trace, roots)
+    return output.source
 
 
 def infer_trace(model: nn.Module, reference_class: type | None = None) -> Trace:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from torch import nn
 
+from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.vendor import Vendored, load_vendored
+from archit_codemod.declaration.verify import load_output
 
 __all__ = ["auto_map_for", "save_pretrained"]
 
@@ -43,20 +44,20 @@ def _auto_class_mappings() -> dict[str, dict[str, object]]:
     return mappings
 
 
-def auto_map_for(model_type: str, vendored: Vendored) -> dict[str, str]:
+def auto_map_for(model_type: str, output: Output) -> dict[str, str]:
     """``auto_map`` entries (``{"AutoModelForMaskedLM": "modeling_roberta.RobertaForMaskedLMModified"}``) for
     every auto class that maps ``model_type`` to the original of a vendored class."""
     auto_map = {}
     for auto_class, mapping in sorted(_auto_class_mappings().items()):
         mapped = mapping.get(model_type)
         names = {mapped} if isinstance(mapped, str) else set(mapped or ())
-        for vendored_name, (original, module) in vendored.renamed.items():
+        for vendored_name, (original, module) in output.classes.items():
             if original.__name__ in names:
                 auto_map[auto_class] = f"{module}.{vendored_name}"
     return auto_map
 
 
-def save_pretrained(vendored: Vendored, roots: dict[str, nn.Module], directory: Path) -> None:
+def save_pretrained(output: Output, roots: dict[str, nn.Module], directory: Path) -> None:
     """Save the traced weights of the (single) root model with its vendored class into ``directory``.
 
     ``directory`` must already hold the vendored files (they are imported from there).
@@ -67,12 +68,12 @@ def save_pretrained(vendored: Vendored, roots: dict[str, nn.Module], directory: 
     """
     from transformers import PreTrainedModel
 
-    if len(vendored.root_classes) != 1:
+    if len(output.roots) != 1:
         raise DeclarationError(
-            f"--save-pretrained saves one model, but the script modified {len(vendored.root_classes)} "
-            f"({', '.join(vendored.root_classes)}). Fix: choose one with --model NAME."
+            f"--save-pretrained saves one model, but the script modified {len(output.roots)} "
+            f"({', '.join(output.roots)}). Fix: choose one with --model NAME."
         )
-    [(root_name, (module, class_name))] = vendored.root_classes.items()
+    [(root_name, (module, class_name))] = output.roots.items()
     root = roots[root_name]
     if not isinstance(root, PreTrainedModel):
         raise DeclarationError(
@@ -85,8 +86,8 @@ def save_pretrained(vendored: Vendored, roots: dict[str, nn.Module], directory: 
             "Fix: build the model on a real device in the script, or omit --save-pretrained."
         )
     config = copy.deepcopy(root.config)
-    config.auto_map = auto_map_for(config.model_type, vendored)
-    with load_vendored(vendored.files, directory) as package:
+    config.auto_map = auto_map_for(config.model_type, output)
+    with load_output(output, directory) as package:
         model_class = getattr(package.module(module), class_name)
         model = model_class(config)
         model.load_state_dict(root.state_dict(), strict=True)

@@ -40,8 +40,13 @@ _SUPER_INIT_CALL = m.Call(
 _SUPER_INIT_STATEMENT = m.SimpleStatementLine(body=[m.Expr(_SUPER_INIT_CALL)])
 _DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
 
-Prepare = Callable[[ClassSource, cst.FunctionDef], cst.FunctionDef]
-"""A per-class rewrite of a copied ``__init__`` applied before merging (``super()`` naming its class, ...)."""
+_ANY_SUPER_INIT_STATEMENT = m.SimpleStatementLine(
+    body=[m.Expr(m.Call(func=m.Attribute(value=m.Call(func=m.Name("super")), attr=m.Name("__init__"))))]
+)
+
+Rewrite = Callable[[int, ClassSource, cst.FunctionDef], cst.FunctionDef]
+"""A rewrite of one part of a copied ``__init__`` (its level, its class, its original ``FunctionDef``), made
+before the parts are merged: the edits keyed by its original nodes, ``super()`` naming its class, ..."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +59,17 @@ class InitCopy:
 
     fragments: tuple[ClassSource, ...]
 
-    def function(self, prepare: Prepare | None = None) -> cst.FunctionDef:
-        """The merged ``__init__``; ``prepare`` rewrites each class's part with that class at hand."""
+    def function(self, rewrite: Rewrite | None = None) -> cst.FunctionDef:
+        """The merged ``__init__``; ``rewrite`` rewrites each class's part with that class at hand."""
         inner: list[cst.BaseStatement] | None = None
         for level in range(len(self.fragments) - 1, -1, -1):
             source = self.fragments[level]
-            function = prepare(source, source.init_def) if prepare is not None else source.init_def
+            function = rewrite(level, source, source.init_def) if rewrite is not None else source.init_def
             statements = list(function.body.body)
             if inner is not None:
-                index = _super_init_index(source.init_def)
-                replaced = source.init_def.body.body[index]
+                # Found again after the rewrite (which may remove statements, and rewrites super()).
+                index = next(i for i, s in enumerate(statements) if m.matches(s, _ANY_SUPER_INIT_STATEMENT))
+                replaced = statements[index]
                 inherited = self.fragments[level + 1]
                 note = (
                     f"# Inlined from {inherited.definer.__name__}.__init__, which {source.definer.__name__}.__init__ "

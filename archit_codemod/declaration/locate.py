@@ -13,12 +13,15 @@ import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from archit_codemod.declaration.errors import DeclarationError
+
+if TYPE_CHECKING:
+    from archit_codemod.declaration.script import ScriptSource
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,6 @@ def parse_source(path: Path, module_name: str, package: str | None = None) -> Pa
     return _parse(path, path.stat().st_mtime, module_name, package)
 
 
-def is_script_class(obj: Any, script_module_name: str, script_path: Path | None) -> bool:
-    """Whether ``obj`` (a class or function) was defined in the traced script."""
-    return script_path is not None and getattr(obj, "__module__", None) == script_module_name
-
-
 def script_source(script_path: Path, script_module_name: str) -> ParsedSource:
     return parse_source(script_path, script_module_name, None)
 
@@ -101,9 +99,7 @@ def module_source(module_name: str) -> ParsedSource:
     return parse_source(Path(path), module_name, module.__package__)
 
 
-def locate_class(
-    cls: type, *, script_module_name: str = "__main__", script_path: Path | None = None, script_namespace=None
-) -> ClassSource:
+def locate_class(cls: type, script: ScriptSource) -> ClassSource:
     """The ``ClassSource`` of ``cls``: the ``ClassDef`` and ``__init__`` of the class that defines ``__init__``."""
     definer = next((klass for klass in cls.__mro__ if "__init__" in vars(klass)), None)
     if definer is None or definer is object:
@@ -113,15 +109,15 @@ def locate_class(
             f"{definer.__qualname__} is defined inside a function, so no module can import it. "
             "Fix: define the class at the top level of its module."
         )
-    if definer.__module__ == "__main__" and not is_script_class(definer, script_module_name, script_path):
+    if definer.__module__ == "__main__" and not script.owns(definer):
         raise DeclarationError(
             f"{definer.__qualname__} was defined in an interactive session (module __main__ without a file), so "
             "the codemod has no source to copy and no other program could import it. Fix: define it in a module "
             "or a script file, and run that under `python -m archit_codemod SCRIPT`."
         )
-    if is_script_class(definer, script_module_name, script_path):
-        parsed = script_source(script_path, script_module_name)
-        namespace = script_namespace if script_namespace is not None else {}
+    if script.owns(definer):
+        parsed = script.parsed()
+        namespace = script.namespace
     else:
         try:
             parsed = module_source(definer.__module__)
@@ -136,7 +132,17 @@ def locate_class(
 
 def _find_class_and_init(parsed: ParsedSource, definer: type) -> tuple[cst.ClassDef, cst.FunctionDef]:
     candidates = _class_defs_by_qualname(parsed.module.body, definer.__qualname__.split("."))
-    init_line = definer.__init__.__code__.co_firstlineno
+    # A decorated __init__ (functools.wraps) is the wrapper: its own code is where the decorator lives.
+    init = inspect.unwrap(vars(definer)["__init__"])
+    code = getattr(init, "__code__", None)
+    # functools.wraps copies the name, not the code: a wrapper that hides the original has its own co_name.
+    if code is None or code.co_name != "__init__":
+        raise DeclarationError(
+            f"The __init__ of {definer.__qualname__} is not the function written in its class body in {parsed.path}: "
+            "a decorator replaced it without keeping a reference to it. Fix: make the decorator keep the "
+            "original (decorate its wrapper with functools.wraps(function)), or remove it."
+        )
+    init_line = code.co_firstlineno
     for class_def in candidates:
         for statement in class_def.body.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":

@@ -32,7 +32,8 @@ from libcst.metadata.scope_provider import ImportAssignment
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.locate import ParsedSource, absolute_module, script_source
+from archit_codemod.declaration.locate import ParsedSource, absolute_module
+from archit_codemod.declaration.script import ScriptSource
 
 _LINE_LENGTH = 110
 
@@ -95,18 +96,24 @@ def free_names(node: cst.CSTNode) -> set[str]:
 class NameTable:
     """Every name the generated module binds at its top level, each bound once."""
 
-    def __init__(
-        self, *, script_module_name: str = "__main__", script_path: Path | None = None, script_namespace=None
-    ):
-        self.script_module_name = script_module_name
-        self.script_path = script_path
-        self.script_namespace = script_namespace if script_namespace is not None else {}
+    def __init__(self, script: ScriptSource | None = None):
+        self.script = script if script is not None else ScriptSource()
         self.imports: dict[str, ImportBinding] = {}
         self.script_definitions: dict[str, ScriptDefinition] = {}
         self.copied_statements: dict[str, cst.SimpleStatementLine] = {}
         """Module-level statements of a library module copied into the generated module (its logger)."""
         self.local: set[str] = set()
         self._objects: dict[str, Any] = {}
+
+    def copy(self) -> NameTable:
+        """An independent table with the same bindings (an emitter extends its own copy of the plan's)."""
+        table = NameTable(self.script)
+        table.imports = dict(self.imports)
+        table.script_definitions = dict(self.script_definitions)
+        table.copied_statements = dict(self.copied_statements)
+        table.local = set(self.local)
+        table._objects = dict(self._objects)
+        return table
 
     # -- binding -----------------------------------------------------------------------------------------
 
@@ -147,20 +154,20 @@ class NameTable:
             self.imports[binding.name] = binding
 
     def add_script_definition(self, name: str, where: str) -> None:
-        obj = self.script_namespace.get(name, _Unknown(name))
+        obj = self.script.namespace.get(name, _Unknown(name))
         if not self._claim(name, obj, where):
             return
-        parsed = script_source(self.script_path, self.script_module_name)
+        parsed = self.script.parsed()
         statement, line = _top_level_definition(parsed, name, where)
         if inspect.isclass(obj) and not _defined_by(obj, statement, parsed):
             raise DeclarationError(
                 f"{where} needs the script class {name}, but the last top-level definition of {name} in "
-                f"{self.script_path} (line {line}) is not the one that built the traced class. "
+                f"{self.script.path} (line {line}) is not the one that built the traced class. "
                 "Fix: give each class its own name in the script."
             )
         self.script_definitions[name] = ScriptDefinition(name, statement, line)
         # What the copied definition itself reads must be bound too.
-        self.require_names(free_names(statement), parsed, where=f"{name} (copied from {self.script_path})")
+        self.require_names(free_names(statement), parsed, where=f"{name} (copied from {self.script.path})")
 
     def _copy_statement(
         self, name: str, statement: cst.SimpleStatementLine, parsed: ParsedSource, where: str
@@ -182,14 +189,14 @@ class NameTable:
             self.require_name(name, parsed, where)
 
     def require_name(self, name: str, parsed: ParsedSource, where: str) -> None:
-        is_script = self.script_path is not None and parsed.module_name == self.script_module_name
+        is_script = self.script.path is not None and parsed.module_name == self.script.module_name
         assignments = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
         imports = [a for a in assignments if isinstance(a, ImportAssignment)]
         if len(assignments) > 1:
             # Several bindings (`if is_xlstm_available(): from xlstm import ...` then a fallback): the one in
             # effect is the object the live module holds.
             live = (
-                self.script_namespace if is_script else vars(sys.modules.get(parsed.module_name) or object())
+                self.script.namespace if is_script else vars(sys.modules.get(parsed.module_name) or object())
             )
             if name in live:
                 binding = _binding_of(live[name], parsed, imports, name)
@@ -239,10 +246,10 @@ class NameTable:
         if module_name is None or qualname is None or "<" in qualname:
             raise DeclarationError(f"{where}: {_describe(obj)} cannot be imported by name.")
         head = qualname.split(".")[0]
-        if self.script_path is not None and module_name == self.script_module_name:
-            if _lookup_name(self.script_namespace, qualname) is not obj:
+        if self.script.owns(obj):
+            if _lookup_name(self.script.namespace, qualname) is not obj:
                 raise DeclarationError(
-                    f"{where}: {_describe(obj)} was defined in the script {self.script_path}, but the script's "
+                    f"{where}: {_describe(obj)} was defined in the script {self.script.path}, but the script's "
                     f"top-level name {head} is not bound to it (it is unbound or names another object, such as "
                     "another class of the same name), so the codemod cannot find its definition. Fix: give the class a top-level "
                     "name of its own in the script (or define it in an importable module)."
@@ -367,10 +374,11 @@ def _defined_by(cls: type, statement: cst.CSTNode, parsed: ParsedSource) -> bool
     if not isinstance(statement, cst.ClassDef):
         return True  # `Name = type(...)`, `Name = make()`: the namespace identity check decides
     position = parsed.positions[statement]
+    functions = [inspect.unwrap(value) for value in vars(cls).values() if inspect.isfunction(value)]
     lines = [
-        value.__code__.co_firstlineno
-        for value in vars(cls).values()
-        if inspect.isfunction(value) and Path(value.__code__.co_filename).resolve() == parsed.path
+        function.__code__.co_firstlineno
+        for function in functions
+        if inspect.isfunction(function) and Path(function.__code__.co_filename).resolve() == parsed.path
     ]
     return all(position.start.line <= line <= position.end.line for line in lines)
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.records import ConstructorCall
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
@@ -101,19 +102,26 @@ def original_source(
     return next(iter(sources.values())) if len(sources) == 1 else None
 
 
-ModuleRenderer = Callable[[nn.Module, RenderContext, str], cst.BaseExpression]
+CallOf = Callable[[nn.Module], ConstructorCall | None]
+NameOf = Callable[[nn.Module], str | None]
 
 
 class Renderer:
     """Render values as LibCST expressions, binding every name they use in a :class:`NameTable`.
 
-    ``render_module`` renders an ``nn.Module`` value (the planner knows its constructor call and whether
-    its class got a generated version); the renderer handles everything else.
+    ``call_of`` gives the constructor call the tracer recorded for a module; ``name_of`` gives the generated
+    class that declares a module changed after its construction (``None`` when its class is used as is);
+    ``changed`` tells whether a module changed after its construction. A module value renders as its
+    constructor call with its generated class as callee; a changed module without one is refused.
     """
 
-    def __init__(self, names: NameTable, render_module: ModuleRenderer):
+    def __init__(
+        self, names: NameTable, call_of: CallOf, name_of: NameOf, changed: Callable[[nn.Module], bool]
+    ):
         self.names = names
-        self.render_module = render_module
+        self.call_of = call_of
+        self.name_of = name_of
+        self.changed = changed
         self._constructing: list[Any] = []
         """The classes whose calls are being rendered, innermost last (for messages)."""
 
@@ -129,6 +137,9 @@ class Renderer:
             for candidate, name in context.parameters:
                 if candidate is value:
                     return cst.Name(name)
+        if isinstance(value, enum.Enum):
+            # Before the primitives: a (str, Enum) or IntEnum member is also a str or an int.
+            return self._enum_member(value, context, argument)
         if isinstance(value, _PRIMITIVES):
             return self._primitive(value, context)
         if isinstance(value, torch.dtype):
@@ -137,18 +148,50 @@ class Renderer:
         if isinstance(value, torch.device):
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(f"{cst.Module([]).code_for_node(torch_name)}.device({str(value)!r})")
-        if isinstance(value, enum.Enum):
-            owner = self.names.reference(type(value), self._where(context, argument))
-            return cst.Attribute(owner, cst.Name(value.name))
         if type(value) in (list, tuple, set, dict):
             return self._container(value, context, argument)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return self._dataclass(value, context, argument)
         if isinstance(value, nn.Module):
-            return self.render_module(value, context, argument)
+            return self.module(value, context, argument)
         if inspect.isclass(value) or _is_plain_function(value):
             return self.names.reference(value, self._where(context, argument))
         raise self.refusal(context, argument, value)
+
+    def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """The constructor call that builds ``module``: the traced call, with its generated class as callee.
+
+        A torch built-in built without tracing renders from its attributes (:func:`builtin_constructor`).
+        """
+        call = self.call_of(module)
+        generated = self.name_of(module)
+        if generated is None and self.changed(module):
+            raise _changed_without_class(module, context, argument)
+        if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
+            args, kwargs = built_in
+            callee = self.names.reference(type(module), self._where(context, argument))
+            sizes = parameter_sizes(module) if context.original_arguments else None
+            return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
+        if call is None:
+            raise DeclarationError(
+                f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
+                f"(argument {argument!r}) was built without tracing, so its constructor arguments are unknown. "
+                "Fix: run the script under `python -m archit_codemod SCRIPT`, or build and modify the model inside "
+                "`with archit_codemod.declaration.tracer.trace():`."
+            )
+        if call.cls is not type(module):
+            raise DeclarationError(
+                f"{context.path}: the module was built as {call.cls.__qualname__} but is now a "
+                f"{type(module).__qualname__} (its __class__ was changed); the codemod cannot declare that."
+            )
+        if generated is not None:
+            callee: cst.BaseExpression = cst.Name(generated)
+        else:
+            callee = self.names.reference(call.cls, f"{context.path} (in {context.owner})")
+        # The replacement's arguments, and those of the modules built for it (nn.Sequential(nn.Dropout(0.1),
+        # nn.Linear(16, 4)) replacing nn.Linear(dim, num_classes)), may stand for the replaced module's.
+        sizes = parameter_sizes(module) if context.original_arguments else None
+        return self.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
 
     def call(
         self,
@@ -214,6 +257,14 @@ class Renderer:
             return cst.parse_expression(f"float({str(value)!r})")
         return cst.parse_expression(repr(value))
 
+    def _enum_member(self, value: enum.Enum, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """``Owner.NAME``; a combination of flags (``Permission.READ | Permission.WRITE``) as ``Owner(3)``."""
+        owner = self.names.reference(type(value), self._where(context, argument))
+        name = value.name
+        if isinstance(name, str) and name.isidentifier() and getattr(type(value), name, None) is value:
+            return cst.Attribute(owner, cst.Name(name))
+        return self.call(owner, (value.value,), {}, context, type(value))
+
     def _container(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         if isinstance(value, dict):
             elements = [
@@ -238,12 +289,20 @@ class Renderer:
         return cst.Tuple(_with_commas(elements))
 
     def _dataclass(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """A call of the dataclass with the fields that differ from a default instance's.
+
+        Compared with a default instance rather than the declared defaults, a field that ``__post_init__``
+        derives (PEFT's ``peft_type``) is left out, as its own constructor sets it again.
+        """
         callee = self.names.reference(type(value), self._where(context, argument))
+        default = _default_instance(type(value))
         kwargs = {}
         for data_field in dataclasses.fields(value):
             if not data_field.init:
                 continue
             current = getattr(value, data_field.name)
+            if default is not None and _same(current, getattr(default, data_field.name, _MISSING)):
+                continue
             if data_field.default is not dataclasses.MISSING and _same(current, data_field.default):
                 continue
             if data_field.default_factory is not dataclasses.MISSING and _same(
@@ -252,6 +311,33 @@ class Renderer:
                 continue
             kwargs[data_field.name] = current
         return self.call(callee, (), kwargs, context, type(value))
+
+
+_MISSING = object()
+
+
+def _default_instance(cls: type) -> Any:
+    """``cls()``, or ``None`` when it needs arguments or raises."""
+    try:
+        return cls()
+    except Exception:
+        return None
+
+
+def _changed_without_class(module: nn.Module, context: RenderContext, argument: str) -> DeclarationError:
+    where = context.path or "<root>"
+    if type(module) in (nn.ModuleList, nn.Sequential, nn.ModuleDict):
+        return DeclarationError(
+            f"{where}: items of this {type(module).__name__} changed after it was built, and no class's __init__ "
+            "builds it (it is a root, or a module the script built). Fix: build the container with all of its "
+            "items at once (nn.Sequential(a, b)), or make it a child of an nn.Module subclass and modify that model "
+            "instead."
+        )
+    return DeclarationError(
+        f"{where} (in {context.owner}): argument {argument!r} is a {type(module).__qualname__} that was changed "
+        "after it was built, and it is not part of the declared model, so no generated class declares the change. "
+        "Fix: make the changes before passing it, or attach it to the model."
+    )
 
 
 def _fix_for(value: Any) -> str:

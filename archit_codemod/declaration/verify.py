@@ -14,39 +14,68 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import inspect
 import itertools
-import linecache
 import sys
+import tempfile
 import textwrap
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import VerificationError
 from archit_codemod.declaration.records import Trace
 
 _counter = itertools.count()
 
 
+class LoadedOutput:
+    """The generated files imported as one package, under a fresh name so that nothing clashes."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def module(self, stem: str) -> types.ModuleType:
+        return importlib.import_module(f"{self.name}.{stem}")
+
+
+@contextlib.contextmanager
+def load_output(output: Output, directory: Path | None = None) -> Iterator[LoadedOutput]:
+    """Import ``output``'s files as a package (written to ``directory``, a temporary folder by default).
+
+    The package is imported as its users will import it: from its own folder, with nothing of the traced
+    script's folder on ``sys.path``. The package and its modules leave ``sys.modules`` afterwards.
+    """
+    with contextlib.ExitStack() as stack:
+        if directory is None:
+            directory = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="archit_codemod_output_"))
+            )
+            for file in output.files:
+                (directory / file.name).write_text(file.text, encoding="utf-8")
+        name = f"archit_codemod_output_{next(_counter)}"
+        package = types.ModuleType(name)
+        package.__path__ = [str(directory)]
+        package.__package__ = name
+        sys.modules[name] = package
+        try:
+            yield LoadedOutput(name)
+        finally:
+            for module_name in [n for n in sys.modules if n == name or n.startswith(name + ".")]:
+                del sys.modules[module_name]
+
+
 @contextlib.contextmanager
 def load_generated(source: str) -> Iterator[types.ModuleType]:
-    """Execute ``source`` as a fresh module; yields it. ``sys.modules`` is left as it was."""
-    name = f"archit_codemod_generated_{next(_counter)}"
-    filename = f"<{name}>"
-    module = types.ModuleType(name)
-    module.__file__ = filename
-    # Tracebacks and inspect.getsource show the generated lines.
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    sys.modules[name] = module
-    try:
-        exec(compile(source, filename, "exec"), module.__dict__)
-        yield module
-    finally:
-        sys.modules.pop(name, None)
+    """Import one generated module's ``source`` on its own; yields the module."""
+    with load_output(Output("subclass", (GeneratedFile("generated.py", source),), {})) as package:
+        yield package.module("generated")
 
 
 def build_root(namespace: Any, class_name: str, root: nn.Module, trace: Trace | None) -> nn.Module:
@@ -138,22 +167,23 @@ def require_same_tree(
         raise VerificationError(f"{failure}:\n  {shown}{more}")
 
 
-def verify_source(
-    source: str,
-    root_classes: dict[str, str],
-    roots: dict[str, nn.Module],
-    trace: Trace | None,
-    original_of: dict[str, type],
-) -> None:
-    """Raise :class:`VerificationError` unless each generated root class rebuilds its traced root."""
+def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> None:
+    """Import ``output`` as a package and check that each root class rebuilds its traced root (on ``meta``).
+
+    Raises:
+        VerificationError: the module trees differ (the first differing paths are listed) or the generated
+            code fails to import or build.
+    """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
     try:
-        with load_generated(source) as namespace:
-            for root_name, class_name in root_classes.items():
+        with load_output(output) as package:
+            original_of = _original_classes(output, package)
+            for root_name, (stem, class_name) in output.roots.items():
                 with torch.device("meta"):
-                    built = build_root(namespace, class_name, roots[root_name], trace)
+                    built = build_root(package.module(stem), class_name, roots[root_name], trace)
+                shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
                 require_same_tree(
-                    built, roots[root_name], f"{class_name} does not rebuild the traced model {root_name!r}",
+                    built, roots[root_name], f"{shown} does not rebuild the traced model {root_name!r}",
                     original_of=original_of, script_module_name=script_module_name,
                 )  # fmt: skip
     except VerificationError:
@@ -162,6 +192,25 @@ def verify_source(
         raise VerificationError(
             f"The generated code fails to build: {type(error).__name__}: {error}"
         ) from error
+
+
+def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
+    """Class name in the output -> the class it declares: the generated classes, and in a vendored file every
+    class of the same name as a class of its original module (a copy, renamed or not)."""
+    found: dict[str, type] = {}
+    for file in output.files:
+        if file.original_label is None:
+            continue
+        module = package.module(file.module)
+        original_module = importlib.import_module(file.original_label.removesuffix(".py").replace("/", "."))
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and value.__module__ == module.__name__:
+                original = getattr(original_module, name, None)
+                if inspect.isclass(original):
+                    found[name] = original
+    for name, (original, _) in output.classes.items():
+        found[name] = original
+    return found
 
 
 def _name(module: nn.Module) -> str:

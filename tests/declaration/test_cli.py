@@ -20,6 +20,7 @@ import pytest
 import archit_codemod
 import archit_codemod.declaration
 from archit_codemod.cli import _split_at_script, main
+from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 
 MODIFYING = """
@@ -42,13 +43,18 @@ class FakeCodemod:
         self.verify_error: Exception | None = None
         self.warnings: list[str] = []
 
-    def generate(self, trace, roots, *, suffix="Modified"):
+    def generate(self, trace, roots, *, suffix="Modified", mode="subclass", prune=False):
         self.generated.append((trace, roots, suffix))
         if self.generate_error is not None:
             raise self.generate_error
         classes = {name: f"{type(root).__name__}{suffix}" for name, root in roots.items()}
         source = "".join(f"class {cls}: ...\n" for cls in classes.values())
-        return types.SimpleNamespace(source=source, root_classes=classes, warnings=list(self.warnings))
+        return Output(
+            "subclass",
+            (GeneratedFile("declared.py", source),),
+            roots={name: ("declared", cls) for name, cls in classes.items()},
+            warnings=tuple(self.warnings),
+        )
 
     def verify(self, generated, trace, roots):
         self.verified.append((generated, trace, roots))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -194,7 +196,9 @@ def test_verification_reports_the_first_differing_paths(net_and_trace):
     net, trace = net_and_trace
     modify(trace, net, "head", record(trace, nn.Linear(8, 3), 8, 3))
     generated = generate(trace, {"net": net})
-    generated.source = generated.source.replace("nn.Linear(width, 3)", "nn.Linear(width, 4)")
+    [file] = generated.files
+    edited = dataclasses.replace(file, text=file.text.replace("nn.Linear(width, 3)", "nn.Linear(width, 4)"))
+    generated = dataclasses.replace(generated, files=(edited,))
     with pytest.raises(VerificationError, match=r"head\.weight: parameter shape \(4, 8\), traced \(3, 8\)"):
         verify(generated, trace, {"net": net})
 

@@ -19,7 +19,8 @@ import pytest
 import transformers
 from examples_support import EXAMPLES, GOLDEN_DIR, REPO_ROOT, describe, traced
 
-from archit_codemod.declaration.vendor import load_vendored, vendor, verify_vendored
+from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.verify import load_output
 
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -189,7 +190,7 @@ def expected_changed_lines(original: str, stem: str) -> tuple[set[int], list[set
 @pytest.mark.parametrize("stem", VENDORED_EXAMPLES)
 def test_only_rewritten_statements_and_renamed_names_differ(stem: str) -> None:
     run = traced(stem)
-    vendored = vendor(run.trace, {"model": run.model})
+    vendored = generate(run.trace, {"model": run.model}, mode="vendor")
     [file] = [f for f in vendored.files if f.original_label is not None]
     assert file.name == EXPECTED[stem]["file"]
     original = file.original_text.splitlines(keepends=True)
@@ -234,7 +235,7 @@ def test_only_rewritten_statements_and_renamed_names_differ(stem: str) -> None:
 
 def test_relative_imports_become_absolute_and_cross_file_imports_are_relative() -> None:
     run = traced("roberta_word_embeddings")
-    vendored = vendor(run.trace, {"model": run.model})
+    vendored = generate(run.trace, {"model": run.model}, mode="vendor")
     modeling = next(f for f in vendored.files if f.name == "modeling_roberta.py")
     tree = ast.parse(modeling.text)
     relative = [ast.unparse(node) for node in tree.body if isinstance(node, ast.ImportFrom) and node.level]
@@ -249,7 +250,7 @@ def test_relative_imports_become_absolute_and_cross_file_imports_are_relative() 
 def test_prune_leaves_out_unused_classes_and_still_rebuilds() -> None:
     run = traced("roberta_word_embeddings")
     roots = {"model": run.model}
-    pruned = vendor(run.trace, roots, prune=True)
+    pruned = generate(run.trace, roots, prune=True, mode="vendor")
     modeling = next(f for f in pruned.files if f.name == "modeling_roberta.py")
     classes = {n.name for n in ast.parse(modeling.text).body if isinstance(n, ast.ClassDef)}
     assert {"RobertaForMaskedLMModified", "RobertaModelModified", "RobertaEmbeddingsModified"} <= classes
@@ -259,8 +260,8 @@ def test_prune_leaves_out_unused_classes_and_still_rebuilds() -> None:
         "RobertaForSequenceClassification",
         "RobertaForQuestionAnswering",
     }
-    verify_vendored(pruned, run.trace, roots)
-    complete = vendor(run.trace, roots)
+    verify(pruned, run.trace, roots)
+    complete = generate(run.trace, roots, mode="vendor")
     assert "class RobertaForCausalLM(" in next(
         f.text for f in complete.files if f.name == "modeling_roberta.py"
     )
@@ -270,9 +271,9 @@ def test_vendored_classes_load_the_traced_weights_and_compute_the_same() -> None
     import torch
 
     run = traced("bert_lora")
-    vendored = vendor(run.trace, {"model": run.model})
-    with load_vendored(vendored.files) as package:
-        module, class_name = vendored.root_classes["model"]
+    vendored = generate(run.trace, {"model": run.model}, mode="vendor")
+    with load_output(vendored) as package:
+        module, class_name = vendored.roots["model"]
         rebuilt = getattr(package.module(module), class_name)(run.model.config)
         rebuilt.load_state_dict(run.model.state_dict(), strict=True)
         rebuilt.eval()

@@ -1,0 +1,1 @@
+"""Editing: LibCST rewrites of source, one small transformer per kind of edit."""

@@ -1,0 +1,1 @@
+"""Emitting: from a plan to the files of the output (subclass module or vendored copies)."""

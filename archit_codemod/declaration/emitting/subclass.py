@@ -1,0 +1,186 @@
+"""The subclass emitter: one module with ``class <Name><Suffix>(<Name>)`` per planned class.
+
+Each class re-declares only ``__init__``: the original's (with the ancestor bodies it inlines), edited as planned,
+with ``super()`` turned into ``super(<Original>, self)`` so that the original body does not run first, and private
+names written as the original class stores them. Everything else is inherited. The module imports what the copied
+bodies and the rendered expressions read, and copies the script's own definitions they use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from archit_codemod.declaration.editing.edits import apply_in_place
+from archit_codemod.declaration.editing.subclass import prepare_for_subclass
+from archit_codemod.declaration.emitting.header import header_lines
+from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
+from archit_codemod.declaration.emitting.output import GeneratedFile, Output
+from archit_codemod.declaration.layout import LINE_LENGTH, LayoutRewritten, layout_statement
+from archit_codemod.declaration.names import NameTable, free_names
+from archit_codemod.declaration.planning.plan import AfterInit, ClassPlan, Plan
+
+
+def emit_subclass(plan: Plan) -> Output:
+    """The subclass module that declares ``plan``."""
+    names = plan.names.copy()
+    class_defs = []
+    for class_plan in plan.classes:
+        class_def = subclass_def(class_plan, names)
+        _bind_free_names(class_plan, class_def, names)
+        class_defs.append(class_def)
+    header = header_lines(plan.script.shown_path, list(plan.roots))
+    source = assemble(names, class_defs, header)
+    stem = _module_name(plan)
+    return Output(
+        mode="subclass",
+        files=(GeneratedFile(f"{stem}.py", source),),
+        roots={root: (stem, class_plan.name) for root, class_plan in plan.roots.items()},
+        classes={class_plan.name: (class_plan.original, stem) for class_plan in plan.classes},
+        warnings=tuple(plan.script.warnings),
+    )
+
+
+def _module_name(plan: Plan) -> str:
+    shown = plan.script.shown_path
+    stem = f"{shown.stem}_declared" if shown is not None else "declared"
+    return stem if stem.isidentifier() else "declared"
+
+
+def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
+    """``class <plan.name>(<original>)`` with the docstring, the members and the edited ``__init__``."""
+    original = plan.original
+    base = names.reference(original, f"the generated subclass of {original.__qualname__}")
+
+    def rewrite_part(level: int, source, function: cst.FunctionDef) -> cst.FunctionDef:
+        return prepare_for_subclass(source, apply_in_place(function, plan.edits))
+
+    if plan.edits and all(isinstance(edit, AfterInit) for edit in plan.edits):
+        init = extension_init(plan)
+    else:
+        init = build_init(plan, rewrite_part)
+    init = init.with_changes(
+        leading_lines=[cst.EmptyLine(indent=False)] + [line for line in init.leading_lines if line.comment]
+    )
+    attributes = [m.statement for m in plan.members if isinstance(m.statement, cst.SimpleStatementLine)]
+    methods = [m.statement for m in plan.members if not isinstance(m.statement, cst.SimpleStatementLine)]
+    body: list[cst.BaseStatement] = [cst.parse_statement(f'"""{plan.docstring}"""')]
+    body += [layout_statement(statement, CLASS_INDENT) for statement in attributes]
+    body += [init, *methods]
+    return cst.ClassDef(
+        name=cst.Name(plan.name),
+        bases=[cst.Arg(base)],
+        body=cst.IndentedBlock(body),
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+    )
+
+
+def extension_init(plan: ClassPlan) -> cst.FunctionDef:
+    """An ``__init__`` that runs the original one, then the plan's statements: nothing of the body changes.
+
+    def __init__(self, config):
+        super().__init__(config)
+        inject_adapter_in_model(LoraConfig(r=4, target_modules={"query", "value"}), self)
+    """
+    original = plan.init.fragments[0].init_def
+    params = original.params
+    arguments = [cst.Arg(cst.Name(p.name.value)) for p in [*params.posonly_params, *params.params][1:]]
+    if isinstance(params.star_arg, cst.Param):
+        arguments.append(cst.Arg(cst.Name(params.star_arg.name.value), star="*"))
+    arguments += [
+        cst.Arg(cst.Name(p.name.value), keyword=cst.Name(p.name.value), equal=_TIGHT_EQUAL)
+        for p in params.kwonly_params
+    ]
+    if params.star_kwarg is not None:
+        arguments.append(cst.Arg(cst.Name(params.star_kwarg.name.value), star="**"))
+    separated = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in arguments[:-1]
+    ]
+    call = cst.parse_expression("super().__init__()").with_changes(args=[*separated, *arguments[-1:]])
+    body = [cst.SimpleStatementLine([cst.Expr(call)])]
+    body += [edit.statement for edit in plan.edits if isinstance(edit, AfterInit)]
+    function = cst.FunctionDef(
+        name=cst.Name("__init__"), params=params, body=cst.IndentedBlock(body), returns=original.returns
+    )
+    return function.visit(LayoutRewritten(set(), indent=CLASS_INDENT))
+
+
+_TIGHT_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+
+
+def _bind_free_names(plan: ClassPlan, class_def: cst.ClassDef, names: NameTable) -> None:
+    """Bind every global the generated class reads as the file it was copied from binds it."""
+    fragments = plan.init.fragments
+    reads = [(fragment, free_names(fragment.init_def)) for fragment in fragments]
+    where = f"{plan.name} (copy of {fragments[0].definer.__qualname__}.__init__)"
+    for name in sorted(free_names(class_def)):
+        if name in names.local:
+            continue
+        readers = [fragment for fragment, read in reads if name in read]
+        readers = readers or [fragment for fragment in fragments if fragment.definer.__name__ == name]
+        if not readers:
+            parsed = fragments[0].parsed
+            bound_in_source = any(a.scope is parsed.global_scope for a in parsed.global_scope[name])
+            if names.is_taken(name) and not bound_in_source:
+                continue  # introduced by rendering, bound already
+            readers = [fragments[0]]
+        for fragment in readers:
+            names.require_name(name, fragment.parsed, where)
+
+
+def assemble(names: NameTable, class_defs: Sequence[cst.ClassDef], header: Sequence[str]) -> str:
+    """The module: header, imports, copied statements, the script's definitions in script order, the classes."""
+    comments = [cst.EmptyLine(comment=cst.Comment(line)) for line in header]
+    body: list[cst.BaseStatement] = []
+    for index, statement in enumerate(names.copied_statements.values()):
+        body.append(statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else []))
+    definitions = sorted(names.script_definitions.values(), key=lambda d: d.line)
+    for node in [d.statement for d in definitions] + list(class_defs):
+        kept = [line for line in node.leading_lines if line.comment is not None]
+        body.append(node.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept]))
+    return add_imports(cst.Module(body=body, header=comments), names).code
+
+
+def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
+    """``module`` with the imports ``names`` needs, added by LibCST's ``AddImportsVisitor``.
+
+    The visitor sorts and merges them deterministically; it leaves line length and the blank lines around them to
+    the caller, so long ``from`` imports are wrapped here as ruff would wrap them, and the imports are separated
+    from the header by one blank line and from the first definition by two.
+    """
+    context = CodemodContext()
+    for binding in names.imports.values():
+        alias = (
+            None
+            if binding.name in (binding.attr, binding.module, binding.module.split(".")[0])
+            else binding.name
+        )
+        AddImportsVisitor.add_needed_import(context, binding.module, binding.attr, alias)
+    with_imports = AddImportsVisitor(context).transform_module(module.with_changes(body=list(module.body)))
+    body = list(with_imports.body)
+    count = len(body) - len(module.body)
+    for index in range(count):
+        statement = body[index]
+        if m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom()])):
+            statement = statement.with_changes(body=[_wrapped(statement.body[0])])
+        body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else [])
+    return with_imports.with_changes(body=body)
+
+
+def _wrapped(node: cst.ImportFrom) -> cst.ImportFrom:
+    """A ``from`` import longer than the line length as ``from x import (\\n    a,\\n    b,\\n)``."""
+    if len(cst.Module([]).code_for_node(node)) <= LINE_LENGTH or isinstance(node.names, cst.ImportStar):
+        return node
+    newline = cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace("    ")
+    )
+    closing = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True)
+    aliases = [alias.with_changes(comma=cst.Comma(whitespace_after=newline)) for alias in node.names]
+    aliases[-1] = aliases[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+    return node.with_changes(
+        names=aliases, lpar=cst.LeftParen(whitespace_after=newline), rpar=cst.RightParen()
+    )

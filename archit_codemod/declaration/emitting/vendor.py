@@ -1,0 +1,350 @@
+"""The vendor emitter: self-contained copies of the original files with the plan applied in place.
+
+Each file that defines a planned class is copied, and in the copy:
+
+- a class whose every module in the traced models gets the same plan is renamed in place with the suffix
+  (``RobertaEmbeddings`` -> ``RobertaEmbeddingsModified``), and every reference to it follows; otherwise the original
+  stays and the modified versions are inserted after it;
+- a planned class's ``__init__`` is the original one with the plan's edits made; ``super()`` stays as written (the
+  class *is* the vendored class), and only the ancestor bodies it inlines get ``super(<Ancestor>, self)``;
+- relative imports become absolute, and names the edits introduce get an import: a class of another vendored file
+  from that file (``from .modeling_bert import BertLayerModified``), a class of the traced script from the file
+  that holds the script's definitions, anything else as the subclass emitter imports it.
+
+Every other line is byte-identical to the original.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from archit_codemod.declaration.editing.edits import Together, apply_in_place
+from archit_codemod.declaration.editing.subclass import prepare_for_subclass
+from archit_codemod.declaration.emitting.header import header_lines
+from archit_codemod.declaration.emitting.init_body import build_init
+from archit_codemod.declaration.emitting.output import GeneratedFile, Output
+from archit_codemod.declaration.emitting.vendor_file import (
+    RENAMED_IN_PLACE,
+    AbsoluteImports,
+    RenameClassLists,
+    RenameReferences,
+    distribution_version,
+    insert_imports,
+    insert_member,
+    prune,
+    reference_renames,
+    replace_or_insert_member,
+    with_custom_intro,
+    with_header,
+)
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.locate import ParsedSource, module_source
+from archit_codemod.declaration.names import NameTable, free_names
+from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
+
+_SCRIPT = "<script>"
+
+
+@dataclass(eq=False)
+class _File:
+    """One vendored file being assembled."""
+
+    name: str
+    parsed: ParsedSource
+    is_script: bool
+    label: str | None
+    in_place: dict[int, ClassPlan] = field(default_factory=dict)
+    """``id(original ClassDef)`` -> the plan that renames it in place."""
+    copies: dict[int, list[ClassPlan]] = field(default_factory=dict)
+    """``id(original ClassDef)`` -> the plans inserted after it (the original stays)."""
+    references: dict[int, str] = field(default_factory=dict)
+    """``id(node)`` -> new name, for every reference to a class of this file renamed in place."""
+
+    @property
+    def module(self) -> str:
+        return self.name.removesuffix(".py")
+
+    def plans(self) -> list[ClassPlan]:
+        return [*self.in_place.values(), *(plan for plans in self.copies.values() for plan in plans)]
+
+
+def emit_vendor(plan: Plan, *, prune: bool = False) -> Output:
+    """The vendored files that declare ``plan``; ``prune`` leaves out what the modified models do not use."""
+    return _VendorEmitter(plan, prune).run()
+
+
+class _VendorEmitter:
+    def __init__(self, plan: Plan, prune: bool):
+        self.plan = plan
+        self.prune = prune
+        self.script = plan.script
+        self.files: dict[str, _File] = {}  # by the original module's name
+        self.home: dict[str, str] = {}  # generated class name -> module inside the folder
+        self.vendored_names: dict[type, str] = {}  # original class -> its name in the vendored files
+
+    def run(self) -> Output:
+        self._place_classes()
+        renames = {
+            plan.original.__name__: plan.name for f in self.files.values() for plan in f.in_place.values()
+        }
+        modules = {
+            name: self._rewrite(file, renames) for name, file in self.files.items() if not file.is_script
+        }
+        script_names = NameTable(self.script)
+        imports = {
+            name: self._imports_for(self.files[name], module, script_names)
+            for name, module in modules.items()
+        }
+        files = []
+        script_file = self._script_file(script_names, renames)
+        if script_file is not None:
+            files.append(script_file)
+        for module_name, module in modules.items():
+            file = self.files[module_name]
+            module = insert_imports(module, imports[module_name])
+            if self.prune:
+                module = prune(module, {plan.name for plan in file.plans()})
+            text = with_header(module, self._header(file)).code
+            files.append(GeneratedFile(file.name, text, file.label, file.parsed.module.code))
+        files.sort(key=lambda file: (file.original_label is None, file.name))
+        return Output(
+            mode="vendor",
+            files=tuple(files),
+            roots={root: (self.home[plan.name], plan.name) for root, plan in self.plan.roots.items()},
+            classes={plan.name: (plan.original, self.home[plan.name]) for plan in self.plan.classes},
+            warnings=tuple(self.script.warnings),
+        )
+
+    # -- which file, which class --------------------------------------------------------------------------
+
+    def _place_classes(self) -> None:
+        by_class: dict[type, list[ClassPlan]] = {}
+        for plan in self.plan.classes:
+            by_class.setdefault(plan.original, []).append(plan)
+        for cls, plans in by_class.items():
+            file = self._file_of(cls)
+            class_def = self._class_def(file, cls)
+            if len(plans) == 1 and self.plan.kept_originals.get(cls, 0) == 0:
+                file.in_place[id(class_def)] = plans[0]
+                self.vendored_names[cls] = plans[0].name
+            else:
+                file.copies[id(class_def)] = plans
+        script_file = next((f for f in self.files.values() if f.is_script), None)
+        if script_file is not None:
+            script_file.name = self._script_file_name()
+        for file in self.files.values():
+            file.references = reference_renames(file.parsed, {k: p.name for k, p in file.in_place.items()})
+            for plan in file.plans():
+                self.home[plan.name] = file.module
+
+    def _file_of(self, cls: type) -> _File:
+        module_name = cls.__module__
+        if module_name in self.files:
+            return self.files[module_name]
+        if self.script.owns(cls):
+            file = _File("", self.script.parsed(), True, None)
+        else:
+            try:
+                parsed = module_source(module_name)
+            except (TypeError, OSError) as error:
+                raise DeclarationError(
+                    f"Cannot vendor {module_name}.{cls.__qualname__}: its source file cannot be read ({error})."
+                ) from error
+            name = parsed.path.name
+            if name == "__init__.py":
+                name = f"{module_name.rpartition('.')[2]}.py"
+            clash = [f for f in self.files.values() if f.name == name]
+            if clash:
+                raise DeclarationError(
+                    f"Cannot vendor both {clash[0].parsed.module_name} and {module_name}: both would be {name} in "
+                    "the output folder. Fix: use --mode subclass for this model."
+                )
+            label = module_name.replace(".", "/") + (
+                "/__init__.py" if parsed.path.name == "__init__.py" else ".py"
+            )
+            file = _File(name, parsed, False, label)
+        self.files[module_name] = file
+        return file
+
+    def _class_def(self, file: _File, cls: type) -> cst.ClassDef:
+        if "." in cls.__qualname__:
+            raise DeclarationError(
+                f"Cannot vendor {cls.__qualname__}: it is nested in another class. Fix: use --mode subclass."
+            )
+        found = [
+            s for s in file.parsed.module.body if isinstance(s, cst.ClassDef) and s.name.value == cls.__name__
+        ]
+        if not found:
+            raise DeclarationError(
+                f"Cannot vendor {cls.__qualname__}: {file.parsed.path} does not define it at its top level "
+                "(it may be defined inside an if/try block). Fix: use --mode subclass."
+            )
+        return found[-1]
+
+    def _script_file_name(self) -> str:
+        shown = self.script.shown_path
+        stem = shown.stem if shown is not None else ""
+        taken = {f.name for f in self.files.values() if not f.is_script}
+        if stem.isidentifier() and f"{stem}.py" not in taken:
+            return f"{stem}.py"
+        return "script_definitions.py"
+
+    # -- one file -----------------------------------------------------------------------------------------
+
+    def _rewrite(self, file: _File, renames: dict[str, str]) -> cst.Module:
+        """The original module with references renamed, classes edited and relative imports made absolute."""
+        transformers = [RenameReferences(file.references), RenameClassLists(renames)]
+        if not file.is_script:
+            transformers.append(AbsoluteImports(file.parsed))
+        transformers.append(_EditClasses(self, file))
+        return file.parsed.module.visit(Together(transformers))
+
+    def vendored_class(
+        self, file: _File, original: cst.ClassDef, updated: cst.ClassDef, plan: ClassPlan
+    ) -> cst.ClassDef:
+        """``updated`` (the original ClassDef with its references renamed) as the vendored class of ``plan``."""
+        source = plan.init.fragments[0]
+        own_init = source.class_def is original
+        renamer = RenameReferences(file.references)
+        edits = [_renamed_edit(edit, file.references) for edit in plan.edits]
+
+        def rewrite_part(level: int, part, function: cst.FunctionDef) -> cst.FunctionDef:
+            edited = apply_in_place(function, edits, also=[RenameReferences(file.references)])
+            if level == 0 and own_init:
+                return edited
+            return prepare_for_subclass(part, edited, self.vendored_names.get(part.definer))
+
+        init = build_init(
+            dataclasses.replace(plan, edits=tuple(edits)), rewrite_part, lambda f: f.visit(renamer)
+        )
+        body = list(updated.body.body)
+        if own_init:
+            index = next(i for i, s in enumerate(original.body.body) if s is source.init_def)
+            body[index] = init.with_changes(leading_lines=source.init_def.leading_lines)
+        else:
+            body = insert_member(body, init, before_methods=True)
+        for member in plan.members:
+            if member.name not in RENAMED_IN_PLACE:
+                body = replace_or_insert_member(body, member.statement)
+        decorators = [with_custom_intro(d, plan.original.__name__) for d in updated.decorators]
+        return updated.with_changes(
+            name=cst.Name(plan.name), body=updated.body.with_changes(body=body), decorators=decorators
+        )
+
+    def _header(self, file: _File | None) -> list[str]:
+        first = header_lines(self.script.shown_path, list(self.plan.roots))[0]
+        if file is None:
+            return [
+                first,
+                "# The script's own definitions that the vendored classes use, copied verbatim.",
+                "# Regenerate instead of editing by hand.",
+            ]
+        return [
+            first,
+            f"# A copy of {file.label}{distribution_version(file.parsed.module_name)}",
+            "# with the traced modifications applied in place; every other line is as in the original.",
+            "# Regenerate instead of editing by hand.",
+        ]
+
+    # -- names the edits introduce ------------------------------------------------------------------------
+
+    def _imports_for(self, file: _File, module: cst.Module, script_names: NameTable | None) -> list[str]:
+        """Import statements for the names the edits introduced into ``module`` (which it does not bind)."""
+        missing = sorted(free_names(module) - free_names(file.parsed.module) - set(dir(builtins)))
+        relative: dict[str, list[str]] = {}
+        absolute: list[str] = []
+        names = self.plan.names
+        for name in missing:
+            home = self.home.get(name)
+            if home is not None and home != file.module:
+                relative.setdefault(home, []).append(name)
+            elif name in names.script_definitions or (
+                script_names is not None and self._is_script_name(name)
+            ):
+                if script_names is None:
+                    raise DeclarationError(f"Cannot vendor: the script's definition {name} needs itself.")
+                script_names.add_script_definition(name, f"the vendored {file.name}")
+                relative.setdefault(_SCRIPT, []).append(name)
+            elif name in names.imports:
+                absolute.append(names.imports[name].statement())
+            else:
+                raise DeclarationError(
+                    f"The vendored {file.name} uses the name {name}, which neither it nor the codemod binds. "
+                    "Fix: use --mode subclass for this model."
+                )
+        lines = sorted(set(absolute))
+        for home, imported in sorted(relative.items()):
+            target = self._script_file_name().removesuffix(".py") if home == _SCRIPT else home
+            lines.append(f"from .{target} import {', '.join(sorted(imported))}")
+        return lines
+
+    def _is_script_name(self, name: str) -> bool:
+        return self.script.owns(self.script.namespace.get(name))
+
+    # -- the script's definitions -------------------------------------------------------------------------
+
+    def _script_file(self, script_names: NameTable, renames: dict[str, str]) -> GeneratedFile | None:
+        """The file of the script's definitions that the vendored files and classes use, if any."""
+        file = next((f for f in self.files.values() if f.is_script), None)
+        if file is not None:
+            for plan in file.plans():
+                script_names.add_script_definition(plan.original.__name__, f"{plan.name} (vendored)")
+        if not script_names.script_definitions:
+            return None
+        if file is None:
+            file = _File(self._script_file_name(), self.script.parsed(), True, None)
+            self.files[self.script.module_name] = file
+        definitions = sorted(script_names.script_definitions.values(), key=lambda d: d.line)
+        edited = cst.Module(body=[d.statement for d in definitions]).visit(
+            Together([RenameReferences(file.references), RenameClassLists(renames), _EditClasses(self, file)])
+        )
+        body = []
+        for statement in edited.body:
+            comments = [line for line in statement.leading_lines if line.comment is not None]
+            body.append(statement.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *comments]))
+        imports = [cst.parse_statement(line + "\n") for line in script_names.import_lines()]
+        if not imports and body:
+            body[0] = body[0].with_changes(leading_lines=body[0].leading_lines[2:])
+        module = cst.Module(body=[*imports, *body])
+        module = insert_imports(module, self._imports_for(file, module, None))
+        return GeneratedFile(file.name, with_header(module, self._header(None)).code)
+
+
+class _EditClasses(cst.CSTTransformer):
+    """Replace each planned class of one file by its vendored version (in place, or followed by its copies)."""
+
+    def __init__(self, emitter: _VendorEmitter, file: _File) -> None:
+        super().__init__()
+        self.emitter = emitter
+        self.file = file
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.ClassDef | cst.FlattenSentinel[cst.BaseStatement]:
+        key = id(original_node)
+        if key in self.file.in_place:
+            return self.emitter.vendored_class(
+                self.file, original_node, updated_node, self.file.in_place[key]
+            )
+        if key in self.file.copies:
+            copies = [
+                self.emitter.vendored_class(self.file, original_node, updated_node, plan).with_changes(
+                    leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
+                )
+                for plan in self.file.copies[key]
+            ]
+            return cst.FlattenSentinel([updated_node, *copies])
+        return updated_node
+
+
+def _renamed_edit(edit: Edit, references: dict[int, str]) -> Edit:
+    """``edit`` with the references its new code holds to classes renamed in place renamed too."""
+    if isinstance(edit, ReplaceValue):
+        return dataclasses.replace(edit, value=edit.value.visit(RenameReferences(references)))
+    if isinstance(edit, AppendStatement):
+        return dataclasses.replace(edit, statement=edit.statement.visit(RenameReferences(references)))
+    return edit

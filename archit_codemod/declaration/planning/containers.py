@@ -1,0 +1,240 @@
+"""Decide the edits for a ``ModuleList``/``Sequential``/``ModuleDict`` whose items changed.
+
+The container's construction expression in its owner's ``__init__`` is rewritten item by item
+(:func:`~archit_codemod.declaration.editing.containers.rewrite_container`): a comprehension keeps its loop and
+picks per index, a literal list rewrites its elements. What it cannot rewrite is refused, or, for replaced items
+of a container built out of sight, assigned after the body.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+from torch import nn
+
+from archit_codemod.declaration.changes import Change, is_container
+from archit_codemod.declaration.editing.containers import rewrite_container
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.locate import ClassSource
+from archit_codemod.declaration.planning.children import swapped_expression
+from archit_codemod.declaration.planning.context import resolves_to
+from archit_codemod.declaration.planning.owner import OwnerEdits
+from archit_codemod.declaration.planning.plan import (
+    AppendStatement,
+    Cause,
+    ClassPlan,
+    ReplaceValue,
+    SwapCallee,
+)
+from archit_codemod.declaration.planning.walk import join
+
+ItemPlan = Change | ClassPlan
+
+
+def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str) -> None:
+    """Edits declaring the changed items of ``owner.module.<name>``."""
+    planning = owner.planning
+    item_changes = planning.changes.get(id(container), {})
+    layout = _container_layout(container, item_changes, path)
+    planned = _planned_items(owner, container, item_changes, path)
+    if not planned and not layout.dropped and not layout.removed_keys:
+        return
+    owner.causes.extend(Cause(join(path, key), change.where) for key, change in item_changes.items())
+    statements = owner.statements.rewritable(name, planning.call_of(container))
+    source = owner.source_for(statements)
+
+    def item_expression(key: str, original: cst.BaseExpression | None) -> cst.BaseExpression:
+        return _item_expression(owner, container, planned, key, original, source, join(path, key), name)
+
+    appended = [item_expression(key, None) for key in layout.appended_keys]
+    rewritten = []
+    for statement in statements:
+        value = rewrite_container(
+            statement.value,
+            layout.kept_keys,
+            item_expression,
+            appended=appended,
+            dropped=layout.dropped,
+            removed_keys=layout.removed_keys,
+            appended_keys=layout.appended_keys if isinstance(container, nn.ModuleDict) else (),
+        )
+        if value is not None:
+            rewritten.append(ReplaceValue(statement, name, value))
+    _summarize(owner, name, container, planned, layout)
+    if rewritten:
+        owner.edits.extend(rewritten)
+        return
+    changes_length = layout.dropped or layout.removed_keys or layout.appended_keys
+    if not changes_length and _swap_appended_items(owner, name, container, planned, source):
+        return
+    if changes_length:
+        raise DeclarationError(
+            f"{path}: items were added to or deleted from this {type(container).__name__}, but "
+            f"{source.definer.__qualname__}.__init__ does not build self.{name} as a list, a list comprehension "
+            "or a dict the codemod can extend. Fix: replace the container as a whole "
+            "(owner.attribute = nn.ModuleList([...])) in the script."
+        )
+    for key in planned:
+        index = key if key.isdigit() and not isinstance(container, nn.ModuleDict) else json.dumps(key)
+        target = cst.parse_expression(f"{owner.self_name}.{name}[{index}]")
+        value = item_expression(key, None)
+        owner.edits.append(
+            AppendStatement(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)]))
+        )
+    planning.warn(
+        f"{path}: the codemod cannot rewrite how {source.definer.__qualname__}.__init__ builds self.{name}; "
+        "the generated __init__ replaces the changed items after the original body instead."
+    )
+
+
+def _planned_items(
+    owner: OwnerEdits, container: nn.Module, item_changes: dict[str, Change], path: str
+) -> dict[str, ItemPlan]:
+    planned: dict[str, ItemPlan] = {}
+    for key, item in container._modules.items():
+        if key in item_changes:
+            planned[key] = item_changes[key]
+        elif item is not None and is_container(item):
+            if owner.planning.dirty(item):
+                raise DeclarationError(
+                    f"{join(path, key)}: items of a {type(item).__name__} nested in the {type(container).__name__} "
+                    f"{path} changed; the codemod cannot declare changes inside nested containers. "
+                    "Fix: replace the inner container as a whole (owner.attribute[i] = nn.ModuleList([...]))."
+                )
+        elif item is not None and (generated := owner.planning.namer.plan_of(item)) is not None:
+            planned[key] = generated
+    return planned
+
+
+def _item_expression(
+    owner: OwnerEdits,
+    container: nn.Module,
+    planned: dict[str, ItemPlan],
+    key: str,
+    original: cst.BaseExpression | None,
+    source: ClassSource,
+    item_path: str,
+    name: str,
+) -> cst.BaseExpression:
+    planning = owner.planning
+    plan = planned.get(key)
+    if plan is None:
+        return original
+    argument = f"{name}[{key}]"
+    if isinstance(plan, ClassPlan):
+        item = container._modules[key]
+        if original is None:
+            return planning.renderer.module(item, owner.context(item_path), argument)
+        return swapped_expression(owner, original, item, plan.name, source, item_path)
+    if original is None or plan.kind == "add":
+        return planning.renderer.module(plan.new, owner.context(item_path), argument)
+    context = planning.replacing_context(owner.module, item_path, plan.old, original, source, plan.new)
+    return planning.renderer.module(plan.new, context, argument)
+
+
+def _summarize(
+    owner: OwnerEdits, name: str, container: nn.Module, planned: dict[str, ItemPlan], layout: _ContainerLayout
+) -> None:
+    keys_of: dict[str, list[str]] = {}
+    for key, plan in planned.items():
+        if isinstance(plan, ClassPlan):
+            shown = plan.name
+        elif plan.kind == "add":
+            shown = f"{type(plan.new).__name__} added"
+        else:
+            shown = type(plan.new).__name__
+        keys_of.setdefault(shown, []).append(key)
+    for shown, shown_keys in keys_of.items():
+        index = "*" if len(shown_keys) == len(container._modules) else ", ".join(shown_keys)
+        owner.summary.append(f"{name}[{index}]: {shown}")
+    removed = [*layout.removed_keys, *(str(len(layout.kept_keys) + i) for i in range(layout.dropped))]
+    if removed:
+        owner.summary.append(f"{name}[{', '.join(removed)}] deleted")
+
+
+def _swap_appended_items(
+    owner: OwnerEdits, name: str, container: nn.Module, planned: dict[str, ItemPlan], source: ClassSource
+) -> bool:
+    """``items = []; for ...: items.append(Layer(...)); self.<name> = nn.ModuleList(items)`` (FalconH1): when every
+    item gets the same generated class, swap the callee inside the one ``append`` call; whether it did."""
+    plans = [planned.get(key) for key in container._modules]
+    if not plans or not all(isinstance(plan, ClassPlan) for plan in plans):
+        return False
+    generated = plans[0]
+    if any(plan is not generated for plan in plans):
+        return False
+    function = owner.statements.merged
+    built = m.Assign(
+        targets=[m.AssignTarget(m.Attribute(value=m.Name(owner.self_name), attr=m.Name(name)))],
+        value=m.Call(args=[m.Arg(value=m.Name(), keyword=None, star="")]),
+    )
+    assignments = m.findall(function, built)
+    if len(assignments) != 1:
+        return False
+    items = assignments[0].value.args[0].value.value
+    appends = m.findall(
+        function, m.Call(func=m.Attribute(value=m.Name(items), attr=m.Name("append")), args=[m.Arg()])
+    )
+    if len(appends) != 1:
+        return False
+    child_class = type(next(iter(container._modules.values())))
+    callees = [
+        call.func
+        for call in m.findall(appends[0].args[0].value, m.Call())
+        if resolves_to(call.func, child_class, source)
+    ]
+    if len(callees) != 1:
+        return False
+    owner.edits.append(SwapCallee(callees[0], generated.name))
+    return True
+
+
+@dataclass(frozen=True)
+class _ContainerLayout:
+    """How a container's items changed besides replacements: items kept from the original, dropped, added."""
+
+    kept_keys: list[str]
+    dropped: int = 0
+    removed_keys: list[str] = field(default_factory=list)
+    appended_keys: list[str] = field(default_factory=list)
+
+
+def _container_layout(container: nn.Module, changes: dict[str, Change], path: str) -> _ContainerLayout:
+    """What ``changes`` did to ``container``'s list of items; refuses what the codemod cannot declare."""
+    kind = type(container).__name__
+    for key, change in changes.items():
+        if change.kind == "set" and change.new is None:
+            raise DeclarationError(
+                f"{join(path, key)}: an item of a {kind} was set to None (at {change.where}); the codemod cannot "
+                f"declare a {kind} holding None. Fix: delete the item, or replace it by nn.Identity()."
+            )
+    deleted = [key for key, change in changes.items() if change.kind == "delete"]
+    added = [key for key in container._modules if key in changes and changes[key].kind == "add"]
+    if isinstance(container, nn.ModuleDict):
+        kept = [key for key in container._modules if key not in added]
+        return _ContainerLayout(kept, removed_keys=deleted, appended_keys=added)
+    originals = {id(change.old) for change in changes.values() if change.old is not None}
+    originals |= {id(item) for key, item in container._modules.items() if key not in changes}
+    moved = [key for key, change in changes.items() if change.kind == "set" and id(change.new) in originals]
+    count = len(container._modules)
+    tail = [str(index) for index in range(count, count + len(deleted))]
+    if moved or (deleted and added) or sorted(deleted, key=_as_index) != tail:
+        raise DeclarationError(
+            f"{path}: items of this {kind} were removed from its middle, inserted or reordered (at "
+            f"{next(iter(changes.values())).where}); the codemod can declare items replaced, appended at its end or "
+            f"deleted from its end only. Fix: build the {kind} you want and assign it as a whole "
+            f"(owner.attribute = nn.{kind}(...))."
+        )
+    kept = [key for key in container._modules if key not in added]
+    if any(not key.isdigit() for key in [*added, *deleted]):
+        raise DeclarationError(
+            f"{path}: items with names were added to or deleted from this {kind}; the codemod cannot declare that."
+        )
+    return _ContainerLayout(kept, dropped=len(deleted), appended_keys=added)
+
+
+def _as_index(key: str) -> int:
+    return int(key) if key.isdigit() else -1

@@ -1,0 +1,200 @@
+"""What every planning decision reads: the trace and its net changes, the script, the names, the renderer.
+
+One :class:`Planning` exists per run, as a ``CodemodContext`` does for a LibCST codemod: decisions are plain
+functions that take it. It also builds the :class:`~archit_codemod.declaration.render.RenderContext` of an
+expression: what the expression can refer to inside the ``__init__`` it goes into.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+import libcst.matchers as m
+from torch import nn
+
+from archit_codemod.declaration.changes import Change
+from archit_codemod.declaration.inline import InitCopy
+from archit_codemod.declaration.locate import ClassSource, locate_class
+from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.planning.naming import ClassNamer
+from archit_codemod.declaration.planning.statements import InitStatements
+from archit_codemod.declaration.planning.walk import Dirty
+from archit_codemod.declaration.records import ConstructorCall, LibraryCall, Trace
+from archit_codemod.declaration.render import OriginalArgument, RenderContext, Renderer, parameter_sizes
+from archit_codemod.declaration.script import ScriptSource
+
+_PRIMITIVES = (bool, int, float, str, bytes, type(None))
+
+
+@dataclass
+class Planning:
+    """The state shared by the decisions of one run (see the module docstring)."""
+
+    trace: Trace
+    script: ScriptSource
+    changes: dict[int, dict[str, Change]]
+    dirty: Dirty
+    names: NameTable
+    namer: ClassNamer
+    replays: dict[int, list[LibraryCall]] = field(default_factory=dict)
+    """``id(root)`` -> the library calls its generated class makes again at the end of its ``__init__``."""
+    renderer: Renderer = field(init=False)
+    _sources: dict[type, ClassSource] = field(default_factory=dict)
+    _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(self.names, self.trace.call_of, self.namer.name_of, self.dirty)
+
+    def source(self, cls: type) -> ClassSource:
+        """Where ``cls``'s ``__init__`` is written (located once per class)."""
+        if cls not in self._sources:
+            self._sources[cls] = locate_class(cls, self.script)
+        return self._sources[cls]
+
+    def statements(self, copy: InitCopy) -> InitStatements:
+        """The statements of a copied ``__init__``, read once for every module that copies it (every layer)."""
+        key = tuple(id(fragment.init_def) for fragment in copy.fragments)
+        if key not in self._statements:
+            self._statements[key] = InitStatements(copy)
+        return self._statements[key]
+
+    def call_of(self, module: nn.Module | None) -> ConstructorCall | None:
+        return self.trace.call_of(module) if module is not None else None
+
+    def warn(self, message: str) -> None:
+        self.script.warn(message)
+
+    # -- render contexts -----------------------------------------------------------------------------------
+
+    def context(self, owner: nn.Module, path: str) -> RenderContext:
+        """What an expression inside ``owner``'s ``__init__`` can refer to: the parameters of that ``__init__``."""
+        parameters: list[tuple[Any, str]] = []
+        call = self.call_of(owner)
+        bound = call.bound() if call is not None else None
+        if bound is not None:
+            signature = bound.signature.parameters
+            for parameter, value in bound.arguments.items():
+                kind = signature[parameter].kind
+                if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                    continue
+                if not isinstance(value, _PRIMITIVES):
+                    parameters.append((value, parameter))
+        else:
+            # No recorded call (the model was built before tracing): the config is the usual argument.
+            config = getattr(owner, "config", None)
+            try:
+                signature = inspect.signature(type(owner)).parameters
+            except (TypeError, ValueError):
+                signature = {}
+            if config is not None and "config" in signature:
+                parameters.append((config, "config"))
+        return RenderContext(path=path, owner=type(owner).__qualname__, parameters=parameters)
+
+    def replacing_context(
+        self,
+        owner: nn.Module,
+        path: str,
+        old: nn.Module | None,
+        original: cst.BaseExpression,
+        source: ClassSource,
+        new: nn.Module | None = None,
+    ) -> RenderContext:
+        """The context of replacing ``old`` (built by ``original`` in ``owner``'s ``__init__``) by ``new``."""
+        context = self.context(owner, path)
+        if old is None:
+            return context
+        call = find_call_of(original, type(old), source)
+        context.replaced = old
+        context.replaced_expression = call if call is not None else original
+        context.replacement = new
+        if call is not None and new is not None and not self._wraps(new, old):
+            # A wrapper gets its sizes from the module it wraps; matching its other arguments (r=32) to the
+            # wrapped module's sizes (hidden_size=32) would only find coincidences.
+            context.original_arguments = self._original_arguments(old, call)
+            context.replaced_sizes = parameter_sizes(old)
+        return context
+
+    def _wraps(self, new: nn.Module, old: nn.Module) -> bool:
+        """Whether ``new`` was built with ``old`` as one of its arguments."""
+        call = self.call_of(new)
+        if call is None:
+            return False
+        return any(value is old for value in [*call.args, *call.kwargs.values()])
+
+    def _original_arguments(self, old: nn.Module, call: cst.Call) -> list[OriginalArgument]:
+        """Each argument ``old`` was built with: parameter, position, live value and source expression."""
+        if any(arg.star for arg in call.args):
+            return []
+        positional = [arg.value for arg in call.args if arg.keyword is None]
+        try:
+            signature = inspect.signature(type(old))
+            nodes = signature.bind_partial(
+                *positional, **{arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+            ).arguments
+        except (TypeError, ValueError):
+            return []
+        recorded = self.call_of(old)
+        bound = recorded.bound() if recorded is not None else None
+        values = dict(bound.arguments) if bound is not None else {}
+        found = []
+        for parameter, node in nodes.items():
+            if not isinstance(node, cst.BaseExpression):
+                continue
+            if parameter in values:
+                value = values[parameter]
+            elif hasattr(old, parameter):
+                value = getattr(old, parameter)
+            else:
+                continue
+            if type(value) in (bool, int, float, str):
+                position = next((i for i, passed in enumerate(positional) if passed is node), None)
+                found.append(OriginalArgument(parameter, position, value, node))
+        return found
+
+
+def resolves_to(callee: cst.BaseExpression, cls: type, source: ClassSource) -> bool:
+    """Whether the dotted name ``callee`` evaluates to ``cls`` in the globals of ``source``'s module."""
+    if not m.matches(callee, m.Name() | m.Attribute()):
+        return False
+    parts = []
+    node = callee
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return False
+    parts.append(node.value)
+    parts.reverse()
+    if parts[0] not in source.namespace:
+        return False
+    obj = source.namespace[parts[0]]
+    for part in parts[1:]:
+        obj = getattr(obj, part, None)
+    return obj is cls
+
+
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+
+def calls_in(expression: cst.CSTNode) -> list[cst.Call]:
+    """Every call in ``expression``, outermost first (a plain visitor: matchers cost more, on every layer)."""
+    visitor = _Calls()
+    expression.visit(visitor)
+    return visitor.found
+
+
+def find_call_of(expression: cst.BaseExpression, cls: type, source: ClassSource) -> cst.Call | None:
+    """The first call in ``expression`` whose callee is ``cls`` (how the replaced module was built)."""
+    for call in calls_in(expression):
+        if resolves_to(call.func, cls, source):
+            return call
+    return None

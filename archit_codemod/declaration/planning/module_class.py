@@ -1,0 +1,136 @@
+"""Plan the generated class of one module: which ``__init__`` to copy, and the edits for each of its children."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from archit_codemod.declaration.changes import Change, is_container
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.inline import InitCopy, inlining_problem
+from archit_codemod.declaration.locate import ClassSource
+from archit_codemod.declaration.planning.children import plan_change, plan_child_class
+from archit_codemod.declaration.planning.containers import plan_container
+from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.library_calls import replay_statement
+from archit_codemod.declaration.planning.owner import OwnerEdits
+from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
+from archit_codemod.declaration.planning.statements import AssignmentStatements, written
+from archit_codemod.declaration.planning.transformers_policy import class_members
+from archit_codemod.declaration.planning.walk import join
+
+
+def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> ClassPlan:
+    """The plan of ``module``'s generated class (named later), its children's classes planned already."""
+    path = instance.path
+    source = planning.source(type(module))
+    direct = planning.changes.get(id(module), {})
+    names = list(module._modules) + [name for name in direct if name not in module._modules]
+    copy = _init_copy(planning, module, source, names, direct, path)
+    owner = OwnerEdits(planning, module, path, planning.statements(copy))
+    for name in names:
+        child_path = join(path, name)
+        if name in direct:
+            plan_change(owner, direct[name], child_path)
+            continue
+        child = module._modules[name]
+        if child is None:
+            continue
+        if is_container(child):
+            if planning.dirty(child):
+                plan_container(owner, name, child, child_path)
+            continue
+        generated = planning.namer.plan_of(child)
+        if generated is not None:
+            plan_child_class(owner, name, child, generated, child_path)
+    for call in planning.replays.get(id(module), ()):
+        statement = replay_statement(call, module, planning.renderer, owner.context(path))
+        owner.edits.append(AfterInit(statement))
+        owner.summary.append(f"{call.name}(...) after __init__")
+        owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
+    members = class_members(module, path, planning.changes, _generated_of(planning), planning.warn)
+    return ClassPlan(
+        name="",
+        original=type(module),
+        init=copy,
+        edits=tuple(owner.edits),
+        members=members,
+        summary=tuple(owner.summary),
+        instances=(instance,),
+        causes=tuple(owner.causes),
+    )
+
+
+def _generated_of(planning: Planning):
+    def generated_of(module: nn.Module) -> tuple[type, str] | None:
+        plan = planning.namer.plan_of(module)
+        return (plan.original, plan.name) if plan is not None else None
+
+    return generated_of
+
+
+def _init_copy(
+    planning: Planning,
+    module: nn.Module,
+    source: ClassSource,
+    names: list[str],
+    direct: dict[str, Change],
+    path: str,
+) -> InitCopy:
+    """The ``__init__`` to copy: ``source``'s, with the ancestor bodies inlined that build a changed child.
+
+    A child built by an ancestor's ``__init__`` (reached through ``super().__init__(...)``) can only be rewritten
+    where it is built; see :mod:`archit_codemod.declaration.inline`.
+    """
+    definers = [klass for klass in type(module).__mro__ if "__init__" in vars(klass)]
+    definers = definers[definers.index(source.definer) :]
+    deepest = 0
+    for name in names:
+        change = direct.get(name)
+        if change is not None and change.kind == "add":
+            continue
+        old = change.old if change is not None else module._modules.get(name)
+        if change is None and (old is None or not planning.dirty(old)):
+            continue
+        deepest = max(deepest, _builder_depth(planning, definers, name, old))
+    chain = [source]
+    for depth in range(1, deepest + 1):
+        try:
+            callee = planning.source(definers[depth])
+        except DeclarationError:
+            break
+        problem = inlining_problem(chain[-1], callee)
+        if problem is not None:
+            planning.warn(
+                f"{path or '<root>'}: a changed child of {type(module).__qualname__} is built by "
+                f"{callee.definer.__qualname__}.__init__, which the generated __init__ cannot inline ({problem})."
+            )
+            break
+        chain.append(callee)
+    return InitCopy(tuple(chain))
+
+
+def _builder_depth(planning: Planning, definers: list[type], name: str, old: nn.Module | None) -> int:
+    """Index in ``definers`` of the class whose ``__init__`` built ``old`` (0 when unknown)."""
+    call = planning.call_of(old)
+    built_in = Path(call.filename).resolve() if call is not None else None
+    for depth, klass in enumerate(definers):
+        if klass is nn.Module:
+            break
+        try:
+            source = planning.source(klass)
+        except DeclarationError:
+            break
+        if call is not None:
+            if source.parsed.path != built_in:
+                continue
+            lines = source.parsed.positions[source.init_def]
+            if lines.start.line <= call.lineno <= lines.end.line:
+                return depth
+        else:
+            collector = AssignmentStatements(written(name, klass.__name__), source.self_name)
+            source.init_def.visit(collector)
+            if collector.found:
+                return depth
+    return 0

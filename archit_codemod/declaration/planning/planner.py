@@ -1,0 +1,106 @@
+"""Planning: from what the tracer recorded to a :class:`~archit_codemod.declaration.planning.plan.Plan`.
+
+Walking each root bottom-up (:mod:`.walk`), every module that changed, or holds a module whose class got a generated
+version, is planned (:mod:`.module_class`), then named and merged with an equal plan (:mod:`.naming`). A parent's
+plan names its children's classes by their final names, so planning ends with everything decided and nothing
+assembled.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from archit_codemod.declaration.changes import net_changes
+from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
+from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.library_calls import replayed_calls, without_replayed
+from archit_codemod.declaration.planning.module_class import plan_class
+from archit_codemod.declaration.planning.naming import ClassNamer
+from archit_codemod.declaration.planning.plan import Plan
+from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
+from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
+from archit_codemod.declaration.records import LibraryCall, Trace
+from archit_codemod.declaration.script import ScriptSource
+
+
+def make_plan(
+    trace: Trace, roots: dict[str, nn.Module], script: ScriptSource, *, suffix: str = "Modified"
+) -> Plan:
+    """The classes that declare what ``trace`` recorded for ``roots``.
+
+    Raises:
+        DeclarationError: a modification cannot be declared faithfully; the message names the module path, the
+            class and the argument.
+        NothingModifiedError: nothing changed under any of ``roots``.
+    """
+    if not suffix.isidentifier():
+        raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
+    changes = net_changes(trace)
+    replayed = replayed_calls(trace, changes)
+    changes = without_replayed(changes, replayed)
+    replays = _replays_by_root(roots, replayed)
+    names = NameTable(script)
+    dirty = Dirty(changes, finished={id(roots[name]) for name in replays})
+    planning = Planning(trace, script, changes, dirty, names, ClassNamer(names, suffix))
+    planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
+    for root in roots.values():
+        if planning.dirty(root):
+            refuse_shared_modules(root, changes, planning.warn)
+    for module, instance in modules_to_plan(roots, planning.dirty):
+        if not planning.namer.add_instance(module, instance):
+            planning.namer.add(module, plan_class(planning, module, instance))
+    root_plans = {}
+    for root_name, root in roots.items():
+        plan = planning.namer.plan_of(root)
+        if plan is not None:
+            root_plans[root_name] = plan
+    if not root_plans:
+        raise NothingModifiedError(
+            f"No submodule of {', '.join(roots) or 'the given models'} was modified after its construction."
+        )
+    return Plan(
+        classes=tuple(planning.namer.classes),
+        roots=root_plans,
+        names=names,
+        script=script,
+        suffix=suffix,
+        kept_originals=_kept_originals(roots, planning.namer),
+    )
+
+
+def _replays_by_root(
+    roots: dict[str, nn.Module], replayed: list[LibraryCall]
+) -> dict[str, list[LibraryCall]]:
+    """The replayed calls of each root: those made on a module of it (as receiver or argument).
+
+    Raises:
+        DeclarationError: a call reached no root, or two roots.
+    """
+    contents = {name: {id(module) for module in root.modules()} for name, root in roots.items()}
+    found: dict[str, list[LibraryCall]] = {}
+    for call in replayed:
+        modules = [v for v in (call.receiver, *call.arguments.values()) if isinstance(v, nn.Module)]
+        reached = [name for name, ids in contents.items() if any(id(module) in ids for module in modules)]
+        if len(reached) != 1:
+            raise DeclarationError(
+                f"The call of {call.name} at {call.filename}:{call.lineno} changed the model, but it was made on "
+                f"{'no model' if not reached else 'several models: ' + ', '.join(reached)}, so no one generated "
+                "class can make it again. Fix: make the call on the model to declare, or choose it with --model."
+            )
+        found.setdefault(reached[0], []).append(call)
+    return found
+
+
+def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:
+    generated = {plan.original for plan in namer.classes}
+    kept = dict.fromkeys(generated, 0)
+    seen: set[int] = set()
+    for root in roots.values():
+        for module in root.modules():
+            if id(module) in seen or type(module) not in generated:
+                continue
+            seen.add(id(module))
+            if namer.plan_of(module) is None:
+                kept[type(module)] += 1
+    return kept

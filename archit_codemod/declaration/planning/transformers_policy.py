@@ -1,0 +1,256 @@
+"""What a generated transformers model class must say besides its ``__init__``: ties and device-map units.
+
+transformers reads a few class attributes and methods that name submodules: ``_tied_weights_keys`` and
+``get_output_embeddings`` (which parameters ``tie_weights`` makes one tensor) and ``_no_split_modules`` (which
+classes ``device_map="auto"`` keeps on one device). When the traced change replaced what they name, the
+generated class overrides them so that loading the model rebuilds what was traced. This module also decides when
+one module object placed at several paths may be declared as separate modules: when the model ties their weights.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import libcst as cst
+from torch import nn
+
+from archit_codemod.declaration.changes import Change
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.planning.plan import ClassMember
+from archit_codemod.declaration.planning.walk import join
+
+Changes = dict[int, dict[str, Change]]
+
+
+def class_members(
+    module: nn.Module,
+    path: str,
+    changes: Changes,
+    generated_of: Callable[[nn.Module], tuple[type, str] | None],
+    warn,
+) -> tuple[ClassMember, ...]:
+    """The members the generated class of ``module`` adds: tie overrides, ``_no_split_modules``, methods."""
+    from transformers import PreTrainedModel
+
+    if not isinstance(module, PreTrainedModel):
+        return ()
+    members = list(_tie_overrides(module, path, changes, warn))
+    members += _no_split_override(module, generated_of)
+    return tuple(members)
+
+
+def _changed_prefixes(module: nn.Module, changes: Changes) -> list[str]:
+    """Paths, relative to ``module``, of every child that changed below it."""
+    prefixes = []
+    for sub_path, sub in module.named_modules(remove_duplicate=False):
+        for name in changes.get(id(sub), {}):
+            prefixes.append(join(sub_path, name))
+    return prefixes
+
+
+def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list[ClassMember]:
+    """``_tied_weights_keys`` without the ties that point at replaced modules, and ``get_output_embeddings``."""
+    changed = _changed_prefixes(module, changes)
+    if not changed:
+        return []
+    tensors = dict(module.named_parameters(remove_duplicate=False))
+    tensors.update(module.named_buffers(remove_duplicate=False))
+
+    def touches(name: str) -> bool:
+        return any(name == prefix or name.startswith(prefix + ".") for prefix in changed)
+
+    def compatible(target: str, source: str) -> bool:
+        return target in tensors and source in tensors and tensors[target].shape == tensors[source].shape
+
+    output_weight, input_weight, embeddings_broken = _embedding_tie(module, touches)
+    members: list[ClassMember] = []
+    ties = getattr(type(module), "_tied_weights_keys", None)
+    if isinstance(ties, dict):
+        kept = {}
+        for target, source in ties.items():
+            plain = _is_plain_parameter_name(target) and _is_plain_parameter_name(source)
+            if plain and (touches(target) or touches(source)) and not compatible(target, source):
+                continue
+            kept[target] = source
+            if (
+                plain
+                and touches(source)
+                and compatible(target, source)
+                and tensors[target] is not tensors[source]
+            ):
+                warn(
+                    f"{join(path, target)} and {join(path, source)} are tied by "
+                    f"{type(module).__qualname__}._tied_weights_keys but were not shared in the traced model; the "
+                    "generated class keeps the tie (as transformers does on loading)."
+                )
+        if len(kept) != len(ties):
+            members.append(ClassMember("_tied_weights_keys", _tied_keys_statement(kept, ties)))
+    elif isinstance(ties, list | tuple):
+        kept_list = []
+        for target in ties:
+            if _is_plain_parameter_name(target):
+                if target not in tensors:
+                    continue
+                if target == output_weight and embeddings_broken:
+                    continue
+            kept_list.append(target)
+        if len(kept_list) != len(ties):
+            members.append(ClassMember("_tied_weights_keys", _tied_keys_statement(kept_list, ties)))
+    if embeddings_broken:
+        members.append(ClassMember("get_output_embeddings", _no_output_embeddings_method(input_weight)))
+    return members
+
+
+def _embedding_tie(module: nn.Module, touches: Callable[[str], bool]) -> tuple[str | None, str | None, bool]:
+    """``(output weight name, input weight name, broken)`` of ``config.tie_word_embeddings`` tying."""
+    config = getattr(module, "config", None)
+    if config is None or not getattr(config, "tie_word_embeddings", False):
+        return None, None, False
+    try:
+        output_embeddings = module.get_output_embeddings()
+        input_embeddings = module.get_input_embeddings()
+    except (NotImplementedError, AttributeError):
+        return None, None, False
+    if output_embeddings is None or input_embeddings is None:
+        return None, None, False
+    paths = {id(sub): name for name, sub in module.named_modules(remove_duplicate=False)}
+    output_path, input_path = paths.get(id(output_embeddings)), paths.get(id(input_embeddings))
+    if output_path is None or input_path is None:
+        return None, None, False
+    output_weight, input_weight = f"{output_path}.weight", f"{input_path}.weight"
+    if not (touches(input_weight) or touches(output_weight)):
+        return output_weight, input_weight, False
+    output_tensor = getattr(output_embeddings, "weight", None)
+    input_tensor = getattr(input_embeddings, "weight", None)
+    broken = not (
+        isinstance(input_tensor, nn.Parameter)
+        and isinstance(output_tensor, nn.Parameter)
+        and input_tensor.shape == output_tensor.shape
+    )
+    return output_weight, input_weight, broken
+
+
+def _no_split_override(module: nn.Module, generated_of) -> list[ClassMember]:
+    """``_no_split_modules`` listing the generated versions (and subclasses) of the classes it lists.
+
+    transformers and accelerate match these names against each submodule's class name: a generated
+    ``BertLayerModified`` must be listed beside ``BertLayer`` or ``device_map="auto"`` may split it. A new class that
+    is no subclass of a listed one (a wrapper of a leaf module) needs no listing.
+    """
+    listed = getattr(type(module), "_no_split_modules", None)
+    if not listed or not isinstance(listed, list | tuple | set):
+        return []
+    added = set()
+    for sub in module.modules():
+        # A generated class, or a class of the script's subclassing a listed one (a replaced layer).
+        cls, name = generated_of(sub) or (type(sub), type(sub).__name__)
+        if name not in listed and any(klass.__name__ in listed for klass in cls.__mro__):
+            added.add(name)
+    if not added:
+        return []
+    names = sorted(listed) if isinstance(listed, set) else list(listed)
+    statement = cst.parse_statement(f"_no_split_modules = {json.dumps([*names, *sorted(added)])}\n")
+    comment = "# device_map must not split the new layer classes either."
+    return [
+        ClassMember(
+            "_no_split_modules",
+            statement.with_changes(
+                leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(comment=cst.Comment(comment))]
+            ),
+        )
+    ]
+
+
+def _is_plain_parameter_name(name: str) -> bool:
+    return all(part.isidentifier() or part.isdigit() for part in name.split("."))
+
+
+def _tied_keys_statement(kept: dict | list, original: dict | list | tuple) -> cst.BaseStatement:
+    dropped = [k for k in original if k not in kept]
+    comment = f"# {', '.join(dropped)}: no longer tied, the module it named was replaced."
+    statement = cst.parse_statement(f"_tied_weights_keys = {json.dumps(kept)}\n")
+    return statement.with_changes(
+        leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(comment=cst.Comment(comment))]
+    )
+
+
+def _no_output_embeddings_method(input_weight: str | None) -> cst.BaseStatement:
+    embeddings = input_weight.rsplit(".", 1)[0] if input_weight else "the input embeddings"
+    method = cst.parse_statement(
+        "def get_output_embeddings(self):\n"
+        f"    # {embeddings} was replaced by a module without a weight of the output embeddings' shape:\n"
+        "    # report no output embeddings, so that config.tie_word_embeddings ties nothing to it.\n"
+        "    return None\n"
+    )
+    return method.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+
+
+# -- one module object at several paths ---------------------------------------------------------------------
+
+
+def refuse_shared_modules(root: nn.Module, changes: Changes, warn) -> None:
+    """Refuse a changed module that is reachable at two paths of ``root`` (a module object shared by two owners).
+
+    Generated ``__init__`` methods build each attribute with a call of its own, so declaring a shared module would
+    silently give two modules with separate weights, unless the model's own classes tie those weights.
+    """
+    paths: dict[int, list[str]] = {}
+    for sub_path, sub in root.named_modules(remove_duplicate=False):
+        paths.setdefault(id(sub), []).append(sub_path or "<root>")
+    for owner_changes in changes.values():
+        for change in owner_changes.values():
+            if change.new is None or id(change.new) not in paths:
+                continue
+            for inner in change.new.modules():
+                where = paths.get(id(inner), [])
+                if len(where) <= 1:
+                    continue
+                if _declared_as_tied(root, inner, where):
+                    # BART's set_input_embeddings shares one module as shared/encoder/decoder embeddings; the
+                    # model's own code ties their weights, so separate modules with tied weights are the same model
+                    # (verification checks that the weights are shared).
+                    warn(
+                        f"{', '.join(where)} are one {type(inner).__qualname__} object in the traced model; the "
+                        "generated classes build one module per path, whose weights the model's classes tie "
+                        "(_tied_weights_keys)."
+                    )
+                    continue
+                raise DeclarationError(
+                    f"{where[0]} and {where[1]} are the same {type(inner).__qualname__} object (a module shared "
+                    f"by two owners; the change was made at {change.where}). The generated __init__ methods build "
+                    "each attribute with a constructor call of its own, so they would build two modules with "
+                    "separate weights. Fix: give each owner a module of its own (copy.deepcopy), or share the "
+                    "weights in the model's code (tied weights)."
+                )
+
+
+def _declared_as_tied(root: nn.Module, module: nn.Module, paths: list[str]) -> bool:
+    """Whether the model's classes tie every parameter of ``module`` at all of ``paths`` but one.
+
+    Only when the module holds nothing but those parameters (a buffer would be duplicated, not shared).
+    """
+    from transformers import PreTrainedModel
+
+    if len(list(module.buffers())) or not len(list(module.parameters())):
+        return False
+    models = [
+        (prefix, sub)
+        for prefix, sub in root.named_modules(remove_duplicate=False)
+        if isinstance(sub, PreTrainedModel)
+    ]
+
+    def tied(name: str) -> bool:
+        for prefix, model in models:
+            if prefix and not name.startswith(prefix + "."):
+                continue
+            relative = name[len(prefix) + 1 :] if prefix else name
+            # An instance attribute when it depends on the config (Marian), else the class attribute.
+            keys = getattr(model, "_tied_weights_keys", None) or ()
+            if relative in keys:
+                return True
+        return False
+
+    parameters = [name for name, _ in module.named_parameters()]
+    untied = [path for path in paths if not all(tied(f"{path}.{name}") for name in parameters)]
+    return len(untied) <= 1

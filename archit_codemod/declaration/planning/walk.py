@@ -1,0 +1,84 @@
+"""Which modules need a generated class, in the order they are planned (children before their owners).
+
+A module needs a generated class when one of its own children changed, or when a child's class got one. A plain
+``ModuleList``/``Sequential``/``ModuleDict`` never gets a class of its own: its owner's ``__init__`` builds it,
+so a change inside it is planned as a change of that owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from archit_codemod.declaration.changes import Change, is_container
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.planning.plan import Instance
+
+
+@dataclass
+class Dirty:
+    """Which modules changed, themselves or below them (a module reachable from itself counts once)."""
+
+    changes: dict[int, dict[str, Change]]
+    finished: set[int] = field(default_factory=set)
+    """Modules whose ``__init__`` gets statements at its end (a library call made again)."""
+    _known: dict[int, bool] = field(default_factory=dict)
+
+    def __call__(self, module: nn.Module) -> bool:
+        key = id(module)
+        if key not in self._known:
+            self._known[key] = False  # cycles
+            self._known[key] = (
+                key in self.changes
+                or key in self.finished
+                or any(child is not None and self(child) for child in module._modules.values())
+            )
+        return self._known[key]
+
+
+def join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def modules_to_plan(roots: dict[str, nn.Module], dirty: Dirty) -> Iterator[tuple[nn.Module, Instance]]:
+    """Every dirty module that gets a class, with each place it is found, children before their owners.
+
+    A module found at a second place (shared by two owners, or by two roots) is yielded again with that place.
+
+    Raises:
+        DeclarationError: a root itself is a container whose items changed (no class builds it).
+    """
+    done: set[int] = set()
+    for root_name, root in roots.items():
+        if not dirty(root):
+            continue
+        if is_container(root):
+            raise DeclarationError(
+                f"<root>: items of this {type(root).__name__} changed after it was built, and no class's "
+                "__init__ builds it (it is a root, or a module the script built). Fix: build the container with "
+                "all of its items at once (nn.Sequential(a, b)), or make it a child of an nn.Module subclass "
+                "and modify that model instead."
+            )
+        yield from _post_order(root, Instance(root_name, ""), dirty, done)
+
+
+def _post_order(
+    module: nn.Module, instance: Instance, dirty: Dirty, done: set[int]
+) -> Iterator[tuple[nn.Module, Instance]]:
+    if id(module) in done:
+        yield module, instance
+        return
+    done.add(id(module))
+    for name, child in module._modules.items():
+        if child is None or not dirty(child):
+            continue
+        place = Instance(instance.root, join(instance.path, name))
+        if is_container(child):
+            for key, item in child._modules.items():
+                if item is not None and dirty(item) and not is_container(item):
+                    yield from _post_order(item, Instance(place.root, join(place.path, key)), dirty, done)
+        else:
+            yield from _post_order(child, place, dirty, done)
+    yield module, instance

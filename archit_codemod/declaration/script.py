@@ -1,0 +1,52 @@
+"""The traced script as the codemod sees it: its file, module name, namespace, and the warnings of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archit_codemod.declaration.locate import ParsedSource, script_source
+from archit_codemod.declaration.records import Trace
+
+
+@dataclass
+class ScriptSource:
+    """What "belongs to the script" means, answered in one place; passed to every stage of a run.
+
+    Classes and functions the script defines have ``__module__ == module_name``; no other program can import
+    them, so the codemod copies their source from ``path``. ``path`` is ``None`` for a block traced in an
+    interactive session (nothing can be copied then). ``warnings`` collects what the stages want the user to
+    know, in order, without duplicates.
+    """
+
+    path: Path | None = None
+    module_name: str = "__main__"
+    namespace: dict[str, Any] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, trace: Trace) -> ScriptSource:
+        """The script a trace ran (or the traced block's file)."""
+        path = Path(trace.script_path) if trace.script_path is not None else None
+        return cls(path, trace.script_module_name, trace.namespace, list(trace.script_argv))
+
+    @property
+    def shown_path(self) -> Path | None:
+        """The script's path as it was given on the command line (stable across machines), else its file."""
+        return Path(self.argv[0]) if self.argv else self.path
+
+    def owns(self, obj: Any) -> bool:
+        """Whether ``obj`` (a class or function) was defined in the script."""
+        return self.path is not None and getattr(obj, "__module__", None) == self.module_name
+
+    def parsed(self) -> ParsedSource:
+        """The script's parsed source (cached until the file changes)."""
+        if self.path is None:
+            raise ValueError("a traced interactive session has no script file")
+        return script_source(self.path, self.module_name)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
