@@ -129,6 +129,9 @@ class Renderer:
             for candidate, name in context.parameters:
                 if candidate is value:
                     return cst.Name(name)
+        if isinstance(value, enum.Enum):
+            # Before the primitives: a (str, Enum) or IntEnum member is also a str or an int.
+            return self._enum_member(value, context, argument)
         if isinstance(value, _PRIMITIVES):
             return self._primitive(value, context)
         if isinstance(value, torch.dtype):
@@ -137,9 +140,6 @@ class Renderer:
         if isinstance(value, torch.device):
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(f"{cst.Module([]).code_for_node(torch_name)}.device({str(value)!r})")
-        if isinstance(value, enum.Enum):
-            owner = self.names.reference(type(value), self._where(context, argument))
-            return cst.Attribute(owner, cst.Name(value.name))
         if type(value) in (list, tuple, set, dict):
             return self._container(value, context, argument)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -213,6 +213,14 @@ class Renderer:
         if isinstance(value, float) and not math.isfinite(value):
             return cst.parse_expression(f"float({str(value)!r})")
         return cst.parse_expression(repr(value))
+
+    def _enum_member(self, value: enum.Enum, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """``Owner.NAME``; a combination of flags (``Permission.READ | Permission.WRITE``) as ``Owner(3)``."""
+        owner = self.names.reference(type(value), self._where(context, argument))
+        name = value.name
+        if isinstance(name, str) and name.isidentifier() and getattr(type(value), name, None) is value:
+            return cst.Attribute(owner, cst.Name(name))
+        return self.call(owner, (value.value,), {}, context, type(value))
 
     def _container(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         if isinstance(value, dict):
