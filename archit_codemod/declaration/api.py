@@ -14,11 +14,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from archit_codemod.declaration.completeness import check_completeness
 from archit_codemod.declaration.emit import assemble
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.plan import Planner
 from archit_codemod.declaration.records import Modification, Trace
+from archit_codemod.declaration.stages import stage
 from archit_codemod.declaration.verify import verify_source
 
 __all__ = ["Generated", "declare", "generate", "infer_trace", "reaches", "verify"]
@@ -40,11 +42,20 @@ class Generated:
 def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modified") -> Generated:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
 
+    First each root is compared with its original class rebuilt on ``meta``
+    (:func:`~archit_codemod.declaration.completeness.check_completeness`): what the trace missed is added
+    or refused, and changes the original class rebuilds are dropped.
+
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module
             path, the class and the argument.
-        NothingModifiedError: nothing changed under any of ``roots``.
+        NothingModifiedError: nothing changed under any of ``roots``, or the original classes rebuild
+            every change.
+        InternalError: a bug of archit_codemod; names the stage.
     """
+    with stage("checking"):
+        checked = check_completeness(trace, roots)
+    trace, roots = checked.trace, checked.roots
     script_path = Path(trace.script_path) if trace.script_path is not None else None
     names = NameTable(
         script_module_name=trace.script_module_name, script_path=script_path, script_namespace=trace.namespace
@@ -52,7 +63,8 @@ def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modifi
     planner = Planner(trace, names, suffix=suffix)
     root_classes: dict[str, str] = {}
     for root_name, root in roots.items():
-        generated = planner.class_for(root, "")
+        with stage("planning", path=""):
+            generated = planner.class_for(root, "")
         if generated is not None:
             root_classes[root_name] = generated.name
     if not root_classes:
@@ -62,11 +74,12 @@ def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modifi
     # The header names the script as it was given on the command line (stable across machines).
     argv = getattr(trace, "script_argv", None)
     shown_path = Path(argv[0]) if argv else script_path
-    source = assemble(names, planner.generated, script_path=shown_path, root_names=list(root_classes))
+    with stage("rendering"):
+        source = assemble(names, planner.generated, script_path=shown_path, root_names=list(root_classes))
     return Generated(
         source=source,
         root_classes=root_classes,
-        warnings=list(dict.fromkeys(planner.warnings)),
+        warnings=list(dict.fromkeys([*checked.warnings, *planner.warnings])),
         original_of={g.name: g.original for g in planner.generated},
     )
 
@@ -78,13 +91,14 @@ def verify(generated: Generated, trace: Trace, roots: dict[str, nn.Module]) -> N
         VerificationError: the module trees differ (the message lists the first differing paths) or the
             generated code fails to build.
     """
-    verify_source(
-        generated.source,
-        generated.root_classes,
-        {name: roots[name] for name in generated.root_classes},
-        trace,
-        generated.original_of,
-    )
+    with stage("verifying"):
+        verify_source(
+            generated.source,
+            generated.root_classes,
+            {name: roots[name] for name in generated.root_classes},
+            trace,
+            generated.original_of,
+        )
 
 
 def declare(
@@ -106,7 +120,8 @@ def declare(
     roots = {"model": model}
     generated = generate(trace, roots, suffix=suffix)
     if verify:
-        verify_source(generated.source, generated.root_classes, roots, trace, generated.original_of)
+        with stage("verifying"):
+            verify_source(generated.source, generated.root_classes, roots, trace, generated.original_of)
     return generated.source
 
 

@@ -49,6 +49,7 @@ from archit_codemod.declaration.rewrite import (
     rewrite_container,
     written,
 )
+from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 _CLASS_INDENT = 4
@@ -129,7 +130,8 @@ class Planner:
                 "and modify that model instead."
             )
         self._of_instance[key] = None  # a module reachable from itself must not recurse forever
-        generated = self._build(module, path)
+        with stage("planning", path=path):
+            generated = self._build(module, path)
         self._of_instance[key] = generated
         return generated
 
@@ -744,7 +746,8 @@ class Planner:
         generated = self.class_for(module, context.path) if self.is_dirty(module) else None
         call = self.trace.call_of(module)
         if call is not None or generated is not None:
-            return self.recorded_call(module, generated, context, argument)
+            with stage("rendering", path=context.path):
+                return self.recorded_call(module, generated, context, argument)
         built_in = builtin_constructor(module)
         if built_in is None:
             raise DeclarationError(

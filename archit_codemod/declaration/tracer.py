@@ -50,6 +50,7 @@ from torch.nn.modules.module import register_module_module_registration_hook
 import archit_codemod
 from archit_codemod.declaration.errors import ScriptError
 from archit_codemod.declaration.records import ConstructorCall, Modification, ModificationKind, Trace
+from archit_codemod.declaration.stages import InternalError
 
 __all__ = ["current_trace", "run_script", "trace"]
 
@@ -130,7 +131,10 @@ def _module_new(cls: type[nn.Module], *args: Any, **kwargs: Any) -> nn.Module:
     """``torch.nn.Module.__new__`` while (and after) tracing: ``object.__new__`` plus recording."""
     module = object.__new__(cls)
     if _state.sessions:
-        _record_construction(module, cls, args, kwargs, sys._getframe(1))
+        try:
+            _record_construction(module, cls, args, kwargs, sys._getframe(1))
+        except Exception as error:
+            raise InternalError("tracing", None, error) from error
     return module
 
 
@@ -173,6 +177,17 @@ def _is_definition(owner: nn.Module, frame: types.FrameType | None) -> bool:
 
 
 def _record_change(
+    changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]],
+    owner: nn.Module,
+    frame: types.FrameType | None,
+) -> None:
+    try:
+        _record_change_in_sessions(changes, owner, frame)
+    except Exception as error:
+        raise InternalError("tracing", None, error) from error
+
+
+def _record_change_in_sessions(
     changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]],
     owner: nn.Module,
     frame: types.FrameType | None,
@@ -408,6 +423,8 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
                 if stop.code not in (None, 0):
                     status = stop.code if isinstance(stop.code, int) else f"1 ({stop.code})"
                     raise ScriptError(f"{given} exited with status {status}") from None
+            except InternalError:
+                raise
             except Exception as error:
                 raise ScriptError(_user_traceback(error)) from error
     finally:

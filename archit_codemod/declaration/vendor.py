@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -37,16 +38,17 @@ from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
-import torch
 from torch import nn
 
+from archit_codemod.declaration.completeness import check_completeness
 from archit_codemod.declaration.emit import header_lines
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError, VerificationError
 from archit_codemod.declaration.locate import ParsedSource, absolute_module, module_source, script_source
 from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.plan import GeneratedClass, Planner
 from archit_codemod.declaration.records import Trace
-from archit_codemod.declaration.verify import build_root, require_same_tree
+from archit_codemod.declaration.stages import stage
+from archit_codemod.declaration.verify import build_root, constructor_arguments, verify_root
 
 __all__ = ["VendoredFile", "Vendored", "load_vendored", "vendor", "verify_vendored"]
 
@@ -116,14 +118,19 @@ def vendor(
             says why and what to do).
         NothingModifiedError: nothing changed under any of ``roots``.
     """
+    with stage("checking"):
+        checked = check_completeness(trace, roots)
+    trace, roots = checked.trace, checked.roots
     script_path = Path(trace.script_path) if trace.script_path is not None else None
     names = NameTable(
         script_module_name=trace.script_module_name, script_path=script_path, script_namespace=trace.namespace
     )
     planner = Planner(trace, names, suffix=suffix)
+    planner.warnings.extend(checked.warnings)
     root_generated: dict[str, GeneratedClass] = {}
     for root_name, root in roots.items():
-        generated = planner.class_for(root, "")
+        with stage("planning", path=""):
+            generated = planner.class_for(root, "")
         if generated is not None:
             root_generated[root_name] = generated
     if not root_generated:
@@ -132,7 +139,8 @@ def vendor(
         )
     argv = getattr(trace, "script_argv", None)
     shown_script = Path(argv[0]) if argv else script_path
-    return _Vendorer(trace, planner, shown_script, list(root_generated), prune).run(root_generated)
+    with stage("rendering"):
+        return _Vendorer(trace, planner, shown_script, list(root_generated), prune).run(root_generated)
 
 
 class _Vendorer:
@@ -826,26 +834,30 @@ def original_classes(vendored: Vendored, package: VendoredPackage) -> dict[str, 
 
 
 def verify_vendored(vendored: Vendored, trace: Trace | None, roots: dict[str, nn.Module]) -> None:
-    """Import the vendored files as a package and check each root class rebuilds its traced root (on meta).
+    """Import the vendored files as a package and check each root class rebuilds its traced root.
+
+    The checks are subclass mode's (:func:`~archit_codemod.declaration.verify.verify_root`).
 
     Raises:
         VerificationError: the module trees differ (the first differing paths are listed) or the vendored
             code fails to import or build.
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
-    try:
-        with load_vendored(vendored.files) as package:
+    with stage("verifying"), load_vendored(vendored.files) as package:
+        try:
             original_of = original_classes(vendored, package)
-            for root_name, (stem, class_name) in vendored.root_classes.items():
-                with torch.device("meta"):
-                    built = build_root(package.module(stem), class_name, roots[root_name], trace)
-                require_same_tree(
-                    built, roots[root_name], f"{stem}.{class_name} does not rebuild the traced model {root_name!r}",
-                    original_of=original_of, script_module_name=script_module_name,
-                )  # fmt: skip
-    except VerificationError:
-        raise
-    except Exception as error:
-        raise VerificationError(
-            f"The vendored code fails to build: {type(error).__name__}: {error}"
-        ) from error
+            modules = {stem: package.module(stem) for stem, _ in vendored.root_classes.values()}
+        except Exception as error:
+            raise VerificationError(
+                f"The vendored code fails to import: {type(error).__name__}: {error}"
+            ) from error
+        for root_name, (stem, class_name) in vendored.root_classes.items():
+            root = roots[root_name]
+            verify_root(
+                functools.partial(build_root, modules[stem], class_name, root, trace),
+                root,
+                f"{stem}.{class_name} does not rebuild the traced model {root_name!r}",
+                original_of=original_of,
+                script_module_name=script_module_name,
+                arguments=constructor_arguments(root, trace),
+            )
