@@ -73,7 +73,6 @@ class _RootCheck:
     found: list[Difference]
     changed: dict[str, tuple[nn.Module, str]]
     """Path of each recorded change under the root -> ``(owner, child name)``."""
-    proves_redundancy: bool
 
 
 def rebuild_original(root: nn.Module, trace: Trace | None) -> tuple[nn.Module, bool]:
@@ -213,10 +212,9 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         NothingModifiedError: no root has anything left to declare.
     """
     changes = net_changes(trace)
+    checked = Checked(trace, {})
     inferred: list[Modification] = []
     dropped: set[tuple[int, str]] = set()
-    kept_roots: dict[str, nn.Module] = {}
-    warnings: list[str] = []
     redundant: list[str] = []
     for name, root in roots.items():
         changed = {
@@ -228,34 +226,27 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         try:
             reference, with_modules = rebuild_original(root, trace)
         except RebuildError as reason:
-            warnings.append(
-                f"{name}: the completeness check cannot rebuild {type(root).__qualname__} on meta ({reason}); "
-                "only verification compares the generated classes with the traced model."
+            checked.warnings.append(
+                f"{name}: the completeness check cannot rebuild {type(root).__qualname__} ({reason}); only "
+                "verification compares the generated classes with the traced model."
             )
-            kept_roots[name] = root
+            checked.roots[name] = root
             continue
         expected, got = snapshot(reference), snapshot(root)
-        check = _RootCheck(
-            name, root, reference, expected, got,
-            differences(expected, got), changed, not with_modules,
-        )  # fmt: skip
+        check = _RootCheck(name, root, reference, expected, got, differences(expected, got), changed)
         root_inferred = _unexplained(check, trace)
-        inferred += root_inferred
-        proven = _proven_redundant(check) if check.proves_redundancy else set()
+        proven = _proven_redundant(check) if not with_modules else set()
         if proven:
             redundant.append(f"{name}: {', '.join(sorted(proven))}")
+        inferred += root_inferred
         dropped |= {(id(changed[path][0]), changed[path][1]) for path in proven}
         if root_inferred or len(proven) < len(changed):
-            kept_roots[name] = root
-    if not kept_roots:
+            checked.roots[name] = root
+    if not checked.roots:
         raise NothingModifiedError(_nothing_to_declare(roots, redundant))
-    modifications = [
-        modification
-        for modification in trace.modifications
-        if (id(modification.owner), modification.name) not in dropped
-    ]
-    checked_trace = dataclasses.replace(trace, modifications=modifications + inferred)
-    return Checked(checked_trace, kept_roots, warnings)
+    kept = [m for m in trace.modifications if (id(m.owner), m.name) not in dropped]
+    checked.trace = dataclasses.replace(trace, modifications=kept + inferred)
+    return checked
 
 
 def _nothing_to_declare(roots: dict[str, nn.Module], redundant: list[str]) -> str:
@@ -304,20 +295,28 @@ def _involves(difference: Difference, path: str) -> bool:
 
 
 def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
-    """Inferred modifications for the unexplained module-tree differences; raises for the rest."""
+    """Inferred modifications for the unexplained module-tree differences; raises for the rest.
+
+    Module-tree differences go first: what lies under a module now inferred as changed (a tie of a quantized
+    layer's weight) is explained by that change, as it is under a recorded one.
+    """
     inferred: list[Modification] = []
+    explained = list(check.changed)
     refused: list[tuple[Difference, str | None]] = []
-    for difference in check.found:
-        if any(_involves(difference, path) for path in check.changed):
+    tree_first = sorted(check.found, key=lambda difference: difference.kind not in ("module", "class"))
+    for difference in tree_first:
+        if any(_involves(difference, path) for path in explained):
             continue
         advice = None
         if difference.kind in ("module", "class"):
             modification, advice = _infer(check, difference, trace)
             if modification is not None:
                 inferred.append(modification)
+                explained.append(difference.path)
                 continue
         refused.append((difference, advice))
     if refused:
+        refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
 

@@ -120,10 +120,12 @@ def short_error(error: BaseException) -> str:
 def first_output_difference(expected: Any, got: Any) -> str | None:
     """The first output (by name, ``logits``, ``hidden_states[1]``) that differs, described; ``None`` if none."""
     expected_tensors, got_tensors = dict(_output_tensors(expected)), dict(_output_tensors(got))
-    for name in expected_tensors.keys() - got_tensors.keys():
-        return f"output {name} is missing"
-    for name in got_tensors.keys() - expected_tensors.keys():
-        return f"output {name} is new"
+    for name in expected_tensors:
+        if name not in got_tensors:
+            return f"output {name} is missing"
+    for name in got_tensors:
+        if name not in expected_tensors:
+            return f"output {name} is new"
     for name, want in expected_tensors.items():
         have = got_tensors[name]
         if have.shape != want.shape or have.dtype != want.dtype:
