@@ -400,29 +400,28 @@ def _module_differences(
     for name in _union(expected.parametrizations, got.parametrizations):
         before, after = expected.parametrizations.get(name), got.parametrizations.get(name)
         if before != after:
-            found.append(
-                Difference(
-                    path, "parametrization", name, "", _parametrization(before), _parametrization(after)
-                )
-            )
+            shown = _parametrization(before), _parametrization(after)
+            found.append(Difference(path, "parametrization", name, "", *shown))
+    return found + _setting_differences(path, expected, got, training_state)
+
+
+def _setting_differences(
+    path: str, expected: ModuleInfo, got: ModuleInfo, training_state: bool
+) -> list[Difference]:
+    found = []
+    missing = object()
     for name in _union(expected.settings, got.settings):
         if name in TRAINING_SETTINGS and not training_state:
             continue
-        missing = object()
         before, after = expected.settings.get(name, missing), got.settings.get(name, missing)
         if before is missing and name in got.restated or after is missing and name in expected.restated:
             continue  # an attribute that only restates the config (resize_token_embeddings sets vocab_size)
         if not _same_value(before, after):
-            found.append(
-                Difference(
-                    path,
-                    "setting",
-                    name,
-                    "",
-                    None if before is missing else f"= {before!r}",
-                    None if after is missing else f"= {after!r}",
-                )
+            shown = (
+                None if before is missing else f"= {before!r}",
+                None if after is missing else f"= {after!r}",
             )
+            found.append(Difference(path, "setting", name, "", *shown))
     return found
 
 

@@ -39,7 +39,7 @@ from archit_codemod.declaration.compare import (
     snapshot,
 )
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.functional import MAX_PARAMETERS, short_error
+from archit_codemod.declaration.functional import MAX_PARAMETERS, quiet, short_error
 from archit_codemod.declaration.records import Modification, Trace
 from archit_codemod.declaration.roots import find_roots, paths_to
 
@@ -88,6 +88,13 @@ def rebuild_original(root: nn.Module, trace: Trace | None) -> tuple[nn.Module, b
         RebuildError: no recorded call and no config, or the constructor raised.
     """
     memo: dict[int, nn.Module] = {}
+    with quiet():
+        return _rebuild_on_meta_or_cpu(root, trace, memo)
+
+
+def _rebuild_on_meta_or_cpu(
+    root: nn.Module, trace: Trace | None, memo: dict[int, nn.Module]
+) -> tuple[nn.Module, bool]:
     try:
         with torch.device("meta"):
             rebuilt = _rebuild(root, trace, memo, top=True)

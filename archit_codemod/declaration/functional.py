@@ -19,6 +19,7 @@ instance). Otherwise the meta comparison alone decides.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -59,7 +60,7 @@ def build_on_cpu(build: Callable[[], nn.Module], failure: str) -> nn.Module:
         VerificationError: starting with ``failure``: the build fails, or names the tensors left on meta.
     """
     try:
-        with torch.device("cpu"):
+        with torch.device("cpu"), quiet():
             built = build()
     except VerificationError:
         raise
@@ -153,12 +154,31 @@ def _run(model: nn.Module, inputs: Any) -> Any:
     modes = [(module, module.training) for module in model.modules()]
     try:
         model.eval()
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        with torch.no_grad(), torch.random.fork_rng(devices=[]), quiet():
             torch.manual_seed(0)
             return model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
     finally:
         for module, training in modes:
             module.training = training
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No Python warnings and only transformers' errors while the codemod builds or runs a model again.
+
+    The script's own run already showed what the constructors warn about; a forward on ``dummy_inputs``
+    (padded, without an attention mask) would warn about the inputs, not about the user's model.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
 
 
 def _dummy_inputs(model: nn.Module) -> Any:
