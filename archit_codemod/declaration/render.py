@@ -28,6 +28,7 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.records import ConstructorCall
+from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
@@ -163,6 +164,10 @@ class Renderer:
 
         A torch built-in built without tracing renders from its attributes (:func:`builtin_constructor`).
         """
+        with stage("rendering", path=context.path):
+            return self._module(module, context, argument)
+
+    def _module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
         call = self.call_of(module)
         generated = self.name_of(module)
         if generated is None and self.changed(module):

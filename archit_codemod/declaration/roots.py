@@ -26,8 +26,6 @@ def _modified_owners(trace: Trace) -> list[nn.Module]:
     owners: dict[int, nn.Module] = {}
     for modification in trace.modifications:
         owners.setdefault(id(modification.owner), modification.owner)
-    for effect in trace.effects:
-        owners.setdefault(id(effect.owner), effect.owner)
     return list(owners.values())
 
 

@@ -59,6 +59,7 @@ from archit_codemod.declaration.records import (
     ModificationKind,
     Trace,
 )
+from archit_codemod.declaration.stages import InternalError
 
 __all__ = ["current_trace", "run_script", "trace"]
 
@@ -211,7 +212,10 @@ def _module_new(cls: type[nn.Module], *args: Any, **kwargs: Any) -> nn.Module:
     """``torch.nn.Module.__new__`` while (and after) tracing: ``object.__new__`` plus recording."""
     module = object.__new__(cls)
     if _state.sessions:
-        _record_construction(module, cls, args, kwargs, sys._getframe(1))
+        try:
+            _record_construction(module, cls, args, kwargs, sys._getframe(1))
+        except Exception as error:
+            raise InternalError("tracing", None, error) from error
     return module
 
 
@@ -259,6 +263,17 @@ def _is_definition(owner: nn.Module, frame: types.FrameType | None) -> bool:
 
 
 def _record_change(
+    changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]],
+    owner: nn.Module,
+    frame: types.FrameType | None,
+) -> None:
+    try:
+        _record_change_in_sessions(changes, owner, frame)
+    except Exception as error:
+        raise InternalError("tracing", None, error) from error
+
+
+def _record_change_in_sessions(
     changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]],
     owner: nn.Module,
     frame: types.FrameType | None,
@@ -375,6 +390,15 @@ def _direct_call(function: Callable[..., Any], receiver: nn.Module, args: tuple,
 
 
 def _record_effect(
+    kind: EffectKind, owner: nn.Module, name: str, frame: types.FrameType | None, direct: LibraryCall
+) -> None:
+    try:
+        _record_effect_in_sessions(kind, owner, name, frame, direct)
+    except Exception as error:
+        raise InternalError("tracing", None, error) from error
+
+
+def _record_effect_in_sessions(
     kind: EffectKind, owner: nn.Module, name: str, frame: types.FrameType | None, direct: LibraryCall
 ) -> None:
     if _is_definition(owner, frame):
@@ -553,6 +577,8 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
                 if stop.code not in (None, 0):
                     status = stop.code if isinstance(stop.code, int) else f"1 ({stop.code})"
                     raise ScriptError(f"{given} exited with status {status}") from None
+            except InternalError:
+                raise
             except Exception as error:
                 raise ScriptError(_user_traceback(error)) from error
     finally:

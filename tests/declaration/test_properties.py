@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from archit_codemod.declaration import api
-from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.roots import find_roots
 from archit_codemod.declaration.tracer import run_script
 
@@ -335,6 +335,12 @@ def test_declaration_is_refused_or_exact(drawn):
         except DeclarationError as refusal:
             assert str(refusal).strip()
             event(f"refused: {str(refusal)[:60]}")
+            return
+        except NothingModifiedError as nothing:
+            # Only when the original construction rebuilds the traced model (an equal module replaced one).
+            assert str(nothing).startswith("nothing to declare")
+            assert_rebuilds(trace.namespace["model"], eval(root, dict(trace.namespace)), width)
+            event("nothing to declare, proven")
             return
         note(generated.source)
         api.verify(generated, trace, roots)  # a VerificationError fails the property: wrong code was made

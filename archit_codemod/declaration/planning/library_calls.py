@@ -16,7 +16,7 @@ Some library calls return a new object instead of changing their argument; their
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,7 @@ IN_PLACE_FORMS: dict[str, InPlaceForm] = {
 
 
 def replayed_calls(trace: Trace, changes: dict[int, dict[str, Change]]) -> list[LibraryCall]:
-    """The library calls that built something themselves, in the order the script made them."""
+    """The library calls that changed the model with modules they built themselves (``get_peft_model``)."""
     calls: dict[int, LibraryCall] = {}
     for owner_changes in changes.values():
         for change in owner_changes.values():
@@ -62,10 +62,28 @@ def replayed_calls(trace: Trace, changes: dict[int, dict[str, Change]]) -> list[
             built = trace.call_of(change.new) if change.new is not None else None
             if call is not None and built is not None and built.within is call:
                 calls.setdefault(id(call), call)
-    for effect in trace.effects:
-        if effect.call is not None:
-            calls.setdefault(id(effect.call), effect.call)
     return list(calls.values())
+
+
+def is_replayable(call: LibraryCall, root: nn.Module) -> bool:
+    """Whether ``call`` can be made again on ``root``: a method of one of its modules, or a named function that
+    received one of them."""
+    modules = {id(module) for module in root.modules()}
+    if call.receiver is not None:
+        return id(call.receiver) in modules
+    return call.function is not None and any(id(module) in modules for module in _modules_in(call.arguments))
+
+
+def _modules_in(value: Any) -> Iterator[nn.Module]:
+    """The modules in ``value`` and in the lists, tuples, sets and dicts it holds."""
+    if isinstance(value, nn.Module):
+        yield value
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _modules_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _modules_in(item)
 
 
 def without_replayed(

@@ -22,6 +22,7 @@ from archit_codemod.declaration.planning.transformers_policy import refuse_share
 from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
 from archit_codemod.declaration.records import LibraryCall, Trace
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.stages import stage
 
 
 def make_plan(
@@ -49,7 +50,8 @@ def make_plan(
             refuse_shared_modules(root, changes, planning.warn)
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
-            planning.namer.add(module, plan_class(planning, module, instance))
+            with stage("planning", path=str(instance)):
+                planning.namer.add(module, plan_class(planning, module, instance))
     root_plans = {}
     for root_name, root in roots.items():
         plan = planning.namer.plan_of(root)
