@@ -52,6 +52,8 @@ class RenderContext:
     """The arguments ``replaced`` was originally built with (empty when ``replacement`` wraps ``replaced``)."""
     replaced_sizes: frozenset[int] = frozenset()
     """The sizes of ``replaced``'s parameters (see :func:`parameter_sizes`)."""
+    references: dict[int, cst.BaseExpression] = field(default_factory=dict)
+    """``id(object)`` -> an expression that refers to it where the code runs (``self.encoder.layer[0]``)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class Renderer:
             for candidate, name in context.parameters:
                 if candidate is value:
                     return cst.Name(name)
+            if id(value) in context.references:
+                return context.references[id(value)]
         if isinstance(value, enum.Enum):
             # Before the primitives: a (str, Enum) or IntEnum member is also a str or an int.
             return self._enum_member(value, context, argument)

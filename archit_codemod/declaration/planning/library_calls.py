@@ -100,20 +100,30 @@ def without_replayed(
 
 
 def replay_statement(
-    call: LibraryCall, root: nn.Module, renderer: Renderer, context: RenderContext
+    call: LibraryCall,
+    root: nn.Module,
+    renderer: Renderer,
+    context: RenderContext,
+    built_by_root: Callable[[nn.Module], bool],
 ) -> cst.SimpleStatementLine:
     """``call`` made again on ``root`` as ``self``: ``inject_adapter_in_model(LoraConfig(r=4, ...), self)``.
+
+    A module of the model that ``root``'s constructor built is referred to by its path (``self.encoder.layer[0]``);
+    a module the script built and passed (``Symmetric()`` for ``register_parametrization``) is built again.
 
     Raises:
         DeclarationError: the called function cannot be named, or an argument cannot be written back.
     """
-    paths = {id(module): path for path, module in root.named_modules(remove_duplicate=False)}
+    paths = {
+        id(module): path
+        for path, module in root.named_modules(remove_duplicate=False)
+        if built_by_root(module)
+    }
     function, arguments = _in_place(call)
     where = f"the call of {call.name} at {call.filename}:{call.lineno}"
+    context.references = {key: module_expression(path) for key, path in paths.items()}
 
     def render(value: Any, parameter: str) -> cst.BaseExpression:
-        if isinstance(value, nn.Module) and id(value) in paths:
-            return module_expression(paths[id(value)])
         return renderer.value(value, context, parameter)
 
     if call.receiver is not None:

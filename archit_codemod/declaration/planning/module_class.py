@@ -45,7 +45,9 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         if generated is not None:
             plan_child_class(owner, name, child, generated, child_path)
     for call in planning.replays.get(id(module), ()):
-        statement = replay_statement(call, module, planning.renderer, owner.context(path))
+        statement = replay_statement(
+            call, module, planning.renderer, owner.context(path), planning.built_by(module)
+        )
         owner.edits.append(AfterInit(statement))
         owner.summary.append(f"{call.name}(...) after __init__")
         owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))

@@ -8,6 +8,8 @@ assembled.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from torch import nn
 
 from archit_codemod.declaration.changes import net_changes
@@ -82,7 +84,7 @@ def _replays_by_root(
     contents = {name: {id(module) for module in root.modules()} for name, root in roots.items()}
     found: dict[str, list[LibraryCall]] = {}
     for call in replayed:
-        modules = [v for v in (call.receiver, *call.arguments.values()) if isinstance(v, nn.Module)]
+        modules = list(_modules_in([call.receiver, *call.arguments.values()]))
         reached = [name for name, ids in contents.items() if any(id(module) in ids for module in modules)]
         if len(reached) != 1:
             raise DeclarationError(
@@ -92,6 +94,18 @@ def _replays_by_root(
             )
         found.setdefault(reached[0], []).append(call)
     return found
+
+
+def _modules_in(value: object) -> Iterator[nn.Module]:
+    """The modules in ``value`` and in the lists, tuples, sets and dicts it holds."""
+    if isinstance(value, nn.Module):
+        yield value
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _modules_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _modules_in(item)
 
 
 def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:
