@@ -71,19 +71,19 @@ def is_replayable(call: LibraryCall, root: nn.Module) -> bool:
     modules = {id(module) for module in root.modules()}
     if call.receiver is not None:
         return id(call.receiver) in modules
-    return call.function is not None and any(id(module) in modules for module in _modules_in(call.arguments))
+    return call.function is not None and any(id(module) in modules for module in modules_in(call.arguments))
 
 
-def _modules_in(value: Any) -> Iterator[nn.Module]:
+def modules_in(value: Any) -> Iterator[nn.Module]:
     """The modules in ``value`` and in the lists, tuples, sets and dicts it holds."""
     if isinstance(value, nn.Module):
         yield value
     elif isinstance(value, list | tuple | set):
         for item in value:
-            yield from _modules_in(item)
+            yield from modules_in(item)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _modules_in(item)
+            yield from modules_in(item)
 
 
 def without_replayed(

@@ -8,7 +8,7 @@ assembled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from torch import nn
 
@@ -16,7 +16,7 @@ from archit_codemod.declaration.changes import net_changes
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.context import Planning
-from archit_codemod.declaration.planning.library_calls import replayed_calls, without_replayed
+from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
@@ -28,9 +28,17 @@ from archit_codemod.declaration.stages import stage
 
 
 def make_plan(
-    trace: Trace, roots: dict[str, nn.Module], script: ScriptSource, *, suffix: str = "Modified"
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    script: ScriptSource,
+    *,
+    suffix: str = "Modified",
+    replayed: Sequence[LibraryCall] = (),
 ) -> Plan:
     """The classes that declare what ``trace`` recorded for ``roots``.
+
+    ``replayed`` are the library calls the completeness check found behind tensors and hooks: they are made again,
+    with those that changed the model with modules they built themselves.
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module path, the
@@ -40,7 +48,7 @@ def make_plan(
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
     changes = net_changes(trace)
-    replayed = replayed_calls(trace, changes)
+    replayed = [*replayed_calls(trace, changes), *replayed]
     changes = without_replayed(changes, replayed)
     replays = _replays_by_root(roots, replayed)
     names = NameTable(script)
@@ -84,7 +92,7 @@ def _replays_by_root(
     contents = {name: {id(module) for module in root.modules()} for name, root in roots.items()}
     found: dict[str, list[LibraryCall]] = {}
     for call in replayed:
-        modules = list(_modules_in([call.receiver, *call.arguments.values()]))
+        modules = list(modules_in([call.receiver, *call.arguments.values()]))
         reached = [name for name, ids in contents.items() if any(id(module) in ids for module in modules)]
         if len(reached) != 1:
             raise DeclarationError(
@@ -94,18 +102,6 @@ def _replays_by_root(
             )
         found.setdefault(reached[0], []).append(call)
     return found
-
-
-def _modules_in(value: object) -> Iterator[nn.Module]:
-    """The modules in ``value`` and in the lists, tuples, sets and dicts it holds."""
-    if isinstance(value, nn.Module):
-        yield value
-    elif isinstance(value, list | tuple | set):
-        for item in value:
-            yield from _modules_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _modules_in(item)
 
 
 def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:
