@@ -186,9 +186,16 @@ class Difference:
 # -- taking a snapshot ------------------------------------------------------------------------------------
 
 
-def snapshot(model: nn.Module) -> ModelSnapshot:
-    """The :class:`ModelSnapshot` of ``model`` (reads attributes only; allocates nothing)."""
-    modules = {path: _module_info(module) for path, module in model.named_modules(remove_duplicate=False)}
+def snapshot(model: nn.Module, local: Callable[[str], bool] | None = None) -> ModelSnapshot:
+    """The :class:`ModelSnapshot` of ``model`` (reads attributes only; allocates nothing).
+
+    Hooks and parametrizations whose module ``local`` accepts (the traced script, or the generated package that
+    copies the script's definitions) are named ``<script>.QualName``, so that a copy compares equal.
+    """
+    local = local or _nowhere
+    modules = {
+        path: _module_info(module, local) for path, module in model.named_modules(remove_duplicate=False)
+    }
     groups: dict[int, list[str]] = {}
     sizes: Counter[torch.dtype] = Counter()
     for name, parameter in model.named_parameters(remove_duplicate=False):
@@ -203,7 +210,11 @@ def snapshot(model: nn.Module) -> ModelSnapshot:
     return ModelSnapshot(modules, shared, main_dtype)
 
 
-def _module_info(module: nn.Module) -> ModuleInfo:
+def _nowhere(module_name: str) -> bool:
+    return False
+
+
+def _module_info(module: nn.Module, local: Callable[[str], bool]) -> ModuleInfo:
     settings = _settings(module)
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     return ModuleInfo(
@@ -219,9 +230,13 @@ def _module_info(module: nn.Module) -> ModuleInfo:
         hooks={
             kind: names
             for kind, attribute in _HOOK_DICTS.items()
-            if (names := tuple(qualified_name(hook) for hook in getattr(module, attribute, {}).values()))
+            if (
+                names := tuple(
+                    qualified_name(hook, local) for hook in getattr(module, attribute, {}).values()
+                )
+            )
         },
-        parametrizations=_parametrizations(module),
+        parametrizations=_parametrizations(module, local),
         settings=settings,
         restated=_restated(module, settings),
     )
@@ -237,7 +252,9 @@ def _tensor_info(tensor: torch.Tensor, *, persistent: bool = True) -> TensorInfo
     )
 
 
-def _parametrizations(module: nn.Module) -> dict[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]]:
+def _parametrizations(
+    module: nn.Module, local: Callable[[str], bool]
+) -> dict[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]]:
     container = module.__dict__.get("_modules", {}).get("parametrizations")
     if not isinstance(container, nn.ModuleDict):
         return {}
@@ -251,7 +268,7 @@ def _parametrizations(module: nn.Module) -> dict[str, tuple[tuple[str, ...], tup
             tensor for name, tensor in chain.named_buffers(recurse=False) if name.startswith("original")
         ]
         shapes = tuple(tuple(tensor.shape) for tensor in originals)
-        found[tensor_name] = (tuple(qualified_name(type(p)) for p in chain), shapes)
+        found[tensor_name] = (tuple(qualified_name(type(p), local) for p in chain), shapes)
     return found
 
 
@@ -296,15 +313,20 @@ def _plain(value: Any) -> Any:
     return _NOT_PLAIN
 
 
-def qualified_name(obj: Any) -> str:
-    """``module.QualName`` of a class or function; of the class of any other object (a hook object)."""
+def qualified_name(obj: Any, local: Callable[[str], bool] | None = None) -> str:
+    """``module.QualName`` of a class or function; of the class of any other object (a hook object).
+
+    ``<script>.QualName`` when ``local`` accepts the module (see :func:`snapshot`).
+    """
     if isinstance(obj, functools.partial):
-        return f"functools.partial({qualified_name(obj.func)})"
+        return f"functools.partial({qualified_name(obj.func, local)})"
     if inspect.ismethod(obj):
         obj = obj.__func__
     if not (inspect.isclass(obj) or inspect.isroutine(obj)):
         obj = type(obj)
     module = getattr(obj, "__module__", None) or "?"
+    if local is not None and local(module):
+        module = "<script>"
     return f"{module}.{getattr(obj, '__qualname__', repr(obj))}"
 
 

@@ -76,6 +76,10 @@ class _RootCheck:
     found: list[Difference]
     changed: dict[str, tuple[nn.Module, str]]
     """Path of each recorded change under the root -> ``(owner, child name)``."""
+    calls: dict[str, list[LibraryCall]] = field(default_factory=dict)
+    """Path of each module a replayable library call changed -> those calls."""
+    replayed: list[LibraryCall] = field(default_factory=list)
+    """The calls that explain a difference."""
 
 
 def rebuild_original(root: nn.Module, trace: Trace | None) -> tuple[nn.Module, bool]:
@@ -338,19 +342,32 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
 
 
 def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]:
-    """The library calls that registered tensors or hooks on modules of ``root``, by module path.
+    """The library calls that changed modules of ``root`` themselves, by module path: those that registered
+    tensors or hooks, and those that attached modules they built (``register_parametrization``).
 
     The call that built ``root`` (``from_pretrained``) is its definition, not a change.
     """
     built = trace.call_of(root)
     construction = built.within if built is not None else None
+    owners = [(effect.owner, effect.call) for effect in trace.effects]
+    owners += [(call_owner, call) for call_owner, call in _building_calls(trace)]
     found: dict[str, list[LibraryCall]] = {}
-    for effect in trace.effects:
-        if effect.call is None or effect.call is construction or not is_replayable(effect.call, root):
+    for owner, call in owners:
+        if call is None or call is construction or not is_replayable(call, root):
             continue
-        for path in paths_to(root, effect.owner):
-            if effect.call not in found.setdefault(path, []):
-                found[path].append(effect.call)
+        for path in paths_to(root, owner):
+            if call not in found.setdefault(path, []):
+                found[path].append(call)
+    return found
+
+
+def _building_calls(trace: Trace) -> list[tuple[nn.Module, LibraryCall]]:
+    """``(owner, call)`` of each recorded change that attached a module the call built itself."""
+    found = []
+    for modification in trace.modifications:
+        built = trace.call_of(modification.new) if modification.new is not None else None
+        if modification.call is not None and built is not None and built.within is modification.call:
+            found.append((modification.owner, modification.call))
     return found
 
 

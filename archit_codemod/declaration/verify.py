@@ -39,6 +39,8 @@ from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import stage
 
 _counter = itertools.count()
+OUTPUT_PACKAGE_PREFIX = "archit_codemod_output_"
+"""Generated files are imported as a package of this name and a number."""
 
 
 class LoadedOutput:
@@ -65,7 +67,7 @@ def load_output(output: Output, directory: Path | None = None) -> Iterator[Loade
             )
             for file in output.files:
                 (directory / file.name).write_text(file.text, encoding="utf-8")
-        name = f"archit_codemod_output_{next(_counter)}"
+        name = f"{OUTPUT_PACKAGE_PREFIX}{next(_counter)}"
         package = types.ModuleType(name)
         package.__path__ = [str(directory)]
         package.__package__ = name
@@ -119,7 +121,9 @@ def _differences(
     def same(expected: type, got: type) -> bool:
         return _same_class(got, expected, original_of, script_module_name)
 
-    return differences(snapshot(traced), snapshot(built), same_class=same)
+    traced_snapshot = snapshot(traced, lambda module: module == script_module_name)
+    built_snapshot = snapshot(built, lambda module: module.startswith(OUTPUT_PACKAGE_PREFIX))
+    return differences(traced_snapshot, built_snapshot, same_class=same)
 
 
 def require_same_tree(

@@ -48,7 +48,7 @@ def make_plan(
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
     changes = net_changes(trace)
-    replayed = [*replayed_calls(trace, changes), *replayed]
+    replayed = list({id(call): call for call in [*replayed_calls(trace, changes), *replayed]}.values())
     changes = without_replayed(changes, replayed)
     replays = _replays_by_root(roots, replayed)
     names = NameTable(script)
