@@ -162,38 +162,35 @@ def verify_root(
 ) -> None:
     """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``.
 
-    Built on ``meta``, the module trees must compare equal (:func:`compare_trees`); then, where
-    :func:`~archit_codemod.declaration.functional.skip_reason` allows (``arguments`` are the root's constructor
-    arguments), the functional check of :mod:`archit_codemod.declaration.functional` runs, on a CPU build
-    that also stands in for the meta one when a module cannot be built on meta.
+    Where :func:`~archit_codemod.declaration.functional.skip_reason` allows (``arguments`` are the root's
+    constructor arguments), the root is built on the CPU: the module trees must compare equal
+    (:func:`compare_trees`) and the functional check of :mod:`archit_codemod.declaration.functional` runs.
+    A larger model is built on ``meta`` and its module tree compared.
 
     Raises:
         VerificationError: starting with ``failure``: the build fails, or the first differences.
     """
-    cpu_allowed = skip_reason(traced, arguments) is None
+    same_tree = functools.partial(
+        require_same_tree, traced=traced, failure=failure, original_of=original_of,
+        script_module_name=script_module_name,
+    )  # fmt: skip
+    if skip_reason(traced, arguments) is None:
+        # A model small enough to build on the CPU is compared as built there: some modules cannot be built on
+        # meta (torch's quantized ones), others build differently there (a parametrization that computes).
+        on_cpu = build_on_cpu(build, failure)
+        same_tree(on_cpu)
+        check_outputs(on_cpu, traced, failure)
+        return
     try:
         with torch.device("meta"):
             built = build()
     except VerificationError:
         raise
     except Exception as error:
-        # Some modules cannot be built on meta (torch's quantized ones): a small model is built on the CPU.
-        if not cpu_allowed:
-            raise VerificationError(
-                f"{failure}: the generated code fails to build on meta: {short_error(error)}"
-            ) from error
-        built = None
-    same_tree = functools.partial(
-        require_same_tree, traced=traced, failure=failure, original_of=original_of,
-        script_module_name=script_module_name,
-    )  # fmt: skip
-    if built is not None:
-        same_tree(built)
-    if cpu_allowed:
-        on_cpu = build_on_cpu(build, failure)
-        if built is None:
-            same_tree(on_cpu)
-        check_outputs(on_cpu, traced, failure)
+        raise VerificationError(
+            f"{failure}: the generated code fails to build on meta: {short_error(error)}"
+        ) from error
+    same_tree(built)
 
 
 def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ...]:

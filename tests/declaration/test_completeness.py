@@ -118,17 +118,15 @@ def test_a_module_written_into_modules_directly_is_declared(scripts):
 # --- refused, with the path, what differs and a fix that works --------------------------------------------
 
 
-def test_pruning_is_refused_naming_its_tensors_and_hook(scripts):
-    message = refusal(
-        scripts,
-        f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\nprune.l1_unstructured({QUERY_OF_MODEL}, 'weight', amount=0.3)\n",
-    )
-    assert f"{QUERY}.weight_orig: parameter (32, 32) not in the original model" in message
-    assert f"{QUERY}.weight_mask: buffer (32, 32) not in the original model" in message
+def test_pruning_is_declared_by_pruning_again_in_the_generated_class(scripts):
+    body = f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\nprune.l1_unstructured({QUERY_OF_MODEL}, 'weight', amount=0.3)\n"
+    generated, built = declared(scripts, body, INPUT_IDS)
     assert (
-        f"{QUERY}: forward pre-hook torch.nn.utils.prune.L1Unstructured not in the original model" in message
+        "l1_unstructured(self.bert.encoder.layer[0].attention.self.query, 'weight', 0.3)" in generated.source
     )
-    assert "torch.nn.utils.prune.remove(module, 'weight')" in message
+    pruned = built.get_submodule(QUERY)
+    assert {name for name, _ in pruned.named_parameters()} == {"weight_orig", "bias"}
+    assert (pruned.weight == 0).sum() == int(0.3 * 32 * 32 + 0.5)  # the traced mask, loaded
 
 
 def test_pruning_made_permanent_as_the_refusal_advises_leaves_nothing_to_declare(scripts):
@@ -158,26 +156,28 @@ def test_pruning_made_permanent_as_the_refusal_advises_leaves_nothing_to_declare
     ],
     ids=["weight_norm", "spectral_norm", "orthogonal", "register_parametrization"],
 )
-def test_parametrizations_are_refused_with_the_advice_that_fits(scripts, apply, parametrization):
+def test_parametrizations_are_declared_by_the_call_that_made_them(scripts, apply, parametrization):
     body = (
         "from torch.nn.utils import parametrizations, parametrize\n"
         "class Doubled(nn.Module):\n    def forward(self, weight):\n        return 2 * weight\n"
         f"model = BertForMaskedLM(config)\nlayer = model.bert.encoder.layer[1].output.dense\n{apply}\n"
     )
-    message = refusal(scripts, body)
-    assert (
-        "bert.encoder.layer.1.output.dense: traced ParametrizedLinear, original Linear "
-        f"(parametrized: weight by {parametrization})"
-    ) in message
-    assert "torch.nn.utils.parametrize.remove_parametrizations(module, 'weight')" in message
-    assert "ModuleDict" not in message
+    generated, built = declared(scripts, body, INPUT_IDS)
+    function = apply.split("(")[0].rpartition(".")[2]
+    assert f"{function}(self.bert.encoder.layer[1].output.dense" in generated.source
+    chain = built.bert.encoder.layer[1].output.dense.parametrizations.weight
+    assert [type(p).__qualname__ for p in chain] == [parametrization.rpartition(".")[2]]
 
 
-def test_old_style_weight_norm_is_refused_with_its_own_remover(scripts):
-    body = "model = BertForMaskedLM(config)\ntorch.nn.utils.weight_norm(model.bert.pooler.dense if model.bert.pooler else model.cls.predictions.transform.dense)\n"
-    message = refusal(scripts, body)
-    assert "forward pre-hook torch.nn.utils.weight_norm.WeightNorm not in the original model" in message
-    assert "torch.nn.utils.remove_weight_norm(module)" in message
+def test_old_style_weight_norm_is_declared_by_the_same_call(scripts):
+    body = (
+        "model = BertForMaskedLM(config)\ntorch.nn.utils.weight_norm(model.cls.predictions.transform.dense)\n"
+    )
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "weight_norm(self.cls.predictions.transform.dense)" in generated.source
+    assert {"weight_g", "weight_v"} <= {
+        name for name, _ in built.cls.predictions.transform.dense.named_parameters()
+    }
 
 
 def test_a_class_swap_is_refused_naming_the_path(scripts):
@@ -187,11 +187,12 @@ def test_a_class_swap_is_refused_naming_the_path(scripts):
     assert "__class__ swaps: build an instance of the new class and assign it" in message
 
 
-def test_a_hook_registered_by_the_script_is_refused(scripts):
-    body = "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nmodel = BertForMaskedLM(config)\nmodel.bert.encoder.layer[1].register_forward_hook(clamp)\n"
-    message = refusal(scripts, body)
-    assert "bert.encoder.layer.1: forward hook __main__.clamp not in the original model" in message
-    assert "hooks: register them inside the __init__ of a module class of your own" in message
+def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(scripts):
+    body = "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nmodel = BertModel(config)\nmodel.encoder.layer[1].register_forward_hook(clamp)\n"
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "self.encoder.layer[1].register_forward_hook(clamp)" in generated.source
+    assert "def clamp(module, inputs, output):" in generated.source
+    assert [hook.__name__ for hook in built.encoder.layer[1]._forward_hooks.values()] == ["clamp"]
 
 
 def test_a_changed_setting_is_refused_even_beside_a_declared_change(scripts):
@@ -204,16 +205,16 @@ def test_a_changed_setting_is_refused_even_beside_a_declared_change(scripts):
     assert "dropout" not in message.split("Fix")[0]  # the recorded replacement explains its own differences
 
 
-def test_vendor_mode_runs_the_same_check(scripts):
+def test_vendor_mode_declares_the_same_call(scripts):
     trace, roots = traced(
         scripts,
         f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\nprune.random_unstructured({QUERY_OF_MODEL}, 'bias', amount=0.5)\n",
     )
-    with pytest.raises(DeclarationError) as refused:
-        generate(trace, roots, mode="vendor")
+    vendored = generate(trace, roots, mode="vendor")
+    verify(vendored, trace, roots)
+    [modeling] = [file for file in vendored.files if file.original_label is not None]
     assert (
-        f"{QUERY}: forward pre-hook torch.nn.utils.prune.RandomUnstructured not in the original model"
-        in str(refused.value)
+        "random_unstructured(self.bert.encoder.layer[0].attention.self.query, 'bias', 0.5)" in modeling.text
     )
 
 
@@ -221,12 +222,12 @@ def test_the_command_line_exits_2_naming_the_path(scripts, capsys, tmp_path):
     script = scripts(
         "cli.py",
         HEADER
-        + f"from torch.nn.utils import prune\nmodel = BertModel(config)\nprune.ln_structured(model.get_submodule({QUERY.removeprefix('bert.')!r}), 'weight', amount=0.5, n=2, dim=0)\n",
+        + "class Loud(nn.Linear):\n    pass\nmodel = BertModel(config)\nmodel.encoder.layer[0].output.dense.__class__ = Loud\n",
     )
     output = tmp_path / "declared.py"
     assert main(["-o", str(output), str(script)]) == 2
     err = capsys.readouterr().err
-    assert "encoder.layer.0.attention.self.query: forward pre-hook torch.nn.utils.prune.LnStructured" in err
+    assert "encoder.layer.0.output.dense: traced Loud, original Linear" in err
     assert not output.exists()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -9,6 +11,7 @@ from torch import nn
 from archit_codemod.declaration import functional
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.completeness import roots_to_declare
+from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import VerificationError
 from archit_codemod.declaration.functional import first_output_difference, skip_reason
 from archit_codemod.declaration.tracer import run_script
@@ -50,7 +53,7 @@ def test_outputs_that_differ_fail_verification_naming_the_output(scripts):
     verify(generated, trace, roots)  # the declaration as generated is right
     assert "Scaled(nn.Linear(config.hidden_size, config.hidden_size), 0.5)" in generated.source
     # A declaration whose module tree, tensors and settings all match, but which computes something else.
-    generated.source = generated.source.replace("config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
     with pytest.raises(VerificationError) as failed:
         verify(generated, trace, roots)
     message = str(failed.value)
@@ -64,7 +67,7 @@ def test_outputs_that_differ_fail_verification_naming_the_output(scripts):
 
 def test_the_size_limit_turns_the_cpu_check_off(scripts, monkeypatch):
     generated, trace, roots = generated_for(scripts, SCALED)
-    generated.source = generated.source.replace("config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
     monkeypatch.setattr(functional, "MAX_PARAMETERS", 1000)
     assert skip_reason(roots["model"]) == "it has more than 1,000 parameters"
     verify(generated, trace, roots)  # only the meta comparison runs, and it cannot see the factor
@@ -151,3 +154,9 @@ def test_the_first_differing_output_is_named_by_its_path():
         first_output_difference({"logits": torch.zeros(2)}, {"logits": torch.zeros(3)})
         == "output logits is (3,) torch.float32, the traced model's (2,) torch.float32"
     )
+
+
+def edited(output: Output, old: str, new: str) -> Output:
+    """``output`` with ``old`` replaced by ``new`` in its one file (a generated file edited by hand)."""
+    [file] = output.files
+    return dataclasses.replace(output, files=(dataclasses.replace(file, text=file.text.replace(old, new)),))
