@@ -127,8 +127,9 @@ def test_decoders_train_as_causal_language_models(name, checkpoints):
 
 
 def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
-    """BART has no encoder-only class: the full model is kept and only its encoder runs. Its config holds generation
-    parameters (forced_eos_token_id=2 by default), which must not leak into our config and block save_pretrained."""
+    """BART has no encoder-only class in transformers' text-encoding mapping: its BartEncoder is the core, loaded out
+    of the full checkpoint. Its config holds generation parameters (forced_eos_token_id=2 by default), which must not
+    leak into our config and block save_pretrained."""
     config = transformers.BartConfig(
         vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=CONTEXT,
@@ -140,7 +141,8 @@ def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
     model = ForSingleLabelTokenClassification.from_pretrained(
         tmp_path / "bart", AutoBaseModel, TokenClassificationHeadConfig(num_labels=3)
     ).eval()
-    assert model.model.runsEncoderOfFullModel()
+    assert type(model.model.core) is transformers.models.bart.modeling_bart.BartEncoder
+    assert not any("decoder" in name for name in model.state_dict())
     input_ids, attention_mask = example_input_ids()
     with torch.no_grad():
         expected = reference.get_encoder()(

@@ -37,6 +37,8 @@ class ForSingleLabelTokenClassification(ModelWithHead):
 class ForSingleLabelSequenceClassification(ModelWithHead):
     """One label per sequence; labels ``B`` of class indices."""
 
+    problem_type = "single_label_classification"
+
     @classmethod
     def headClass(cls) -> type[SequenceClassificationHead]:
         return SequenceClassificationHead
@@ -51,6 +53,8 @@ class ForSingleLabelSequenceClassification(ModelWithHead):
 
 class ForMultiLabelSequenceClassification(ModelWithHead):
     """Any number of labels per sequence; labels ``B x num_labels`` of 0/1, binary cross-entropy per label."""
+
+    problem_type = "multi_label_classification"
 
     @classmethod
     def headClass(cls) -> type[SequenceClassificationHead]:
@@ -67,6 +71,8 @@ class ForMultiLabelSequenceClassification(ModelWithHead):
 class ForSequenceRegression(ModelWithHead):
     """Real-valued targets per sequence, mean squared error. With one output (``num_labels=1``), logits and labels
     are squeezed to ``B``, so labels may be given as ``B`` or ``B x 1``."""
+
+    problem_type = "regression"
 
     @classmethod
     def headClass(cls) -> type[SequenceClassificationHead]:
