@@ -26,17 +26,19 @@ from torch import nn
 from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
+from archit_codemod.instantiation.bundle import (
+    autoMapOf,
+    runsAsStandaloneCopy,
+    standaloneFilesOf,
+    writeStandaloneFiles,
+)
 from archit_codemod.instantiation.configs import (
     BaseModelConfig,
     CombinedConfig,
     HeadConfig,
     attentionImplementationOf,
 )
-from archit_codemod.instantiation.loading import (
-    hubKwargs,
-    loadFromTransformersCheckpoint,
-    refuseContradictingHeadConfig,
-)
+from archit_codemod.instantiation.loading import hubKwargs, loadFromTransformersCheckpoint, loadOwnCheckpoint
 from archit_codemod.instantiation.mixins import (
     LoggingState,
     LossState,
@@ -385,6 +387,9 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
     # The config's problem_type for this task, as transformers' sequence classifiers set it (the text-classification
     # pipeline picks softmax, sigmoid or nothing from it).
     problem_type: ClassVar[str | None] = None
+    # The transformers auto classes that rebuild this task from a saved folder, most specific first (AutoModel
+    # rebuilds every task and is not listed); they name the task in a standalone folder's auto_map.
+    auto_classes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: CombinedConfig, base_model: BaseModel | None = None):
         """Build from ``config`` alone, or around an existing ``base_model`` (whose config must be
@@ -596,37 +601,58 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
                 f"folder that holds config.json next to the weights."
             )
         if config_dict.get("model_type") == CombinedConfig.model_type:
-            return cls._fromOwnCheckpoint(checkpoint, base_model_class, head_config, **kwargs)
+            # PreTrainedModel.from_pretrained, unchanged: config -> cls(config) on the meta device -> load the weights.
+            load = super().from_pretrained
+            return loadOwnCheckpoint(cls, load, checkpoint, base_model_class, head_config, **kwargs)
         return loadFromTransformersCheckpoint(
             cls, checkpoint, config_dict, base_model_class, head_config, **kwargs
         )
 
-    @classmethod
-    def _fromOwnCheckpoint(
-        cls,
-        checkpoint: str | os.PathLike,
-        base_model_class: type[BaseModel] | None,
-        head_config: HC | None,
-        **kwargs: Any,
-    ) -> ModelWithHead[PC, HC]:
-        config = kwargs.pop("config", None)  # given by transformers' auto classes, which read it already
-        if not isinstance(config, CombinedConfig):
-            config_kwargs = hubKwargs(kwargs)
-            # The attention implementation is read by the core when it is built, from the base model's config,
-            # which CombinedConfig gives it (transformers would only set it on the combined config).
-            if kwargs.get("attn_implementation") is not None:
-                config_kwargs["attn_implementation"] = kwargs["attn_implementation"]
-            config = CombinedConfig.from_pretrained(checkpoint, **config_kwargs)
-        cls.refuseConfigOfOtherTask(config)
-        if base_model_class is not None and import_path(base_model_class) != config.base_model_class:
+    def save_pretrained(
+        self, save_directory: str | os.PathLike, *args: Any, standalone: bool = False, **kwargs: Any
+    ) -> None:
+        """transformers' ``save_pretrained``. With ``standalone=True``, the folder also holds the source of the
+        model's classes (see :mod:`.bundle`), so that ``AutoModelFor<Task>.from_pretrained(folder,
+        trust_remote_code=True)`` rebuilds the model where this package is not installed. A model loaded from such a
+        folder saves as one again."""
+        files = standaloneFilesOf(self) if standalone or runsAsStandaloneCopy() else None
+        if files is not None and kwargs.get("push_to_hub"):
             raise ValueError(
-                f"The checkpoint {checkpoint} holds a {config.base_model_class}, not a {import_path(base_model_class)}. "
-                f"Leave base_model_class out to use the checkpoint's, or pass that class."
+                "save_pretrained(..., push_to_hub=True) would upload the folder before the standalone files are "
+                "written. Fix: save first, then upload the folder (huggingface_hub.upload_folder), or call "
+                "model.push_to_hub(...) on a model loaded from a standalone folder."
             )
-        if head_config is not None:
-            refuseContradictingHeadConfig(head_config, config.head_config, checkpoint)
-        # PreTrainedModel.from_pretrained, unchanged: config -> cls(config) on the meta device -> load the weights.
-        return super().from_pretrained(checkpoint, config=config, **kwargs)
+        super().save_pretrained(save_directory, *args, **kwargs)
+        if files is not None and kwargs.get("is_main_process", True):
+            auto_map = autoMapOf(type(self).__name__, type(self).auto_classes)
+            writeStandaloneFiles(save_directory, files, auto_map)
+
+    def replaceHead(self, head_config: HC, task: type[ModelWithHead] | None = None) -> ModelWithHead:
+        """Keep the base model and put a new, freshly initialised head on it, built from ``head_config`` (as timm's
+        ``reset_classifier``): another number of labels, another layer-norm epsilon, ...
+
+        Without ``task``, in place: the head and the combined config (head config, labels, weight tying) are
+        replaced, and ``self`` is returned. With ``task``, a task class whose head takes ``head_config`` (such as
+        ``ForSequenceRegression`` for a ``ForSingleLabelSequenceClassification``): a new model of that class, around
+        this model's base model (not copied: the two models share it).
+        """
+        if task is not None and task is not type(self):
+            return task.fromModelAndHeadConfig(self.model, head_config)
+        expected = self.headClass().configClass()
+        if not isinstance(head_config, expected):
+            raise TypeError(
+                f"{type(self).__name__}.replaceHead needs a {expected.__name__}, got a {type(head_config).__name__}. "
+                f"Fix: pass a {expected.__name__}, or the task class its head belongs to as task=..."
+            )
+        head = self.buildHead(self.model.standardiseConfig(self.config.base_model_config), head_config)
+        head.apply(self._init_weights)
+        self.head = head.to(device=self.device, dtype=self.model.dtype).train(self.training)
+        self.config.replaceHeadConfig(head_config)
+        tied = self._tiedOutputEmbeddingKeys()
+        if tied:
+            self._tied_weights_keys = tied
+            self.tie_weights()
+        return self
 
     def headParametersTiedToBaseModel(self) -> set[str]:
         """Names (in the head) of the head's parameters that are parameters of the base model too, such as a

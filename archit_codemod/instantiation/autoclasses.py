@@ -5,9 +5,9 @@ With these registrations, ``AutoConfig.from_pretrained`` reads a ``config.json``
 that saved it, and so ``pipeline("token-classification", model=folder)`` works on such a folder.
 
 Several tasks share an auto class (single-label and multi-label classification and regression all are
-``AutoModelForSequenceClassification``): they are registered together, as a tuple, and transformers picks the one
-the checkpoint's ``architectures`` names (what ``save_pretrained`` writes), as it does for its own configurations
-that map to several classes. ``AutoModel`` rebuilds any task.
+``AutoModelForSequenceClassification``): their common base class, ``ForSequenceClassification``, is registered, and
+its ``from_pretrained`` returns the task that saved the checkpoint. ``AutoModel`` (registered with ``ModelWithHead``)
+rebuilds any task.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from archit_codemod.instantiation.configs import CombinedConfig
 from archit_codemod.instantiation.tasks.aqa import ForExtractiveAQA
 from archit_codemod.instantiation.tasks.classification import (
     ForMultiLabelSequenceClassification,
+    ForSequenceClassification,
     ForSequenceRegression,
     ForSingleLabelSequenceClassification,
     ForSingleLabelTokenClassification,
@@ -30,42 +31,38 @@ from archit_codemod.instantiation.tasks.multitask import ForMultipleTasks
 from archit_codemod.instantiation.tasks.parsing import ForDependencyParsing
 from archit_codemod.instantiation.tasks.qa import ForExtractiveQA
 
-__all__ = ["TASKS_OF_AUTO_CLASSES", "autoClassesOf", "registerWithAutoClasses"]
+__all__ = ["TASKS", "registeredClasses", "registerWithAutoClasses"]
 
-# transformers auto class name -> the tasks it rebuilds (the first is its choice when `architectures` names none).
-TASKS_OF_AUTO_CLASSES: dict[str, tuple[type[ModelWithHead], ...]] = {
-    "AutoModelForTokenClassification": (ForSingleLabelTokenClassification,),
-    "AutoModelForSequenceClassification": (
-        ForSingleLabelSequenceClassification,
-        ForMultiLabelSequenceClassification,
-        ForSequenceRegression,
-    ),
-    "AutoModelForMaskedLM": (ForMaskedLM,),
-    "AutoModelForCausalLM": (ForCausalLM,),
-    "AutoModelForQuestionAnswering": (ForExtractiveQA,),
-    "AutoModelForMultipleChoice": (ForSingleAnswerMultipleChoice,),
-}
-TASKS_OF_AUTO_CLASSES["AutoModel"] = (
-    *(task for tasks in TASKS_OF_AUTO_CLASSES.values() for task in tasks),
+# The task classes of this package (and the family of the sequence classification tasks).
+TASKS: tuple[type[ModelWithHead], ...] = (
+    ForSingleLabelTokenClassification,
+    ForSequenceClassification,
+    ForSingleLabelSequenceClassification,
+    ForMultiLabelSequenceClassification,
+    ForSequenceRegression,
+    ForMaskedLM,
+    ForCausalLM,
+    ForExtractiveQA,
+    ForSingleAnswerMultipleChoice,
     ForExtractiveAQA,
     ForDependencyParsing,
     ForMultipleTasks,
 )
 
 
+def registeredClasses() -> dict[str, type[ModelWithHead]]:
+    """transformers auto class name -> the class registered with it: the task (or family of tasks) that declares
+    it in its ``auto_classes``, and ``ModelWithHead`` for ``AutoModel``. A class's ``from_pretrained`` returns the
+    subclass that saved the checkpoint, so the family and ``ModelWithHead`` rebuild any of their tasks."""
+    registered: dict[str, type[ModelWithHead]] = {"AutoModel": ModelWithHead}
+    for task in TASKS:
+        for name in vars(task).get("auto_classes", ()):
+            registered[name] = task
+    return registered
+
+
 def registerWithAutoClasses() -> None:
     """Register :class:`CombinedConfig` with ``AutoConfig`` and the tasks with their auto classes. Idempotent."""
     AutoConfig.register(CombinedConfig.model_type, CombinedConfig, exist_ok=True)
-    for auto_class_name, tasks in TASKS_OF_AUTO_CLASSES.items():
-        auto_class = getattr(transformers, auto_class_name)
-        auto_class.register(CombinedConfig, tasks[0] if len(tasks) == 1 else tasks, exist_ok=True)
-
-
-def autoClassesOf(task_class: type[ModelWithHead]) -> list[str]:
-    """The auto classes that rebuild ``task_class`` or the nearest registered task it derives from, most specific
-    first (``AutoModel`` last); ``["AutoModel"]`` for a task class that derives from none of them."""
-    for ancestor in task_class.__mro__:
-        names = [name for name, tasks in TASKS_OF_AUTO_CLASSES.items() if ancestor in tasks]
-        if names:
-            return sorted(names, key=lambda name: name == "AutoModel")
-    return ["AutoModel"]
+    for auto_class_name, task in registeredClasses().items():
+        getattr(transformers, auto_class_name).register(CombinedConfig, task, exist_ok=True)

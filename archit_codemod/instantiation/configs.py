@@ -148,6 +148,13 @@ class CombinedConfig(PretrainedConfig):
         self.tie_word_embeddings = bool(getattr(self.head_config, "tie_weights", False))
         self._matchLabelsToHead()
 
+    def replaceHeadConfig(self, head_config: HeadConfig) -> None:
+        """Describe a new head: its config and class, weight tying, and labels (see ``ModelWithHead.replaceHead``)."""
+        self.head_config = head_config
+        self.head_config_class = import_path(type(head_config))
+        self.tie_word_embeddings = bool(getattr(head_config, "tie_weights", False))
+        self._matchLabelsToHead()
+
     def _matchLabelsToHead(self) -> None:
         """Give ``id2label``/``label2id`` one entry per output of a head with labels (pipelines name their
         predictions with them): the ones given or saved when they fit, else the base model config's (a transformers

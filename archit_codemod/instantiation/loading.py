@@ -1,6 +1,8 @@
-"""Loading a transformers checkpoint (a base model, or a model with its own head) into a ``ModelWithHead``.
+"""Loading checkpoints into a ``ModelWithHead``: one this package saved, or a transformers checkpoint (a base model,
+or a model with its own head).
 
-Only the core is loaded from the checkpoint, with the core class's own public ``from_pretrained``; the head is new,
+From a transformers checkpoint, only the core is loaded, with the core class's own public ``from_pretrained``; the
+head is new,
 unless the head class maps the checkpoint's own head onto it (:meth:`Head.weightsFromTransformersHead`). A model that
 generates gets the checkpoint's ``generation_config.json`` when it has one.
 """
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import GenerationConfig
 
-from archit_codemod.instantiation.configs import HeadConfig
-from archit_codemod.util import checkpointToStateDict, dataclass_to_dict
+from archit_codemod.instantiation.configs import CombinedConfig, HeadConfig
+from archit_codemod.util import checkpointToStateDict, dataclass_to_dict, import_path
 
 if TYPE_CHECKING:
     from archit_codemod.instantiation.abstracts import BaseModel, ModelWithHead
@@ -25,6 +28,7 @@ __all__ = [
     "hubKwargs",
     "loadFromTransformersCheckpoint",
     "loadMappedHeadWeights",
+    "loadOwnCheckpoint",
     "refuseContradictingHeadConfig",
 ]
 
@@ -37,6 +41,51 @@ HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "lo
 def hubKwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments among ``kwargs`` that locate a checkpoint (:data:`HUB_KWARGS`)."""
     return {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
+
+
+def loadOwnCheckpoint(
+    task_class: type[ModelWithHead],
+    load: Callable[..., ModelWithHead],
+    checkpoint: str | os.PathLike,
+    base_model_class: type[BaseModel] | None,
+    head_config: HeadConfig | None,
+    **kwargs: Any,
+) -> ModelWithHead:
+    """``task_class.from_pretrained`` for a checkpoint this package saved (kind 3 there): the config is read (or
+    taken from ``config=``, as transformers' auto classes pass it) and checked against the arguments, then ``load``
+    (``PreTrainedModel.from_pretrained``) builds the model from it and loads the weights."""
+    config = kwargs.pop("config", None)
+    if not isinstance(config, CombinedConfig):
+        config_kwargs = hubKwargs(kwargs)
+        # The attention implementation is read by the core when it is built, from the base model's config, which
+        # CombinedConfig gives it (transformers would only set it on the combined config).
+        if kwargs.get("attn_implementation") is not None:
+            config_kwargs["attn_implementation"] = kwargs["attn_implementation"]
+        config = CombinedConfig.from_pretrained(checkpoint, **config_kwargs)
+    saved_class = _savedSubclass(task_class, config)
+    if saved_class is not None:  # e.g. ModelWithHead.from_pretrained, or an auto class's family of tasks
+        return saved_class.from_pretrained(checkpoint, base_model_class, head_config, config=config, **kwargs)
+    task_class.refuseConfigOfOtherTask(config)
+    if base_model_class is not None and import_path(base_model_class) != config.base_model_class:
+        raise ValueError(
+            f"The checkpoint {checkpoint} holds a {config.base_model_class}, not a {import_path(base_model_class)}. "
+            f"Leave base_model_class out to use the checkpoint's, or pass that class."
+        )
+    if head_config is not None:
+        refuseContradictingHeadConfig(head_config, config.head_config, checkpoint)
+    return load(checkpoint, config=config, **kwargs)
+
+
+def _savedSubclass(task_class: type[ModelWithHead], config: CombinedConfig) -> type[ModelWithHead] | None:
+    """The class that saved ``config`` when it is a proper subclass of ``task_class`` (which then loads as it)."""
+    saved = config.model_with_head_class
+    if saved is None or saved in {import_path(klass) for klass in task_class.__mro__}:
+        return None
+    try:
+        saved_class = config.modelWithHeadClass()
+    except ImportError:
+        return None  # refuseConfigOfOtherTask names it
+    return saved_class if isinstance(saved_class, type) and issubclass(saved_class, task_class) else None
 
 
 def loadFromTransformersCheckpoint(

@@ -4,6 +4,7 @@ from archit_codemod.instantiation.autoclasses import registerWithAutoClasses
 from archit_codemod.instantiation.tasks.aqa import ForExtractiveAQA
 from archit_codemod.instantiation.tasks.classification import (
     ForMultiLabelSequenceClassification,
+    ForSequenceClassification,
     ForSequenceRegression,
     ForSingleLabelSequenceClassification,
     ForSingleLabelTokenClassification,

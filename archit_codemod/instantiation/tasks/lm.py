@@ -25,6 +25,8 @@ class ForMaskedLM(ModelWithHead):
     pair that ``get_output_embeddings``/``get_input_embeddings`` name.
     """
 
+    auto_classes = ("AutoModelForMaskedLM",)
+
     @classmethod
     def headClass(cls) -> type[MaskedLMHead]:
         return MaskedLMHead
@@ -52,6 +54,8 @@ class ForCausalLM(ModelWithHead, GenerationMixin):
     ``generation_config`` comes from the core's config, or from the checkpoint's ``generation_config.json``.
     Generation needs a core that decodes causally with a cache (GPT-2, Llama, Qwen2, Mistral, ...).
     """
+
+    auto_classes = ("AutoModelForCausalLM",)
 
     def __init__(self, config, base_model=None):
         super().__init__(config, base_model=base_model)

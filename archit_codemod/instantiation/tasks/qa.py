@@ -19,6 +19,8 @@ class ForExtractiveQA(ModelWithHead):
     sequence length ``L``, which is the ignore index: such examples (answer cut off by truncation) add nothing.
     """
 
+    auto_classes = ("AutoModelForQuestionAnswering",)
+
     @classmethod
     def headClass(cls) -> type[ExtractiveQAHead]:
         return ExtractiveQAHead
