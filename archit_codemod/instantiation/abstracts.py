@@ -104,14 +104,22 @@ class _FollowsCore:
 
 
 class _AttentionSupportFollowsCore:
-    """The ``PreTrainedModel`` capability flags, answered from the core class (see :class:`_FollowsCore`). Listed
-    before ``PreTrainedModel`` among the bases, so these win over its class attributes."""
+    """The ``PreTrainedModel`` capability flags, answered from the core class (see :class:`_FollowsCore`), and the
+    experts implementation left to the core. Listed before ``PreTrainedModel`` among the bases, so these win over its
+    class attributes."""
 
     _supports_sdpa = _FollowsCore()
     _supports_flash_attn = _FollowsCore()
     _supports_flash_attn_2 = _FollowsCore()
     _supports_flex_attn = _FollowsCore()
     supports_gradient_checkpointing = _FollowsCore()
+
+    def get_correct_experts_implementation(self, requested_experts: str | None) -> str | None:
+        """transformers' check of the mixture-of-experts implementation (transformers 5). The wrapper has no experts of
+        its own, and its core checks the implementation it is built or loaded with, so the request passes unchanged
+        (``None``: the core picks its default; transformers would pick ``"eager"`` for the wrapper, in the config it
+        shares with the core)."""
+        return requested_experts
 
 
 ########################################################################################################################
@@ -410,6 +418,9 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
 
         if base_model is None:
             base_model = config.baseModelClass()(config.base_model_config)
+            # A wrapper may wrap a part of what the config describes, with that part's config (AutoBaseModel wraps
+            # the encoder of an EncoderDecoderConfig): the combined config describes what was built.
+            config.base_model_config = base_model.config
         elif base_model.config is not config.base_model_config:
             raise ValueError("base_model.config must be the very object config.base_model_config.")
         self.model = base_model
@@ -417,8 +428,11 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
         self.loss = self.buildLoss()
 
         reference = next(iter(self.model.parameters()), None)
-        if reference is not None and reference.device.type != "meta":
-            # A loaded base model may be in another dtype or on another device than the default the head got.
+        head_parameter = next(iter(self.head.parameters()), None)
+        on_meta = any(tensor is not None and tensor.is_meta for tensor in (reference, head_parameter))
+        if reference is not None and not on_meta:
+            # A loaded base model may be in another dtype or on another device than the default the head got. (On
+            # the meta device, as from_pretrained builds models, the weights are placed when they are loaded.)
             self.head.to(device=reference.device, dtype=self.model.dtype)
 
         tied = self._tiedOutputEmbeddingKeys()
@@ -623,9 +637,15 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
                 "model.push_to_hub(...) on a model loaded from a standalone folder."
             )
         super().save_pretrained(save_directory, *args, **kwargs)
-        if files is not None and kwargs.get("is_main_process", True):
+        is_main_process = args[0] if args else kwargs.get("is_main_process", True)
+        if files is not None and is_main_process:
             auto_map = autoMapOf(type(self).__name__, type(self).auto_classes)
             writeStandaloneFiles(save_directory, files, auto_map)
+
+    def classesToShare(self) -> list[type]:
+        """The classes that rebuilding this model from its config imports (the config names them by import path),
+        which a standalone folder must hold the source of: the task, base-model, head-config and head classes."""
+        return [type(self), type(self.model), type(self.config.head_config), type(self.head)]
 
     def replaceHead(self, head_config: HC, task: type[ModelWithHead] | None = None) -> ModelWithHead:
         """Keep the base model and put a new, freshly initialised head on it, built from ``head_config`` (as timm's

@@ -76,6 +76,9 @@ _NOT_DELEGATED = frozenset(
         "audio_config",
         "quantization_config",
         "sub_configs",
+        # Checked by PretrainedConfig's generic validation of the combined config against the generic MLP types; the
+        # base config's class validates its own (DeepSeek-V4 has more types).
+        "mlp_layer_types",
     }
 )
 

@@ -47,13 +47,14 @@ def standaloneSources(model: Any) -> dict[str, str]:
         type(model.model).__name__: type(model.model),
         type(model.config.head_config).__name__: type(model.config.head_config),
     }
-    roots = [klass.__module__ for klass in (*exported.values(), type(model.head))]
-    for name, klass in exported.items():
+    shared = [CombinedConfig, *model.classesToShare()]
+    for klass in shared:
         if klass.__module__ == "__main__" or "<locals>" in klass.__qualname__:
             raise StandaloneError(
                 f"{import_path(klass)} is defined in a script or inside a function, so its source cannot be written "
-                f"into a model folder. Fix: define {name} at the top level of a module of your project."
+                f"into a model folder. Fix: define {klass.__name__} at the top level of a module of your project."
             )
+    roots = [klass.__module__ for klass in shared]
     modules = _moduleClosure(roots)
     files = {f"{standaloneModuleName(name)}.py": _copyOfModule(name, modules) for name in sorted(modules)}
     files[f"{ENTRY_MODULE}.py"] = _entryModule(exported, modules)

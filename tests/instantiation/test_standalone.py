@@ -23,9 +23,20 @@ from standalone_custom_task import ForWeightedTokenClassification
 
 from archit_codemod.instantiation.basemodels import AutoBaseModel
 from archit_codemod.instantiation.bundle import ENTRY_MODULE
-from archit_codemod.instantiation.heads import CausalLMHeadConfig, TokenClassificationHeadConfig
+from archit_codemod.instantiation.heads import (
+    CausalLMHeadConfig,
+    SequenceClassificationHeadConfig,
+    TokenClassificationHeadConfig,
+)
 from archit_codemod.instantiation.standalone import StandaloneError
-from archit_codemod.instantiation.tasks import ForCausalLM, ForSingleLabelTokenClassification
+from archit_codemod.instantiation.tasks import (
+    ForCausalLM,
+    ForMultipleTasks,
+    ForSingleLabelSequenceClassification,
+    ForSingleLabelTokenClassification,
+    MultiTaskHeadConfig,
+    TaskSpec,
+)
 
 NEW_TOKENS = 5
 
@@ -40,8 +51,8 @@ def blocked_environment(tmp_path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def standalone_folders(tmp_path_factory):
-    """A token classifier (a task of the user's own module, over BERT) and a causal LM (over Llama), saved as
-    standalone folders, with their inputs and outputs saved beside them."""
+    """A token classifier (a task of the user's own module, over BERT), a causal LM (over Llama) and a multi-task
+    model (whose config names its tasks' classes), saved as standalone folders, with their inputs and outputs."""
     folder = tmp_path_factory.mktemp("standalone")
     input_ids, attention_mask = example_input_ids()
     torch.manual_seed(0)
@@ -52,8 +63,22 @@ def standalone_folders(tmp_path_factory):
     lm = ForCausalLM.fromModelAndHeadConfig(
         AutoBaseModel(ARCHITECTURES_BY_NAME["llama"].make_config()), CausalLMHeadConfig(tie_weights=False)
     ).eval()
+    multitask = ForMultipleTasks.fromModelAndHeadConfig(
+        AutoBaseModel(ARCHITECTURES_BY_NAME["roberta"].make_config()),
+        MultiTaskHeadConfig(
+            tasks={
+                "tags": TaskSpec(
+                    ForSingleLabelTokenClassification, TokenClassificationHeadConfig(num_labels=3)
+                ),
+                "sentiment": TaskSpec(
+                    ForSingleLabelSequenceClassification, SequenceClassificationHeadConfig(num_labels=2)
+                ),
+            }
+        ),
+    ).eval()
     tagger.save_pretrained(folder / "tagger", standalone=True)
     lm.save_pretrained(folder / "lm", standalone=True)
+    multitask.save_pretrained(folder / "multitask", standalone=True)
     labels = input_ids % 3
     with torch.no_grad():
         expected = {
@@ -63,6 +88,7 @@ def standalone_folders(tmp_path_factory):
             "tagger_logits": tagger(input_ids=input_ids, attention_mask=attention_mask).logits,
             "tagger_loss": tagger(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss,
             "lm_logits": lm(input_ids=input_ids, attention_mask=attention_mask).logits,
+            "multitask_logits": multitask(input_ids=input_ids, attention_mask=attention_mask).logits,
             "generated": lm.generate(
                 input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=NEW_TOKENS, do_sample=False
             ),
@@ -101,6 +127,12 @@ SUBPROCESS_CHECKS = textwrap.dedent(
         generated = lm.generate(**inputs, max_new_tokens=int(sys.argv[2]), do_sample=False)
     assert torch.equal(generated, expected["generated"])
     assert type(tagger).__name__ == "ForWeightedTokenClassification"
+
+    multitask = transformers.AutoModel.from_pretrained(folder / "multitask", trust_remote_code=True).eval()
+    with torch.no_grad():
+        logits = multitask(**inputs).logits
+    assert logits.keys() == expected["multitask_logits"].keys()
+    assert all(torch.equal(logits[name], expected["multitask_logits"][name]) for name in logits)
 
     tagger.save_pretrained(folder / "tagger-again")  # a model loaded from a standalone folder saves as one again
     again = transformers.AutoModelForTokenClassification.from_pretrained(folder / "tagger-again", trust_remote_code=True)

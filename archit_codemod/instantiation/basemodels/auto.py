@@ -10,7 +10,7 @@ import torch
 from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING, MODEL_MAPPING
 
-from archit_codemod.instantiation.basemodels.encoders import encoderPlan
+from archit_codemod.instantiation.basemodels.encoders import encoderPlan, fullModelClass, isEncoderDecoder
 from archit_codemod.instantiation.basemodels.generic import TransformersBaseModel
 from archit_codemod.instantiation.configs import BaseModelConfig
 from archit_codemod.instantiation.loading import hubKwargs
@@ -59,6 +59,8 @@ class AutoBaseModel(TransformersBaseModel):
         if plan is not None:
             return plan.core_class
         config_type = type(config)
+        if isEncoderDecoder(config):
+            return fullModelClass(config)  # whose encoder runs alone (see runsEncoderOfFullModel)
         # Not conditional on `is_encoder_decoder` alone: T5EncoderModel sets it to False in the config it loads.
         if config_type in MODEL_FOR_TEXT_ENCODING_MAPPING:
             return MODEL_FOR_TEXT_ENCODING_MAPPING[config_type]
@@ -104,9 +106,7 @@ class AutoBaseModel(TransformersBaseModel):
     def runsEncoderOfFullModel(self) -> bool:
         """Whether the core is a whole encoder-decoder model of which only the encoder runs."""
         config = self.core.config
-        if not getattr(config, "is_encoder_decoder", False) or type(config) not in MODEL_MAPPING:
-            return False
-        return type(self.core) is MODEL_MAPPING[type(config)]
+        return isEncoderDecoder(config) and type(self.core) is fullModelClass(config)
 
     def coreToRun(self) -> torch.nn.Module:
         return self.core.get_encoder() if self.runsEncoderOfFullModel() else self.core

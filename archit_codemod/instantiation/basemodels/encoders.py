@@ -26,7 +26,7 @@ from transformers.models.auto.modeling_auto import (
     MODEL_MAPPING,
 )
 
-__all__ = ["EncoderPlan", "encoderPlan", "isEncoderDecoder"]
+__all__ = ["EncoderPlan", "encoderPlan", "fullModelClass", "isEncoderDecoder"]
 
 # Where transformers maps encoder-decoder configs to their full model (EncoderDecoderConfig has no AutoModel entry).
 _FULL_MODEL_MAPPINGS = (MODEL_MAPPING, MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING)
@@ -77,26 +77,37 @@ def encoderPlan(config: PretrainedConfig) -> EncoderPlan | None:
     whose encoder is no ``PreTrainedModel`` of its own (those run their encoder inside the full model)."""
     if not isEncoderDecoder(config):
         return None
-    if type(config) in MODEL_FOR_TEXT_ENCODING_MAPPING:
-        return EncoderPlan(MODEL_FOR_TEXT_ENCODING_MAPPING[type(config)], config)
-    found = _encoderOfFullModel(type(config), config.to_json_string())
+    found = _encoderCore(type(config), config.to_json_string())
     if found is None:
         return None
-    core_class, config_attribute = found
+    core_class, config_attribute, loads_from_full_model = found
+    if not loads_from_full_model:
+        return EncoderPlan(core_class, config)
     core_config = config if config_attribute is None else getattr(config, config_attribute)
-    return EncoderPlan(core_class, core_config, _fullModelClass(config), config)
+    return EncoderPlan(core_class, core_config, fullModelClass(config), config)
 
 
 @functools.lru_cache(maxsize=64)
-def _encoderOfFullModel(
+def _encoderCore(
     config_class: type[PretrainedConfig], config_json: str
-) -> tuple[type[PreTrainedModel], str | None] | None:
-    """(encoder class, attribute of the config that is the encoder's config, or ``None`` for the config itself),
-    read from the full model built on ``meta``; cached, since the flags transformers reads while a model is built ask
-    for the core class several times."""
+) -> tuple[type[PreTrainedModel], str | None, bool] | None:
+    """(encoder class, attribute of the config that is the encoder's config or ``None`` for the config itself,
+    whether it is loaded out of the full model), read from models built on ``meta``; cached, since the flags
+    transformers reads while a model is built ask for the core class several times.
+
+    The text-encoding class comes first, if it takes the full config (``T5EncoderModel`` does; ``T5GemmaEncoderModel``
+    wants a config made for it)."""
     config = config_class.from_dict(json.loads(config_json))
+    text_encoding_class = MODEL_FOR_TEXT_ENCODING_MAPPING.get(config_class, None)
+    if text_encoding_class is not None:
+        try:
+            with torch.device("meta"):
+                text_encoding_class(config)
+            return text_encoding_class, None, False
+        except (ValueError, TypeError, AttributeError):
+            pass
     with torch.device("meta"):
-        full = _fullModelClass(config)(config)
+        full = fullModelClass(config)(config)
     encoder = full.get_encoder()
     if not isinstance(encoder, PreTrainedModel):
         return None
@@ -104,10 +115,15 @@ def _encoderOfFullModel(
         (name for name, value in vars(config).items() if value is encoder.config and value is not config),
         None,
     )
-    return type(encoder), config_attribute
+    if config_attribute is not None and type(encoder.config) not in MODEL_MAPPING:
+        # The encoder's own config (T5Gemma's module config) names no model class: the wrapper could not be
+        # rebuilt from it, so the full model stays the core.
+        return None
+    return type(encoder), config_attribute, True
 
 
-def _fullModelClass(config: PretrainedConfig) -> type[PreTrainedModel]:
+def fullModelClass(config: PretrainedConfig) -> type[PreTrainedModel]:
+    """The class of the whole encoder-decoder model of ``config`` (``AutoModel``'s, or ``EncoderDecoderModel``)."""
     for mapping in _FULL_MODEL_MAPPINGS:
         if type(config) in mapping:
             return mapping[type(config)]
