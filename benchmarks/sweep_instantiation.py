@@ -57,7 +57,7 @@ OTHER_MODALITIES = ("vision", "image", "audio", "speech", "video", "ctc", "spect
 
 # Config attributes set by tiny_config, in groups: (value, names). A name is set only when the config has it as an
 # int, so each architecture keeps its own structure (and attribute_map translates the standard names).
-WIDTH, LAYERS, HEADS, KV_HEADS, HEAD_DIM, FFN = 32, 2, 4, 2, 8, 64
+WIDTH, LAYERS, HEADS, KV_HEADS, HEAD_DIM, FFN = 32, 2, 4, 4, 8, 64
 SIZES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (WIDTH, ("hidden_size", "d_model", "n_embd", "dim", "embed_dim", "word_embed_proj_dim")),
     (16, ("embedding_size", "kv_lora_rank", "q_lora_rank")),
@@ -83,51 +83,54 @@ BATCH, LENGTH, NUM_LABELS = 2, 12, 3
 
 
 def tiny_config(model_type: str):
-    """A small config of ``model_type``, derived from its default config (see :func:`shrink`)."""
+    """A small config of ``model_type``: its config class built with the default config's values changed by
+    :func:`tiny_changes`, so that the values a config derives from others (MLA's ``qk_head_dim``, default layer
+    types, ...) follow."""
     from transformers import AutoConfig
 
-    config = AutoConfig.for_model(model_type)
-    shrink(config)
-    return config
+    return AutoConfig.for_model(model_type, **tiny_changes(AutoConfig.for_model(model_type)))
 
 
-def shrink(config) -> None:
-    """Make ``config`` (and its sub-configs) tiny: the sizes of :data:`SIZES`, per-layer lists cut to the number of
-    layers, vocabularies of at most :data:`MAX_VOCABULARY` entries (token ids moved below that), a single routing
-    group for mixture-of-experts models, and a rotary part no wider than the heads."""
+def tiny_changes(config) -> dict:
+    """The changes that make ``config`` (and its sub-configs) tiny: the sizes of :data:`SIZES`, per-layer lists cut to
+    the number of layers, vocabularies of at most :data:`MAX_VOCABULARY` entries (token ids moved below that), a
+    single routing group for mixture-of-experts models, and a rotary part no wider than the heads."""
     from transformers import PretrainedConfig
 
-    layers_before = next(
-        (getattr(config, name) for name in SIZES[2][1] if isinstance(getattr(config, name, None), int)), None
-    )
+    def current(name: str):
+        """The int value of ``name`` that the config's constructor takes (not one its class derives, a property)."""
+        if isinstance(getattr(type(config), name, None), property):
+            return None
+        value = getattr(config, name, None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    changes: dict = {}
     for value, names in SIZES:
-        for name in names:
-            current = getattr(config, name, None)
-            if isinstance(current, int) and not isinstance(current, bool) and current > value:
-                setattr(config, name, value)
-    for name in ("n_group", "topk_group", "rotary_dim"):
-        if isinstance(getattr(config, name, None), int):
-            setattr(config, name, 1 if name != "rotary_dim" else HEAD_DIM)
-    if isinstance(getattr(config, "mamba_n_heads", None), int):
-        config.mamba_n_heads = HEADS
-        if isinstance(getattr(config, "mamba_d_head", None), int):
-            config.mamba_d_head = getattr(config, "mamba_expand", 2) * WIDTH // HEADS
-    for name, value in list(vars(config).items()):
-        if isinstance(value, (list, tuple)) and layers_before and len(value) == layers_before:
-            setattr(config, name, type(value)(value[:LAYERS]))  # per-layer settings (layer_types, ...)
-        elif (
-            "vocab" in name
-            and isinstance(value, int)
-            and not isinstance(value, bool)
-            and value > MAX_VOCABULARY
-        ):
-            setattr(config, name, MAX_VOCABULARY)
-    for name, value in list(vars(config).items()):
-        if name.endswith("_token_id") and isinstance(value, int) and value >= MAX_VOCABULARY:
-            setattr(config, name, value % 8)
+        changes |= {name: value for name in names if current(name) is not None and current(name) > value}
+    changes |= {name: 1 for name in ("n_group", "topk_group") if current(name) is not None}
+    if current("rotary_dim") is not None:
+        changes["rotary_dim"] = HEAD_DIM
+    if current("mamba_n_heads") is not None:
+        changes["mamba_n_heads"] = HEADS
+        if current("mamba_d_head") is not None:
+            changes["mamba_d_head"] = (current("mamba_expand") or 2) * WIDTH // HEADS
+    if "vocab_size" in vars(config) and config.vocab_size is None:
+        changes["vocab_size"] = (
+            64  # a text model whose default config leaves the vocabulary to the checkpoint (ESM)
+        )
+    layers = next((current(name) for name in SIZES[2][1] if current(name) is not None), None)
+    for name, value in vars(config).items():
+        if isinstance(value, (list, tuple)) and layers and len(value) == layers:
+            changes[name] = type(value)(value[:LAYERS])  # per-layer settings (layer_types, ...)
+        elif "vocab" in name and current(name) is not None and current(name) > MAX_VOCABULARY:
+            changes[name] = MAX_VOCABULARY
+        elif name.endswith("_token_id") and current(name) is not None and current(name) >= MAX_VOCABULARY:
+            changes[name] = current(name) % 8
     for name in getattr(config, "sub_configs", {}) or {}:
-        if isinstance(getattr(config, name, None), PretrainedConfig):
-            shrink(getattr(config, name))
+        sub_config = getattr(config, name, None)
+        if isinstance(sub_config, PretrainedConfig):
+            changes[name] = {**sub_config.to_dict(), **tiny_changes(sub_config)}
+    return changes
 
 
 def example_batch(config, seed: int = 0):
@@ -158,7 +161,13 @@ def check_architecture(model_type: str) -> dict:
         AutoModel.from_config(tiny_config(model_type))  # its own copy: building a model may change its config
         config = tiny_config(model_type)
     except Exception as error:  # noqa: BLE001 - any failure here is the architecture's
-        return {**outcome, "result": "architecture", "stage": "does not build", "reason": one_line(error)}
+        which = (
+            "its default config does not build either"
+            if not default_builds(model_type)
+            else "tiny config only"
+        )
+        reason = f"{one_line(error)} ({which})"
+        return {**outcome, "result": "architecture", "stage": "does not build", "reason": reason}
     stage = "build"
     try:
         torch.manual_seed(0)
@@ -247,6 +256,19 @@ def architecture_runs(config) -> bool:
     return True
 
 
+def default_builds(model_type: str) -> bool:
+    """Whether the architecture's own model builds (on the meta device) from its default config."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    try:
+        with torch.device("meta"):
+            AutoModel.from_config(AutoConfig.for_model(model_type))
+    except Exception:  # noqa: BLE001 - the architecture's own failure
+        return False
+    return True
+
+
 def architecture_saves(config) -> bool:
     """Whether the architecture's own model saves and loads (with the config it was built from)."""
     from transformers import AutoModel
@@ -262,7 +284,7 @@ def architecture_saves(config) -> bool:
 
 def one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:240]}"
+    return f"{type(error).__name__}: {text[:200]}"
 
 
 def worker_main(memory_limit_gb: float) -> None:

@@ -34,6 +34,7 @@ class BaseModelConfig:
     """What a head may know about the base model under it, whatever the architecture calls these values.
 
     ``vocab_size`` is ``None`` for models without a token vocabulary (CANINE reads characters).
+    ``num_attention_heads`` is ``None`` for models without attention (Mamba, FNet).
     ``context_length`` is ``None`` when the architecture has no fixed maximum length.
     """
 
@@ -41,7 +42,7 @@ class BaseModelConfig:
     hidden_dropout_prob: float
     vocab_size: int | None
     num_hidden_layers: int
-    num_attention_heads: int
+    num_attention_heads: int | None
     context_length: int | None
 
 

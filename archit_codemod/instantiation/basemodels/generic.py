@@ -49,8 +49,13 @@ STANDARD_ATTRIBUTE_NAMES: dict[str, tuple[str, ...]] = {
         "n_ctx",
     ),
 }
-# Fields a config may lack: dropout then counts as 0, the context length as unbounded.
-_OPTIONAL_DEFAULTS: dict[str, Any] = {"hidden_dropout_prob": 0.0, "context_length": None}
+# Fields a config may lack: dropout then counts as 0, the context length as unbounded, attention heads as none
+# (attention-free models such as Mamba or FNet).
+_OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "hidden_dropout_prob": 0.0,
+    "context_length": None,
+    "num_attention_heads": None,
+}
 
 # Architectures whose position ids start after the padding index (RoBERTa's scheme), so the usable context is
 # max_position_embeddings - (pad_token_id + 1): 512 for roberta-base's 514.
