@@ -77,9 +77,6 @@ _NOT_DELEGATED = frozenset(
         "audio_config",
         "quantization_config",
         "sub_configs",
-        # Checked by PretrainedConfig's generic validation of the combined config against the generic MLP types; the
-        # base config's class validates its own (DeepSeek-V4 has more types).
-        "mlp_layer_types",
     }
 )
 
@@ -192,6 +189,15 @@ class CombinedConfig(PretrainedConfig):
                 f"{type(self).__name__!r} object has no attribute {name!r} (and has no base_model_config to ask)"
             )
         return getattr(base, name)
+
+    def validate(self) -> None:
+        """transformers' check of a config before it is saved (transformers 5). The combined config has no
+        architecture of its own: the base model's config is checked, by its own class's rules (which may allow more
+        layer types than the generic ones, as NemotronH's and DeepSeek-V4's do). The generic rules would judge the
+        base model's values, which attribute look-ups fall back to, and refuse valid configs."""
+        base = self.__dict__.get("base_model_config")
+        if base is not None and hasattr(base, "validate"):
+            base.validate()
 
     def to_dict(self) -> dict[str, Any]:
         output = super().to_dict()  # already turns the nested base model config into a dict

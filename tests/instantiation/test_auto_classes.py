@@ -86,3 +86,25 @@ def test_labels_follow_the_head():
     )
     assert model.config.num_labels == 4
     assert model.config.id2label == {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2", 3: "LABEL_3"}
+
+
+@pytest.mark.skipif(
+    not hasattr(transformers, "NemotronHConfig"), reason="NemotronH is not in transformers 4.57"
+)
+def test_a_base_config_checked_by_its_own_rules_saves(tmp_path):
+    """NemotronH's layer types ("mlp", "moe") are valid by its config class's rules, not by the generic ones that
+    transformers 5 checks before saving: the combined config is checked by the base config's rules."""
+    config = transformers.NemotronHConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4, head_dim=8,
+        intermediate_size=64, mamba_num_heads=4, mamba_head_dim=16, n_routed_experts=4, moe_intermediate_size=32,
+        num_experts_per_tok=2, n_group=1, topk_group=1, max_position_embeddings=64,
+    )  # fmt: skip
+    assert "mlp" in config.layer_types
+    model = ForSingleLabelTokenClassification.fromModelAndHeadConfig(
+        AutoBaseModel(config), TokenClassificationHeadConfig(num_labels=3)
+    ).eval()
+    model.save_pretrained(tmp_path)
+    loaded = ForSingleLabelTokenClassification.from_pretrained(tmp_path)
+    assert loaded.config.base_model_config.layer_types == config.layer_types
+    expected = model.state_dict()
+    assert all(torch.equal(value, expected[key]) for key, value in loaded.state_dict().items())
