@@ -10,7 +10,9 @@ Everything goes through transformers' public API: ``save_pretrained``/``from_pre
 work unchanged (safetensors, sharding, ``dtype``, ``device_map``) because a ``ModelWithHead`` is built from its
 config alone. No underscore method of ``PreTrainedModel``/``PretrainedConfig`` is overridden; only the class
 attributes transformers documents for model authors are set (``config_class``, ``base_model_prefix``,
-``_tied_weights_keys``, ``_init_weights``, the attention support flags).
+``_tied_weights_keys``, ``_init_weights``, the attention support flags), and public methods are extended
+(``from_pretrained`` for the kinds of checkpoint, ``save_pretrained`` for standalone folders,
+``get_correct_experts_implementation`` to leave the experts implementation to the core).
 """
 
 from __future__ import annotations
@@ -26,12 +28,7 @@ from torch import nn
 from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.bundle import (
-    autoMapOf,
-    runsAsStandaloneCopy,
-    standaloneFilesOf,
-    writeStandaloneFiles,
-)
+from archit_codemod.instantiation.bundle import SavesStandaloneFolders
 from archit_codemod.instantiation.configs import (
     BaseModelConfig,
     CombinedConfig,
@@ -380,7 +377,7 @@ class Head(nn.Module, Generic[HC]):
 ########################################################################################################################
 
 
-class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, HC]):
+class ModelWithHead(_AttentionSupportFollowsCore, SavesStandaloneFolders, PreTrainedModel, Generic[PC, HC]):
     """A base model and a head, as one ``PreTrainedModel``. Subclasses (tasks) choose the head and the loss.
 
     Fields: ``model`` (the :class:`BaseModel`), ``head`` (the :class:`Head`), ``loss`` (the loss module).
@@ -621,31 +618,6 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
         return loadFromTransformersCheckpoint(
             cls, checkpoint, config_dict, base_model_class, head_config, **kwargs
         )
-
-    def save_pretrained(
-        self, save_directory: str | os.PathLike, *args: Any, standalone: bool = False, **kwargs: Any
-    ) -> None:
-        """transformers' ``save_pretrained``. With ``standalone=True``, the folder also holds the source of the
-        model's classes (see :mod:`.bundle`), so that ``AutoModelFor<Task>.from_pretrained(folder,
-        trust_remote_code=True)`` rebuilds the model where this package is not installed. A model loaded from such a
-        folder saves as one again."""
-        files = standaloneFilesOf(self) if standalone or runsAsStandaloneCopy() else None
-        if files is not None and kwargs.get("push_to_hub"):
-            raise ValueError(
-                "save_pretrained(..., push_to_hub=True) would upload the folder before the standalone files are "
-                "written. Fix: save first, then upload the folder (huggingface_hub.upload_folder), or call "
-                "model.push_to_hub(...) on a model loaded from a standalone folder."
-            )
-        super().save_pretrained(save_directory, *args, **kwargs)
-        is_main_process = args[0] if args else kwargs.get("is_main_process", True)
-        if files is not None and is_main_process:
-            auto_map = autoMapOf(type(self).__name__, type(self).auto_classes)
-            writeStandaloneFiles(save_directory, files, auto_map)
-
-    def classesToShare(self) -> list[type]:
-        """The classes that rebuilding this model from its config imports (the config names them by import path),
-        which a standalone folder must hold the source of: the task, base-model, head-config and head classes."""
-        return [type(self), type(self.model), type(self.config.head_config), type(self.head)]
 
     def replaceHead(self, head_config: HC, task: type[ModelWithHead] | None = None) -> ModelWithHead:
         """Keep the base model and put a new, freshly initialised head on it, built from ``head_config`` (as timm's

@@ -27,6 +27,7 @@ from archit_codemod.util import standaloneCopyPackage
 
 __all__ = [
     "ENTRY_MODULE",
+    "SavesStandaloneFolders",
     "autoMapOf",
     "filesOfThisCopy",
     "runsAsStandaloneCopy",
@@ -85,3 +86,35 @@ def writeStandaloneFiles(
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["auto_map"] = auto_map
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+class SavesStandaloneFolders:
+    """``save_pretrained(folder, standalone=True)`` for a ``ModelWithHead`` (listed before ``PreTrainedModel`` among
+    its bases, whose ``save_pretrained`` it extends; the auto classes in ``auto_map`` are the task's
+    ``auto_classes``)."""
+
+    def save_pretrained(
+        self, save_directory: str | os.PathLike, *args: Any, standalone: bool = False, **kwargs: Any
+    ) -> None:
+        """transformers' ``save_pretrained``. With ``standalone=True``, the folder also holds the source of the
+        model's classes (see this module), so that ``AutoModelFor<Task>.from_pretrained(folder,
+        trust_remote_code=True)`` rebuilds the model where this package is not installed. A model loaded from such a
+        folder saves as one again."""
+        files = standaloneFilesOf(self) if standalone or runsAsStandaloneCopy() else None
+        if files is not None and kwargs.get("push_to_hub"):
+            raise ValueError(
+                "save_pretrained(..., push_to_hub=True) would upload the folder before the standalone files are "
+                "written. Fix: save first, then upload the folder (huggingface_hub.upload_folder), or call "
+                "model.push_to_hub(...) on a model loaded from a standalone folder."
+            )
+        super().save_pretrained(save_directory, *args, **kwargs)
+        is_main_process = args[0] if args else kwargs.get("is_main_process", True)
+        if files is not None and is_main_process:
+            writeStandaloneFiles(
+                save_directory, files, autoMapOf(type(self).__name__, type(self).auto_classes)
+            )
+
+    def classesToShare(self) -> list[type]:
+        """The classes that rebuilding this model from its config imports (the config names them by import path),
+        which a standalone folder must hold the source of: the task, base-model, head-config and head classes."""
+        return [type(self), type(self.model), type(self.config.head_config), type(self.head)]
