@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from realworld_support import (
     MODES,
-    NOT_TRANSFORMERS_MODELS,
+    NO_SAVE_PRETRAINED,
     REQUIREMENTS,
     corpus,
     refused_in_doc,
@@ -99,7 +99,7 @@ def test_every_script_has_a_target_and_the_corpus_is_large_enough() -> None:
     assert set(EXPECTED) == set(corpus())
     assert len(corpus()) >= 34
     assert set(EXPECTED.values()) <= {"declared", "nothing", "refused"}
-    assert set(REQUIREMENTS) | NOT_TRANSFORMERS_MODELS <= set(corpus())
+    assert set(REQUIREMENTS) | set(NO_SAVE_PRETRAINED) <= set(corpus())
 
 
 def test_the_doc_lists_exactly_the_scripts_whose_refusal_is_accepted() -> None:
