@@ -227,6 +227,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     """
     changes = net_changes(trace)
     checked = Checked(trace, {})
+    rebuilt_containers: dict[int, nn.Module] = {}
     inferred: list[Modification] = []
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
@@ -246,6 +247,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             )
             checked.roots[name] = root
             continue
+        rebuilt_containers.update(_rebuilt_containers(root, reference))
         expected, got = snapshot(reference), snapshot(root)
         check = _RootCheck(name, root, reference, expected, got, differences(expected, got), changed)
         check.calls = _effect_calls(root, trace)
@@ -260,7 +262,11 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             checked.roots[name] = root
     if not checked.roots:
         raise NothingModifiedError(_nothing_to_declare(roots, redundant))
-    kept = [m for m in trace.modifications if (id(m.owner), m.name) not in dropped]
+    kept = [
+        _as_rebuilt(m, rebuilt_containers)
+        for m in trace.modifications
+        if (id(m.owner), m.name) not in dropped
+    ]
     checked.trace = dataclasses.replace(trace, modifications=kept + inferred)
     return checked
 
@@ -339,6 +345,30 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _rebuilt_containers(root: nn.Module, reference: nn.Module) -> dict[int, nn.Module]:
+    """``id(container of root)`` -> the container at the same path of the rebuilt ``reference``."""
+    found = {}
+    for path, module in root.named_modules():
+        if type(module) in (nn.ModuleList, nn.Sequential):
+            try:
+                found[id(module)] = reference.get_submodule(path)
+            except AttributeError:
+                continue
+    return found
+
+
+def _as_rebuilt(modification: Modification, rebuilt: dict[int, nn.Module]) -> Modification:
+    """An item appended to a container is a replaced item where the original class now builds one there.
+
+    ``layers.append(copy.deepcopy(layers[-1]))`` with ``config.num_hidden_layers`` updated: the original class
+    builds three layers; the third is the one the script replaced, not one more.
+    """
+    container = rebuilt.get(id(modification.owner))
+    if modification.kind != "add" or container is None or modification.name not in container._modules:
+        return modification
+    return dataclasses.replace(modification, kind="set", old=container._modules[modification.name])
 
 
 def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]:
