@@ -415,9 +415,15 @@ def _infer(check: _RootCheck, difference: Difference, trace: Trace) -> tuple[Mod
     if new is None:
         return _inferred("set" if child in owner._modules else "delete", owner, child, old, None), None
     call = trace.call_of(new)
-    if call is None or call.cls is not type(new):
+    if call is None or not built_like(call.cls, type(new)):
         return None, _class_advice(new, trace)
     return _inferred("add" if old is None else "set", owner, child, old, new), None
+
+
+def built_like(built: type, now: type) -> bool:
+    """Whether a module built as ``built`` whose ``__class__`` is now ``now`` is what ``now(...)`` builds with the
+    same arguments: ``now`` subclasses ``built`` and adds no constructor of its own."""
+    return now is built or (issubclass(now, built) and now.__init__ is built.__init__)
 
 
 def _inferred(kind: str, owner: nn.Module, name: str, old: Any, new: nn.Module | None) -> Modification:
