@@ -125,8 +125,8 @@ def _rebuild(
     if call is not None:
         cls, args, kwargs = call.cls, call.args, call.kwargs
         memo[id(module)] = module  # a module reachable from its own arguments must not recurse forever
-        args = tuple(_rebuild_value(value, trace, memo) for value in args)
-        kwargs = {key: _rebuild_value(value, trace, memo) for key, value in kwargs.items()}
+        args = tuple(rebuilt_argument(value, trace, memo) for value in args)
+        kwargs = {key: rebuilt_argument(value, trace, memo) for key, value in kwargs.items()}
     else:
         config = getattr(module, "config", None)
         if config is None:
@@ -141,13 +141,13 @@ def _rebuild(
     return rebuilt
 
 
-def _rebuild_value(value: Any, trace: Trace | None, memo: dict[int, nn.Module]) -> Any:
+def rebuilt_argument(value: Any, trace: Trace | None, memo: dict[int, nn.Module]) -> Any:
     if isinstance(value, nn.Module):
         return _rebuild(value, trace, memo)
     if type(value) in (list, tuple):
-        return type(value)(_rebuild_value(item, trace, memo) for item in value)
+        return type(value)(rebuilt_argument(item, trace, memo) for item in value)
     if type(value) is dict:
-        return {key: _rebuild_value(item, trace, memo) for key, item in value.items()}
+        return {key: rebuilt_argument(item, trace, memo) for key, item in value.items()}
     return value
 
 

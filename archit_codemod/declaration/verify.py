@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.compare import Difference, differences, is_parametrized_class, snapshot
+from archit_codemod.declaration.completeness import rebuilt_argument
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import VerificationError
 from archit_codemod.declaration.functional import build_on_cpu, check_outputs, short_error, skip_reason
@@ -91,7 +92,12 @@ def build_root(namespace: Any, class_name: str, root: nn.Module, trace: Trace | 
     cls = getattr(namespace, class_name)
     call = trace.call_of(root) if trace is not None else None
     if call is not None:
-        return cls(*call.args, **call.kwargs)
+        # Modules among the arguments are built again as they were built: the traced ones must stay untouched
+        # (a generated class may change the modules it receives, as a replayed library call does).
+        memo: dict[int, nn.Module] = {}
+        args = tuple(rebuilt_argument(value, trace, memo) for value in call.args)
+        kwargs = {key: rebuilt_argument(value, trace, memo) for key, value in call.kwargs.items()}
+        return cls(*args, **kwargs)
     config = getattr(root, "config", None)
     if config is None:
         raise VerificationError(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,24 +61,6 @@ class Planning:
         if key not in self._statements:
             self._statements[key] = InitStatements(copy)
         return self._statements[key]
-
-    def built_by(self, root: nn.Module) -> Callable[[nn.Module], bool]:
-        """Whether a module was built by ``root``'s constructor (directly or by the modules it built), or before
-        tracing; a module the script built and attached later was not."""
-
-        def built(module: nn.Module) -> bool:
-            call = self.call_of(module)
-            if call is None or module is root:
-                return True
-            parent = call.parent
-            while parent is not None:
-                if parent is root:
-                    return True
-                parent_call = self.call_of(parent)
-                parent = parent_call.parent if parent_call is not None else None
-            return False
-
-        return built
 
     def call_of(self, module: nn.Module | None) -> ConstructorCall | None:
         """The constructor call that built ``module``; for a deep copy, the copied module's, with the copy's own
