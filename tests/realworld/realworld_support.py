@@ -60,6 +60,10 @@ _CANNOT_LOAD_QUANTO = (
     "transformers' from_pretrained cannot load optimum-quanto's frozen (quantized) weights back"
 )
 NO_SAVE_PRETRAINED: dict[str, str] = {
+    "peft_oft.py": (
+        "transformers 5's from_pretrained builds the model on meta: PEFT OFT's index buffers (rows, cols), computed "
+        "in its constructor and not saved, come back uninitialised"
+    ),
     "torch_plain_mlp.py": "not a transformers model: no config to save",
     "st_dense_swap.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "st_lora.py": "a SentenceTransformer, not a transformers PreTrainedModel",

@@ -42,6 +42,7 @@ def emit_subclass(plan: Plan) -> Output:
         roots={root: (stem, class_plan.name) for root, class_plan in plan.roots.items()},
         classes={class_plan.name: (class_plan.original, stem) for class_plan in plan.classes},
         warnings=tuple(plan.script.warnings),
+        replays=plan.replays,
     )
 
 
