@@ -2,8 +2,9 @@
 
 Runs SCRIPT under the runtime tracer, finds the models it modified, generates the classes that declare
 the modifications, verifies them and writes them out. Exit status: 0 done; 1 ``--check`` found a
-difference, verification failed, or nothing was modified; 2 usage error, the script raised, or a
-modification cannot be rendered.
+difference, verification failed, or nothing was modified; 2 usage error, the script raised, a
+modification cannot be rendered, or an internal error (one message naming the stage; the traceback only
+with ARCHIT_CODEMOD_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from archit_codemod.declaration.errors import (
     ScriptError,
     VerificationError,
 )
+from archit_codemod.declaration.stages import DEBUG_VARIABLE, InternalError, stage
 
 __all__ = [
     "EXIT_DIFFERENT",
@@ -43,7 +46,7 @@ __all__ = [
 
 EXIT_OK = 0
 EXIT_DIFFERENT = 1  # --check found a difference, verification failed, or nothing was modified
-EXIT_ERROR = 2  # usage error, the script raised, or a modification cannot be rendered
+EXIT_ERROR = 2  # usage error, the script raised, a modification cannot be rendered, or an internal error
 
 _EXIT_CODES: dict[type[Exception], int] = {
     ScriptError: EXIT_ERROR,
@@ -320,11 +323,13 @@ class _Product:
 def _declare(options: argparse.Namespace) -> _Product:
     """Trace the script, generate and verify the code. Raises the declaration errors."""
     # Imported here: the tracer pulls in torch and the codemod LibCST, neither needed for --help.
-    from archit_codemod.declaration.roots import find_roots
+    from archit_codemod.declaration.completeness import roots_to_declare
     from archit_codemod.declaration.tracer import run_script
 
-    trace = run_script(options.script, options.script_args)
-    roots = find_roots(trace, options.model)
+    with stage("tracing"):
+        trace = run_script(options.script, options.script_args)
+    with stage("checking"):
+        roots = roots_to_declare(trace, options.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from archit_codemod.declaration import api
@@ -500,6 +505,16 @@ def write_folder_atomically(
             shutil.rmtree(temporary, ignore_errors=True)
 
 
+def _internal_error(failure: Exception) -> int:
+    """Report a bug of archit_codemod in one message (the traceback only with ARCHIT_CODEMOD_DEBUG=1)."""
+    if not isinstance(failure, InternalError):
+        failure = InternalError("declaring", None, failure)
+    _error(str(failure))
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        traceback.print_exception(failure, file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); the exit status."""
     parser = build_parser()
@@ -527,8 +542,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except tuple(_EXIT_CODES) as failure:
         _error(str(failure))
         return next(code for kind, code in _EXIT_CODES.items() if isinstance(failure, kind))
+    except Exception as failure:
+        return _internal_error(failure)
     try:
-        return _deliver(product, options)
+        with stage("writing", expected=(ForeignFilesError, DeclarationError, OSError)):
+            return _deliver(product, options)
+    except InternalError as failure:
+        return _internal_error(failure)
     except ForeignFilesError as failure:
         _error(str(failure))
         return EXIT_ERROR

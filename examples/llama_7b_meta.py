@@ -26,14 +26,14 @@ class LoRALinear(nn.Module):
         return self.base(hidden_states) + self.scaling * self.lora_B(self.lora_A(hidden_states))
 
 
-def llama_config(size: str) -> LlamaConfig:
-    """The Llama-2-7B configuration, or a tiny one with the same structure."""
+def llama_config(size: str, layers: int) -> LlamaConfig:
+    """The Llama-2-7B configuration (``layers`` decoder layers), or a tiny one with the same structure."""
     if size == "7b":
         return LlamaConfig(
             vocab_size=32000,
             hidden_size=4096,
             intermediate_size=11008,
-            num_hidden_layers=32,
+            num_hidden_layers=layers,
             num_attention_heads=32,
             num_key_value_heads=32,
             max_position_embeddings=4096,
@@ -52,13 +52,14 @@ def llama_config(size: str) -> LlamaConfig:
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--size", choices=["tiny", "7b"], default="7b")
 parser.add_argument("--device", default="meta", help="where to build the model (default: meta)")
+parser.add_argument("--layers", type=int, default=32, help="decoder layers of the 7b size (default: 32)")
 args = parser.parse_args()
 
 with torch.device(args.device):
-    model = LlamaForCausalLM(llama_config(args.size))
+    model = LlamaForCausalLM(llama_config(args.size, args.layers))
     for layer in model.model.layers:
         layer.self_attn.q_proj = LoRALinear(layer.self_attn.q_proj, r=16, alpha=32)
         layer.self_attn.v_proj = LoRALinear(layer.self_attn.v_proj, r=16, alpha=32)
 
 parameters = sum(parameter.numel() for parameter in model.parameters())
-assert args.size != "7b" or parameters > 6_000_000_000
+assert args.size != "7b" or args.layers != 32 or parameters > 6_000_000_000

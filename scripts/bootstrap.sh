@@ -18,3 +18,8 @@ if [ -n "${TRANSFORMERS:-}" ]; then
 else
     "$venv/bin/python" -m pip install --quiet -e ".[dev]"
 fi
+# AdapterHub's adapters requires transformers 4.57: where that release is installed, add it for the
+# real-world tests (tests/realworld), as pyproject.toml's extra "adapters-tests".
+if "$venv/bin/python" -c 'import sys, transformers; sys.exit(not transformers.__version__.startswith("4.57."))'; then
+    "$venv/bin/python" -m pip install --quiet -e ".[dev,adapters-tests]" ${TRANSFORMERS:+"$TRANSFORMERS"}
+fi

@@ -11,12 +11,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from archit_codemod.declaration.completeness import check_completeness
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.planner import make_plan
 from archit_codemod.declaration.records import Modification, Trace
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.stages import stage
 from archit_codemod.declaration.verify import verify
 from archit_codemod.declaration.verify import verify as verify_output
 
@@ -36,17 +38,30 @@ def generate(
     ``mode`` is ``"subclass"`` (one module of subclasses) or ``"vendor"`` (edited copies of the original files;
     ``prune`` leaves out what the modified models do not use).
 
+    First each root is compared with its original class rebuilt on ``meta``
+    (:func:`~archit_codemod.declaration.completeness.check_completeness`): what the trace missed is added
+    or refused, and changes the original class rebuilds are dropped.
+
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module
             path, the class and the argument.
-        NothingModifiedError: nothing changed under any of ``roots``.
+        NothingModifiedError: nothing changed under any of ``roots``, or the original classes rebuild
+            every change.
+        InternalError: a bug of archit_codemod; names the stage.
     """
-    plan = make_plan(trace, roots, ScriptSource.of(trace), suffix=suffix)
-    if mode == "vendor":
-        from archit_codemod.declaration.emitting.vendor import emit_vendor
+    script = ScriptSource.of(trace)
+    with stage("checking"):
+        checked = check_completeness(trace, roots)
+    for warning in checked.warnings:
+        script.warn(warning)
+    with stage("planning"):
+        plan = make_plan(checked.trace, checked.roots, script, suffix=suffix, replayed=checked.replayed)
+    with stage("rendering"):
+        if mode == "vendor":
+            from archit_codemod.declaration.emitting.vendor import emit_vendor
 
-        return emit_vendor(plan, prune=prune)
-    return emit_subclass(plan)
+            return emit_vendor(plan, prune=prune)
+        return emit_subclass(plan)
 
 
 def declare(

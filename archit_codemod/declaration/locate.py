@@ -132,7 +132,17 @@ def locate_class(cls: type, script: ScriptSource) -> ClassSource:
 
 def _find_class_and_init(parsed: ParsedSource, definer: type) -> tuple[cst.ClassDef, cst.FunctionDef]:
     candidates = _class_defs_by_qualname(parsed.module.body, definer.__qualname__.split("."))
-    init_line = definer.__init__.__code__.co_firstlineno
+    # A decorated __init__ (functools.wraps) is the wrapper: its own code is where the decorator lives.
+    init = inspect.unwrap(vars(definer)["__init__"])
+    code = getattr(init, "__code__", None)
+    # functools.wraps copies the name, not the code: a wrapper that hides the original has its own co_name.
+    if code is None or code.co_name != "__init__":
+        raise DeclarationError(
+            f"The __init__ of {definer.__qualname__} is not the function written in its class body in {parsed.path}: "
+            "a decorator replaced it without keeping a reference to it. Fix: make the decorator keep the "
+            "original (decorate its wrapper with functools.wraps(function)), or remove it."
+        )
+    init_line = code.co_firstlineno
     for class_def in candidates:
         for statement in class_def.body.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":

@@ -374,10 +374,11 @@ def _defined_by(cls: type, statement: cst.CSTNode, parsed: ParsedSource) -> bool
     if not isinstance(statement, cst.ClassDef):
         return True  # `Name = type(...)`, `Name = make()`: the namespace identity check decides
     position = parsed.positions[statement]
+    functions = [inspect.unwrap(value) for value in vars(cls).values() if inspect.isfunction(value)]
     lines = [
-        value.__code__.co_firstlineno
-        for value in vars(cls).values()
-        if inspect.isfunction(value) and Path(value.__code__.co_filename).resolve() == parsed.path
+        function.__code__.co_firstlineno
+        for function in functions
+        if inspect.isfunction(function) and Path(function.__code__.co_filename).resolve() == parsed.path
     ]
     return all(position.start.line <= line <= position.end.line for line in lines)
 

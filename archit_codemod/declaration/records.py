@@ -37,6 +37,45 @@ class _WeakModuleField:
         instance.__dict__[self._slot] = None if value is None else weakref.ref(value)
 
 
+@dataclass(eq=False)
+class LibraryCall:
+    """A call the script made into code outside it (a library) during which something traced happened.
+
+    ``peft_model = get_peft_model(model, config)``: ``function`` is ``peft.get_peft_model``, ``arguments`` maps
+    each of its parameters to the value it had when the call was entered (``{"model": model, "peft_config":
+    config, ...}``), ``filename``/``lineno`` locate the script's statement. For a method called on an object
+    (``layer.attention.register_forward_hook(hook)``), ``receiver`` is that object and ``arguments`` leaves out
+    ``self``. ``function`` is ``None`` when the called code cannot be named from its module (a closure, a
+    lambda).
+    """
+
+    name: str
+    function: Any
+    receiver: Any
+    arguments: dict[str, Any]
+    filename: str
+    lineno: int
+
+
+EffectKind = Literal["parameter", "buffer", "forward_hook", "forward_pre_hook"]
+
+
+@dataclass(eq=False)
+class Effect:
+    """A change of a module that is not a child module: a parameter or buffer registered, a hook added.
+
+    Recorded only after the module's construction finished, like :class:`Modification`; ``call`` is the library
+    call the script made that did it (``None`` when the script's own statement did).
+    """
+
+    kind: EffectKind
+    owner: nn.Module
+    name: str
+    call: LibraryCall | None
+    filename: str
+    lineno: int
+
+
 ModificationKind = Literal["set", "delete", "add"]
 """
 - ``set``: an existing child (module or ``None``) was replaced, by a module or by ``None``;
@@ -63,6 +102,9 @@ class ConstructorCall:
     filename: str
     lineno: int
     parent: nn.Module | None = _WeakModuleField()  # type: ignore[assignment]
+    within: LibraryCall | None = None
+    """The library call the script made that built this module (``get_peft_model`` for a LoRA layer); ``None``
+    when the script built it itself, or a constructor the script called did."""
 
     def bound(self) -> inspect.BoundArguments | None:
         """The arguments bound to the parameters of ``cls.__init__``, or ``None`` when they do not bind."""
@@ -93,6 +135,8 @@ class Modification:
     lineno: int
     user_filename: str = ""
     user_lineno: int = 0
+    call: LibraryCall | None = None
+    """The library call the script made that made this change (``None`` when the script's own statement did)."""
 
 
 @dataclass(eq=False)
@@ -100,7 +144,8 @@ class Trace:
     """Everything one traced run recorded.
 
     ``calls`` maps each module built while tracing to the :class:`ConstructorCall` that built it
-    (weakly, so tracing does not keep discarded models in memory).
+    (weakly, so tracing does not keep discarded models in memory). ``effects`` are the changes that are not child
+    modules (tensors and hooks registered after construction).
     ``namespace`` is the script's global namespace after it ran, ``script_path`` its file
     (``None`` when tracing a block of code with :func:`archit_codemod.declaration.tracer.trace`).
     Classes defined in the script have ``__module__ == script_module_name``; their source is in
@@ -111,9 +156,12 @@ class Trace:
     """
 
     modifications: list[Modification] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
     calls: weakref.WeakKeyDictionary[nn.Module, ConstructorCall] = field(
         default_factory=weakref.WeakKeyDictionary
     )
+    copies: weakref.WeakKeyDictionary[nn.Module, nn.Module] = field(default_factory=weakref.WeakKeyDictionary)
+    """Each module made by ``copy.deepcopy`` while tracing -> the module it copies."""
     namespace: dict[str, Any] = field(default_factory=dict)
     script_path: Path | None = None
     script_module_name: str = "__main__"
@@ -123,3 +171,10 @@ class Trace:
     def call_of(self, module: nn.Module) -> ConstructorCall | None:
         """The constructor call that built ``module``, if it was built while tracing."""
         return self.calls.get(module)
+
+    def copied_from(self, module: nn.Module) -> nn.Module | None:
+        """The module ``module`` is a deep copy of (the first one built by a constructor), if it is one."""
+        original = self.copies.get(module)
+        while original is not None and original in self.copies and original not in self.calls:
+            original = self.copies[original]
+        return original

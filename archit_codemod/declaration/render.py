@@ -28,6 +28,7 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.records import ConstructorCall
+from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
@@ -51,6 +52,8 @@ class RenderContext:
     """The arguments ``replaced`` was originally built with (empty when ``replacement`` wraps ``replaced``)."""
     replaced_sizes: frozenset[int] = frozenset()
     """The sizes of ``replaced``'s parameters (see :func:`parameter_sizes`)."""
+    references: dict[int, cst.BaseExpression] = field(default_factory=dict)
+    """``id(object)`` -> an expression that refers to it where the code runs (``self.encoder.layer[0]``)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ class Renderer:
             for candidate, name in context.parameters:
                 if candidate is value:
                     return cst.Name(name)
+            if id(value) in context.references:
+                return context.references[id(value)]
+        if isinstance(value, enum.Enum):
+            # Before the primitives: a (str, Enum) or IntEnum member is also a str or an int.
+            return self._enum_member(value, context, argument)
         if isinstance(value, _PRIMITIVES):
             return self._primitive(value, context)
         if isinstance(value, torch.dtype):
@@ -145,9 +153,6 @@ class Renderer:
         if isinstance(value, torch.device):
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(f"{cst.Module([]).code_for_node(torch_name)}.device({str(value)!r})")
-        if isinstance(value, enum.Enum):
-            owner = self.names.reference(type(value), self._where(context, argument))
-            return cst.Attribute(owner, cst.Name(value.name))
         if type(value) in (list, tuple, set, dict):
             return self._container(value, context, argument)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -163,6 +168,10 @@ class Renderer:
 
         A torch built-in built without tracing renders from its attributes (:func:`builtin_constructor`).
         """
+        with stage("rendering", path=context.path):
+            return self._module(module, context, argument)
+
+    def _module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
         call = self.call_of(module)
         generated = self.name_of(module)
         if generated is None and self.changed(module):
@@ -179,15 +188,19 @@ class Renderer:
                 "Fix: run the script under `python -m archit_codemod SCRIPT`, or build and modify the model inside "
                 "`with archit_codemod.declaration.tracer.trace():`."
             )
-        if call.cls is not type(module):
+        cls = type(module)
+        if cls is not call.cls and not (issubclass(cls, call.cls) and cls.__init__ is call.cls.__init__):
             raise DeclarationError(
-                f"{context.path}: the module was built as {call.cls.__qualname__} but is now a "
-                f"{type(module).__qualname__} (its __class__ was changed); the codemod cannot declare that."
+                f"{context.path}: the module was built as {call.cls.__qualname__} but is now a {cls.__qualname__} "
+                "(its __class__ was changed to a class with a constructor of its own), so no call of either class "
+                "builds it. Fix: build an instance of the new class and assign it in place of the module "
+                "(owner.attribute = NewClass(...)), copying the weights with load_state_dict."
             )
         if generated is not None:
             callee: cst.BaseExpression = cst.Name(generated)
         else:
-            callee = self.names.reference(call.cls, f"{context.path} (in {context.owner})")
+            # A __class__ swap to a subclass without a constructor of its own is a call of that subclass.
+            callee = self.names.reference(cls, f"{context.path} (in {context.owner})")
         # The replacement's arguments, and those of the modules built for it (nn.Sequential(nn.Dropout(0.1),
         # nn.Linear(16, 4)) replacing nn.Linear(dim, num_classes)), may stand for the replaced module's.
         sizes = parameter_sizes(module) if context.original_arguments else None
@@ -257,6 +270,14 @@ class Renderer:
             return cst.parse_expression(f"float({str(value)!r})")
         return cst.parse_expression(repr(value))
 
+    def _enum_member(self, value: enum.Enum, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """``Owner.NAME``; a combination of flags (``Permission.READ | Permission.WRITE``) as ``Owner(3)``."""
+        owner = self.names.reference(type(value), self._where(context, argument))
+        name = value.name
+        if isinstance(name, str) and name.isidentifier() and getattr(type(value), name, None) is value:
+            return cst.Attribute(owner, cst.Name(name))
+        return self.call(owner, (value.value,), {}, context, type(value))
+
     def _container(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         if isinstance(value, dict):
             elements = [
@@ -281,12 +302,20 @@ class Renderer:
         return cst.Tuple(_with_commas(elements))
 
     def _dataclass(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """A call of the dataclass with the fields that differ from a default instance's.
+
+        Compared with a default instance rather than the declared defaults, a field that ``__post_init__``
+        derives (PEFT's ``peft_type``) is left out, as its own constructor sets it again.
+        """
         callee = self.names.reference(type(value), self._where(context, argument))
+        default = _default_instance(type(value))
         kwargs = {}
         for data_field in dataclasses.fields(value):
             if not data_field.init:
                 continue
             current = getattr(value, data_field.name)
+            if default is not None and _same(current, getattr(default, data_field.name, _MISSING)):
+                continue
             if data_field.default is not dataclasses.MISSING and _same(current, data_field.default):
                 continue
             if data_field.default_factory is not dataclasses.MISSING and _same(
@@ -295,6 +324,17 @@ class Renderer:
                 continue
             kwargs[data_field.name] = current
         return self.call(callee, (), kwargs, context, type(value))
+
+
+_MISSING = object()
+
+
+def _default_instance(cls: type) -> Any:
+    """``cls()``, or ``None`` when it needs arguments or raises."""
+    try:
+        return cls()
+    except Exception:
+        return None
 
 
 def _changed_without_class(module: nn.Module, context: RenderContext, argument: str) -> DeclarationError:

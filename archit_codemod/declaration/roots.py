@@ -77,9 +77,17 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
             candidates[name] = module
             contents[name] = contained
     roots = {
-        name: module
+        name: _unwrapped(module, trace, owner_ids)
         for name, module in candidates.items()
         if not any(other != name and id(module) in contents[other] for other in candidates)
+    }
+    roots = {_global_name(module, globals_, name): module for name, module in roots.items()}
+    # A wrapper unwrapped may leave a model that another root contains (a SentenceTransformer's encoder).
+    inside = {name: _contained_ids(module) for name, module in roots.items()}
+    roots = {
+        name: module
+        for name, module in roots.items()
+        if not any(other != name and id(module) in inside[other] for other in roots)
     }
 
     # Modified owners no global reaches: declare them through their topmost traced ancestor.
@@ -96,6 +104,35 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
             "or deleted afterwards), so there is nothing to declare."
         )
     return roots
+
+
+def _unwrapped(root: nn.Module, trace: Trace, owner_ids: set[int]) -> nn.Module:
+    """The model that a library's wrapper was built around, when every modified module is in it.
+
+    ``peft_model = get_peft_model(model, config)`` builds ``PeftModel(model, ...)``: the model the user modified is
+    ``model``, and the wrapper is the library's, not the user's. A wrapper class of the script is the user's own
+    model and stays the root.
+    """
+    while type(root).__module__ != trace.script_module_name:
+        call = trace.call_of(root)
+        if call is None:
+            break
+        contained = _contained_ids(root)
+        modified = owner_ids & contained
+        inner = [
+            value
+            for value in (*call.args, *call.kwargs.values())
+            if isinstance(value, nn.Module) and id(value) in contained and modified <= _contained_ids(value)
+        ]
+        if len(inner) != 1 or inner[0] is root:
+            break
+        root = inner[0]
+    return root
+
+
+def _global_name(module: nn.Module, globals_: dict[str, nn.Module], fallback: str) -> str:
+    """The script's name for ``module`` (the first global bound to it), else ``fallback``."""
+    return next((name for name, value in globals_.items() if value is module), fallback)
 
 
 def _unique_name(name: str, taken: dict[str, nn.Module]) -> str:

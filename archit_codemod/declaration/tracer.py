@@ -31,6 +31,7 @@ from __future__ import annotations
 import builtins
 import copyreg
 import functools
+import inspect
 import os
 import runpy
 import sys
@@ -49,7 +50,16 @@ from torch.nn.modules.module import register_module_module_registration_hook
 
 import archit_codemod
 from archit_codemod.declaration.errors import ScriptError
-from archit_codemod.declaration.records import ConstructorCall, Modification, ModificationKind, Trace
+from archit_codemod.declaration.records import (
+    ConstructorCall,
+    Effect,
+    EffectKind,
+    LibraryCall,
+    Modification,
+    ModificationKind,
+    Trace,
+)
+from archit_codemod.declaration.stages import InternalError
 
 __all__ = ["current_trace", "run_script", "trace"]
 
@@ -81,6 +91,8 @@ class _State:
         self.diffing_owners: set[int] = set()
         self.hook_handle: Any = None
         self.patched: list[tuple[type, str, Callable[..., Any]]] = []
+        # The frame of the library call the script is in, and its record: the effects of one call share it.
+        self.entered: tuple[types.FrameType, LibraryCall] | None = None
 
 
 _state = _State()
@@ -123,6 +135,76 @@ def _user_location(frame: types.FrameType | None, user_filename: str) -> tuple[s
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("", 0)
 
 
+def _entry_frame(frame: types.FrameType | None, user_filename: str) -> types.FrameType | None:
+    """The frame of the call the script's own code made into other code, if ``frame`` runs inside one."""
+    entry = None
+    while frame is not None and frame.f_code.co_filename != user_filename:
+        entry, frame = frame, frame.f_back
+    return entry if frame is not None else None
+
+
+def _library_call(frame: types.FrameType | None, user_filename: str) -> LibraryCall | None:
+    """The :class:`LibraryCall` the script made that ``frame`` runs inside (one record per call)."""
+    entry = _entry_frame(frame, user_filename)
+    if entry is None or _is_statement_in_disguise(entry.f_code.co_name):
+        return None
+    if _state.entered is not None and _state.entered[0] is entry:
+        return _state.entered[1]
+    call = _describe_call(entry)
+    _state.entered = (entry, call)
+    return call
+
+
+def _building_call(frame: types.FrameType, user_filename: str) -> LibraryCall | None:
+    """The library call (not a constructor: that is the module's own definition) that builds a module now."""
+    entry = _entry_frame(frame, user_filename)
+    if entry is None or entry.f_code.co_name == "__init__":
+        return None
+    return _library_call(frame, user_filename)
+
+
+def _is_statement_in_disguise(name: str) -> bool:
+    """``model.x = m``, ``del model.x``, ``layers[0] = m`` run ``Module.__setattr__`` & co.: the script's own statements."""
+    return name.startswith("__") and name.endswith("__") and name != "__init__"
+
+
+def _describe_call(entry: types.FrameType) -> LibraryCall:
+    code = entry.f_code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    arguments = {name: entry.f_locals[name] for name in names if name in entry.f_locals}
+    starred = code.co_argcount + code.co_kwonlyargcount
+    if code.co_flags & inspect.CO_VARARGS:
+        arguments["*" + code.co_varnames[starred]] = entry.f_locals.get(code.co_varnames[starred], ())
+        starred += 1
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        arguments["**" + code.co_varnames[starred]] = entry.f_locals.get(code.co_varnames[starred], {})
+    receiver, function = None, None
+    first = names[0] if names else None
+    if first is not None and _is_method_of(arguments.get(first), code):
+        receiver = arguments.pop(first)
+        function = getattr(type(receiver), code.co_name, None)
+    else:
+        candidate = entry.f_globals.get(code.co_name)
+        if getattr(inspect.unwrap(candidate), "__code__", None) is code if callable(candidate) else False:
+            function = candidate
+    caller = entry.f_back
+    return LibraryCall(
+        code.co_name,
+        function,
+        receiver,
+        arguments,
+        caller.f_code.co_filename if caller is not None else "",
+        caller.f_lineno if caller is not None else 0,
+    )
+
+
+def _is_method_of(obj: Any, code: types.CodeType) -> bool:
+    if obj is None:
+        return False
+    method = getattr(type(obj), code.co_name, None)
+    return getattr(inspect.unwrap(method), "__code__", None) is code if callable(method) else False
+
+
 # --- construction ---------------------------------------------------------------------------------
 
 
@@ -130,7 +212,10 @@ def _module_new(cls: type[nn.Module], *args: Any, **kwargs: Any) -> nn.Module:
     """``torch.nn.Module.__new__`` while (and after) tracing: ``object.__new__`` plus recording."""
     module = object.__new__(cls)
     if _state.sessions:
-        _record_construction(module, cls, args, kwargs, sys._getframe(1))
+        try:
+            _record_construction(module, cls, args, kwargs, sys._getframe(1))
+        except Exception as error:
+            raise InternalError("tracing", None, error) from error
     return module
 
 
@@ -141,19 +226,32 @@ def _record_construction(
     if parent is not None:
         _state.creation_parents[module] = weakref.ref(parent)
     # copy.deepcopy / pickle call cls.__new__(cls) directly, and a subclass with its own __new__
-    # calls ours without its arguments: neither is the constructor call, so none is recorded.
-    if caller.f_code in _COPY_CONSTRUCTORS or cls.__new__ is not _module_new:
+    # calls ours without its arguments: neither is the constructor call, so none is recorded. A deep copy
+    # records the module it copies (copy._reconstruct's `x`), so that it can be built as that one was.
+    if caller.f_code in _COPY_CONSTRUCTORS:
+        reconstruct = caller.f_back
+        original = reconstruct.f_locals.get("x") if reconstruct is not None else None
+        if isinstance(original, nn.Module) and type(original) is cls:
+            for session in _state.sessions:
+                session.trace.copies[module] = original
         return
-    call = ConstructorCall(
-        cls=cls,
-        args=args,
-        kwargs=kwargs,
-        filename=caller.f_code.co_filename,
-        lineno=caller.f_lineno,
-        parent=parent,
-    )
+    if cls.__new__ is not _module_new:
+        return
+    within = {id(session): _building_call(caller, session.user_filename) for session in _state.sessions}
+    shared: dict[int, ConstructorCall] = {}  # nested traces share one record when they see the same call
     for session in _state.sessions:
-        session.trace.calls[module] = call
+        library_call = within[id(session)]
+        if id(library_call) not in shared:
+            shared[id(library_call)] = ConstructorCall(
+                cls=cls,
+                args=args,
+                kwargs=kwargs,
+                filename=caller.f_code.co_filename,
+                lineno=caller.f_lineno,
+                parent=parent,
+                within=library_call,
+            )
+        session.trace.calls[module] = shared[id(library_call)]
 
 
 def _creation_ancestors(module: nn.Module) -> Iterator[nn.Module]:
@@ -177,6 +275,17 @@ def _record_change(
     owner: nn.Module,
     frame: types.FrameType | None,
 ) -> None:
+    try:
+        _record_change_in_sessions(changes, owner, frame)
+    except Exception as error:
+        raise InternalError("tracing", None, error) from error
+
+
+def _record_change_in_sessions(
+    changes: list[tuple[ModificationKind, str, nn.Module | None, nn.Module | None]],
+    owner: nn.Module,
+    frame: types.FrameType | None,
+) -> None:
     if not changes or _is_definition(owner, frame):
         return
     filename, lineno = _statement_location(frame)
@@ -184,9 +293,10 @@ def _record_change(
     for session in _state.sessions:
         user_filename, user_lineno = _user_location(frame, session.user_filename)
         trace = session.trace
+        call = _library_call(frame, session.user_filename)
         for kind, name, old, new in changes:
             trace.modifications.append(
-                Modification(kind, owner, name, old, new, filename, lineno, user_filename, user_lineno)
+                Modification(kind, owner, name, old, new, filename, lineno, user_filename, user_lineno, call)
             )
         if not any(root is top for root in trace.traced_roots):
             trace.traced_roots.append(top)
@@ -255,6 +365,69 @@ def _traced_by_difference(original: Callable[..., Any]) -> Callable[..., Any]:
     return operation
 
 
+def _traced_registration(kind: EffectKind, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``Module.register_parameter``-like methods so that a registration after construction is recorded."""
+
+    @functools.wraps(original)
+    def registration(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if _state.sessions:
+            direct = _direct_call(original, self, args, kwargs)
+            _record_effect(kind, self, _registered_name(kind, args, kwargs), sys._getframe(1), direct)
+        return result
+
+    return registration
+
+
+def _registered_name(kind: EffectKind, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The tensor's name, or the hook function's qualified name."""
+    if kind in ("parameter", "buffer"):
+        return str(args[0] if args else kwargs.get("name", ""))
+    hook = args[0] if args else kwargs.get("hook")
+    return getattr(hook, "__qualname__", type(hook).__qualname__)
+
+
+def _direct_call(function: Callable[..., Any], receiver: nn.Module, args: tuple, kwargs: dict) -> LibraryCall:
+    """The registration method's own call, for a script that calls it directly (``layer.register_forward_hook(f)``)."""
+    try:
+        bound = inspect.signature(function).bind(receiver, *args, **kwargs)
+        arguments = {name: value for name, value in bound.arguments.items() if name != "self"}
+    except TypeError:
+        arguments = {}
+    return LibraryCall(function.__name__, function, receiver, arguments, "", 0)
+
+
+def _record_effect(
+    kind: EffectKind, owner: nn.Module, name: str, frame: types.FrameType | None, direct: LibraryCall
+) -> None:
+    try:
+        _record_effect_in_sessions(kind, owner, name, frame, direct)
+    except Exception as error:
+        raise InternalError("tracing", None, error) from error
+
+
+def _record_effect_in_sessions(
+    kind: EffectKind, owner: nn.Module, name: str, frame: types.FrameType | None, direct: LibraryCall
+) -> None:
+    if _is_definition(owner, frame):
+        return
+    for session in _state.sessions:
+        filename, lineno = _user_location(frame, session.user_filename)
+        call = _library_call(frame, session.user_filename)
+        if call is None and frame is not None and frame.f_code.co_filename == session.user_filename:
+            call = LibraryCall(
+                direct.name, direct.function, direct.receiver, direct.arguments, filename, lineno
+            )
+        session.trace.effects.append(Effect(kind, owner, name, call, filename, lineno))
+
+
+_REGISTRATIONS: tuple[tuple[str, EffectKind], ...] = (
+    ("register_parameter", "parameter"),
+    ("register_buffer", "buffer"),
+    ("register_forward_hook", "forward_hook"),
+    ("register_forward_pre_hook", "forward_pre_hook"),
+)
+
 # Operations that change children without torch's registration hook (see torch/nn/modules/container.py).
 _DIFFED_OPERATIONS: tuple[tuple[type[nn.Module], str], ...] = (
     (nn.ModuleList, "__delitem__"),
@@ -278,6 +451,9 @@ def _install() -> None:
     _state.hook_handle = register_module_module_registration_hook(_on_registration)
     patches = [(nn.Module, "__delattr__", _traced_delattr)]
     patches += [(cls, name, _traced_by_difference) for cls, name in _DIFFED_OPERATIONS]
+    patches += [
+        (nn.Module, name, functools.partial(_traced_registration, kind)) for name, kind in _REGISTRATIONS
+    ]
     for cls, name, wrap in patches:
         original = cls.__dict__[name]
         _state.patched.append((cls, name, original))
@@ -294,6 +470,7 @@ def _uninstall() -> None:
         setattr(cls, name, original)
     _state.creation_parents = weakref.WeakKeyDictionary()
     _state.diffing_owners.clear()
+    _state.entered = None
 
 
 # --- public API -----------------------------------------------------------------------------------
@@ -408,6 +585,8 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
                 if stop.code not in (None, 0):
                     status = stop.code if isinstance(stop.code, int) else f"1 ({stop.code})"
                     raise ScriptError(f"{given} exited with status {status}") from None
+            except InternalError:
+                raise
             except Exception as error:
                 raise ScriptError(_user_traceback(error)) from error
     finally:

@@ -6,33 +6,44 @@ built on the ``meta`` device, so no weights are allocated whatever the model's s
 
 Classes are compared faithfully, not by name: an imported class must be the traced class itself, a
 generated class must subclass it, a class copied from the script must have the same bases and the same
-code, and a parametrized module (weight norm) compares by the class it parametrizes. Parameters that are
-one tensor in the traced model (tied or shared) must be one tensor in the generated model too.
+code, and a parametrized module (weight norm) compares by the class it parametrizes. Beyond the tree, what
+:mod:`archit_codemod.declaration.compare` records must match: dtypes, hooks, parametrizations, plain settings,
+and which tensors are one (tied or shared) in either model. Where cheap, the generated root is also built on
+the CPU, loaded with the traced weights and run (:mod:`archit_codemod.declaration.functional`).
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib
 import inspect
 import itertools
+import linecache
 import sys
 import tempfile
 import textwrap
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from transformers import PreTrainedModel
 
+from archit_codemod.declaration.compare import Difference, differences, is_parametrized_class, snapshot
+from archit_codemod.declaration.completeness import rebuilt_argument
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.errors import VerificationError
+from archit_codemod.declaration.errors import DeclarationError, VerificationError
+from archit_codemod.declaration.functional import build_on_cpu, check_outputs, short_error, skip_reason
 from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.stages import stage
 
 _counter = itertools.count()
+OUTPUT_PACKAGE_PREFIX = "archit_codemod_output_"
+"""Generated files are imported as a package of this name and a number."""
 
 
 class LoadedOutput:
@@ -59,7 +70,7 @@ def load_output(output: Output, directory: Path | None = None) -> Iterator[Loade
             )
             for file in output.files:
                 (directory / file.name).write_text(file.text, encoding="utf-8")
-        name = f"archit_codemod_output_{next(_counter)}"
+        name = f"{OUTPUT_PACKAGE_PREFIX}{next(_counter)}"
         package = types.ModuleType(name)
         package.__path__ = [str(directory)]
         package.__package__ = name
@@ -83,7 +94,12 @@ def build_root(namespace: Any, class_name: str, root: nn.Module, trace: Trace | 
     cls = getattr(namespace, class_name)
     call = trace.call_of(root) if trace is not None else None
     if call is not None:
-        return cls(*call.args, **call.kwargs)
+        # Modules among the arguments are built again as they were built: the traced ones must stay untouched
+        # (a generated class may change the modules it receives, as a replayed library call does).
+        memo: dict[int, nn.Module] = {}
+        args = tuple(rebuilt_argument(value, trace, memo) for value in call.args)
+        kwargs = {key: rebuilt_argument(value, trace, memo) for key, value in call.kwargs.items()}
+        return cls(*args, **kwargs)
     config = getattr(root, "config", None)
     if config is None:
         raise VerificationError(
@@ -96,59 +112,26 @@ def build_root(namespace: Any, class_name: str, root: nn.Module, trace: Trace | 
 def compare_trees(
     built: nn.Module, traced: nn.Module, *, original_of: dict[str, type], script_module_name: str
 ) -> list[str]:
-    """The differences between two module trees, first differing paths first (empty when equal)."""
-    differences: list[str] = []
-    built_modules = dict(built.named_modules(remove_duplicate=False))
-    traced_modules = dict(traced.named_modules(remove_duplicate=False))
-    for path in traced_modules.keys() - built_modules.keys():
-        differences.append(
-            f"{path or '<root>'}: missing from the generated model ({_name(traced_modules[path])})"
-        )
-    for path in built_modules.keys() - traced_modules.keys():
-        differences.append(f"{path or '<root>'}: not in the traced model ({_name(built_modules[path])})")
-    for path in traced_modules.keys() & built_modules.keys():
-        got, expected = type(built_modules[path]), type(traced_modules[path])
-        if not _same_class(got, expected, original_of, script_module_name):
-            differences.append(
-                f"{path or '<root>'}: generated {got.__qualname__}, traced {expected.__qualname__}"
-            )
-    for kind, built_tensors, traced_tensors in (
-        (
-            "parameter",
-            built.named_parameters(remove_duplicate=False),
-            traced.named_parameters(remove_duplicate=False),
-        ),
-        ("buffer", built.named_buffers(remove_duplicate=False), traced.named_buffers(remove_duplicate=False)),
-    ):
-        got_tensors, expected_tensors = dict(built_tensors), dict(traced_tensors)
-        for name in expected_tensors.keys() - got_tensors.keys():
-            differences.append(f"{name}: {kind} missing from the generated model")
-        for name in got_tensors.keys() - expected_tensors.keys():
-            differences.append(f"{name}: {kind} not in the traced model")
-        for name in expected_tensors.keys() & got_tensors.keys():
-            got, expected = got_tensors[name], expected_tensors[name]
-            if got.shape != expected.shape:
-                differences.append(f"{name}: {kind} shape {tuple(got.shape)}, traced {tuple(expected.shape)}")
-            elif got.dtype.is_floating_point != expected.dtype.is_floating_point:
-                differences.append(f"{name}: {kind} dtype {got.dtype}, traced {expected.dtype}")
-    differences.extend(_untied(built, traced))
-    return sorted(differences)
+    """The differences between the generated and the traced model, sorted (empty when they are the same).
+
+    Everything :mod:`archit_codemod.declaration.compare` records is compared: module tree and classes,
+    parameter and buffer names, shapes and dtypes, hooks, parametrizations, plain settings, and which tensors
+    are one (ties, both ways).
+    """
+
+    found = _differences(built, traced, original_of, script_module_name)
+    return sorted(difference.describe(expected_as="traced", got_as="generated") for difference in found)
 
 
-def _untied(built: nn.Module, traced: nn.Module) -> list[str]:
-    """Parameters that are one tensor in the traced model but separate tensors in the generated one."""
-    built_parameters = dict(built.named_parameters(remove_duplicate=False))
-    groups: dict[int, list[str]] = {}
-    for name, parameter in traced.named_parameters(remove_duplicate=False):
-        groups.setdefault(id(parameter), []).append(name)
-    differences = []
-    for names in groups.values():
-        present = [name for name in names if name in built_parameters]
-        if len({id(built_parameters[name]) for name in present}) > 1:
-            differences.append(
-                f"{present[0]}: shared with {', '.join(present[1:])} in the traced model, not in the generated one"
-            )
-    return differences
+def _differences(
+    built: nn.Module, traced: nn.Module, original_of: dict[str, type], script_module_name: str
+) -> list[Difference]:
+    def same(expected: type, got: type) -> bool:
+        return _same_class(got, expected, original_of, script_module_name)
+
+    traced_snapshot = snapshot(traced, lambda module: module == script_module_name)
+    built_snapshot = snapshot(built, lambda module: module.startswith(OUTPUT_PACKAGE_PREFIX))
+    return differences(traced_snapshot, built_snapshot, same_class=same)
 
 
 def require_same_tree(
@@ -160,38 +143,154 @@ def require_same_tree(
     script_module_name: str,
 ) -> None:
     """Raise :class:`VerificationError` starting with ``failure`` and listing the first differing paths."""
-    differences = compare_trees(built, traced, original_of=original_of, script_module_name=script_module_name)
-    if differences:
-        shown = "\n  ".join(differences[:10])
-        more = f"\n  ... and {len(differences) - 10} more" if len(differences) > 10 else ""
-        raise VerificationError(f"{failure}:\n  {shown}{more}")
+    found = _differences(built, traced, original_of, script_module_name)
+    if found:
+        lines = sorted(difference.describe(expected_as="traced", got_as="generated") for difference in found)
+        shown = "\n  ".join(lines[:10])
+        more = f"\n  ... and {len(lines) - 10} more" if len(lines) > 10 else ""
+        fix = _TIES_FIX if any(difference.kind == "sharing" for difference in found) else ""
+        raise VerificationError(f"{failure}:\n  {shown}{more}{fix}")
 
 
-def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> None:
-    """Import ``output`` as a package and check that each root class rebuilds its traced root (on ``meta``).
+_TIES_FIX = (
+    "\nFix: the generated classes tie weights as the model's classes do, from the config. Make the traced model "
+    "agree: set model.config.tie_word_embeddings = False in the script when a replaced output layer keeps "
+    "weights of its own, or call model.tie_weights() after the replacement to share them."
+)
+
+
+def verify_root(
+    build: Callable[[], nn.Module],
+    traced: nn.Module,
+    failure: str,
+    *,
+    original_of: dict[str, type],
+    script_module_name: str,
+    arguments: tuple[Any, ...] = (),
+) -> None:
+    """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``.
+
+    Where :func:`~archit_codemod.declaration.functional.skip_reason` allows (``arguments`` are the root's
+    constructor arguments), the root is built on the CPU: the module trees must compare equal
+    (:func:`compare_trees`) and the functional check of :mod:`archit_codemod.declaration.functional` runs.
+    A larger model is built on ``meta`` and its module tree compared.
 
     Raises:
-        VerificationError: the module trees differ (the first differing paths are listed) or the generated
-            code fails to import or build.
+        VerificationError: starting with ``failure``: the build fails, or the first differences.
     """
-    script_module_name = trace.script_module_name if trace is not None else "__main__"
+    same_tree = functools.partial(
+        require_same_tree, traced=traced, failure=failure, original_of=original_of,
+        script_module_name=script_module_name,
+    )  # fmt: skip
+    if skip_reason(traced, arguments) is None:
+        # A model small enough to build on the CPU is compared as built there: some modules cannot be built on
+        # meta (torch's quantized ones), others build differently there (a parametrization that computes).
+        on_cpu = build_on_cpu(build, failure)
+        same_tree(on_cpu)
+        check_outputs(on_cpu, traced, failure)
+        if isinstance(traced, PreTrainedModel):
+            _builds_on_meta(build, failure)
+        return
     try:
-        with load_output(output) as package:
-            original_of = _original_classes(output, package)
-            for root_name, (stem, class_name) in output.roots.items():
-                with torch.device("meta"):
-                    built = build_root(package.module(stem), class_name, roots[root_name], trace)
-                shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
-                require_same_tree(
-                    built, roots[root_name], f"{shown} does not rebuild the traced model {root_name!r}",
-                    original_of=original_of, script_module_name=script_module_name,
-                )  # fmt: skip
+        with torch.device("meta"):
+            built = build()
     except VerificationError:
         raise
     except Exception as error:
         raise VerificationError(
-            f"The generated code fails to build: {type(error).__name__}: {error}"
+            f"{failure}: the generated code fails to build on meta: {short_error(error)}"
         ) from error
+    same_tree(built)
+
+
+def _builds_on_meta(build: Callable[[], nn.Module], failure: str) -> None:
+    """transformers' ``from_pretrained`` builds a model on ``meta`` first: the generated class must build there."""
+    try:
+        with torch.device("meta"):
+            build()
+    except Exception as error:
+        raise VerificationError(
+            f"{failure}: it fails to build on the meta device, where transformers' from_pretrained builds models: "
+            f"{short_error(error)}"
+        ) from error
+
+
+def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ...]:
+    """The arguments of ``root``'s recorded constructor call (empty without one)."""
+    call = trace.call_of(root) if trace is not None else None
+    return (*call.args, *call.kwargs.values()) if call is not None else ()
+
+
+def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> None:
+    """Import ``output`` as a package and check that each root class rebuilds its traced root.
+
+    The checks are :func:`verify_root`'s, the same in both modes.
+
+    Raises:
+        VerificationError: the generated code fails to import or build, or the first differences.
+    """
+    script_module_name = trace.script_module_name if trace is not None else "__main__"
+    with stage("verifying"), load_output(output) as package:
+        try:
+            original_of = _original_classes(output, package)
+            modules = {stem: package.module(stem) for stem, _ in output.roots.values()}
+        except Exception as error:
+            raise VerificationError(
+                f"The generated code fails to import: {type(error).__name__}: {error}"
+            ) from error
+        for root_name, (stem, class_name) in output.roots.items():
+            root = roots[root_name]
+            shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
+            with _replays_refused(output, package, shown):
+                verify_root(
+                    functools.partial(build_root, modules[stem], class_name, root, trace),
+                    root,
+                    f"{shown} does not rebuild the traced model {root_name!r}",
+                    original_of=original_of,
+                    script_module_name=script_module_name,
+                    arguments=constructor_arguments(root, trace),
+                )
+
+
+@contextlib.contextmanager
+def _replays_refused(output: Output, package: LoadedOutput, shown: str) -> Iterator[None]:
+    """A build that fails inside a library call the generated class makes again is a refusal, not a bug."""
+    try:
+        yield
+    except VerificationError as failure:
+        error = failure.__cause__
+        line = _replay_line(error, output, package) if error is not None else None
+        if line is None:
+            raise
+        where = (
+            " on the meta device, where transformers' from_pretrained builds models,"
+            if "meta device" in str(failure)
+            else ""
+        )
+        raise DeclarationError(
+            f"{shown}: the library call the script made cannot be made again in a generated class: `{line}`{where} "
+            f"raises {type(error).__name__}: {error} Fix: apply this change after building the model, in your own "
+            "code (the checkpoint does not hold it), or use a form of the library that changes the model in place."
+        ) from error
+
+
+def _replay_line(error: BaseException, output: Output, package: LoadedOutput) -> str | None:
+    """The replayed call (its first line) that ``error``'s traceback passes through, if any."""
+    folder = sys.modules[package.name].__path__[0]
+    traceback_ = error.__traceback__
+    while traceback_ is not None:
+        code = traceback_.tb_frame.f_code
+        if code.co_filename.startswith(folder):
+            # The failing line may be inside the call's arguments: look up to the line that starts the call.
+            for lineno in range(traceback_.tb_lineno, max(traceback_.tb_lineno - 60, 0), -1):
+                line = linecache.getline(code.co_filename, lineno).strip()
+                found = next((replay for replay in output.replays if line.startswith(replay)), None)
+                if found is not None:
+                    return found
+                if line.startswith(("def ", "class ")):
+                    break
+        traceback_ = traceback_.tb_next
+    return None
 
 
 def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
@@ -229,16 +328,11 @@ def _same_class(got: type, expected: type, original_of: dict[str, type], script_
         return True
     if original_of.get(got.__qualname__) is expected:
         return True
-    if _is_parametrized_class(got) and _is_parametrized_class(expected):
+    if is_parametrized_class(got) and is_parametrized_class(expected):
         return _same_class(got.__bases__[0], expected.__bases__[0], original_of, script_module_name)
     if expected.__module__ == script_module_name and got.__qualname__ == expected.__qualname__:
         return _same_script_class(got, expected, original_of, script_module_name)
     return False
-
-
-def _is_parametrized_class(cls: type) -> bool:
-    # torch.nn.utils.parametrize builds `Parametrized<Name>(<Name>)` for each parametrized instance.
-    return len(cls.__bases__) == 1 and cls.__name__ == f"Parametrized{cls.__bases__[0].__name__}"
 
 
 def _same_script_class(

@@ -28,6 +28,23 @@ class Pooling(enum.Enum):
     MEAN = "mean"
 
 
+class TunerType(str, enum.Enum):
+    """Like PEFT's ``PeftType``: a member is also a ``str`` (``repr`` is ``<TunerType.LORA: 'LORA'>``)."""
+
+    LORA = "LORA"
+    IA3 = "IA3"
+
+
+class Rank(enum.IntEnum):
+    LOW = 4
+    HIGH = 16
+
+
+class Permission(enum.IntFlag):
+    READ = 1
+    WRITE = 2
+
+
 @dataclass
 class AdapterConfig:
     r: int = 8
@@ -201,6 +218,21 @@ def test_enum_members_and_dataclasses_are_written_with_their_class_imported(name
     assert _code(rendered) == "AdapterConfig(r=4, targets=['query'], pooling=Pooling.MEAN)"
     assert _code(renderer.value(AdapterConfig(), _context(), "cfg")) == "AdapterConfig()"
     assert names.import_lines() == [f"from {__name__} import AdapterConfig, Pooling"]
+
+
+def test_str_and_int_enum_members_are_written_by_name_not_as_primitives(names):
+    renderer = _renderer(names)
+    assert isinstance(TunerType.LORA, str) and isinstance(Rank.HIGH, int)
+    assert _code(renderer.value(TunerType.LORA, _context(), "peft_type")) == "TunerType.LORA"
+    assert _code(renderer.value(Rank.HIGH, _context(), "rank")) == "Rank.HIGH"
+    assert _code(renderer.value(Permission.WRITE, _context(), "mode")) == "Permission.WRITE"
+    # A combination of flags has no name of its own: the class called with the value builds it.
+    combined = renderer.value(Permission.READ | Permission.WRITE, _context(), "mode")
+    assert _code(combined) == "Permission(3)"
+    assert eval(_code(combined)) is Permission.READ | Permission.WRITE
+    rendered = renderer.value({"type": TunerType.IA3, "ranks": [Rank.LOW]}, _context(), "options")
+    assert _code(rendered) == "{'type': TunerType.IA3, 'ranks': [Rank.LOW]}"
+    assert names.import_lines() == [f"from {__name__} import Permission, Rank, TunerType"]
 
 
 def test_classes_and_module_level_functions_are_imported(names):

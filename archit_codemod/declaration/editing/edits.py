@@ -13,6 +13,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from archit_codemod.declaration.planning.plan import (
+    AfterInit,
     AppendStatement,
     Edit,
     RemoveAssignment,
@@ -217,8 +218,12 @@ def apply_in_place(
 
 
 def append_statements(function: cst.FunctionDef, edits: Sequence[Edit], self_name: str) -> cst.FunctionDef:
-    """``function`` with the appended statements of ``edits`` at its end, before ``self.post_init()``."""
+    """``function`` with the appended statements of ``edits``: before ``self.post_init()``, then after it."""
     statements = [edit.statement for edit in edits if isinstance(edit, AppendStatement)]
-    if not statements:
-        return function
-    return function.visit(InsertBeforePostInit(statements, self_name))
+    if statements:
+        function = function.visit(InsertBeforePostInit(statements, self_name))
+    finishing = [edit.statement for edit in edits if isinstance(edit, AfterInit)]
+    if finishing:
+        body = [*function.body.body, *finishing]
+        function = function.with_changes(body=function.body.with_changes(body=body))
+    return function

@@ -20,9 +20,9 @@ from archit_codemod.declaration.editing.subclass import prepare_for_subclass
 from archit_codemod.declaration.emitting.header import header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.layout import LINE_LENGTH, layout_statement
+from archit_codemod.declaration.layout import LINE_LENGTH, LayoutRewritten, layout_statement
 from archit_codemod.declaration.names import NameTable, free_names
-from archit_codemod.declaration.planning.plan import ClassPlan, Plan
+from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
 
 
 def emit_subclass(plan: Plan) -> Output:
@@ -42,6 +42,7 @@ def emit_subclass(plan: Plan) -> Output:
         roots={root: (stem, class_plan.name) for root, class_plan in plan.roots.items()},
         classes={class_plan.name: (class_plan.original, stem) for class_plan in plan.classes},
         warnings=tuple(plan.script.warnings),
+        replays=plan.replays,
     )
 
 
@@ -59,7 +60,10 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
     def rewrite_part(level: int, source, function: cst.FunctionDef) -> cst.FunctionDef:
         return prepare_for_subclass(source, apply_in_place(function, plan.edits))
 
-    init = build_init(plan, rewrite_part)
+    if only_extends(plan):
+        init = extension_init(plan)
+    else:
+        init = build_init(plan, rewrite_part)
     init = init.with_changes(
         leading_lines=[cst.EmptyLine(indent=False)] + [line for line in init.leading_lines if line.comment]
     )
@@ -74,6 +78,53 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
         body=cst.IndentedBlock(body),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
+
+
+def only_extends(plan: ClassPlan) -> bool:
+    """Whether ``plan`` only adds statements at the end of the original ``__init__`` (after ``post_init``, or where
+    there is none), so that calling the original and then them is the same ``__init__``."""
+    if not plan.edits:
+        return False
+    if not all(isinstance(edit, AppendStatement | AfterInit) for edit in plan.edits):
+        return False
+    if not any(isinstance(edit, AppendStatement) for edit in plan.edits):
+        return True
+    body = plan.init.fragments[0].init_def.body.body
+    last = cst.Module([]).code_for_node(body[-1]).strip() if body else ""
+    return len(plan.init.fragments) == 1 and not last.endswith(".post_init()")
+
+
+def extension_init(plan: ClassPlan) -> cst.FunctionDef:
+    """An ``__init__`` that runs the original one, then the plan's statements: nothing of the body changes.
+
+    def __init__(self, config):
+        super().__init__(config)
+        inject_adapter_in_model(LoraConfig(r=4, target_modules={"query", "value"}), self)
+    """
+    original = plan.init.fragments[0].init_def
+    params = original.params
+    arguments = [cst.Arg(cst.Name(p.name.value)) for p in [*params.posonly_params, *params.params][1:]]
+    if isinstance(params.star_arg, cst.Param):
+        arguments.append(cst.Arg(cst.Name(params.star_arg.name.value), star="*"))
+    arguments += [
+        cst.Arg(cst.Name(p.name.value), keyword=cst.Name(p.name.value), equal=_TIGHT_EQUAL)
+        for p in params.kwonly_params
+    ]
+    if params.star_kwarg is not None:
+        arguments.append(cst.Arg(cst.Name(params.star_kwarg.name.value), star="**"))
+    separated = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for a in arguments[:-1]
+    ]
+    call = cst.parse_expression("super().__init__()").with_changes(args=[*separated, *arguments[-1:]])
+    body = [cst.SimpleStatementLine([cst.Expr(call)])]
+    body += [edit.statement for edit in plan.edits if isinstance(edit, AppendStatement | AfterInit)]
+    function = cst.FunctionDef(
+        name=cst.Name("__init__"), params=params, body=cst.IndentedBlock(body), returns=original.returns
+    )
+    return function.visit(LayoutRewritten(set(), indent=CLASS_INDENT))
+
+
+_TIGHT_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
 
 
 def _bind_free_names(plan: ClassPlan, class_def: cst.ClassDef, names: NameTable) -> None:

@@ -122,6 +122,7 @@ class _VendorEmitter:
             roots={root: (self.home[plan.name], plan.name) for root, plan in self.plan.roots.items()},
             classes={plan.name: (plan.original, self.home[plan.name]) for plan in self.plan.classes},
             warnings=tuple(self.script.warnings),
+            replays=self.plan.replays,
         )
 
     # -- which file, which class --------------------------------------------------------------------------

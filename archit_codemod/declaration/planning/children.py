@@ -18,7 +18,7 @@ from torch import nn
 
 from archit_codemod.declaration.changes import Change
 from archit_codemod.declaration.locate import ClassSource
-from archit_codemod.declaration.planning.context import resolves_to
+from archit_codemod.declaration.planning.context import calls_in, resolves_to
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import (
     AppendStatement,
@@ -171,11 +171,12 @@ def callees_building(
 ) -> list[cst.BaseExpression] | None:
     """The callees in ``expression`` that built ``child``: calls of its class by name, else the one call whose
     arguments have the shape the tracer recorded (``attention_class(config, ...)``); ``None`` when neither."""
-    by_name = [c.func for c in m.findall(expression, m.Call()) if resolves_to(c.func, type(child), source)]
+    calls = calls_in(expression)
+    by_name = [c.func for c in calls if resolves_to(c.func, type(child), source)]
     if by_name:
         return by_name
     if call is not None:
-        shaped = [c for c in m.findall(expression, m.Call()) if _has_shape(c, call.args, call.kwargs)]
+        shaped = [c for c in calls if _has_shape(c, call.args, call.kwargs)]
         if len(shaped) == 1:
             return [shaped[0].func]
     return None
@@ -203,8 +204,10 @@ def _swap_alias(
     """
     local_calls = [
         call
-        for call in m.findall(statement.value, m.Call(func=m.Name()))
-        if call.func.value not in source.namespace and not resolves_to(call.func, type(child), source)
+        for call in calls_in(statement.value)
+        if isinstance(call.func, cst.Name)
+        and call.func.value not in source.namespace
+        and not resolves_to(call.func, type(child), source)
     ]
     recorded = owner.planning.call_of(child)
     if recorded is not None:

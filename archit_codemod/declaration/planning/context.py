@@ -7,6 +7,7 @@ expression: what the expression can refer to inside the ``__init__`` it goes int
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +17,13 @@ import libcst.matchers as m
 from torch import nn
 
 from archit_codemod.declaration.changes import Change
+from archit_codemod.declaration.inline import InitCopy
 from archit_codemod.declaration.locate import ClassSource, locate_class
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.naming import ClassNamer
+from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import Dirty
-from archit_codemod.declaration.records import ConstructorCall, Trace
+from archit_codemod.declaration.records import ConstructorCall, LibraryCall, Trace
 from archit_codemod.declaration.render import OriginalArgument, RenderContext, Renderer, parameter_sizes
 from archit_codemod.declaration.script import ScriptSource
 
@@ -37,11 +40,14 @@ class Planning:
     dirty: Dirty
     names: NameTable
     namer: ClassNamer
+    replays: dict[int, list[LibraryCall]] = field(default_factory=dict)
+    """``id(root)`` -> the library calls its generated class makes again at the end of its ``__init__``."""
     renderer: Renderer = field(init=False)
     _sources: dict[type, ClassSource] = field(default_factory=dict)
+    _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.renderer = Renderer(self.names, self.trace.call_of, self.namer.name_of, self.dirty)
+        self.renderer = Renderer(self.names, self.call_of, self.namer.name_of, self.dirty)
 
     def source(self, cls: type) -> ClassSource:
         """Where ``cls``'s ``__init__`` is written (located once per class)."""
@@ -49,8 +55,24 @@ class Planning:
             self._sources[cls] = locate_class(cls, self.script)
         return self._sources[cls]
 
+    def statements(self, copy: InitCopy) -> InitStatements:
+        """The statements of a copied ``__init__``, read once for every module that copies it (every layer)."""
+        key = tuple(id(fragment.init_def) for fragment in copy.fragments)
+        if key not in self._statements:
+            self._statements[key] = InitStatements(copy)
+        return self._statements[key]
+
     def call_of(self, module: nn.Module | None) -> ConstructorCall | None:
-        return self.trace.call_of(module) if module is not None else None
+        """The constructor call that built ``module``; for a deep copy, the copied module's, with the copy's own
+        settings (``layer_idx``) where they differ."""
+        if module is None:
+            return None
+        call = self.trace.call_of(module)
+        if call is not None:
+            return call
+        original = self.trace.copied_from(module)
+        origin = self.trace.call_of(original) if original is not None else None
+        return as_built_for(origin, original, module) if origin is not None else None
 
     def warn(self, message: str) -> None:
         self.script.warn(message)
@@ -143,6 +165,44 @@ class Planning:
         return found
 
 
+def as_built_for(call: ConstructorCall, original: nn.Module, copy: nn.Module) -> ConstructorCall:
+    """``call`` (which built ``original``) with each plain argument that ``copy`` holds differently changed.
+
+    An argument stands for the attributes of the same name that hold its value in ``original``'s modules
+    (``LlamaDecoderLayer(config, layer_idx=0)`` -> ``self_attn.layer_idx == 0``); when all of them hold another
+    value in ``copy``, that value is the copy's argument.
+    """
+    bound = call.bound()
+    if bound is None:
+        return call
+    changed = False
+    for parameter, value in bound.arguments.items():
+        if type(value) not in (bool, int, float, str):
+            continue
+        held = {getattr(c, parameter) for _, o, c in _pairs(original, copy) if _holds(o, parameter, value)}
+        if len(held) == 1 and (new := held.pop()) != value:
+            bound.arguments[parameter] = new
+            changed = True
+    if not changed:
+        return call
+    return dataclasses.replace(call, args=tuple(bound.args), kwargs=dict(bound.kwargs))
+
+
+def _pairs(original: nn.Module, copy: nn.Module):
+    copies = dict(copy.named_modules())
+    for path, module in original.named_modules():
+        if path in copies:
+            yield path, module, copies[path]
+
+
+def _holds(module: nn.Module, name: str, value: object) -> bool:
+    held = module.__dict__.get(name, _ABSENT)
+    return type(held) is type(value) and held == value
+
+
+_ABSENT = object()
+
+
 def resolves_to(callee: cst.BaseExpression, cls: type, source: ClassSource) -> bool:
     """Whether the dotted name ``callee`` evaluates to ``cls`` in the globals of ``source``'s module."""
     if not m.matches(callee, m.Name() | m.Attribute()):
@@ -164,9 +224,25 @@ def resolves_to(callee: cst.BaseExpression, cls: type, source: ClassSource) -> b
     return obj is cls
 
 
+class _Calls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+
+def calls_in(expression: cst.CSTNode) -> list[cst.Call]:
+    """Every call in ``expression``, outermost first (a plain visitor: matchers cost more, on every layer)."""
+    visitor = _Calls()
+    expression.visit(visitor)
+    return visitor.found
+
+
 def find_call_of(expression: cst.BaseExpression, cls: type, source: ClassSource) -> cst.Call | None:
     """The first call in ``expression`` whose callee is ``cls`` (how the replaced module was built)."""
-    for call in m.findall(expression, m.Call()):
+    for call in calls_in(expression):
         if resolves_to(call.func, cls, source):
             return call
     return None

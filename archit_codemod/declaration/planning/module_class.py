@@ -13,9 +13,10 @@ from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.library_calls import attached_by, replay_statement
 from archit_codemod.declaration.planning.owner import OwnerEdits
-from archit_codemod.declaration.planning.plan import ClassPlan, Instance
-from archit_codemod.declaration.planning.statements import AssignmentStatements, InitStatements, written
+from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
+from archit_codemod.declaration.planning.statements import AssignmentStatements, written
 from archit_codemod.declaration.planning.transformers_policy import class_members
 from archit_codemod.declaration.planning.walk import join
 
@@ -27,7 +28,7 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
     direct = planning.changes.get(id(module), {})
     names = list(module._modules) + [name for name in direct if name not in module._modules]
     copy = _init_copy(planning, module, source, names, direct, path)
-    owner = OwnerEdits(planning, module, path, InitStatements(copy))
+    owner = OwnerEdits(planning, module, path, planning.statements(copy))
     for name in names:
         child_path = join(path, name)
         if name in direct:
@@ -43,6 +44,12 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         generated = planning.namer.plan_of(child)
         if generated is not None:
             plan_child_class(owner, name, child, generated, child_path)
+    for call in planning.replays.get(id(module), ()):
+        attached = attached_by(call, planning.trace)
+        statement = replay_statement(call, module, planning.renderer, owner.context(path), attached)
+        owner.edits.append(AfterInit(statement))
+        owner.summary.append(f"{call.name}(...) after __init__")
+        owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
     members = class_members(module, path, planning.changes, _generated_of(planning), planning.warn)
     return ClassPlan(
         name="",

@@ -14,6 +14,7 @@ from torch import nn
 
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.plan import (
+    AfterInit,
     AppendStatement,
     ClassPlan,
     Edit,
@@ -47,6 +48,8 @@ def _edit_key(edit: Edit) -> tuple:
         return ("remove", id(edit.statement))
     if isinstance(edit, AppendStatement):
         return ("append", _code(edit.statement))
+    if isinstance(edit, AfterInit):
+        return ("after", _code(edit.statement))
     raise TypeError(f"unknown edit {edit!r}")
 
 

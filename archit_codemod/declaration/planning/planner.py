@@ -8,25 +8,37 @@ assembled.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import nn
 
 from archit_codemod.declaration.changes import net_changes
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
 from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
 from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
-from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.records import LibraryCall, Trace
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.stages import stage
 
 
 def make_plan(
-    trace: Trace, roots: dict[str, nn.Module], script: ScriptSource, *, suffix: str = "Modified"
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    script: ScriptSource,
+    *,
+    suffix: str = "Modified",
+    replayed: Sequence[LibraryCall] = (),
 ) -> Plan:
     """The classes that declare what ``trace`` recorded for ``roots``.
+
+    ``replayed`` are the library calls the completeness check found behind tensors and hooks: they are made again,
+    with those that changed the model with modules they built themselves.
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module path, the
@@ -36,14 +48,20 @@ def make_plan(
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
     changes = net_changes(trace)
+    replayed = list({id(call): call for call in [*replayed_calls(trace, changes), *replayed]}.values())
+    changes = without_replayed(changes, replayed)
+    replays = _replays_by_root(roots, replayed)
     names = NameTable(script)
-    planning = Planning(trace, script, changes, Dirty(changes), names, ClassNamer(names, suffix))
+    dirty = Dirty(changes, finished={id(roots[name]) for name in replays})
+    planning = Planning(trace, script, changes, dirty, names, ClassNamer(names, suffix))
+    planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
     for root in roots.values():
         if planning.dirty(root):
             refuse_shared_modules(root, changes, planning.warn)
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
-            planning.namer.add(module, plan_class(planning, module, instance))
+            with stage("planning", path=str(instance)):
+                planning.namer.add(module, plan_class(planning, module, instance))
     root_plans = {}
     for root_name, root in roots.items():
         plan = planning.namer.plan_of(root)
@@ -61,6 +79,29 @@ def make_plan(
         suffix=suffix,
         kept_originals=_kept_originals(roots, planning.namer),
     )
+
+
+def _replays_by_root(
+    roots: dict[str, nn.Module], replayed: list[LibraryCall]
+) -> dict[str, list[LibraryCall]]:
+    """The replayed calls of each root: those made on a module of it (as receiver or argument).
+
+    Raises:
+        DeclarationError: a call reached no root, or two roots.
+    """
+    contents = {name: {id(module) for module in root.modules()} for name, root in roots.items()}
+    found: dict[str, list[LibraryCall]] = {}
+    for call in replayed:
+        modules = list(modules_in([call.receiver, *call.arguments.values()]))
+        reached = [name for name, ids in contents.items() if any(id(module) in ids for module in modules)]
+        if len(reached) != 1:
+            raise DeclarationError(
+                f"The call of {call.name} at {call.filename}:{call.lineno} changed the model, but it was made on "
+                f"{'no model' if not reached else 'several models: ' + ', '.join(reached)}, so no one generated "
+                "class can make it again. Fix: make the call on the model to declare, or choose it with --model."
+            )
+        found.setdefault(reached[0], []).append(call)
+    return found
 
 
 def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:

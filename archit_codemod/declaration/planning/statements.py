@@ -139,6 +139,7 @@ class InitStatements:
         """The merged ``__init__``; its assignments are the original nodes."""
         self.self_name = copy.fragments[0].self_name
         self._assigning: dict[str, list[Assignment]] = {}
+        self._uses: dict[str, _AttributeUses] = {}
 
     def spellings(self, name: str) -> list[str]:
         return sorted({name} | {written(name, source.definer.__name__) for source in self.copy.fragments})
@@ -178,13 +179,16 @@ class InitStatements:
                 return source
         return self.copy.fragments[0]
 
+    def _uses_of(self, name: str) -> _AttributeUses:
+        if name not in self._uses:
+            uses = _AttributeUses(self.spellings(name), self.self_name)
+            self.merged.visit(uses)
+            self._uses[name] = uses
+        return self._uses[name]
+
     def reads(self, name: str) -> int:
-        uses = _AttributeUses(self.spellings(name), self.self_name)
-        self.merged.visit(uses)
-        return uses.reads
+        return self._uses_of(name).reads
 
     def mutates(self, name: str) -> bool:
         """Whether the ``__init__`` assigns into ``self.<name>`` (``self.qkv.bias = nn.Parameter(...)``)."""
-        uses = _AttributeUses(self.spellings(name), self.self_name)
-        self.merged.visit(uses)
-        return uses.mutations > 0
+        return self._uses_of(name).mutations > 0

@@ -22,14 +22,18 @@ class Dirty:
     """Which modules changed, themselves or below them (a module reachable from itself counts once)."""
 
     changes: dict[int, dict[str, Change]]
+    finished: set[int] = field(default_factory=set)
+    """Modules whose ``__init__`` gets statements at its end (a library call made again)."""
     _known: dict[int, bool] = field(default_factory=dict)
 
     def __call__(self, module: nn.Module) -> bool:
         key = id(module)
         if key not in self._known:
             self._known[key] = False  # cycles
-            self._known[key] = key in self.changes or any(
-                child is not None and self(child) for child in module._modules.values()
+            self._known[key] = (
+                key in self.changes
+                or key in self.finished
+                or any(child is not None and self(child) for child in module._modules.values())
             )
         return self._known[key]
 

@@ -1,0 +1,555 @@
+"""Compare two models as plain data: what each module is, holds, runs and shares.
+
+A :class:`ModelSnapshot` is taken once per model (:func:`snapshot`); :func:`differences` lists what differs
+between two snapshots. The same comparison serves twice: the completeness check (the traced model against
+its original class rebuilt on ``meta``) and verification (the traced model against the generated class).
+
+Per module path (every path of a module reachable at several), a snapshot records:
+
+- the class;
+- its own parameters and buffers: shape, dtype, ``requires_grad``, device type, and whether a buffer is
+  saved in the ``state_dict``;
+- its forward, forward pre-, backward and backward pre-hooks, by the qualified name of the hook (the
+  class of a hook object: torch's pruning methods and old-style ``weight_norm``/``spectral_norm`` are
+  hook objects);
+- its parametrizations (``torch.nn.utils.parametrize``): for each parametrized tensor, the
+  parametrization classes in order and the shapes of the original tensors;
+- its plain settings: the public attributes in the module's ``__dict__`` (and children set to ``None``)
+  whose values are ``None``, ``bool``, ``int``, ``float``, ``str``, enum members, plain functions (by
+  qualified name), integer and quantized dtypes (``torch.qint8``), or tuples and lists of those. Devices
+  and floating-point dtypes are not settings (placement and precision are choices of loading, not of the
+  architecture), nor is anything else (the config, tensors, dicts, other objects). An attribute that one
+  model has and the other lacks is no difference when its value is the module's ``config``'s attribute of
+  the same name (``resize_token_embeddings`` sets ``model.vocab_size``);
+
+and, for the whole model, which parameters and buffers are one tensor (ties and sharing).
+
+Training state is recorded but not compared by default: ``training`` (the mode) and
+``gradient_checkpointing`` (a setting of many transformers modules), each parameter's ``requires_grad``,
+and the hook of transformers' ``enable_input_require_grads``. A model loaded with ``from_pretrained`` is in eval mode and a fresh one in train mode;
+freezing layers or enabling checkpointing changes how a model trains, not what it computes, and none of it
+is saved in a checkpoint. Pass ``training_state=True`` to compare them too.
+
+Floating-point dtypes compare relative to each model's main dtype (the dtype of most parameter elements):
+a model loaded in ``bfloat16`` is the same architecture as its class built in ``float32``; one ``float16``
+layer inside a ``float32`` model is a difference. A ``float32`` tensor where the other model has its main
+dtype is not (``from_pretrained`` keeps rotary frequencies and ``_keep_in_fp32_modules`` in ``float32``).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import math
+import types
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "TRAINING_SETTINGS",
+    "Difference",
+    "ModelSnapshot",
+    "ModuleInfo",
+    "TensorInfo",
+    "differences",
+    "same_class",
+    "snapshot",
+]
+
+TRAINING_SETTINGS = frozenset({"training", "gradient_checkpointing"})
+"""Module attributes that are training state, compared only with ``training_state=True``."""
+
+TRAINING_HOOKS = ("enable_input_require_grads.<locals>.make_inputs_require_grads",)
+"""Endings of the qualified names of hooks that are training state: transformers' ``enable_input_require_grads``
+(called by ``gradient_checkpointing_enable``) makes the input embeddings' output require grad."""
+
+HOOK_KINDS = ("forward pre-hook", "forward hook", "backward pre-hook", "backward hook")
+_HOOK_DICTS = dict(
+    zip(
+        HOOK_KINDS,
+        ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"),
+        strict=True,
+    )
+)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One parameter or buffer, as data."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    requires_grad: bool
+    device: str
+    """The device type (``"cpu"``, ``"meta"``, ...)."""
+    persistent: bool = True
+    """For a buffer: whether it is saved in the ``state_dict``."""
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One module at one path, as data (its children are at their own paths)."""
+
+    cls: type
+    parameters: Mapping[str, TensorInfo]
+    buffers: Mapping[str, TensorInfo]
+    hooks: Mapping[str, tuple[str, ...]]
+    """Hook kind (one of ``HOOK_KINDS``) -> the qualified names of the hooks, in the order they run."""
+    parametrizations: Mapping[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]]
+    """Parametrized tensor -> (qualified names of its parametrization classes, shapes of the originals)."""
+    settings: Mapping[str, Any]
+    """Plain settings, and the training settings (see the module docstring)."""
+    restated: frozenset[str] = frozenset()
+    """Settings whose value is the module's ``config``'s attribute of the same name (``vocab_size``)."""
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """A model as data: :class:`ModuleInfo` per module path, and which tensors are one."""
+
+    modules: Mapping[str, ModuleInfo]
+    """Module path (``""`` for the root) -> its info, in ``named_modules`` order."""
+    shared: tuple[frozenset[str], ...]
+    """Groups (two or more) of parameter and buffer names that are one tensor."""
+    main_dtype: torch.dtype | None
+    """The floating-point dtype of most parameter elements (``None`` without floating-point parameters)."""
+
+    def tensor(self, name: str) -> TensorInfo | None:
+        """The parameter or buffer ``name`` (a dotted name from the root)."""
+        path, _, own = name.rpartition(".")
+        info = self.modules.get(path)
+        if info is None:
+            return None
+        return info.parameters.get(own) or info.buffers.get(own)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One thing that differs between an expected and a got model.
+
+    ``kind`` is ``"module"`` (present in one model only), ``"class"``, ``"parameter"``, ``"buffer"``,
+    ``"hook"``, ``"parametrization"``, ``"setting"`` or ``"sharing"``. ``name`` is what differs at ``path``
+    (a tensor, a setting, a hook kind, a parametrized tensor; ``""`` for the module itself), ``aspect`` which
+    property of it (``"shape"``, ``"dtype"``...; ``""`` when it is present on one side only), ``expected``
+    and ``got`` the two values as text (``None`` where absent).
+    """
+
+    path: str
+    kind: str
+    name: str = ""
+    aspect: str = ""
+    expected: str | None = None
+    got: str | None = None
+    related: tuple[str, ...] = ()
+    """For ``"sharing"``: the other tensors (dotted names) it is one tensor with, on either side."""
+
+    @property
+    def where(self) -> str:
+        """The module path, or the dotted tensor name for a tensor (``<root>`` for the root)."""
+        if self.kind in ("parameter", "buffer", "sharing") and self.name:
+            return f"{self.path}.{self.name}" if self.path else self.name
+        return self.path or "<root>"
+
+    def describe(self, expected_as: str = "expected", got_as: str = "got") -> str:
+        """One line, naming the two sides ``expected_as`` and ``got_as`` (``"traced"``, ``"generated"``)."""
+        if self.kind == "class":
+            return f"{self.where}: {got_as} {self.got}, {expected_as} {self.expected}"
+        if self.kind == "module":
+            if self.got is None:
+                return f"{self.where}: missing from the {got_as} model ({self.expected})"
+            return f"{self.where}: not in the {expected_as} model ({self.got})"
+        if self.kind == "sharing":
+            return (
+                f"{self.where}: one tensor with {self.expected or 'nothing'} in the {expected_as} model, "
+                f"with {self.got or 'nothing'} in the {got_as} model"
+            )
+        if self.kind in ("parameter", "buffer"):
+            label = self.kind  # the name is part of `where`
+        elif self.kind == "hook":
+            label = self.name  # "forward pre-hook"
+        else:
+            label = f"{self.kind} {self.name}"
+        if self.expected is None:
+            return f"{self.where}: {label} {self.got} not in the {expected_as} model"
+        if self.got is None:
+            return f"{self.where}: {label} {self.expected} missing from the {got_as} model"
+        aspect = f" {self.aspect}" if self.aspect else ""
+        return f"{self.where}: {label}{aspect} {self.got}, {expected_as} {self.expected}"
+
+
+# -- taking a snapshot ------------------------------------------------------------------------------------
+
+
+def snapshot(model: nn.Module, local: Callable[[str], bool] | None = None) -> ModelSnapshot:
+    """The :class:`ModelSnapshot` of ``model`` (reads attributes only; allocates nothing).
+
+    Hooks and parametrizations whose module ``local`` accepts (the traced script, or the generated package that
+    copies the script's definitions) are named ``<script>.QualName``, so that a copy compares equal.
+    """
+    local = local or _nowhere
+    modules = {
+        path: _module_info(module, local) for path, module in model.named_modules(remove_duplicate=False)
+    }
+    groups: dict[int, list[str]] = {}
+    sizes: Counter[torch.dtype] = Counter()
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(parameter), []).append(name)
+    for _, parameter in model.named_parameters():
+        if parameter.dtype.is_floating_point:
+            sizes[parameter.dtype] += parameter.numel()
+    for name, buffer in model.named_buffers(remove_duplicate=False):
+        groups.setdefault(id(buffer), []).append(name)
+    shared = tuple(frozenset(names) for names in groups.values() if len(names) > 1)
+    main_dtype = sizes.most_common(1)[0][0] if sizes else None
+    return ModelSnapshot(modules, shared, main_dtype)
+
+
+def _nowhere(module_name: str) -> bool:
+    return False
+
+
+def _module_info(module: nn.Module, local: Callable[[str], bool]) -> ModuleInfo:
+    settings = _settings(module)
+    non_persistent = getattr(module, "_non_persistent_buffers_set", set())
+    return ModuleInfo(
+        cls=type(module),
+        parameters={
+            name: _tensor_info(tensor) for name, tensor in module._parameters.items() if tensor is not None
+        },
+        buffers={
+            name: _tensor_info(tensor, persistent=name not in non_persistent)
+            for name, tensor in module._buffers.items()
+            if tensor is not None
+        },
+        hooks={
+            kind: names
+            for kind, attribute in _HOOK_DICTS.items()
+            if (
+                names := tuple(
+                    qualified_name(hook, local) for hook in getattr(module, attribute, {}).values()
+                )
+            )
+        },
+        parametrizations=_parametrizations(module, local),
+        settings=settings,
+        restated=_restated(module, settings),
+    )
+
+
+def _tensor_info(tensor: torch.Tensor, *, persistent: bool = True) -> TensorInfo:
+    return TensorInfo(
+        shape=tuple(tensor.shape),
+        dtype=tensor.dtype,
+        requires_grad=tensor.requires_grad,
+        device=tensor.device.type,
+        persistent=persistent,
+    )
+
+
+def _parametrizations(
+    module: nn.Module, local: Callable[[str], bool]
+) -> dict[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]]:
+    container = module.__dict__.get("_modules", {}).get("parametrizations")
+    if not isinstance(container, nn.ModuleDict):
+        return {}
+    found = {}
+    for tensor_name, chain in container.items():
+        # One ``original``, or ``original0``, ``original1``... when the first parametrization splits it.
+        originals = [
+            tensor for name, tensor in chain.named_parameters(recurse=False) if name.startswith("original")
+        ]
+        originals += [
+            tensor for name, tensor in chain.named_buffers(recurse=False) if name.startswith("original")
+        ]
+        shapes = tuple(tuple(tensor.shape) for tensor in originals)
+        found[tensor_name] = (tuple(qualified_name(type(p), local) for p in chain), shapes)
+    return found
+
+
+def _settings(module: nn.Module) -> dict[str, Any]:
+    # A child set to None reads as None, like an attribute set to None before any child of that name existed.
+    settings = {name: None for name, child in module._modules.items() if child is None}
+    for name, value in vars(module).items():
+        if name.startswith("_"):
+            continue
+        plain = _plain(value)
+        if plain is not _NOT_PLAIN:
+            settings[name] = plain
+    return settings
+
+
+def _restated(module: nn.Module, settings: dict[str, Any]) -> frozenset[str]:
+    config = vars(module).get("config")
+    if config is None:
+        return frozenset()
+    missing = object()
+    return frozenset(
+        name for name, value in settings.items() if _same_value(_plain(getattr(config, name, missing)), value)
+    )
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``."""
+    if isinstance(value, enum.Enum):
+        return f"{qualified_name(type(value))}.{value.name}"
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, torch.dtype) and not value.is_floating_point:
+        return str(value)  # a quantized or integer dtype is part of the architecture (torch.qint8)
+    if isinstance(value, types.FunctionType | types.BuiltinFunctionType):
+        return qualified_name(value)
+    if type(value) in (tuple, list):
+        items = [_plain(item) for item in value]
+        return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else tuple(items)
+    return _NOT_PLAIN
+
+
+def qualified_name(obj: Any, local: Callable[[str], bool] | None = None) -> str:
+    """``module.QualName`` of a class or function; of the class of any other object (a hook object).
+
+    ``<script>.QualName`` when ``local`` accepts the module (see :func:`snapshot`).
+    """
+    if isinstance(obj, functools.partial):
+        return f"functools.partial({qualified_name(obj.func, local)})"
+    if inspect.ismethod(obj):
+        obj = obj.__func__
+    if not (inspect.isclass(obj) or inspect.isroutine(obj)):
+        obj = type(obj)
+    module = getattr(obj, "__module__", None) or "?"
+    if local is not None and local(module):
+        module = "<script>"
+    return f"{module}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+# -- comparing --------------------------------------------------------------------------------------------
+
+
+def same_class(expected: type, got: type) -> bool:
+    """The same class, or both ``Parametrized<Name>`` classes of the same class.
+
+    ``torch.nn.utils.parametrize`` builds a fresh ``Parametrized<Name>(<Name>)`` class for every
+    parametrized instance, so those compare by the class they parametrize.
+    """
+    if expected is got:
+        return True
+    return (
+        is_parametrized_class(expected) and is_parametrized_class(got) and expected.__bases__ == got.__bases__
+    )
+
+
+def is_parametrized_class(cls: type) -> bool:
+    """Whether ``cls`` is one of the classes ``torch.nn.utils.parametrize`` builds per parametrized module."""
+    return len(cls.__bases__) == 1 and cls.__name__ == f"Parametrized{cls.__bases__[0].__name__}"
+
+
+def differences(
+    expected: ModelSnapshot,
+    got: ModelSnapshot,
+    *,
+    same_class: Callable[[type, type], bool] = same_class,
+    training_state: bool = False,
+) -> list[Difference]:
+    """What differs between ``expected`` and ``got``, by path.
+
+    Under a module that is missing from one side, or whose class differs, only that module is reported.
+    """
+    found: list[Difference] = []
+    skipped: list[str] = []
+    for path in _union(expected.modules, got.modules):
+        if any(_under(path, prefix) for prefix in skipped):
+            continue
+        before, after = expected.modules.get(path), got.modules.get(path)
+        if before is None or after is None:
+            found.append(
+                Difference(
+                    path,
+                    "module",
+                    expected=_class_name(before.cls) if before else None,
+                    got=_class_name(after.cls) if after else None,
+                )
+            )
+            skipped.append(path)
+            continue
+        if not same_class(before.cls, after.cls):
+            found.append(
+                Difference(path, "class", expected=_class_name(before.cls), got=_class_name(after.cls))
+            )
+            skipped.append(path)
+            continue
+        found += _module_differences(path, before, after, expected.main_dtype, got.main_dtype, training_state)
+    found += _sharing_differences(expected, got, skipped)
+    return found
+
+
+def _module_differences(
+    path: str,
+    expected: ModuleInfo,
+    got: ModuleInfo,
+    expected_dtype: torch.dtype | None,
+    got_dtype: torch.dtype | None,
+    training_state: bool,
+) -> list[Difference]:
+    found = []
+    for kind, before, after in (
+        ("parameter", expected.parameters, got.parameters),
+        ("buffer", expected.buffers, got.buffers),
+    ):
+        for name in _union(before, after):
+            found += _tensor_differences(
+                path,
+                kind,
+                name,
+                before.get(name),
+                after.get(name),
+                (expected_dtype, got_dtype),
+                training_state,
+            )
+    for kind in _union(expected.hooks, got.hooks):
+        before, after = expected.hooks.get(kind, ()), got.hooks.get(kind, ())
+        if not training_state:
+            before, after = _without_training_hooks(before), _without_training_hooks(after)
+        if before != after:
+            found.append(Difference(path, "hook", kind, "", _listed(before), _listed(after)))
+    for name in _union(expected.parametrizations, got.parametrizations):
+        before, after = expected.parametrizations.get(name), got.parametrizations.get(name)
+        if before != after:
+            shown = _parametrization(before), _parametrization(after)
+            found.append(Difference(path, "parametrization", name, "", *shown))
+    return found + _setting_differences(path, expected, got, training_state)
+
+
+def _setting_differences(
+    path: str, expected: ModuleInfo, got: ModuleInfo, training_state: bool
+) -> list[Difference]:
+    found = []
+    missing = object()
+    for name in _union(expected.settings, got.settings):
+        if name in TRAINING_SETTINGS and not training_state:
+            continue
+        before, after = expected.settings.get(name, missing), got.settings.get(name, missing)
+        if before is missing and name in got.restated or after is missing and name in expected.restated:
+            continue  # an attribute that only restates the config (resize_token_embeddings sets vocab_size)
+        if not _same_value(before, after):
+            shown = (
+                None if before is missing else f"= {before!r}",
+                None if after is missing else f"= {after!r}",
+            )
+            found.append(Difference(path, "setting", name, "", *shown))
+    return found
+
+
+def _tensor_differences(
+    path: str,
+    kind: str,
+    name: str,
+    expected: TensorInfo | None,
+    got: TensorInfo | None,
+    main_dtypes: tuple[torch.dtype | None, torch.dtype | None],
+    training_state: bool,
+) -> list[Difference]:
+    if expected is None or got is None:
+        shown = _shape(expected or got)
+        return [Difference(path, kind, name, "", shown if expected else None, shown if got else None)]
+    found = []
+    if expected.shape != got.shape:
+        found.append(Difference(path, kind, name, "shape", _shape(expected), _shape(got)))
+    if not _same_dtype_role(expected.dtype, got.dtype, main_dtypes):
+        found.append(Difference(path, kind, name, "dtype", str(expected.dtype), str(got.dtype)))
+    if expected.persistent != got.persistent:
+        shown = {True: "saved in the state_dict", False: "not saved in the state_dict"}
+        found.append(Difference(path, kind, name, "", shown[expected.persistent], shown[got.persistent]))
+    if training_state and expected.requires_grad != got.requires_grad:
+        found.append(
+            Difference(path, kind, name, "requires_grad", str(expected.requires_grad), str(got.requires_grad))
+        )
+    return found
+
+
+def _sharing_differences(expected: ModelSnapshot, got: ModelSnapshot, skipped: list[str]) -> list[Difference]:
+    """Tensors that are one tensor on one side and not on the other (among the names both sides have)."""
+
+    def peers(model: ModelSnapshot) -> dict[str, frozenset[str]]:
+        return {name: group for group in model.shared for name in group}
+
+    expected_peers, got_peers = peers(expected), peers(got)
+    names = {name for name in [*expected_peers, *got_peers] if not any(_under(name, p) for p in skipped)}
+    common = {name for name in names if expected.tensor(name) is not None and got.tensor(name) is not None}
+    found, reported = [], set()
+    for name in sorted(common):
+        before = (expected_peers.get(name, frozenset()) & common) - {name}
+        after = (got_peers.get(name, frozenset()) & common) - {name}
+        if before == after or name in reported:
+            continue
+        reported |= before | after | {name}
+        path, _, own = name.rpartition(".")
+        found.append(
+            Difference(
+                path,
+                "sharing",
+                own,
+                "",
+                _listed(sorted(before)),
+                _listed(sorted(after)),
+                tuple(sorted(before | after)),
+            )
+        )
+    return found
+
+
+def _without_training_hooks(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in names if not name.endswith(TRAINING_HOOKS))
+
+
+def _dtype_role(dtype: torch.dtype, main: torch.dtype | None) -> str:
+    return "main" if dtype.is_floating_point and dtype == main else str(dtype)
+
+
+def _same_dtype_role(
+    expected: torch.dtype, got: torch.dtype, main_dtypes: tuple[torch.dtype | None, torch.dtype | None]
+) -> bool:
+    roles = {_dtype_role(expected, main_dtypes[0]), _dtype_role(got, main_dtypes[1])}
+    # float32 beside the main dtype: from_pretrained keeps some tensors in float32 in a half-precision model.
+    return len(roles) == 1 or roles == {"main", str(torch.float32)}
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def _union(first: Iterable[str], second: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def _under(name: str, prefix: str) -> bool:
+    return not prefix or name == prefix or name.startswith(prefix + ".")
+
+
+def _class_name(cls: type) -> str:
+    return cls.__qualname__
+
+
+def _shape(info: TensorInfo | None) -> str:
+    return str(tuple(info.shape)) if info is not None else ""
+
+
+def _listed(names: Iterable[str]) -> str | None:
+    names = list(names)
+    return ", ".join(names) if names else None
+
+
+def _parametrization(value: tuple[tuple[str, ...], tuple[tuple[int, ...], ...]] | None) -> str | None:
+    if value is None:
+        return None
+    classes, shapes = value
+    return f"{' -> '.join(classes)} of original {', '.join(str(shape) for shape in shapes)}"

@@ -1,0 +1,215 @@
+"""The functional part of verification: the generated class, built on the CPU, computes what the traced model does.
+
+Where it is cheap, verification goes beyond comparing module trees on ``meta``:
+
+1. the generated root is built on the CPU, and no parameter or buffer may be left on ``meta`` (a module that
+   builds on ``meta`` and materialises later, as optimum-quanto's do, must not be declared by a constructor
+   call that leaves it there);
+2. the traced model's ``state_dict`` must load into it strictly;
+3. for a transformers model (one with ``dummy_inputs``), both models run ``dummy_inputs`` in eval mode and
+   every output tensor must match (``torch.testing.assert_close`` with its default tolerances for the dtype,
+   which is exact to float rounding; the traced model's modes are restored afterwards).
+
+It runs only when the traced weights are real (on the CPU, none on ``meta``), the model has at most
+:data:`MAX_PARAMETERS` parameters (the CPU build allocates and initialises a second copy of the weights), and
+the root's constructor call passes no modules (building it again would put the traced modules into the new
+instance). Otherwise the meta comparison alone decides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from archit_codemod.declaration.errors import VerificationError
+
+__all__ = [
+    "MAX_PARAMETERS",
+    "build_on_cpu",
+    "check_outputs",
+    "first_output_difference",
+    "short_error",
+    "skip_reason",
+]
+
+MAX_PARAMETERS = 30_000_000
+"""The largest traced model (in parameters) that verification also builds on the CPU and runs."""
+
+
+def skip_reason(traced: nn.Module, arguments: tuple[Any, ...] = ()) -> str | None:
+    """Why the functional check does not run for ``traced`` (built with ``arguments``), or ``None``."""
+    tensors = [*traced.parameters(), *traced.buffers()]
+    if any(tensor.device.type != "cpu" for tensor in tensors):
+        return "its weights are not all on the CPU"
+    if sum(parameter.numel() for parameter in traced.parameters()) > MAX_PARAMETERS:
+        return f"it has more than {MAX_PARAMETERS:,} parameters"
+    return None
+
+
+def build_on_cpu(build: Callable[[], nn.Module], failure: str) -> nn.Module:
+    """``build()`` on the CPU, checked to leave nothing on ``meta``.
+
+    Raises:
+        VerificationError: starting with ``failure``: the build fails, or names the tensors left on meta.
+    """
+    try:
+        with torch.device("cpu"), quiet():
+            built = build()
+    except VerificationError:
+        raise
+    except Exception as error:
+        raise VerificationError(f"{failure}: building it on the CPU fails: {short_error(error)}") from error
+    on_meta = [name for name, tensor in _tensors_of(built) if tensor.device.type == "meta"]
+    if on_meta:
+        raise VerificationError(
+            f"{failure}: built on the CPU, it leaves {_few(on_meta)} on the meta device, so loading weights into "
+            "it does nothing and its forward fails. Fix: build the module with a constructor that allocates its "
+            "tensors on the device it is given (not on meta)."
+        )
+    return built
+
+
+def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> None:
+    """Load ``traced``'s weights strictly into ``built`` (a CPU build) and compare outputs (see module doc).
+
+    Raises:
+        VerificationError: starting with ``failure``, naming the keys that do not load or the first differing
+            output.
+    """
+    try:
+        built.load_state_dict(traced.state_dict(), strict=True)
+    except Exception as error:
+        raise VerificationError(
+            f"{failure}: the traced model's state_dict does not load into it strictly: {error}"
+        ) from error
+    _match_dtypes(built, traced)
+    inputs = _dummy_inputs(traced)
+    if inputs is None:
+        return
+    try:
+        expected = _run(traced, inputs)
+    except Exception:
+        return  # the traced model itself does not run on its dummy inputs: nothing to compare with
+    try:
+        got = _run(built, inputs)
+    except Exception as error:
+        raise VerificationError(
+            f"{failure}: it fails on dummy_inputs, where the traced model runs: {short_error(error)}"
+        ) from error
+    difference = first_output_difference(expected, got)
+    if difference is not None:
+        raise VerificationError(
+            f"{failure}: with the traced weights loaded, its outputs on dummy_inputs differ: {difference}"
+        )
+
+
+def short_error(error: BaseException) -> str:
+    """``Type: first line of the message`` (torch's dispatcher errors run to a hundred lines)."""
+    lines = str(error).strip().splitlines()
+    first = lines[0] if lines else ""
+    first = first if len(first) <= 300 else first[:297] + "..."
+    return f"{type(error).__name__}: {first}" + (" [...]" if len(lines) > 1 else "")
+
+
+def first_output_difference(expected: Any, got: Any) -> str | None:
+    """The first output (by name, ``logits``, ``hidden_states[1]``) that differs, described; ``None`` if none."""
+    expected_tensors, got_tensors = dict(_output_tensors(expected)), dict(_output_tensors(got))
+    for name in expected_tensors:
+        if name not in got_tensors:
+            return f"output {name} is missing"
+    for name in got_tensors:
+        if name not in expected_tensors:
+            return f"output {name} is new"
+    for name, want in expected_tensors.items():
+        have = got_tensors[name]
+        if have.shape != want.shape or have.dtype != want.dtype:
+            return f"output {name} is {tuple(have.shape)} {have.dtype}, the traced model's {tuple(want.shape)} {want.dtype}"
+        try:
+            torch.testing.assert_close(have, want, equal_nan=True)
+        except AssertionError as mismatch:
+            detail = " ".join(line.strip() for line in str(mismatch).splitlines()[:3])
+            return f"output {name}: {detail}"
+    return None
+
+
+def _output_tensors(value: Any, prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+    if isinstance(value, torch.Tensor):
+        yield prefix or "output", value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _output_tensors(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _output_tensors(item, f"{prefix}[{index}]")
+
+
+def _run(model: nn.Module, inputs: Any) -> Any:
+    modes = [(module, module.training) for module in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]), quiet():
+            torch.manual_seed(0)
+            return model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No Python warnings and only transformers' errors while the codemod builds or runs a model again.
+
+    The script's own run already showed what the constructors warn about; a forward on ``dummy_inputs``
+    (padded, without an attention mask) would warn about the inputs, not about the user's model.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+
+
+def _dummy_inputs(model: nn.Module) -> Any:
+    with contextlib.suppress(Exception):
+        return getattr(model, "dummy_inputs", None)
+    return None
+
+
+def _match_dtypes(built: nn.Module, traced: nn.Module) -> None:
+    """Give each tensor of ``built`` the dtype of the traced one (loading copies values, not dtypes)."""
+    traced_tensors = dict(_tensors_of(traced))
+    for name, tensor in _tensors_of(built):
+        wanted = traced_tensors.get(name)
+        if wanted is not None and tensor.dtype != wanted.dtype:
+            tensor.data = tensor.data.to(wanted.dtype)
+
+
+def _tensors_of(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    yield from model.named_parameters(remove_duplicate=False)
+    yield from model.named_buffers(remove_duplicate=False)
+
+
+def _flattened(value: Any) -> Iterator[Any]:
+    if type(value) in (list, tuple):
+        for item in value:
+            yield from _flattened(item)
+    elif type(value) is dict:
+        for item in value.values():
+            yield from _flattened(item)
+    else:
+        yield value
+
+
+def _few(names: list[str]) -> str:
+    shown = ", ".join(names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")

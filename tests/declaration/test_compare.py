@@ -1,0 +1,199 @@
+"""Snapshots of models as plain data, and the differences between two of them."""
+
+from __future__ import annotations
+
+import enum
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import parametrizations, parametrize, prune
+from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
+
+from archit_codemod.declaration.compare import differences, snapshot
+
+TINY_BERT = BertConfig(
+    hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99
+)
+TINY_GPT2 = GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=99, n_positions=64)
+
+
+def described(expected: nn.Module, got: nn.Module, **options) -> list[str]:
+    return [
+        d.describe("original", "traced") for d in differences(snapshot(expected), snapshot(got), **options)
+    ]
+
+
+class Block(nn.Module):
+    def __init__(self, width: int = 4):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        self.act = nn.ReLU()
+        self.width = width
+
+
+def test_two_builds_of_a_transformers_model_have_no_difference():
+    # Many plain settings (num_attention_heads, scaling, is_decoder, layer_idx...) come from the config.
+    with torch.device("meta"):
+        reference = BertForMaskedLM(TINY_BERT)
+    model = BertForMaskedLM(TINY_BERT).eval()
+    model.gradient_checkpointing_enable()
+    assert differences(snapshot(reference), snapshot(model)) == []
+    # Training state is compared on request: the mode and gradient checkpointing differ.
+    training = described(reference, model, training_state=True)
+    assert "<root>: setting training = False, original = True" in training
+    assert any("setting gradient_checkpointing = True" in line for line in training)
+    # gradient_checkpointing_enable may add transformers' enable_input_require_grads hook: training state too.
+
+
+def test_a_model_cast_to_bfloat16_is_the_same_architecture_but_one_cast_layer_is_not():
+    reference = Block()
+    assert differences(snapshot(reference), snapshot(Block().to(torch.bfloat16))) == []
+    mixed = nn.Sequential(Block(), Block())
+    mixed[1].fc.to(torch.float16)
+    found = described(nn.Sequential(Block(), Block()), mixed)
+    assert found == [
+        "1.fc.weight: parameter dtype torch.float16, original torch.float32",
+        "1.fc.bias: parameter dtype torch.float16, original torch.float32",
+    ]
+
+
+def test_pruning_shows_its_tensors_and_its_forward_pre_hook():
+    pruned = Block()
+    prune.l1_unstructured(pruned.fc, "weight", amount=0.5)
+    assert described(Block(), pruned) == [
+        "fc.weight: parameter (4, 4) missing from the traced model",
+        "fc.weight_orig: parameter (4, 4) not in the original model",
+        "fc.weight_mask: buffer (4, 4) not in the original model",
+        "fc: forward pre-hook torch.nn.utils.prune.L1Unstructured not in the original model",
+    ]
+
+
+def test_old_style_weight_norm_is_a_hook_object_named_by_its_class():
+    normed = Block()
+    torch.nn.utils.weight_norm(normed.fc)
+    found = described(Block(), normed)
+    assert "fc: forward pre-hook torch.nn.utils.weight_norm.WeightNorm not in the original model" in found
+    assert "fc.weight_g: parameter (4, 1) not in the original model" in found
+
+
+def test_parametrizations_compare_by_class_and_original_shape():
+    weight_normed, orthogonal = Block(), Block()
+    parametrizations.weight_norm(weight_normed.fc)
+    parametrizations.orthogonal(orthogonal.fc)
+    # An unparametrized module is another class than a parametrized one.
+    assert described(Block(), weight_normed) == [
+        "fc: traced ParametrizedLinear, original Linear",
+    ]
+    again = Block()
+    parametrizations.weight_norm(again.fc)
+    assert differences(snapshot(again), snapshot(weight_normed)) == []
+    found = described(weight_normed, orthogonal)
+    # weight_norm splits the weight into two originals (g and v).
+    assert (
+        "fc: parametrization weight torch.nn.utils.parametrizations._Orthogonal of original (4, 4), "
+        "original torch.nn.utils.parametrizations._WeightNorm of original (4, 1), (4, 4)"
+    ) in found
+
+
+def test_a_custom_parametrization_is_named_by_its_qualified_class_name():
+    class Symmetric(nn.Module):
+        def forward(self, weight):
+            return weight.triu() + weight.triu(1).transpose(0, 1)
+
+    symmetric = Block()
+    parametrize.register_parametrization(symmetric.fc, "weight", Symmetric())
+    info = snapshot(symmetric).modules["fc"]
+    assert info.parametrizations == {
+        "weight": ((f"{__name__}.{Symmetric.__qualname__}",), ((4, 4),)),
+    }
+
+
+def test_forward_hooks_are_named_by_function():
+    def log_output(module, inputs, output):
+        return output
+
+    hooked = Block()
+    hooked.act.register_forward_hook(log_output)
+    assert described(Block(), hooked) == [
+        f"act: forward hook {__name__}.{log_output.__qualname__} not in the original model"
+    ]
+
+
+class Mode(enum.Enum):
+    FAST = "fast"
+    EXACT = "exact"
+
+
+def test_plain_settings_are_compared_and_other_attributes_are_not():
+    changed = Block()
+    changed.width = 8
+    changed.mode = Mode.FAST
+    changed.shape = (1, 2)
+    changed.lookup = {"a": 1}  # not a plain setting
+    changed.device_used = torch.device("cpu")  # placement, not architecture
+    assert described(Block(), changed) == [
+        "<root>: setting width = 8, original = 4",
+        f"<root>: setting mode = '{__name__}.Mode.FAST' not in the original model",
+        "<root>: setting shape = (1, 2) not in the original model",
+    ]
+
+
+def test_a_child_set_to_none_reads_like_an_attribute_set_to_none():
+    class MaybeAct(nn.Module):
+        def __init__(self, with_act: bool):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.act = nn.ReLU() if with_act else None
+
+    unset = MaybeAct(with_act=True)
+    unset.act = None  # stays a registered child, holding None
+    never = MaybeAct(with_act=False)  # a plain attribute
+    assert "act" in unset._modules and "act" not in never._modules
+    assert differences(snapshot(never), snapshot(unset)) == []
+
+
+def test_ties_are_compared_both_ways():
+    tied = GPT2LMHeadModel(TINY_GPT2)
+    assert tied.lm_head.weight is tied.transformer.wte.weight
+    untied = GPT2LMHeadModel(TINY_GPT2)
+    untied.lm_head.weight = nn.Parameter(untied.lm_head.weight.detach().clone())
+    assert described(tied, untied) == [
+        "lm_head.weight: one tensor with transformer.wte.weight in the original model, with nothing in the "
+        "traced model"
+    ]
+    assert described(untied, tied) == [
+        "lm_head.weight: one tensor with nothing in the original model, with transformer.wte.weight in the "
+        "traced model"
+    ]
+
+
+def test_an_attribute_restating_the_config_is_no_difference():
+    resized = BertForMaskedLM(TINY_BERT)
+    resized.resize_token_embeddings(120)
+    assert vars(resized)["vocab_size"] == resized.config.vocab_size == 120
+    with torch.device("meta"):
+        reference = BertForMaskedLM(resized.config)
+    assert "vocab_size" not in vars(reference)
+    assert differences(snapshot(reference), snapshot(resized)) == []
+    resized.vocab_size = 7  # no longer the config's value: a setting of its own
+    assert described(reference, resized) == ["<root>: setting vocab_size = 7 not in the original model"]
+
+
+def test_under_a_module_of_another_class_nothing_more_is_reported():
+    replaced = Block()
+    replaced.fc = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 4))
+    assert described(Block(), replaced) == ["fc: traced Sequential, original Linear"]
+    removed = Block()
+    del removed.fc
+    assert described(Block(), removed) == ["fc: missing from the traced model (Linear)"]
+
+
+@pytest.mark.parametrize("requires_grad", [False])
+def test_requires_grad_is_training_state(requires_grad):
+    frozen = Block()
+    frozen.fc.weight.requires_grad_(requires_grad)
+    assert differences(snapshot(Block()), snapshot(frozen)) == []
+    assert described(Block(), frozen, training_state=True) == [
+        "fc.weight: parameter requires_grad False, original True"
+    ]

@@ -1,0 +1,323 @@
+"""The completeness check: what the tracer did not see is declared or refused, never passed over.
+
+Each script changes a model with a real torch or transformers feature. The outcome is one of: declared and
+rebuilt exactly (weights loaded strictly, same outputs), "nothing to declare" proven by rebuilding the original
+class, or a refusal (exit 2) whose message names the module path, what differs and a fix that works.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+from packaging.version import Version
+from torch import nn
+
+from archit_codemod.cli import main
+from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.completeness import roots_to_declare
+from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
+from archit_codemod.declaration.tracer import run_script
+from archit_codemod.declaration.verify import build_root, load_generated
+
+TRANSFORMERS_5 = Version(transformers.__version__) >= Version("5")
+
+HEADER = """
+import torch
+from torch import nn
+from transformers import BertConfig, BertForMaskedLM, BertModel, GPT2Config, GPT2LMHeadModel
+
+config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99)
+"""
+
+NET = """
+class Net(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc1 = nn.Linear(width, 2 * width)
+        self.act = nn.ReLU()
+        self.fc2 = nn.Linear(2 * width, width)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+"""
+
+QUERY = "bert.encoder.layer.0.attention.self.query"
+QUERY_OF_MODEL = f"model.get_submodule({QUERY!r})"
+
+
+def traced(scripts, body: str, name: str = "modify.py"):
+    script = scripts(name, HEADER + body)
+    trace = run_script(script)
+    return trace, roots_to_declare(trace)
+
+
+def declared(scripts, body: str, inputs: dict, root: str = "model"):
+    """Trace, generate, verify, then rebuild the root with the traced weights and compare outputs exactly."""
+    trace, roots = traced(scripts, body)
+    generated = generate(trace, roots)
+    verify(generated, trace, roots)
+    with load_generated(generated.source) as namespace:
+        built = build_root(namespace, generated.root_classes[root], roots[root], trace)
+    built.load_state_dict(roots[root].state_dict(), strict=True)
+    built.eval(), roots[root].eval()
+    with torch.no_grad():
+        expected, got = roots[root](**inputs), built(**inputs)
+    expected = expected if isinstance(expected, torch.Tensor) else expected[0]
+    got = got if isinstance(got, torch.Tensor) else got[0]
+    assert torch.equal(got, expected)
+    return generated, built
+
+
+def refusal(scripts, body: str) -> str:
+    trace, roots = traced(scripts, body)
+    with pytest.raises(DeclarationError) as refused:
+        generate(trace, roots)
+    return str(refused.value)
+
+
+INPUT_IDS = {"input_ids": torch.tensor([[5, 6, 7, 8], [9, 10, 11, 12]])}
+
+
+# --- declared: module-tree changes the tracer did not see -------------------------------------------------
+
+
+def test_quantize_dynamic_in_place_is_declared_from_the_quantized_modules_constructor_calls(scripts):
+    # quantize_dynamic writes module._modules[name] directly: no assignment the tracer sees.
+    body = "model = BertModel(config)\ntorch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)\n"
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "dtype=torch.qint8" in generated.source
+    assert "from torch.ao.nn.quantized.dynamic import Linear" in generated.source
+    assert type(built.encoder.layer[0].attention.self.query).__module__.startswith(
+        "torch.ao.nn.quantized.dynamic"
+    )
+
+
+def test_quantize_dynamic_returning_a_copy_declares_the_copy(scripts):
+    body = (
+        NET
+        + "model = Net(8)\nquantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)\n"
+    )
+    # The copy has no constructor call of its own (copy.deepcopy): the codemod cannot rebuild it to compare.
+    trace = run_script(scripts("copy.py", HEADER + body))
+    with pytest.raises(DeclarationError) as refused:
+        roots_to_declare(trace)
+    message = str(refused.value)
+    assert "cannot compare quantized with its original class" in message
+    assert "quantized: it was built without a recorded constructor call and has no config" in message
+    assert "Fix: build the model with its constructor or from_pretrained in the script" in message
+
+
+def test_a_module_written_into_modules_directly_is_declared(scripts):
+    body = NET + "model = Net(8)\nmodel._modules['act'] = nn.GELU(approximate='tanh')\n"
+    generated, built = declared(scripts, body, {"x": torch.randn(2, 8)})
+    assert "self.act = nn.GELU(approximate='tanh')" in generated.source
+    assert isinstance(built.act, nn.GELU)
+
+
+# --- refused, with the path, what differs and a fix that works --------------------------------------------
+
+
+def test_pruning_is_declared_by_pruning_again_in_the_generated_class(scripts):
+    body = f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\nprune.l1_unstructured({QUERY_OF_MODEL}, 'weight', amount=0.3)\n"
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert (
+        "l1_unstructured(self.bert.encoder.layer[0].attention.self.query, 'weight', 0.3)" in generated.source
+    )
+    pruned = built.get_submodule(QUERY)
+    assert {name for name, _ in pruned.named_parameters()} == {"weight_orig", "bias"}
+    assert (pruned.weight == 0).sum() == int(0.3 * 32 * 32 + 0.5)  # the traced mask, loaded
+
+
+def test_pruning_made_permanent_as_the_refusal_advises_leaves_nothing_to_declare(scripts):
+    body = (
+        f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\n"
+        f"prune.l1_unstructured({QUERY_OF_MODEL}, 'weight', amount=0.3)\nprune.remove({QUERY_OF_MODEL}, 'weight')\n"
+    )
+    trace = run_script(scripts("permanent.py", HEADER + body))
+    with pytest.raises(NothingModifiedError) as nothing:
+        roots_to_declare(trace)
+    assert "the script modified no module" in str(nothing.value)
+    assert "is what that class builds: model." in str(nothing.value)
+    # And indeed the original class loads the pruned weights.
+    model = trace.namespace["model"]
+    rebuilt = transformers.BertForMaskedLM(model.config)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    assert (rebuilt.get_submodule(QUERY).weight == 0).sum() == int(0.3 * 32 * 32 + 0.5)
+
+
+@pytest.mark.parametrize(
+    ("apply", "parametrization"),
+    [
+        ("parametrizations.weight_norm(layer)", "torch.nn.utils.parametrizations._WeightNorm"),
+        ("parametrizations.spectral_norm(layer)", "torch.nn.utils.parametrizations._SpectralNorm"),
+        ("parametrizations.orthogonal(layer)", "torch.nn.utils.parametrizations._Orthogonal"),
+        ("parametrize.register_parametrization(layer, 'weight', Doubled())", "__main__.Doubled"),
+    ],
+    ids=["weight_norm", "spectral_norm", "orthogonal", "register_parametrization"],
+)
+def test_parametrizations_are_declared_by_the_call_that_made_them(scripts, apply, parametrization):
+    body = (
+        "from torch.nn.utils import parametrizations, parametrize\n"
+        "class Doubled(nn.Module):\n    def forward(self, weight):\n        return 2 * weight\n"
+        f"model = BertForMaskedLM(config)\nlayer = model.bert.encoder.layer[1].output.dense\n{apply}\n"
+    )
+    generated, built = declared(scripts, body, INPUT_IDS)
+    function = apply.split("(")[0].rpartition(".")[2]
+    assert f"{function}(self.bert.encoder.layer[1].output.dense" in generated.source
+    chain = built.bert.encoder.layer[1].output.dense.parametrizations.weight
+    assert [type(p).__qualname__ for p in chain] == [parametrization.rpartition(".")[2]]
+
+
+def test_old_style_weight_norm_is_declared_by_the_same_call(scripts):
+    body = (
+        "model = BertForMaskedLM(config)\ntorch.nn.utils.weight_norm(model.cls.predictions.transform.dense)\n"
+    )
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "weight_norm(self.cls.predictions.transform.dense)" in generated.source
+    assert {"weight_g", "weight_v"} <= {
+        name for name, _ in built.cls.predictions.transform.dense.named_parameters()
+    }
+
+
+def test_a_class_swap_is_refused_naming_the_path(scripts):
+    body = "class Loud(nn.Linear):\n    pass\nmodel = BertForMaskedLM(config)\nmodel.bert.encoder.layer[0].output.dense.__class__ = Loud\n"
+    message = refusal(scripts, body)
+    assert "bert.encoder.layer.0.output.dense: traced Loud, original Linear" in message
+    assert "__class__ swaps: build an instance of the new class and assign it" in message
+
+
+def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(scripts):
+    body = "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nmodel = BertModel(config)\nmodel.encoder.layer[1].register_forward_hook(clamp)\n"
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "self.encoder.layer[1].register_forward_hook(clamp)" in generated.source
+    assert "def clamp(module, inputs, output):" in generated.source
+    assert [hook.__name__ for hook in built.encoder.layer[1]._forward_hooks.values()] == ["clamp"]
+
+
+def test_a_changed_setting_is_refused_even_beside_a_declared_change(scripts):
+    body = (
+        "model = BertForMaskedLM(config)\nmodel.bert.encoder.layer[0].output.dropout = nn.Dropout(0.2)\n"
+        "model.bert.encoder.layer[1].attention.self.attention_head_size = 4\n"
+    )
+    message = refusal(scripts, body)
+    assert "bert.encoder.layer.1.attention.self: setting attention_head_size = 4, original = 8" in message
+    assert "dropout" not in message.split("Fix")[0]  # the recorded replacement explains its own differences
+
+
+def test_vendor_mode_declares_the_same_call(scripts):
+    trace, roots = traced(
+        scripts,
+        f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\nprune.random_unstructured({QUERY_OF_MODEL}, 'bias', amount=0.5)\n",
+    )
+    vendored = generate(trace, roots, mode="vendor")
+    verify(vendored, trace, roots)
+    [modeling] = [file for file in vendored.files if file.original_label is not None]
+    assert (
+        "random_unstructured(self.bert.encoder.layer[0].attention.self.query, 'bias', 0.5)" in modeling.text
+    )
+
+
+def test_the_command_line_exits_2_naming_the_path(scripts, capsys, tmp_path):
+    script = scripts(
+        "cli.py",
+        HEADER
+        + "class Loud(nn.Linear):\n    pass\nmodel = BertModel(config)\nmodel.encoder.layer[0].output.dense.__class__ = Loud\n",
+    )
+    output = tmp_path / "declared.py"
+    assert main(["-o", str(output), str(script)]) == 2
+    err = capsys.readouterr().err
+    assert "encoder.layer.0.output.dense: traced Loud, original Linear" in err
+    assert not output.exists()
+
+
+# --- nothing to declare, proven ----------------------------------------------------------------------------
+
+
+def test_resized_token_embeddings_are_nothing_to_declare(scripts):
+    trace = run_script(
+        scripts("resize.py", HEADER + "model = BertForMaskedLM(config)\nmodel.resize_token_embeddings(120)\n")
+    )
+    with pytest.raises(NothingModifiedError) as nothing:
+        roots = roots_to_declare(trace)
+        generate(trace, roots)
+    message = str(nothing.value)
+    assert message.startswith(("the script modified no module", "nothing to declare"))
+    assert "model" in message
+    # The proof, independently: the original class built from the updated config loads the weights.
+    model = trace.namespace["model"]
+    rebuilt = transformers.BertForMaskedLM(model.config)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    assert rebuilt.bert.embeddings.word_embeddings.weight.shape == (120, 32)
+
+
+def test_a_resize_the_config_does_not_follow_is_refused_not_passed_over(scripts):
+    body = "model = BertModel(config)\nmodel.resize_token_embeddings(120)\nmodel.config.vocab_size = 99\n"
+    trace = run_script(scripts("reverted.py", HEADER + body))
+    with pytest.raises(DeclarationError) as refused:
+        generate(trace, roots_to_declare(trace))
+    message = str(refused.value)
+    assert "embeddings.word_embeddings.weight: parameter shape (120, 32), original (99, 32)" in message
+    assert "tensors: assign a new module built with the shapes and dtypes you want" in message
+
+
+def test_an_identical_replacement_is_nothing_to_declare_while_a_different_one_is_declared(scripts):
+    same = "model = BertModel(config)\nmodel.encoder.layer[0].output.dense = nn.Linear(37, 32)\n"
+    trace, roots = traced(scripts, same, "same.py")
+    with pytest.raises(NothingModifiedError) as nothing:
+        generate(trace, roots)
+    assert "nothing to declare: the script changed model: encoder.layer.0.output.dense" in str(nothing.value)
+    different = (
+        "model = BertModel(config)\nmodel.encoder.layer[0].output.dense = nn.Linear(37, 32, bias=False)\n"
+    )
+    generated, _ = declared(scripts, different, INPUT_IDS)
+    assert (
+        "self.dense = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)" in generated.source
+    )
+
+
+@pytest.mark.skipif(
+    TRANSFORMERS_5, reason="transformers 5 removed head pruning (prune_heads, config.pruned_heads)"
+)
+def test_pruned_heads_are_nothing_to_declare(scripts):
+    trace, roots = traced(scripts, "model = BertModel(config)\nmodel.prune_heads({0: [0, 1]})\n")
+    with pytest.raises(NothingModifiedError) as nothing:
+        generate(trace, roots)
+    message = str(nothing.value)
+    assert message.startswith(
+        "nothing to declare: the script changed model: encoder.layer.0.attention.output.dense"
+    )
+    assert "encoder.layer.0.attention.self.query" in message
+    model = trace.namespace["model"]
+    rebuilt = transformers.BertModel(model.config)  # post_init prunes config.pruned_heads again
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+
+
+# --- ties ----------------------------------------------------------------------------------------------------
+
+
+GPT2 = "model = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=99, n_positions=64))\n"
+
+
+def test_a_new_gpt2_head_the_config_would_tie_again_fails_verification(scripts, capsys, tmp_path):
+    script = scripts("head.py", HEADER + GPT2 + "model.lm_head = nn.Linear(32, 99, bias=False)\n")
+    output = tmp_path / "declared.py"
+    assert main(["-o", str(output), str(script)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "lm_head.weight: one tensor with nothing in the traced model, with transformer.wte.weight in the "
+        "generated model"
+    ) in err
+    assert "set model.config.tie_word_embeddings = False" in err
+    assert not output.exists()
+
+
+def test_a_new_gpt2_head_with_tying_turned_off_as_advised_is_nothing_to_declare(scripts):
+    body = GPT2 + "model.lm_head = nn.Linear(32, 99, bias=False)\nmodel.config.tie_word_embeddings = False\n"
+    trace, roots = traced(scripts, body)
+    with pytest.raises(NothingModifiedError) as nothing:
+        generate(trace, roots)
+    assert "nothing to declare: the script changed model: lm_head" in str(nothing.value)
+    model = trace.namespace["model"]
+    rebuilt = transformers.GPT2LMHeadModel(model.config)
+    assert rebuilt.lm_head.weight is not rebuilt.transformer.wte.weight

@@ -1,0 +1,162 @@
+"""Verification on the CPU: no meta leftovers, a strict load of the traced weights, equal outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from archit_codemod.declaration import functional
+from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.completeness import roots_to_declare
+from archit_codemod.declaration.emitting.output import Output
+from archit_codemod.declaration.errors import VerificationError
+from archit_codemod.declaration.functional import first_output_difference, skip_reason
+from archit_codemod.declaration.tracer import run_script
+
+HEADER = """
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel
+
+config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99)
+"""
+
+SCALED = """
+class Scaled(nn.Module):
+    \"\"\"Scales what the wrapped module computes; the factor is no weight (not in the state_dict).\"\"\"
+
+    def __init__(self, inner, factor):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("factor", torch.tensor(float(factor)), persistent=False)
+
+    def forward(self, *args, **kwargs):
+        return self.inner(*args, **kwargs) * self.factor
+
+
+model = BertModel(config)
+model.encoder.layer[0].attention.output.dense = Scaled(model.encoder.layer[0].attention.output.dense, 0.5)
+"""
+
+
+def generated_for(scripts, body: str):
+    trace = run_script(scripts("modify.py", HEADER + body))
+    roots = roots_to_declare(trace)
+    return generate(trace, roots), trace, roots
+
+
+def test_outputs_that_differ_fail_verification_naming_the_output(scripts):
+    generated, trace, roots = generated_for(scripts, SCALED)
+    verify(generated, trace, roots)  # the declaration as generated is right
+    assert "Scaled(nn.Linear(config.hidden_size, config.hidden_size), 0.5)" in generated.source
+    # A declaration whose module tree, tensors and settings all match, but which computes something else.
+    generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    with pytest.raises(VerificationError) as failed:
+        verify(generated, trace, roots)
+    message = str(failed.value)
+    assert message.startswith(
+        "BertModelModified does not rebuild the traced model 'model': with the traced weights"
+    )
+    assert (
+        "its outputs on dummy_inputs differ: output last_hidden_state: Tensor-likes are not close!" in message
+    )
+
+
+def test_the_size_limit_turns_the_cpu_check_off(scripts, monkeypatch):
+    generated, trace, roots = generated_for(scripts, SCALED)
+    generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    monkeypatch.setattr(functional, "MAX_PARAMETERS", 1000)
+    assert skip_reason(roots["model"]) == "it has more than 1,000 parameters"
+    verify(generated, trace, roots)  # only the meta comparison runs, and it cannot see the factor
+
+
+def test_a_module_left_on_meta_fails_verification(scripts):
+    body = """
+class MaterialisedLater(nn.Module):
+    \"\"\"Allocates on meta and expects its user to materialise it, as optimum-quanto's modules do.\"\"\"
+
+    def __init__(self, width):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(width, width, device="meta"))
+
+    def forward(self, x):
+        return x @ self.weight
+
+
+model = BertModel(config)
+layer = MaterialisedLater(32)
+layer.to_empty(device="cpu")
+nn.init.eye_(layer.weight)
+model.encoder.layer[1].attention.output.dense = layer
+"""
+    generated, trace, roots = generated_for(scripts, body)
+    with pytest.raises(VerificationError) as failed:
+        verify(generated, trace, roots)
+    message = str(failed.value)
+    assert (
+        "built on the CPU, it leaves encoder.layer.1.attention.output.dense.weight on the meta device"
+        in message
+    )
+    assert (
+        "Fix: build the module with a constructor that allocates its tensors on the device it is given"
+        in message
+    )
+
+
+def test_the_traced_models_modes_are_restored_and_a_bfloat16_model_verifies(scripts):
+    generated, trace, roots = generated_for(scripts, SCALED + "model.to(torch.bfloat16)\n")
+    model = roots["model"]
+    model.train()
+    model.encoder.layer[1].eval()
+    verify(generated, trace, roots)
+    assert model.training and model.encoder.layer[0].training and not model.encoder.layer[1].training
+
+
+def test_a_module_that_cannot_be_built_on_meta_is_built_on_the_cpu_when_small(scripts, monkeypatch):
+    body = "model = BertModel(config)\ntorch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)\n"
+    generated, trace, roots = generated_for(scripts, body)
+    verify(generated, trace, roots)  # torch's quantized modules fail on meta: the CPU build is compared
+    monkeypatch.setattr(functional, "MAX_PARAMETERS", 1000)
+    with pytest.raises(VerificationError) as failed:
+        verify(generated, trace, roots)
+    message = str(failed.value)
+    assert (
+        "the generated code fails to build on meta: NotImplementedError: Could not run 'quantized::"
+        in message
+    )
+    assert message.endswith("[...]") and "\n" not in message  # torch's hundred-line dispatcher error, cut
+
+
+def test_skip_reasons():
+    assert skip_reason(nn.Linear(2, 2)) is None
+    with torch.device("meta"):
+        on_meta = nn.Linear(2, 2)
+    assert skip_reason(on_meta) == "its weights are not all on the CPU"
+    assert skip_reason(nn.Linear(2, 2), (nn.ReLU(),)) == "its constructor call passes modules"
+    assert skip_reason(nn.Linear(2, 2), ([2, {"inner": nn.ReLU()}],)) == "its constructor call passes modules"
+
+
+def test_the_first_differing_output_is_named_by_its_path():
+    hidden = (torch.zeros(2, 3), torch.ones(2, 3))
+    expected = {"logits": torch.zeros(2), "hidden_states": hidden}
+    assert first_output_difference(expected, {"logits": torch.zeros(2), "hidden_states": hidden}) is None
+    changed = {"logits": torch.zeros(2), "hidden_states": (hidden[0], hidden[1] + 1e-3)}
+    assert first_output_difference(expected, changed).startswith(
+        "output hidden_states[1]: Tensor-likes are not close"
+    )
+    assert (
+        first_output_difference(expected, {"logits": torch.zeros(2)}) == "output hidden_states[0] is missing"
+    )
+    assert (
+        first_output_difference({"logits": torch.zeros(2)}, {"logits": torch.zeros(3)})
+        == "output logits is (3,) torch.float32, the traced model's (2,) torch.float32"
+    )
+
+
+def edited(output: Output, old: str, new: str) -> Output:
+    """``output`` with ``old`` replaced by ``new`` in its one file (a generated file edited by hand)."""
+    [file] = output.files
+    return dataclasses.replace(output, files=(dataclasses.replace(file, text=file.text.replace(old, new)),))
