@@ -21,6 +21,7 @@ import builtins
 import importlib
 import inspect
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,11 @@ class ScriptDefinition:
 def free_names(node: cst.CSTNode) -> set[str]:
     """Names that ``node`` (a class or function definition, a statement) reads but does not bind itself."""
     module = node if isinstance(node, cst.Module) else cst.Module(body=[node])
-    wrapper = MetadataWrapper(module)
-    scopes = wrapper.resolve(ScopeProvider)
+    return unbound_names(MetadataWrapper(module).resolve(ScopeProvider))
+
+
+def unbound_names(scopes: Mapping[cst.CSTNode, Any]) -> set[str]:
+    """Names read in a module that it does not bind, from its resolved ``ScopeProvider`` metadata."""
     found: set[str] = set()
     seen: set[int] = set()
     for scope in scopes.values():

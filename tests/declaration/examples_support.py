@@ -1,8 +1,9 @@
 """Helpers for the tests of ``examples/``: run an example, find its golden file, load and check the result.
 
 Each example script builds a model, modifies it in place and leaves it in the global ``model``. The tests
-run the codemod on it twice: through the command line in a subprocess (as a user would) and through the
-in-process API on a traced run of the script, then execute the generated code against the traced model.
+run the codemod on it twice: through the command line's ``main`` with a user's arguments (in this process: one
+README command keeps a real subprocess) and through the API on a traced run of the script, then execute the
+generated code against the traced model.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import io
 import os
 import subprocess
 import sys
@@ -122,6 +124,22 @@ def run_codemod_cli(*arguments: str, timeout: float = 600) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+def run_codemod_in_process(*arguments: str) -> tuple[int, str]:
+    """``python -m archit_codemod ARGUMENTS`` from the repository root, run by the command line's ``main`` in this
+    process (no interpreter to start, torch and transformers imported once); returns the exit code and stderr."""
+    from archit_codemod.cli import main
+
+    stderr = io.StringIO()
+    previous = Path.cwd()
+    os.chdir(REPO_ROOT)
+    try:
+        with contextlib.redirect_stderr(stderr):
+            code = main(list(arguments))
+    finally:
+        os.chdir(previous)
+    return code, stderr.getvalue()
 
 
 def describe(process: subprocess.CompletedProcess[str]) -> str:

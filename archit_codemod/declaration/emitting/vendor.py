@@ -47,7 +47,7 @@ from archit_codemod.declaration.emitting.vendor_file import (
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.layout import layout_statement
 from archit_codemod.declaration.locate import ParsedSource, module_source
-from archit_codemod.declaration.names import NameTable, free_names
+from archit_codemod.declaration.names import NameTable, free_names, unbound_names
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
 
 _SCRIPT = "<script>"
@@ -305,7 +305,7 @@ class _VendorEmitter:
 
     def _imports_for(self, file: _File, module: cst.Module, script_names: NameTable | None) -> list[str]:
         """Import statements for the names the edits introduced into ``module`` (which it does not bind)."""
-        missing = sorted(free_names(module) - free_names(file.parsed.module) - set(dir(builtins)))
+        missing = sorted(free_names(module) - unbound_names(file.parsed.scopes) - set(dir(builtins)))
         relative: dict[str, list[str]] = {}
         absolute: list[str] = []
         names = self.plan.names
