@@ -12,7 +12,7 @@ message, or its output imports on its own, rebuilds the traced module tree, load
 ``state_dict`` strictly and gives exactly the same outputs. It holds in both modes (subclasses, and the
 vendored copy of the script's classes), each mode a test of its own.
 
-Run time: the ``ci`` profile (default, registered in ``tests/conftest.py``) runs 100 examples;
+Run time: the ``ci`` profile (default, registered in ``tests/conftest.py``) runs 100 examples, 50 per mode;
 ``pytest --hypothesis-profile long`` (or ``HYPOTHESIS_PROFILE=long``) runs 2000.
 """
 
@@ -329,6 +329,9 @@ def assert_rebuilds(traced: nn.Module, rebuilt: nn.Module, width: int, declared:
 
 
 @pytest.mark.parametrize("mode", MODES)
+# The modes share the profile's budget of examples: nearly all the time goes to generating code, and two full
+# budgets would double the suite's slowest test. Each run draws new scripts, so the runs add up.
+@settings(max_examples=max(1, settings.default.max_examples // len(MODES)))
 @given(drawn=scripts())
 def test_declaration_is_refused_or_exact(mode, drawn):
     script_source, width, root = drawn
