@@ -192,7 +192,7 @@ def roots_to_declare(trace: Trace, model_name: str | None = None) -> dict[str, n
     try:
         find_roots(trace, model_name)
     except NothingModifiedError as nothing:
-        compared = ", ".join(candidates)
+        compared = ", ".join(f"{name} ({type(model).__qualname__})" for name, model in candidates.items())
         raise NothingModifiedError(
             f"{nothing} Each model the script holds was compared with its original class rebuilt from its "
             f"constructor call or config, and is what that class builds: {compared}."
