@@ -256,6 +256,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         check = _RootCheck(name, root, reference, expected, got, differences(expected, got), changed)
         check.calls = _effect_calls(root, trace)
         root_inferred = _unexplained(check, trace)
+        check.replayed += [call for call in _calls_on_new_modules(check) if call not in check.replayed]
         checked.replayed += [call for call in check.replayed if call not in checked.replayed]
         if check.settings:
             checked.settings[name] = check.settings
@@ -355,6 +356,18 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _calls_on_new_modules(check: _RootCheck) -> list[LibraryCall]:
+    """The library calls that changed a module the script put in place after building it
+    (``head.register_forward_hook(f)``, ``prune.l1_unstructured(head, "weight")`` before ``model.classifier =
+    head``): its constructor call does not make them, so they are made again."""
+    return [
+        call
+        for path, calls in check.calls.items()
+        if any(_under(path, changed) for changed in check.changed)
+        for call in calls
+    ]
 
 
 def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingChange | None:

@@ -214,6 +214,35 @@ def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(sc
     assert [hook.__name__ for hook in built.encoder.layer[1]._forward_hooks.values()] == ["clamp"]
 
 
+@pytest.mark.parametrize(
+    ("prepare", "replayed"),
+    [
+        (
+            "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nhead.register_forward_hook(clamp)\n",
+            "self.cls.predictions.decoder.register_forward_hook(clamp)",
+        ),
+        (
+            "from torch.nn.utils import prune\nprune.l1_unstructured(head, 'weight', amount=0.5)\n",
+            "l1_unstructured(self.cls.predictions.decoder, 'weight', 0.5)",
+        ),
+        (
+            "from torch.nn.utils.parametrizations import weight_norm\nweight_norm(head)\n",
+            "weight_norm(self.cls.predictions.decoder)",
+        ),
+    ],
+    ids=["hook", "pruning", "weight_norm"],
+)
+def test_a_library_call_on_a_module_before_it_is_put_in_place_is_made_again(scripts, prepare, replayed):
+    body = (
+        "model = BertForMaskedLM(config)\nmodel.config.tie_word_embeddings = False\nhead = nn.Linear(32, 99, bias=False)\n"
+        + prepare
+        + "model.cls.predictions.decoder = head\n"
+    )
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)" in generated.source
+    assert generated.source.rstrip().endswith(f"self.post_init()\n        {replayed}")
+
+
 def test_changed_settings_are_set_again_after_init_beside_a_declared_change(scripts):
     body = (
         "model = BertForMaskedLM(config)\nmodel.bert.encoder.layer[0].output.dropout = nn.Dropout(0.2)\n"
