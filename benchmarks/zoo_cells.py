@@ -36,8 +36,10 @@ SUFFIX = "Modified"
 
 
 def one_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:300]
+    """The error's first line; with the next one when the first only announces it (ends with a colon)."""
+    lines = f"{type(error).__name__}: {error}".strip().splitlines()
+    text = lines[0] + (" " + lines[1].strip() if len(lines) > 1 and lines[0].endswith(":") else "")
+    return text[:300]
 
 
 def located(error: BaseException) -> str:
