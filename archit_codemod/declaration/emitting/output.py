@@ -34,8 +34,9 @@ class Output:
     classes: dict[str, tuple[type, str]] = field(default_factory=dict)
     """Generated class name -> ``(the class it declares, module inside the package)``."""
     warnings: tuple[str, ...] = ()
-    replays: tuple[str, ...] = ()
-    """How each library call the generated classes make again starts (``inject_adapter_in_model(``)."""
+    replays: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """How each library call the generated classes make again starts (``inject_adapter_in_model(``) -> the paths
+    of the modules it receives."""
 
     @property
     def source(self) -> str:
