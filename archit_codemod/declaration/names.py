@@ -28,7 +28,7 @@ from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
 from libcst.metadata.scope_provider import ImportAssignment
 from torch import nn
 
@@ -83,14 +83,10 @@ def free_names(node: cst.CSTNode) -> set[str]:
     return unbound_names(MetadataWrapper(module).resolve(ScopeProvider))
 
 
-def unbound_names(scopes: Mapping[cst.CSTNode, Any]) -> set[str]:
-    """Names read in a module that it does not bind, from its resolved ``ScopeProvider`` metadata."""
+def unbound_names(scopes: Mapping[cst.CSTNode, Scope | None]) -> set[str]:
+    """Names read in ``scopes`` (a module's resolved ``ScopeProvider``) that nothing in that module binds."""
     found: set[str] = set()
-    seen: set[int] = set()
-    for scope in scopes.values():
-        if scope is None or id(scope) in seen:
-            continue
-        seen.add(id(scope))
+    for scope in {id(scope): scope for scope in scopes.values() if scope is not None}.values():
         for access in scope.accesses:
             if not access.referents and isinstance(access.node, cst.Name):
                 found.add(access.node.value)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+import transformers
+from packaging.version import Version
 
 from tests.declaration.conftest import REPO_ROOT
 
@@ -58,6 +60,12 @@ EXPECTED = {
     ("dual encoder (base model)", "embedding"): "not-applicable",
     ("seq2seq", "embedding"): "refused",
 }
+REFUSAL = {("seq2seq", "embedding"): "shared and encoder.embed_tokens are the same"}
+if Version(transformers.__version__) < Version("5"):
+    # transformers 4.57's T5 _init_weights reads `q.weight` of every attention: a wrapper without a weight fails
+    # the generated class's post_init, and the codemod refuses rather than declaring a class that cannot be built.
+    EXPECTED[("seq2seq", "lora")] = "refused"
+    REFUSAL[("seq2seq", "lora")] = "'LoRALinear' object has no attribute 'weight'"
 
 
 # Cells left to the sweep, to keep this file's CPU time near 60 s: what they test, another family tests here
@@ -86,7 +94,7 @@ def test_zoo_cell(family: str, kind: str) -> None:
         (mode, expected) for mode in zoo_cells.MODES
     ], [(cell["mode"], cell["stage"], cell["reason"]) for cell in cells]
     if expected == "refused":
-        assert all("shared and encoder.embed_tokens are the same" in cell["reason"] for cell in cells)
+        assert all(REFUSAL[family, kind] in cell["reason"] for cell in cells)
     if kind == "truncate":
         # The config says how many layers there are: the original class rebuilds the truncated model.
         assert all(cell["reason"].startswith("nothing to declare") for cell in cells)

@@ -305,7 +305,7 @@ class _VendorEmitter:
 
     def _imports_for(self, file: _File, module: cst.Module, script_names: NameTable | None) -> list[str]:
         """Import statements for the names the edits introduced into ``module`` (which it does not bind)."""
-        missing = sorted(free_names(module) - unbound_names(file.parsed.scopes) - set(dir(builtins)))
+        missing = sorted(free_names(module) - _original_free_names(file.parsed) - set(dir(builtins)))
         relative: dict[str, list[str]] = {}
         absolute: list[str] = []
         names = self.plan.names
@@ -398,3 +398,14 @@ def _renamed_edit(edit: Edit, references: dict[int, str]) -> Edit:
     if isinstance(edit, AppendStatement):
         return dataclasses.replace(edit, statement=edit.statement.visit(RenameReferences(references)))
     return edit
+
+
+_FREE_NAMES: dict[int, tuple[ParsedSource, frozenset[str]]] = {}
+
+
+def _original_free_names(parsed: ParsedSource) -> frozenset[str]:
+    """The free names of an original file, from the scopes its parse resolved; once per parse (parses are cached
+    per file), since scope analysis of a modeling file is slow."""
+    if id(parsed) not in _FREE_NAMES:
+        _FREE_NAMES[id(parsed)] = (parsed, frozenset(unbound_names(parsed.scopes)))
+    return _FREE_NAMES[id(parsed)][1]
