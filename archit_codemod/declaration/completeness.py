@@ -576,4 +576,28 @@ def _described(check: _RootCheck, difference: Difference) -> str:
             f"{name} by {' -> '.join(classes)}" for name, (classes, _) in info.parametrizations.items()
         )
         line += f" (parametrized: {tensors})"
+    elif difference.kind == "class":
+        inside = _swapped_inside(check, difference.path)
+        if inside:
+            line += f"; classes also differ inside it, at {', '.join(inside[:3])}" + (
+                f" and {len(inside) - 3} more" if len(inside) > 3 else ""
+            )
     return line
+
+
+def _swapped_inside(check: _RootCheck, path: str) -> list[str]:
+    """Paths under ``path`` whose module is of another class than at the same path of the rebuilt original
+    (the comparison does not look inside a module of another class; the user should see how far a swap goes)."""
+    traced = check.root.get_submodule(path)
+    found = []
+    for name, module in traced.named_modules():
+        if not name:
+            continue
+        full = _join(path, name)
+        try:
+            original = check.reference.get_submodule(full)
+        except AttributeError:
+            continue
+        if type(original) is not type(module):
+            found.append(full)
+    return found

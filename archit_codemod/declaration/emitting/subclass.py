@@ -55,7 +55,8 @@ def _module_name(plan: Plan) -> str:
 def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
     """``class <plan.name>(<original>)`` with the docstring, the members and the edited ``__init__``."""
     original = plan.original
-    base = names.reference(original, f"the generated subclass of {original.__qualname__}")
+    paths = ", ".join(str(instance) for instance in plan.instances[:3])
+    base = names.reference(original, f"{paths}: the generated subclass of {original.__qualname__}")
 
     def rewrite_part(level: int, source, function: cst.FunctionDef) -> cst.FunctionDef:
         return prepare_for_subclass(source, apply_in_place(function, plan.edits))

@@ -127,8 +127,11 @@ class _VendorEmitter:
         for plan in self.plan.classes:
             by_class.setdefault(plan.original, []).append(plan)
         for cls, plans in by_class.items():
-            file = self._file_of(cls)
-            class_def = self._class_def(file, cls)
+            try:
+                file = self._file_of(cls)
+                class_def = self._class_def(file, cls)
+            except DeclarationError as error:
+                raise DeclarationError(f"{_paths_of(plans)}: {error}") from error
             if len(plans) == 1 and self.plan.kept_originals.get(cls, 0) == 0:
                 file.in_place[id(class_def)] = plans[0]
                 self.vendored_names[cls] = plans[0].name
@@ -360,3 +363,9 @@ def _original_free_names(parsed: ParsedSource) -> frozenset[str]:
     if id(parsed) not in _FREE_NAMES:
         _FREE_NAMES[id(parsed)] = (parsed, frozenset(unbound_names(parsed.scopes)))
     return _FREE_NAMES[id(parsed)][1]
+
+
+def _paths_of(plans: list[ClassPlan]) -> str:
+    """The module paths the plans serve, for a message (the first three)."""
+    paths = [str(instance) for plan in plans for instance in plan.instances]
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
