@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from archit_codemod.declaration.emit import assemble
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.plan import Planner
+from archit_codemod.declaration.provenance import Provenance, change_lines, class_uses
 from archit_codemod.declaration.records import Modification, Trace
 from archit_codemod.declaration.verify import verify_source
 
@@ -37,8 +39,17 @@ class Generated:
     """Generated class name -> the class it subclasses (for verification)."""
 
 
-def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modified") -> Generated:
+def generate(
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    *,
+    suffix: str = "Modified",
+    provenance: Provenance | None = None,
+) -> Generated:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
+
+    ``provenance`` says how the header names files and where the output will be imported from (default:
+    file names only, location unknown).
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module
@@ -46,8 +57,12 @@ def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modifi
         NothingModifiedError: nothing changed under any of ``roots``.
     """
     script_path = Path(trace.script_path) if trace.script_path is not None else None
+    provenance = provenance or Provenance(script=script_path)
     names = NameTable(
-        script_module_name=trace.script_module_name, script_path=script_path, script_namespace=trace.namespace
+        script_module_name=trace.script_module_name,
+        script_path=script_path,
+        script_namespace=trace.namespace,
+        output_folder=provenance.output_folder,
     )
     planner = Planner(trace, names, suffix=suffix)
     root_classes: dict[str, str] = {}
@@ -59,15 +74,22 @@ def generate(trace: Trace, roots: dict[str, nn.Module], *, suffix: str = "Modifi
         raise NothingModifiedError(
             f"No submodule of {', '.join(roots) or 'the given models'} was modified after its construction."
         )
-    # The header names the script as it was given on the command line (stable across machines).
-    argv = getattr(trace, "script_argv", None)
-    shown_path = Path(argv[0]) if argv else script_path
-    source = assemble(names, planner.generated, script_path=shown_path, root_names=list(root_classes))
+    uses = class_uses(planner.generated, planner.changes, roots, provenance)
+    source = assemble(
+        names,
+        planner.generated,
+        script_path=provenance.script_label(),
+        root_names=list(root_classes),
+        changes=change_lines(uses),
+    )
     return Generated(
         source=source,
         root_classes=root_classes,
         warnings=list(dict.fromkeys(planner.warnings)),
-        original_of={g.name: g.original for g in planner.generated},
+        original_of={
+            **{name: obj for name, obj in names.copied_from_helpers.items() if inspect.isclass(obj)},
+            **{g.name: g.original for g in planner.generated},
+        },
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import signal
 import subprocess
 import sys
 import types
@@ -32,6 +34,24 @@ model[1] = nn.GELU()
 """
 
 
+NET = """
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, width: int = 4):
+        super().__init__()
+        self.body = nn.Linear(width, width)
+        self.act = nn.ReLU()
+
+
+print("script output")
+model = Net(4)
+model.act = nn.GELU()
+"""
+"""A script for the real codemod (the subprocess tests)."""
+
+
 class FakeCodemod:
     """Stands in for ``archit_codemod.declaration.api``; records its calls, can be told to fail."""
 
@@ -42,13 +62,15 @@ class FakeCodemod:
         self.verify_error: Exception | None = None
         self.warnings: list[str] = []
 
-    def generate(self, trace, roots, *, suffix="Modified"):
+    def generate(self, trace, roots, *, suffix="Modified", provenance=None):
         self.generated.append((trace, roots, suffix))
         if self.generate_error is not None:
             raise self.generate_error
         classes = {name: f"{type(root).__name__}{suffix}" for name, root in roots.items()}
         source = "".join(f"class {cls}: ...\n" for cls in classes.values())
-        return types.SimpleNamespace(source=source, root_classes=classes, warnings=list(self.warnings))
+        return types.SimpleNamespace(
+            source=source, root_classes=classes, warnings=list(self.warnings), original_of={}
+        )
 
     def verify(self, generated, trace, roots):
         self.verified.append((generated, trace, roots))
@@ -207,7 +229,17 @@ def test_a_raising_script_exits_2_with_its_own_traceback(scripts, fake_codemod, 
         (["--check"], "--check compares with an existing output: give it with -o PATH"),
         (["--save-pretrained", "-o", "x.py"], "--save-pretrained needs --mode vendor"),
         (["--suffix", "1-2"], "would not give valid class names"),
-        (["-o", "no/such/folder/out.py"], "does not exist; create it first"),
+        (["-o", "no/such/folder/out.py"], "does not exist. Fix: create it first"),
+        (["--suffix", ""], "--suffix '' would not give valid class names"),
+        (
+            ["--mode", "vendor", "-o", "vfile.py"],
+            "vfile.py looks like a file name. Fix: give a folder, e.g. -o vfile/",
+        ),
+        (["--mode", "vendor", "-o", "-"], "--mode vendor writes a folder, not standard output"),
+        (["--diff"], "--diff compares with an existing output: give it with -o PATH"),
+        (["--check", "-o", "-"], "--check compares with an existing output"),
+        (["--diff", "--check", "-o", "x.py"], "not allowed with argument"),
+        (["--color", "sometimes"], "invalid choice: 'sometimes'"),
         (["-o", "."], "is a folder"),
     ],
 )
@@ -241,13 +273,14 @@ def test_usage_errors_help_and_version(capsys):
 # --- as a user runs it ------------------------------------------------------------------------------
 
 
-def test_python_dash_m_reports_a_failing_script_and_its_exit_code(scripts, run_cli):
+def test_python_dash_m_passes_through_the_status_of_a_script_that_exits(scripts, run_cli):
     script = scripts("raising.py", "import sys\nprint(sys.argv[1:])\nraise SystemExit(sys.argv[1])\n")
     completed = run_cli(str(script), "--flag")
-    assert completed.returncode == 2
+    # As `python raising.py --flag` does: the message on standard error, exit status 1.
+    assert completed.returncode == 1
     assert completed.stdout == ""
-    assert completed.stderr.startswith("['--flag']\n")
-    assert "exited with status 1 (--flag)" in completed.stderr
+    assert completed.stderr.startswith("['--flag']\n--flag\n")
+    assert f"{script} exited with status 1; nothing was generated" in completed.stderr
 
 
 def test_importing_the_package_stays_light():
@@ -291,3 +324,150 @@ def test_end_to_end_with_the_real_codemod(scripts, run_cli):
         exec(compile(generated, "declared.py", "exec"), namespace)
     rebuilt = namespace["NetModified"](4)
     assert [type(m).__name__ for m in rebuilt.children()] == ["Linear", "GELU"]
+
+
+# --- manners: standard output, the script's own exit, status lines, Ctrl-C ----------------------------
+
+
+def test_dash_is_standard_output(scripts, fake_codemod, capsys):
+    script = scripts("modify.py", MODIFYING)
+    assert main(["-o", "-", str(script)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "class SequentialModified: ...\n" and "script output" in err
+    assert not Path("-").exists()
+
+
+def test_dev_stdout_as_output_does_not_hang(scripts):
+    script = scripts("modify.py", NET)
+    environment = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
+    completed = subprocess.run(
+        [sys.executable, "-m", "archit_codemod", "--no-verify", "-o", "/dev/stdout", str(script)],
+        cwd=script.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("# Generated by archit_codemod")
+    assert "script output" not in completed.stdout  # the script's prints went to standard error
+
+
+ARGPARSE_SCRIPT = """
+import argparse, sys
+from torch import nn
+
+parser = argparse.ArgumentParser(description="Widen the model.")
+parser.add_argument("--width", type=int, default=2)
+args = parser.parse_args()
+model = nn.Sequential(nn.Linear(args.width, args.width), nn.ReLU())
+model[1] = nn.GELU()
+"""
+
+
+def test_the_scripts_help_is_the_scripts_and_its_exit_status_is_passed_through(scripts, fake_codemod, capsys):
+    script = scripts("widen.py", ARGPARSE_SCRIPT)
+    assert main([str(script), "--help"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "Widen the model." in err and "--width WIDTH" in err
+    assert "archit_codemod" not in err and fake_codemod.generated == []
+    # argparse's own usage error: its status 2, its message, and one line saying nothing was generated.
+    assert main([str(script), "--width", "wide"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --width: invalid int value: 'wide'" in err
+    assert err.strip().splitlines()[-1].endswith("exited with status 2; nothing was generated")
+    assert "modified no module" not in err
+
+
+def test_a_script_that_calls_sys_exit_0_after_modifying_is_declared(scripts, fake_codemod, capsys):
+    script = scripts("exits.py", MODIFYING + "import sys\nsys.exit(0)\n")
+    assert main([str(script)]) == 0
+    assert capsys.readouterr().out == "class SequentialModified: ...\n"
+
+
+def _run_with_stderr_on_a_terminal(arguments: list[str], cwd: Path, **environment: str) -> tuple[int, str]:
+    """Run the command line with standard error on a pseudo-terminal; (exit status, what the terminal got)."""
+    pty = pytest.importorskip("pty")
+    primary, secondary = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    env.update(PYTHONPATH=str(Path(__file__).parents[2]), **environment)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archit_codemod", *arguments],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(primary)
+    return process.wait(timeout=300), received.decode()
+
+
+def test_status_lines_on_a_terminal_only_and_without_colour_under_no_color(scripts):
+    script = scripts("modify.py", NET)
+    code, terminal = _run_with_stderr_on_a_terminal(
+        ["-o", "out.py", str(script)], script.parent, NO_COLOR="1"
+    )
+    assert code == 0, terminal
+    stages = [line.split(" (")[0] for line in terminal.splitlines() if line.startswith("archit_codemod: ")]
+    assert stages == [
+        f"archit_codemod: running {script}",
+        "archit_codemod: planning",
+        "archit_codemod: verifying",
+        "archit_codemod: writing out.py",
+        "archit_codemod: wrote out.py",
+    ]
+    assert "\033[" not in terminal
+
+    code, terminal = _run_with_stderr_on_a_terminal(["-q", "-o", "out.py", str(script)], script.parent)
+    assert code == 0 and "archit_codemod" not in terminal
+
+
+def test_messages_are_coloured_on_a_terminal_unless_no_color(scripts, fake_codemod, capsys, monkeypatch):
+    script = scripts("idle.py", "from torch import nn\nmodel = nn.Linear(2, 2)\n")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert main([str(script)]) == 1
+    assert "archit_codemod: \033[1;31merror:\033[0m the script modified no module" in capsys.readouterr().err
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main([str(script)]) == 1
+    assert "archit_codemod: error: the script modified no module" in capsys.readouterr().err
+    assert main(["--color=always", str(script)]) == 1  # an explicit choice overrides NO_COLOR
+    assert "\033[1;31merror:" in capsys.readouterr().err
+
+
+def test_ctrl_c_exits_130_with_one_line_and_writes_nothing(scripts):
+    script = scripts(
+        "slow.py",
+        NET + "import time\nprint('ready', flush=True)\ntime.sleep(300)\n",
+    )
+    environment = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archit_codemod", "-o", "out.py", str(script)],
+        cwd=script.parent,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "script output\n"
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert err.splitlines() == ["archit_codemod: interrupted; nothing was written"]
+    assert _folder_listing(script.parent) == ["slow.py"]
