@@ -79,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         allow_abbrev=False,
     )
+    _add_generation_options(parser)
+    _add_review_options(parser)
+    _add_writing_options(parser)
+    add_output_options(parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {archit_codemod.__version__}")
+    # SCRIPT_ARGS is not an argparse argument: _split_at_script hands it to the script untouched.
+    parser.add_argument(
+        "script",
+        metavar="SCRIPT",
+        help="the Python script that modifies the model, followed by its own arguments (SCRIPT_ARGS)",
+    )
+    return parser
+
+
+def _add_generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
@@ -99,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the script global holding the model; default: every modified root model",
     )
+
+
+def _add_review_options(parser: argparse.ArgumentParser) -> None:
     review = parser.add_mutually_exclusive_group()
     review.add_argument(
         "--diff",
@@ -118,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 with the patch when --output (and its checkpoint, in vendor mode) differs "
         "from what would be generated",
     )
+
+
+def _add_writing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
@@ -140,15 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="skip checking that the generated classes rebuild the traced model",
     )
-    add_output_options(parser)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {archit_codemod.__version__}")
-    # SCRIPT_ARGS is not an argparse argument: _split_at_script hands it to the script untouched.
-    parser.add_argument(
-        "script",
-        metavar="SCRIPT",
-        help="the Python script that modifies the model, followed by its own arguments (SCRIPT_ARGS)",
-    )
-    return parser
 
 
 def _split_at_script(argv: Sequence[str]) -> tuple[list[str], list[str]]:

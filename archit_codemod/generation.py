@@ -67,7 +67,7 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
     try:
         roots = find_roots(trace, options.model)
     except NothingModifiedError:
-        if trace.exited and options.model is None:
+        if trace.exited and not trace.modifications:
             raise ScriptExitedError(f"{options.script} exited before modifying a model", 0) from None
         raise
     provenance = Provenance.for_output(Path(options.script), output_folder(options))

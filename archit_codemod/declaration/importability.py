@@ -35,15 +35,14 @@ def _file_inside(module_name: str, folder: Path) -> bool:
     return isinstance(file, str) and file.startswith(str(folder) + os.sep)
 
 
-def _search_path(script_folder: Path, output_folder: Path | None) -> list[str]:
-    """``sys.path`` as the generated file's users have it: the output's folder instead of the script's."""
-    kept = []
-    for entry in sys.path:
-        with contextlib.suppress(OSError, ValueError):
-            if Path(entry or ".").resolve() == script_folder:
-                continue
-        kept.append(entry)
-    return ([str(output_folder)] if output_folder is not None else []) + kept
+def _search_path(output_folder: Path | None) -> list[str]:
+    """``sys.path`` as the generated file's users have it: the output's folder in place of ``sys.path[0]``.
+
+    ``sys.path[0]`` is the entry the script's folder replaced while the script ran (the working folder under
+    ``python -m``, the console script's folder): it is neither where users import from nor independent of
+    the working folder. Every other entry (site-packages, ``PYTHONPATH``, an editable install) stays.
+    """
+    return ([str(output_folder)] if output_folder is not None else []) + sys.path[1:]
 
 
 def _found_at(top: str, search: list[str]) -> Path | None:
@@ -73,7 +72,7 @@ def beside_script(module_name: str, script_folder: Path | None, output_folder: P
     script_folder = script_folder.resolve()
     if not _file_inside(module_name, script_folder):
         return False
-    return not _importable(module_name.partition(".")[0], tuple(_search_path(script_folder, output_folder)))
+    return not _importable(module_name.partition(".")[0], tuple(_search_path(output_folder)))
 
 
 def _importable(top: str, search: tuple[str, ...]) -> bool:
@@ -94,7 +93,7 @@ def imported_as_users_will(script_folder: Path | None, output_folder: Path | Non
         yield
         return
     script_folder = script_folder.resolve()
-    search = tuple(_search_path(script_folder, output_folder))
+    search = tuple(_search_path(output_folder))
     importable: dict[str, bool] = {}
     hidden = {}
     for name, module in list(sys.modules.items()):
@@ -109,7 +108,7 @@ def imported_as_users_will(script_folder: Path | None, output_folder: Path | Non
     before = set(sys.modules)
     for name in hidden:
         del sys.modules[name]
-    sys.path[:] = _search_path(script_folder, output_folder)
+    sys.path[:] = list(search)
     try:
         yield
     finally:

@@ -180,6 +180,16 @@ def test_a_diff_is_a_patch_git_apply_accepts(tmp_path: Path, monkeypatch, capsys
     assert main(["--check", "-o", "../models/declared.py", "modify.py"]) == 0
     assert "self.act = nn.SiLU()" in (repo / "models" / "declared.py").read_text()
 
+    # A vendor folder: every file of it in one patch.
+    vendor = ["--mode", "vendor", "-o", "../models/vendored", "modify.py"]
+    assert main(vendor) == 0
+    script.write_text(NETWORK.lstrip("\n").replace("nn.GELU()", "nn.Tanh()"))
+    capsys.readouterr()
+    assert main(["--diff", *vendor]) == 0
+    (tmp_path / "vendor.patch").write_text(capsys.readouterr().out)
+    git("apply", str(tmp_path / "vendor.patch"), cwd=repo)
+    assert main(["--check", *vendor]) == 0
+
 
 def test_diff_original_shows_each_class_against_the_original_init(
     tmp_path: Path, monkeypatch, capsys
@@ -289,14 +299,11 @@ def test_vendor_check_covers_the_checkpoint_by_its_recorded_hashes(
     assert check() == (0, "archit_codemod: out is up to date\n")
 
     (tmp_path / "out" / "model.safetensors").unlink()
-    code, err = check()
-    assert code == 1 and "out/model.safetensors: missing" in err and "with --save-pretrained" in err
-
-    assert main([*vendor, "--save-pretrained", str(script)]) == 0
     config = tmp_path / "out" / "config.json"
     config.write_text(config.read_text().replace('"vocab_size": 99', '"vocab_size": 98'))
     code, err = check()
-    assert code == 1 and "out/config.json: changed after it was saved" in err
+    assert code == 1 and "with --save-pretrained" in err
+    assert "out/model.safetensors: missing" in err and "out/config.json: changed after it was saved" in err
 
     # The script changes and the code is regenerated without --save-pretrained: the old checkpoint no longer
     # fits (from_pretrained would fail on the sizes), which the regeneration warns about and --check reports.

@@ -107,6 +107,19 @@ def test_a_helper_class_is_copied_into_an_output_in_another_folder(project, caps
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "Scale 0.5"
 
+    # Run from the script's own folder, where `python -m` puts that folder on sys.path: the same file.
+    environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    again = subprocess.run(
+        [sys.executable, "-m", "archit_codemod", "-o", "../models/again.py", "modify_model.py"],
+        cwd=repo / "scripts",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert (repo / "models" / "again.py").read_text() == generated
+
 
 def test_an_output_beside_the_script_imports_the_helper(project, capsys):
     repo, helper = project

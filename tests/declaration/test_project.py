@@ -159,17 +159,23 @@ def test_generate_then_check_three_targets_one_line_each(repository: Path, capsy
     assert _results(out) == [["ok", "models/first.py"], ["ok", "tanh"], ["ok", "models/vendored"]]
     assert out.count("\n") == 3, "one line per target and nothing else"
 
-    # One output edited by hand, one script broken: one line each, the patch of the stale one, exit 2.
+    # One output edited by hand: one line each, the patch of the stale one, exit 1.
     second = repository / "models" / "second.py"
     second.write_text(second.read_text().replace("nn.Tanh()", "nn.Tanh()  # by hand"))
+    assert main(["check"]) == 1
+    out, err = capsys.readouterr()
+    assert _results(out) == [["ok", "models/first.py"], ["stale", "tanh"], ["ok", "models/vendored"]]
+    assert "--- a/models/second.py\n+++ b/models/second.py\n" in out
+    assert "-        self.act = nn.Tanh()  # by hand\n+        self.act = nn.Tanh()\n" in out
+    assert "3 targets: 2 ok, 1 stale" in err
+
+    # A script that fails: an error line with its traceback, and exit 2 (only that target is run).
     first_script = repository / "scripts" / "first.py"
     first_script.write_text(first_script.read_text() + "raise RuntimeError('broken on purpose')\n")
-    assert main(["check"]) == 2
+    assert main(["check", "models/first.py"]) == 2
     out, err = capsys.readouterr()
-    assert _results(out) == [["error", "models/first.py"], ["stale", "tanh"], ["error", "models/vendored"]]
-    assert "--- a/models/second.py\n+++ b/models/second.py\n" in out
-    assert "RuntimeError: broken on purpose" in err
-    assert "3 targets: 2 error, 1 stale" in err
+    assert _results(out) == [["error", "models/first.py"]]
+    assert "RuntimeError: broken on purpose" in err and "1 target: 1 error" in err
 
 
 def test_targets_are_chosen_by_name_or_by_output(repository: Path, capsys):
