@@ -34,6 +34,9 @@ class Output:
     classes: dict[str, tuple[type, str]] = field(default_factory=dict)
     """Generated class name -> ``(the class it declares, module inside the package)``."""
     warnings: tuple[str, ...] = ()
+    copied_classes: dict[str, type] = field(default_factory=dict)
+    """Class name -> the class of a module beside the script whose definition the output copies as it is (the
+    output's users cannot import that module)."""
 
     @property
     def source(self) -> str:
