@@ -25,6 +25,8 @@ __all__ = [
     "import_from_path",
     "parameterCount",
     "parameterCountBaseVsHead",
+    "standaloneCopyPackage",
+    "standaloneModuleName",
     "torchPrint",
 ]
 
@@ -64,28 +66,59 @@ def parameterCountBaseVsHead(model_with_head: nn.Module) -> tuple[int, int]:
     return base, head
 
 
+# A model folder written with save_pretrained(..., standalone=True) holds copies of this package's modules (and of
+# the user's modules that define the model's classes) as flat files: module "a.b.c" is the file "a__b__c.py". There,
+# transformers imports them as "<its package>.a__b__c". Import paths saved in configs stay the canonical "a.b.c.Name",
+# so a folder loads the same with or without this package installed; a copy resolves them among its own siblings.
+_COPY_SEPARATOR = "__"
+
+
+def standaloneModuleName(module_name: str) -> str:
+    """The flat module name of ``module_name``'s copy in a standalone model folder: ``"a.b.c"`` -> ``"a__b__c"``."""
+    return module_name.replace(".", _COPY_SEPARATOR)
+
+
+def standaloneCopyPackage() -> str | None:
+    """The package of the copies when this module runs as a copy in a standalone model folder, else ``None``."""
+    package, _, name = __name__.rpartition(".")
+    return package if package and name == standaloneModuleName("archit_codemod.util") else None
+
+
 def import_path(obj: type | types.FunctionType) -> str:
-    """``"package.module.QualName"`` of a class or function, the inverse of :func:`import_from_path`."""
-    return f"{obj.__module__}.{obj.__qualname__}"
+    """``"package.module.QualName"`` of a class or function, the inverse of :func:`import_from_path`. For a class
+    of a standalone model folder's copies, the path of the module it is a copy of."""
+    module = obj.__module__
+    copies = standaloneCopyPackage()
+    if copies is not None and module.startswith(copies + "."):
+        module = module[len(copies) + 1 :].replace(_COPY_SEPARATOR, ".")
+    return f"{module}.{obj.__qualname__}"
 
 
 def import_from_path(path: str) -> Any:
-    """Import ``"package.module.QualName"``, trying the longest importable module prefix first."""
+    """Import ``"package.module.QualName"``, trying the longest importable module prefix first. In a standalone
+    model folder's copies, the folder's copy of a module comes first."""
     parts = path.split(".")
+    copies = standaloneCopyPackage()
     for split in range(len(parts) - 1, 0, -1):
         module_name, attributes = ".".join(parts[:split]), parts[split:]
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and not module_name.startswith(error.name):
-                raise  # the module exists but one of its own imports is missing: report that, not the path
-            continue
-        try:
-            for attribute in attributes:
-                obj = getattr(obj, attribute)
-        except AttributeError:
-            break
-        return obj
+        candidates = (
+            [module_name]
+            if copies is None
+            else [f"{copies}.{standaloneModuleName(module_name)}", module_name]
+        )
+        for candidate in candidates:
+            try:
+                obj: Any = importlib.import_module(candidate)
+            except ModuleNotFoundError as error:
+                if error.name is not None and not candidate.startswith(error.name):
+                    raise  # the module exists but one of its own imports is missing: report that, not the path
+                continue
+            try:
+                for attribute in attributes:
+                    obj = getattr(obj, attribute)
+            except AttributeError:
+                break
+            return obj
     raise ImportError(
         f"Cannot import {path!r}. The checkpoint names a class that is not importable here; install the package "
         f"that defines it, or make sure the module is on the Python path."

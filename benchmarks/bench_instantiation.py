@@ -1,20 +1,33 @@
-"""Cost of the instantiation layer over plain transformers, on a roberta-base-sized checkpoint.
+"""Cost of the instantiation layer over plain transformers, at the sizes of roberta-base and GPT-2.
 
-Measures, in fresh subprocesses so that peak memory and warm caches do not leak between runs:
+Each load is measured in a fresh subprocess (so that peak memory and warm caches do not leak between runs), with
+everything the load imports (the modeling code on both sides, and a standalone folder's remote code) imported
+before the clock; ours and the reference alternate, pair by pair, and the medians count:
 
-- ``from_pretrained`` wall time and peak memory (resident set growth) of ``ForSingleLabelTokenClassification``
-  vs. ``AutoModelForTokenClassification``, both loading the same locally saved ``RobertaModel`` checkpoint;
-- one training step (forward + backward, batch 4 x 64, one thread) of ``ForSingleLabelTokenClassification`` vs.
-  ``RobertaForTokenClassification``, both in one subprocess with their steps alternating (median of each).
+- ``from_pretrained`` of ``ForSingleLabelTokenClassification`` vs. ``AutoModelForTokenClassification``, both from the
+  same saved ``RobertaModel`` (roberta-base sizes);
+- a standalone folder (``save_pretrained(..., standalone=True)``) loaded with
+  ``AutoModelForTokenClassification.from_pretrained(folder, trust_remote_code=True)`` vs. the same auto class on a
+  saved ``RobertaForTokenClassification``;
+- ``from_pretrained`` of ``ForCausalLM`` vs. ``AutoModelForCausalLM``, both from the same saved ``GPT2LMHeadModel``
+  (GPT-2 small sizes);
 
-Prints each ratio (ours / transformers); the target is <= 1.05. The checkpoint has random weights, built from
-``RobertaConfig()`` in a temporary folder (no hub). Usage: ``python benchmarks/bench_instantiation.py [--repeats N]``.
+and, in one subprocess each with the two models' runs alternating (median of each, one thread):
+
+- one training step (forward + backward, batch 4 x 64) of ``ForSingleLabelTokenClassification`` vs.
+  ``RobertaForTokenClassification``;
+- ``generate`` (greedy, 32 new tokens after a 16-token prompt, with the cache) of ``ForCausalLM`` vs.
+  ``GPT2LMHeadModel`` with the same weights (the generated tokens are checked equal).
+
+Prints each ratio (ours / transformers); the target is <= 1.05. The checkpoints have random weights, built from the
+default configs in a temporary folder (no hub). Usage: ``python benchmarks/bench_instantiation.py [--repeats N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,33 +39,53 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 NUM_LABELS = 9
 BATCH, LENGTH = 4, 64
+PROMPT, NEW_TOKENS = 16, 32
+# Load measurements: kind -> (checkpoint subfolder, what it is compared with).
+LOAD_PAIRS = (("ours", "auto"), ("standalone", "auto-with-head"), ("ours-causal-lm", "auto-causal-lm"))
 
 
-def make_checkpoint(folder: Path) -> None:
+def make_checkpoints(folder: Path) -> None:
     import torch
-    from transformers import RobertaConfig, RobertaModel
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        RobertaConfig,
+        RobertaForTokenClassification,
+        RobertaModel,
+    )
 
     torch.manual_seed(0)
-    RobertaModel(RobertaConfig()).save_pretrained(folder)  # roberta-base sizes, random weights
+    RobertaModel(RobertaConfig()).save_pretrained(folder / "roberta")  # roberta-base sizes, random weights
+    RobertaForTokenClassification(RobertaConfig(num_labels=NUM_LABELS)).save_pretrained(
+        folder / "roberta-with-head"
+    )
+    GPT2LMHeadModel(GPT2Config()).save_pretrained(folder / "gpt2")
+    load("ours", folder).save_pretrained(folder / "standalone", standalone=True)
 
 
-def load(kind: str, checkpoint: str):
+def load(kind: str, folder: Path):
+    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+
+    from archit_codemod.instantiation.basemodels import AutoBaseModel, RobertaBaseModel
+    from archit_codemod.instantiation.heads import CausalLMHeadConfig, TokenClassificationHeadConfig
+    from archit_codemod.instantiation.tasks import ForCausalLM, ForSingleLabelTokenClassification
+
     if kind == "ours":
-        from archit_codemod.instantiation.basemodels import RobertaBaseModel
-        from archit_codemod.instantiation.heads import TokenClassificationHeadConfig
-        from archit_codemod.instantiation.tasks import ForSingleLabelTokenClassification
-
         return ForSingleLabelTokenClassification.from_pretrained(
-            checkpoint, RobertaBaseModel, TokenClassificationHeadConfig(num_labels=NUM_LABELS)
+            folder / "roberta", RobertaBaseModel, TokenClassificationHeadConfig(num_labels=NUM_LABELS)
         )
     if kind == "auto":
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification.from_pretrained(checkpoint, num_labels=NUM_LABELS)
-    if kind == "roberta":
-        from transformers import RobertaForTokenClassification
-
-        return RobertaForTokenClassification.from_pretrained(checkpoint, num_labels=NUM_LABELS)
+        return AutoModelForTokenClassification.from_pretrained(folder / "roberta", num_labels=NUM_LABELS)
+    if kind == "standalone":
+        return AutoModelForTokenClassification.from_pretrained(folder / "standalone", trust_remote_code=True)
+    if kind == "auto-with-head":
+        return AutoModelForTokenClassification.from_pretrained(folder / "roberta-with-head")
+    if kind == "ours-causal-lm":
+        return ForCausalLM.from_pretrained(
+            folder / "gpt2", AutoBaseModel, CausalLMHeadConfig(tie_weights=True)
+        )
+    if kind == "auto-causal-lm":
+        return AutoModelForCausalLM.from_pretrained(folder / "gpt2")
     raise ValueError(kind)
 
 
@@ -65,7 +98,27 @@ def _peak_rss_bytes() -> int:
     raise RuntimeError("No VmHWM in /proc/self/status: peak memory is measured on Linux only.")
 
 
-def measure_load(kind: str, checkpoint: str) -> dict[str, float]:
+def import_everything(folder: Path) -> None:
+    """Import what any load imports, so that only the load itself is timed and counted: the modeling code of both
+    sides, this package, and the standalone folder's remote code."""
+    from transformers import (  # noqa: F401
+        AutoModelForCausalLM,
+        AutoModelForTokenClassification,
+        GPT2LMHeadModel,
+        RobertaForTokenClassification,
+        RobertaModel,
+    )
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    import archit_codemod.instantiation.basemodels  # noqa: F401
+    import archit_codemod.instantiation.heads  # noqa: F401
+    import archit_codemod.instantiation.tasks  # noqa: F401
+    from archit_codemod.instantiation.bundle import ENTRY_MODULE
+
+    get_class_from_dynamic_module(f"{ENTRY_MODULE}.ForSingleLabelTokenClassification", folder / "standalone")
+
+
+def measure_load(kind: str, folder: Path) -> dict[str, float]:
     import time
 
     import torch
@@ -73,16 +126,10 @@ def measure_load(kind: str, checkpoint: str) -> dict[str, float]:
 
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(1)
-    # Import everything the load needs first, so that only the load itself is timed and counted.
-    from transformers import AutoModelForTokenClassification, RobertaModel  # noqa: F401
-
-    import archit_codemod.instantiation.basemodels  # noqa: F401
-    import archit_codemod.instantiation.heads  # noqa: F401
-    import archit_codemod.instantiation.tasks  # noqa: F401
-
+    import_everything(folder)
     baseline = _peak_rss_bytes()
     start = time.perf_counter()
-    model = load(kind, checkpoint)
+    model = load(kind, folder)
     seconds = time.perf_counter() - start
     # transformers may leave weights memory-mapped from the safetensors file, resident only once read: read
     # every parameter, so that both sides count the memory a model in use holds.
@@ -92,42 +139,92 @@ def measure_load(kind: str, checkpoint: str) -> dict[str, float]:
     return {"seconds": seconds, "peak_bytes": _peak_rss_bytes() - baseline}
 
 
-def measure_step(checkpoint: str, steps: int) -> dict[str, float]:
-    """Both models in one process, their steps alternating, so that the load other processes put on the machine
-    affects both alike. Returns the median step time of each."""
+def alternate(runs: dict, repetitions: int) -> dict[str, float]:
+    """Median seconds of each run, the runs alternating, after one warm-up each."""
     import time
 
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for repetition in range(repetitions + 1):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            if repetition > 0:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure_step(folder: Path, steps: int) -> dict[str, float]:
     import torch
     import transformers
 
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(1)
-    models = {kind: load(kind, checkpoint).train() for kind in ("ours", "roberta")}
+    models = {"ours": load("ours", folder).train(), "transformers": load("auto", folder).train()}
     generator = torch.Generator().manual_seed(0)
     input_ids = torch.randint(3, 50000, (BATCH, LENGTH), generator=generator)
     attention_mask = torch.ones_like(input_ids)
     labels = torch.randint(0, NUM_LABELS, (BATCH, LENGTH), generator=generator)
 
-    def step(model) -> float:
-        model.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss.backward()
-        return time.perf_counter() - start
+    def step(model):
+        def run() -> None:
+            model.zero_grad(set_to_none=True)
+            model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss.backward()
 
-    times: dict[str, list[float]] = {kind: [] for kind in models}
-    for repetition in range(steps + 1):
-        for kind, model in models.items():
-            seconds = step(model)
-            if repetition > 0:  # the first step of each is a warm-up
-                times[kind].append(seconds)
-    return {f"{kind}_seconds": statistics.median(values) for kind, values in times.items()}
+        return run
+
+    return alternate({name: step(model) for name, model in models.items()}, steps)
 
 
-def in_subprocess(*arguments: str) -> dict[str, float]:
+def measure_generate(folder: Path, repetitions: int) -> dict[str, float]:
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    torch.set_num_threads(1)
+    models = {
+        "ours": load("ours-causal-lm", folder).eval(),
+        "transformers": load("auto-causal-lm", folder).eval(),
+    }
+    input_ids = torch.randint(0, 50000, (1, PROMPT), generator=torch.Generator().manual_seed(0))
+    outputs = {}
+
+    def generate(name, model):
+        def run() -> None:
+            with torch.no_grad():
+                outputs[name] = model.generate(
+                    input_ids=input_ids, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False
+                )
+
+        return run
+
+    medians = alternate({name: generate(name, model) for name, model in models.items()}, repetitions)
+    if not torch.equal(outputs["ours"], outputs["transformers"]):
+        raise AssertionError("ForCausalLM generated other tokens than GPT2LMHeadModel with the same weights")
+    return medians
+
+
+def in_subprocess(*arguments: str, modules_cache: str) -> dict[str, float]:
+    # Remote code goes to a module cache of this run, not the user's.
+    environment = {**os.environ, "HF_MODULES_CACHE": modules_cache}
     result = subprocess.run(
-        [sys.executable, __file__, *arguments], check=True, capture_output=True, text=True
+        [sys.executable, __file__, *arguments], check=True, capture_output=True, text=True, env=environment
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def child(arguments: argparse.Namespace) -> None:
+    """One measurement in this (fresh) process, printed as JSON."""
+    what, kind = arguments.measure
+    folder = Path(arguments.checkpoint)
+    if what == "checkpoints":
+        make_checkpoints(folder)
+        print("{}")
+    elif what == "load":
+        print(json.dumps(measure_load(kind, folder)))
+    elif what == "step":
+        print(json.dumps(measure_step(folder, arguments.steps)))
+    else:
+        print(json.dumps(measure_generate(folder, arguments.steps)))
 
 
 def main() -> None:
@@ -135,56 +232,51 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--repeats", type=int, default=5, help="subprocesses per measurement (the median counts)"
+        "--repeats", type=int, default=6, help="fresh-process pairs per load (the median counts)"
     )
-    parser.add_argument("--steps", type=int, default=10, help="timed training steps of each model")
+    parser.add_argument(
+        "--steps", type=int, default=10, help="timed training steps and generations of each model"
+    )
     parser.add_argument("--measure", nargs=2, metavar=("WHAT", "KIND"), help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-
-    if arguments.measure:  # child process: one measurement, printed as JSON
-        what, kind = arguments.measure
-        if what == "checkpoint":
-            make_checkpoint(Path(arguments.checkpoint))
-            print("{}")
-        elif what == "load":
-            print(json.dumps(measure_load(kind, arguments.checkpoint)))
-        else:
-            print(json.dumps(measure_step(arguments.checkpoint, arguments.steps)))
+    if arguments.measure:
+        child(arguments)
         return
 
-    with tempfile.TemporaryDirectory() as folder:
-        print("Saving a roberta-base-sized RobertaModel with random weights ...", flush=True)
-        in_subprocess("--measure", "checkpoint", "-", "--checkpoint", folder)  # keeps this process small
-        loads: dict[str, list[dict[str, float]]] = {"ours": [], "auto": []}
-        for _ in range(arguments.repeats):  # alternate, so drifting machine load affects both alike
-            for kind in loads:
-                loads[kind].append(in_subprocess("--measure", "load", kind, "--checkpoint", folder))
-        step = in_subprocess(
-            "--measure", "step", "-", "--checkpoint", folder, "--steps", str(arguments.steps)
-        )
-
     rows = []
-    for metric in ("seconds", "peak_bytes"):
-        mine = statistics.median(result[metric] for result in loads["ours"])
-        reference = statistics.median(result[metric] for result in loads["auto"])
-        rows.append((f"from_pretrained {metric}", mine, reference, "AutoModelForTokenClassification", metric))
-    rows.append(
-        (
-            "forward+backward seconds",
-            step["ours_seconds"],
-            step["roberta_seconds"],
-            "RobertaForTokenClassification",
-            "seconds",
-        )
-    )
-    print(f"\n{'measurement':<28} {'ours':>10} {'transformers':>13}  {'ratio':>6}  (target <= 1.05)")
+    with tempfile.TemporaryDirectory() as folder:
+        print("Saving roberta-base- and GPT-2-sized checkpoints with random weights ...", flush=True)
+        cache = str(Path(folder) / "modules")
+        in_subprocess("--measure", "checkpoints", "-", "--checkpoint", folder, modules_cache=cache)
+        for mine, reference in LOAD_PAIRS:
+            loads: dict[str, list[dict[str, float]]] = {mine: [], reference: []}
+            for _ in range(arguments.repeats):  # alternate, so drifting machine load affects both alike
+                for kind in loads:
+                    measured = in_subprocess(
+                        "--measure", "load", kind, "--checkpoint", folder, modules_cache=cache
+                    )
+                    loads[kind].append(measured)
+            for metric in ("seconds", "peak_bytes"):
+                values = {kind: statistics.median(result[metric] for result in loads[kind]) for kind in loads}
+                rows.append((f"load {mine} {metric}", values[mine], values[reference], reference, metric))
+        steps = str(arguments.steps)
+        for what, label, versus in (
+            ("step", "forward+backward seconds", "RobertaForTokenClassification"),
+            ("generate", "generate seconds", "GPT2LMHeadModel"),
+        ):
+            result = in_subprocess(
+                "--measure", what, "-", "--checkpoint", folder, "--steps", steps, modules_cache=cache
+            )
+            rows.append((label, result["ours"], result["transformers"], versus, "seconds"))
+
+    print(f"\n{'measurement':<34} {'ours':>10} {'transformers':>13}  {'ratio':>6}  (target <= 1.05)")
     for label, mine, reference, versus, metric in rows:
         unit = (
             (lambda v: f"{v / 2**20:.0f} MiB") if metric == "peak_bytes" else (lambda v: f"{v * 1000:.0f} ms")
         )
         ratio = f"{mine / reference:.3f}" if reference else "n/a"
-        print(f"{label:<28} {unit(mine):>10} {unit(reference):>13}  {ratio:>6}  vs {versus}")
+        print(f"{label:<34} {unit(mine):>10} {unit(reference):>13}  {ratio:>6}  vs {versus}")
 
 
 if __name__ == "__main__":

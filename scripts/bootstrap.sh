@@ -28,4 +28,9 @@ if [ -n "${TRANSFORMERS:-}" ]; then
 else
     "$venv/bin/python" -m pip install --quiet -e ".[dev]"
 fi
+# AdapterHub's adapters requires transformers 4.57: where that release is installed, add it for the
+# real-world tests (tests/realworld), as pyproject.toml's extra "adapters-tests".
+if "$venv/bin/python" -c 'import sys, transformers; sys.exit(not transformers.__version__.startswith("4.57."))'; then
+    "$venv/bin/python" -m pip install --quiet -e ".[dev,adapters-tests]" ${TRANSFORMERS:+"$TRANSFORMERS"}
+fi
 "$venv/bin/python" -c 'import torch; cuda = torch.version.cuda or "none"; print(f"bootstrap: torch {torch.__version__}, CUDA {cuda}")'

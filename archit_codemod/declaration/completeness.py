@@ -125,8 +125,8 @@ def _rebuild(
     if call is not None:
         cls, args, kwargs = call.cls, call.args, call.kwargs
         memo[id(module)] = module  # a module reachable from its own arguments must not recurse forever
-        args = tuple(_rebuild_value(value, trace, memo) for value in args)
-        kwargs = {key: _rebuild_value(value, trace, memo) for key, value in kwargs.items()}
+        args = tuple(rebuilt_argument(value, trace, memo) for value in args)
+        kwargs = {key: rebuilt_argument(value, trace, memo) for key, value in kwargs.items()}
     else:
         config = getattr(module, "config", None)
         if config is None:
@@ -141,13 +141,13 @@ def _rebuild(
     return rebuilt
 
 
-def _rebuild_value(value: Any, trace: Trace | None, memo: dict[int, nn.Module]) -> Any:
+def rebuilt_argument(value: Any, trace: Trace | None, memo: dict[int, nn.Module]) -> Any:
     if isinstance(value, nn.Module):
         return _rebuild(value, trace, memo)
     if type(value) in (list, tuple):
-        return type(value)(_rebuild_value(item, trace, memo) for item in value)
+        return type(value)(rebuilt_argument(item, trace, memo) for item in value)
     if type(value) is dict:
-        return {key: _rebuild_value(item, trace, memo) for key, item in value.items()}
+        return {key: rebuilt_argument(item, trace, memo) for key, item in value.items()}
     return value
 
 
@@ -227,6 +227,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     """
     changes = net_changes(trace)
     checked = Checked(trace, {})
+    rebuilt_containers: dict[int, nn.Module] = {}
     inferred: list[Modification] = []
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
@@ -246,6 +247,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             )
             checked.roots[name] = root
             continue
+        rebuilt_containers.update(_rebuilt_containers(root, reference))
         expected, got = snapshot(reference), snapshot(root)
         check = _RootCheck(name, root, reference, expected, got, differences(expected, got), changed)
         check.calls = _effect_calls(root, trace)
@@ -260,7 +262,11 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             checked.roots[name] = root
     if not checked.roots:
         raise NothingModifiedError(_nothing_to_declare(roots, redundant))
-    kept = [m for m in trace.modifications if (id(m.owner), m.name) not in dropped]
+    kept = [
+        _as_rebuilt(m, rebuilt_containers)
+        for m in trace.modifications
+        if (id(m.owner), m.name) not in dropped
+    ]
     checked.trace = dataclasses.replace(trace, modifications=kept + inferred)
     return checked
 
@@ -341,6 +347,30 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
     return inferred
 
 
+def _rebuilt_containers(root: nn.Module, reference: nn.Module) -> dict[int, nn.Module]:
+    """``id(container of root)`` -> the container at the same path of the rebuilt ``reference``."""
+    found = {}
+    for path, module in root.named_modules():
+        if type(module) in (nn.ModuleList, nn.Sequential):
+            try:
+                found[id(module)] = reference.get_submodule(path)
+            except AttributeError:
+                continue
+    return found
+
+
+def _as_rebuilt(modification: Modification, rebuilt: dict[int, nn.Module]) -> Modification:
+    """An item appended to a container is a replaced item where the original class now builds one there.
+
+    ``layers.append(copy.deepcopy(layers[-1]))`` with ``config.num_hidden_layers`` updated: the original class
+    builds three layers; the third is the one the script replaced, not one more.
+    """
+    container = rebuilt.get(id(modification.owner))
+    if modification.kind != "add" or container is None or modification.name not in container._modules:
+        return modification
+    return dataclasses.replace(modification, kind="set", old=container._modules[modification.name])
+
+
 def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]:
     """The library calls that changed modules of ``root`` themselves, by module path: those that registered
     tensors or hooks, and those that attached modules they built (``register_parametrization``).
@@ -385,9 +415,15 @@ def _infer(check: _RootCheck, difference: Difference, trace: Trace) -> tuple[Mod
     if new is None:
         return _inferred("set" if child in owner._modules else "delete", owner, child, old, None), None
     call = trace.call_of(new)
-    if call is None or call.cls is not type(new):
+    if call is None or not built_like(call.cls, type(new)):
         return None, _class_advice(new, trace)
     return _inferred("add" if old is None else "set", owner, child, old, new), None
+
+
+def built_like(built: type, now: type) -> bool:
+    """Whether a module built as ``built`` whose ``__class__`` is now ``now`` is what ``now(...)`` builds with the
+    same arguments: ``now`` subclasses ``built`` and adds no constructor of its own."""
+    return now is built or (issubclass(now, built) and now.__init__ is built.__init__)
 
 
 def _inferred(kind: str, owner: nn.Module, name: str, old: Any, new: nn.Module | None) -> Modification:

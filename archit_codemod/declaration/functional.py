@@ -43,8 +43,6 @@ MAX_PARAMETERS = 30_000_000
 
 def skip_reason(traced: nn.Module, arguments: tuple[Any, ...] = ()) -> str | None:
     """Why the functional check does not run for ``traced`` (built with ``arguments``), or ``None``."""
-    if any(isinstance(value, nn.Module) for value in _flattened(arguments)):
-        return "its constructor call passes modules"
     tensors = [*traced.parameters(), *traced.buffers()]
     if any(tensor.device.type != "cpu" for tensor in tensors):
         return "its weights are not all on the CPU"

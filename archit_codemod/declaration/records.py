@@ -161,6 +161,8 @@ class Trace:
     calls: weakref.WeakKeyDictionary[nn.Module, ConstructorCall] = field(
         default_factory=weakref.WeakKeyDictionary
     )
+    copies: weakref.WeakKeyDictionary[nn.Module, nn.Module] = field(default_factory=weakref.WeakKeyDictionary)
+    """Each module made by ``copy.deepcopy`` while tracing -> the module it copies."""
     namespace: dict[str, Any] = field(default_factory=dict)
     script_path: Path | None = None
     script_module_name: str = "__main__"
@@ -171,3 +173,10 @@ class Trace:
     def call_of(self, module: nn.Module) -> ConstructorCall | None:
         """The constructor call that built ``module``, if it was built while tracing."""
         return self.calls.get(module)
+
+    def copied_from(self, module: nn.Module) -> nn.Module | None:
+        """The module ``module`` is a deep copy of (the first one built by a constructor), if it is one."""
+        original = self.copies.get(module)
+        while original is not None and original in self.copies and original not in self.calls:
+            original = self.copies[original]
+        return original

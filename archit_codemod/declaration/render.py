@@ -188,15 +188,19 @@ class Renderer:
                 "Fix: run the script under `python -m archit_codemod SCRIPT`, or build and modify the model inside "
                 "`with archit_codemod.declaration.tracer.trace():`."
             )
-        if call.cls is not type(module):
+        cls = type(module)
+        if cls is not call.cls and not (issubclass(cls, call.cls) and cls.__init__ is call.cls.__init__):
             raise DeclarationError(
-                f"{context.path}: the module was built as {call.cls.__qualname__} but is now a "
-                f"{type(module).__qualname__} (its __class__ was changed); the codemod cannot declare that."
+                f"{context.path}: the module was built as {call.cls.__qualname__} but is now a {cls.__qualname__} "
+                "(its __class__ was changed to a class with a constructor of its own), so no call of either class "
+                "builds it. Fix: build an instance of the new class and assign it in place of the module "
+                "(owner.attribute = NewClass(...)), copying the weights with load_state_dict."
             )
         if generated is not None:
             callee: cst.BaseExpression = cst.Name(generated)
         else:
-            callee = self.names.reference(call.cls, f"{context.path} (in {context.owner})")
+            # A __class__ swap to a subclass without a constructor of its own is a call of that subclass.
+            callee = self.names.reference(cls, f"{context.path} (in {context.owner})")
         # The replacement's arguments, and those of the modules built for it (nn.Sequential(nn.Dropout(0.1),
         # nn.Linear(16, 4)) replacing nn.Linear(dim, num_classes)), may stand for the replaced module's.
         sizes = parameter_sizes(module) if context.original_arguments else None

@@ -82,6 +82,13 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
         if not any(other != name and id(module) in contents[other] for other in candidates)
     }
     roots = {_global_name(module, globals_, name): module for name, module in roots.items()}
+    # A wrapper unwrapped may leave a model that another root contains (a SentenceTransformer's encoder).
+    inside = {name: _contained_ids(module) for name, module in roots.items()}
+    roots = {
+        name: module
+        for name, module in roots.items()
+        if not any(other != name and id(module) in inside[other] for other in roots)
+    }
 
     # Modified owners no global reaches: declare them through their topmost traced ancestor.
     reached: set[int] = set().union(*contents.values())

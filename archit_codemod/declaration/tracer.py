@@ -226,8 +226,16 @@ def _record_construction(
     if parent is not None:
         _state.creation_parents[module] = weakref.ref(parent)
     # copy.deepcopy / pickle call cls.__new__(cls) directly, and a subclass with its own __new__
-    # calls ours without its arguments: neither is the constructor call, so none is recorded.
-    if caller.f_code in _COPY_CONSTRUCTORS or cls.__new__ is not _module_new:
+    # calls ours without its arguments: neither is the constructor call, so none is recorded. A deep copy
+    # records the module it copies (copy._reconstruct's `x`), so that it can be built as that one was.
+    if caller.f_code in _COPY_CONSTRUCTORS:
+        reconstruct = caller.f_back
+        original = reconstruct.f_locals.get("x") if reconstruct is not None else None
+        if isinstance(original, nn.Module) and type(original) is cls:
+            for session in _state.sessions:
+                session.trace.copies[module] = original
+        return
+    if cls.__new__ is not _module_new:
         return
     within = {id(session): _building_call(caller, session.user_filename) for session in _state.sessions}
     shared: dict[int, ConstructorCall] = {}  # nested traces share one record when they see the same call

@@ -20,6 +20,7 @@ import functools
 import importlib
 import inspect
 import itertools
+import linecache
 import sys
 import tempfile
 import textwrap
@@ -30,10 +31,12 @@ from typing import Any
 
 import torch
 from torch import nn
+from transformers import PreTrainedModel
 
 from archit_codemod.declaration.compare import Difference, differences, is_parametrized_class, snapshot
+from archit_codemod.declaration.completeness import rebuilt_argument
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.errors import VerificationError
+from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.functional import build_on_cpu, check_outputs, short_error, skip_reason
 from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import stage
@@ -91,7 +94,12 @@ def build_root(namespace: Any, class_name: str, root: nn.Module, trace: Trace | 
     cls = getattr(namespace, class_name)
     call = trace.call_of(root) if trace is not None else None
     if call is not None:
-        return cls(*call.args, **call.kwargs)
+        # Modules among the arguments are built again as they were built: the traced ones must stay untouched
+        # (a generated class may change the modules it receives, as a replayed library call does).
+        memo: dict[int, nn.Module] = {}
+        args = tuple(rebuilt_argument(value, trace, memo) for value in call.args)
+        kwargs = {key: rebuilt_argument(value, trace, memo) for key, value in call.kwargs.items()}
+        return cls(*args, **kwargs)
     config = getattr(root, "config", None)
     if config is None:
         raise VerificationError(
@@ -180,6 +188,8 @@ def verify_root(
         on_cpu = build_on_cpu(build, failure)
         same_tree(on_cpu)
         check_outputs(on_cpu, traced, failure)
+        if isinstance(traced, PreTrainedModel):
+            _builds_on_meta(build, failure)
         return
     try:
         with torch.device("meta"):
@@ -191,6 +201,18 @@ def verify_root(
             f"{failure}: the generated code fails to build on meta: {short_error(error)}"
         ) from error
     same_tree(built)
+
+
+def _builds_on_meta(build: Callable[[], nn.Module], failure: str) -> None:
+    """transformers' ``from_pretrained`` builds a model on ``meta`` first: the generated class must build there."""
+    try:
+        with torch.device("meta"):
+            build()
+    except Exception as error:
+        raise VerificationError(
+            f"{failure}: it fails to build on the meta device, where transformers' from_pretrained builds models: "
+            f"{short_error(error)}"
+        ) from error
 
 
 def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ...]:
@@ -219,14 +241,56 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
         for root_name, (stem, class_name) in output.roots.items():
             root = roots[root_name]
             shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
-            verify_root(
-                functools.partial(build_root, modules[stem], class_name, root, trace),
-                root,
-                f"{shown} does not rebuild the traced model {root_name!r}",
-                original_of=original_of,
-                script_module_name=script_module_name,
-                arguments=constructor_arguments(root, trace),
-            )
+            with _replays_refused(output, package, shown):
+                verify_root(
+                    functools.partial(build_root, modules[stem], class_name, root, trace),
+                    root,
+                    f"{shown} does not rebuild the traced model {root_name!r}",
+                    original_of=original_of,
+                    script_module_name=script_module_name,
+                    arguments=constructor_arguments(root, trace),
+                )
+
+
+@contextlib.contextmanager
+def _replays_refused(output: Output, package: LoadedOutput, shown: str) -> Iterator[None]:
+    """A build that fails inside a library call the generated class makes again is a refusal, not a bug."""
+    try:
+        yield
+    except VerificationError as failure:
+        error = failure.__cause__
+        line = _replay_line(error, output, package) if error is not None else None
+        if line is None:
+            raise
+        where = (
+            " on the meta device, where transformers' from_pretrained builds models,"
+            if "meta device" in str(failure)
+            else ""
+        )
+        raise DeclarationError(
+            f"{shown}: the library call the script made cannot be made again in a generated class: `{line}`{where} "
+            f"raises {type(error).__name__}: {error} Fix: apply this change after building the model, in your own "
+            "code (the checkpoint does not hold it), or use a form of the library that changes the model in place."
+        ) from error
+
+
+def _replay_line(error: BaseException, output: Output, package: LoadedOutput) -> str | None:
+    """The replayed call (its first line) that ``error``'s traceback passes through, if any."""
+    folder = sys.modules[package.name].__path__[0]
+    traceback_ = error.__traceback__
+    while traceback_ is not None:
+        code = traceback_.tb_frame.f_code
+        if code.co_filename.startswith(folder):
+            # The failing line may be inside the call's arguments: look up to the line that starts the call.
+            for lineno in range(traceback_.tb_lineno, max(traceback_.tb_lineno - 60, 0), -1):
+                line = linecache.getline(code.co_filename, lineno).strip()
+                found = next((replay for replay in output.replays if line.startswith(replay)), None)
+                if found is not None:
+                    return found
+                if line.startswith(("def ", "class ")):
+                    break
+        traceback_ = traceback_.tb_next
+    return None
 
 
 def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:

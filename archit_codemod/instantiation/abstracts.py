@@ -10,7 +10,9 @@ Everything goes through transformers' public API: ``save_pretrained``/``from_pre
 work unchanged (safetensors, sharding, ``dtype``, ``device_map``) because a ``ModelWithHead`` is built from its
 config alone. No underscore method of ``PreTrainedModel``/``PretrainedConfig`` is overridden; only the class
 attributes transformers documents for model authors are set (``config_class``, ``base_model_prefix``,
-``_tied_weights_keys``, ``_init_weights``, the attention support flags).
+``_tied_weights_keys``, ``_init_weights``, the attention support flags), and public methods are extended
+(``from_pretrained`` for the kinds of checkpoint, ``save_pretrained`` for standalone folders,
+``get_correct_experts_implementation`` to leave the experts implementation to the core).
 """
 
 from __future__ import annotations
@@ -19,23 +21,29 @@ import logging
 import os
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
-from transformers.utils import ModelOutput
 
-from archit_codemod.instantiation.configs import BaseModelConfig, CombinedConfig, HeadConfig
+from archit_codemod.instantiation.bundle import SavesStandaloneFolders
+from archit_codemod.instantiation.configs import (
+    BaseModelConfig,
+    CombinedConfig,
+    HeadConfig,
+    attentionImplementationOf,
+)
+from archit_codemod.instantiation.loading import hubKwargs, loadFromTransformersCheckpoint, loadOwnCheckpoint
 from archit_codemod.instantiation.mixins import (
     LoggingState,
     LossState,
     ReportDiagnosticsMixin,
     StatefulLossMixin,
 )
-from archit_codemod.util import checkpointToStateDict, dataclass_to_dict, import_path
+from archit_codemod.instantiation.outputs import BaseModelOutputWithCache, ModelWithHeadOutput, cacheOf
+from archit_codemod.util import import_path
 
 try:  # transformers 5: init functions that skip parameters already loaded from a checkpoint
     from transformers import initialization as _init
@@ -50,8 +58,6 @@ PC = TypeVar("PC", bound=PretrainedConfig)
 HC = TypeVar("HC", bound=HeadConfig)
 
 HEAD_INITIALISER_STD = 0.02
-# Keyword arguments of PreTrainedModel.from_pretrained that locate a checkpoint (as opposed to loading options).
-_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
 
 
 def initialiseModule(module: nn.Module, std: float = HEAD_INITIALISER_STD) -> None:
@@ -95,14 +101,22 @@ class _FollowsCore:
 
 
 class _AttentionSupportFollowsCore:
-    """The ``PreTrainedModel`` capability flags, answered from the core class (see :class:`_FollowsCore`). Listed
-    before ``PreTrainedModel`` among the bases, so these win over its class attributes."""
+    """The ``PreTrainedModel`` capability flags, answered from the core class (see :class:`_FollowsCore`), and the
+    experts implementation left to the core. Listed before ``PreTrainedModel`` among the bases, so these win over its
+    class attributes."""
 
     _supports_sdpa = _FollowsCore()
     _supports_flash_attn = _FollowsCore()
     _supports_flash_attn_2 = _FollowsCore()
     _supports_flex_attn = _FollowsCore()
     supports_gradient_checkpointing = _FollowsCore()
+
+    def get_correct_experts_implementation(self, requested_experts: str | None) -> str | None:
+        """transformers' check of the mixture-of-experts implementation (transformers 5). The wrapper has no experts of
+        its own, and its core checks the implementation it is built or loaded with, so the request passes unchanged
+        (``None``: the core picks its default; transformers would pick ``"eager"`` for the wrapper, in the config it
+        shares with the core)."""
+        return requested_experts
 
 
 ########################################################################################################################
@@ -179,6 +193,23 @@ class BaseModel(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC]):
         return cls(config)
 
     @classmethod
+    def from_pretrained(cls, checkpoint: str | os.PathLike, *model_args: Any, **kwargs: Any) -> BaseModel[PC]:
+        """Load from a checkpoint this wrapper class saved (its ``architectures`` name the class), or from any
+        transformers checkpoint of the core, base model or model with head: only the core's weights are used
+        (:meth:`coreFromPretrained`; for an encoder-decoder checkpoint, see :class:`~.basemodels.AutoBaseModel`).
+        Keyword arguments (``dtype``, ``device_map``, ``attn_implementation``, ...) go to transformers'
+        ``from_pretrained``; ``output_loading_info=True`` returns transformers' loading info too."""
+        config_dict, _ = PretrainedConfig.get_config_dict(checkpoint, **hubKwargs(kwargs))
+        if cls.__name__ in (config_dict.get("architectures") or ()):
+            if kwargs.get("config") is None:
+                kwargs["config"] = AutoConfig.from_pretrained(checkpoint, **hubKwargs(kwargs))
+            return super().from_pretrained(checkpoint, *model_args, **kwargs)
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        core, info = cls.coreFromPretrained(checkpoint, **kwargs)
+        model = cls.fromCore(core)
+        return (model, info) if output_loading_info else model
+
+    @classmethod
     def fromCore(cls, core: PreTrainedModel) -> BaseModel[PC]:
         """Wrap an existing core (for instance one loaded with ``from_pretrained``) without touching its weights."""
         return cls(core.config, core=core)
@@ -231,21 +262,24 @@ class BaseModel(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC]):
         attention_mask: torch.Tensor | None = None,
         do_drop_intermediates: bool = True,
         **kwargs: Any,
-    ) -> BaseModelOutputWithPoolingAndNoAttention:
+    ) -> BaseModelOutputWithCache:
         """Run the core. ``hidden_states`` (all layers) are only returned when ``do_drop_intermediates=False``;
-        ``pooler_output`` is the core's pooler output, or ``None`` when the core has no pooler."""
+        ``pooler_output`` is the core's pooler output, or ``None`` when the core has no pooler.
+
+        Other keyword arguments go to the core and win over :meth:`coreForwardKwargs` (``use_cache=True`` with a
+        cache, as ``generate`` passes them); the cache the core returns is passed on (see :mod:`.outputs`)."""
         self._prepareStates()
         output = self.coreToRun()(
             input_ids=input_ids,
             attention_mask=attention_mask,
             output_hidden_states=not do_drop_intermediates,
-            **self.coreForwardKwargs(),
-            **kwargs,
+            **{**self.coreForwardKwargs(), **kwargs},
         )
-        return BaseModelOutputWithPoolingAndNoAttention(
+        return BaseModelOutputWithCache(
             last_hidden_state=output.last_hidden_state,
             pooler_output=getattr(output, "pooler_output", None),
             hidden_states=None if do_drop_intermediates else output.hidden_states,
+            **cacheOf(output),
         )
 
     def _prepareStates(self) -> None:
@@ -331,22 +365,19 @@ class Head(nn.Module, Generic[HC]):
         """
         return None
 
+    @classmethod
+    def mapsTransformersHeads(cls) -> bool:
+        """Whether this head class maps transformers heads (overrides :meth:`weightsFromTransformersHead`), so that
+        the weights a checkpoint's core leaves unused are worth reading."""
+        return cls.weightsFromTransformersHead.__func__ is not Head.weightsFromTransformersHead.__func__
+
 
 ########################################################################################################################
 #   Model with head
 ########################################################################################################################
 
 
-@dataclass
-class ModelWithHeadOutput(ModelOutput):
-    """``loss`` first (what ``Trainer`` reads), then ``logits`` (kept in training mode too), then the base output."""
-
-    loss: torch.Tensor | None = None
-    logits: torch.Tensor | Any | None = None
-    base_model_output: BaseModelOutputWithPoolingAndNoAttention | None = None
-
-
-class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, HC]):
+class ModelWithHead(_AttentionSupportFollowsCore, SavesStandaloneFolders, PreTrainedModel, Generic[PC, HC]):
     """A base model and a head, as one ``PreTrainedModel``. Subclasses (tasks) choose the head and the loss.
 
     Fields: ``model`` (the :class:`BaseModel`), ``head`` (the :class:`Head`), ``loss`` (the loss module).
@@ -358,6 +389,12 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
     base_model_prefix = "model"
     # Trainer must not pass num_items_in_batch through **kwargs: those go to the core.
     accepts_loss_kwargs = False
+    # The config's problem_type for this task, as transformers' sequence classifiers set it (the text-classification
+    # pipeline picks softmax, sigmoid or nothing from it).
+    problem_type: ClassVar[str | None] = None
+    # The transformers auto classes that rebuild this task from a saved folder, most specific first (AutoModel
+    # rebuilds every task and is not listed); they name the task in a standalone folder's auto_map.
+    auto_classes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: CombinedConfig, base_model: BaseModel | None = None):
         """Build from ``config`` alone, or around an existing ``base_model`` (whose config must be
@@ -372,10 +409,15 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
             raise ValueError(f"{type(self).__name__} needs config.head_config; the CombinedConfig has none.")
         if config.model_with_head_class is None:
             config.model_with_head_class = import_path(type(self))
+        if config.problem_type is None and self.problem_type is not None:
+            config.problem_type = self.problem_type
         super().__init__(config)
 
         if base_model is None:
             base_model = config.baseModelClass()(config.base_model_config)
+            # A wrapper may wrap a part of what the config describes, with that part's config (AutoBaseModel wraps
+            # the encoder of an EncoderDecoderConfig): the combined config describes what was built.
+            config.base_model_config = base_model.config
         elif base_model.config is not config.base_model_config:
             raise ValueError("base_model.config must be the very object config.base_model_config.")
         self.model = base_model
@@ -383,8 +425,11 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
         self.loss = self.buildLoss()
 
         reference = next(iter(self.model.parameters()), None)
-        if reference is not None and reference.device.type != "meta":
-            # A loaded base model may be in another dtype or on another device than the default the head got.
+        head_parameter = next(iter(self.head.parameters()), None)
+        on_meta = any(tensor is not None and tensor.is_meta for tensor in (reference, head_parameter))
+        if reference is not None and not on_meta:
+            # A loaded base model may be in another dtype or on another device than the default the head got. (On
+            # the meta device, as from_pretrained builds models, the weights are placed when they are loaded.)
             self.head.to(device=reference.device, dtype=self.model.dtype)
 
         tied = self._tiedOutputEmbeddingKeys()
@@ -432,12 +477,20 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
             input_ids, attention_mask, do_drop_intermediates=not output_hidden_states, **kwargs
         )
         logits = self.head(base_output, head_attention_mask)
-        loss = None
-        if labels is not None:
-            loss = self.computeLoss(logits, labels)
-            base_loss = self.model.computeLoss()
-            if base_loss is not None:
-                loss = loss + base_loss
+        loss = None if labels is None else self.totalLoss(logits, labels)
+        return self.buildOutput(loss, logits, base_output)
+
+    def totalLoss(self, logits: Any, labels: Any) -> torch.Tensor:
+        """The task loss (:meth:`computeLoss`) plus the loss terms added inside the base model, if any."""
+        loss = self.computeLoss(logits, labels)
+        base_loss = self.model.computeLoss()
+        return loss if base_loss is None else loss + base_loss
+
+    def buildOutput(
+        self, loss: torch.Tensor | None, logits: Any, base_output: BaseModelOutputWithCache
+    ) -> ModelWithHeadOutput:
+        """The output of :meth:`forward`. Tasks whose users expect more fields (the split start and end scores of
+        extractive QA, which transformers' pipelines read) return a subclass."""
         return ModelWithHeadOutput(loss=loss, logits=logits, base_model_output=base_output)
 
     def callBaseModel(
@@ -506,6 +559,8 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
             head_config=head_config,
             base_model_class=import_path(type(base_model)),
             model_with_head_class=import_path(cls),
+            # The whole model attends as its base model does (transformers would otherwise pick its default).
+            attn_implementation=attentionImplementationOf(base_model.config),
         )
         return cls(config, base_model=base_model)
 
@@ -550,107 +605,46 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
         checkpoint (for 3, through the ``CombinedConfig`` constructor, which gives it to the base model's config).
         Base weights are never initialised randomly first.
         """
-        hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
-        config_dict, _ = PretrainedConfig.get_config_dict(checkpoint, **hub_kwargs)
+        config_dict, _ = PretrainedConfig.get_config_dict(checkpoint, **hubKwargs(kwargs))
         if not config_dict:  # transformers reads a folder without config.json as an empty config
             raise OSError(
                 f"{checkpoint} has no config.json, so it is not a checkpoint saved with save_pretrained. Give the "
                 f"folder that holds config.json next to the weights."
             )
         if config_dict.get("model_type") == CombinedConfig.model_type:
-            return cls._fromOwnCheckpoint(checkpoint, base_model_class, head_config, **kwargs)
-        return cls._fromTransformersCheckpoint(
-            checkpoint, config_dict, base_model_class, head_config, **kwargs
+            # PreTrainedModel.from_pretrained, unchanged: config -> cls(config) on the meta device -> load the weights.
+            load = super().from_pretrained
+            return loadOwnCheckpoint(cls, load, checkpoint, base_model_class, head_config, **kwargs)
+        return loadFromTransformersCheckpoint(
+            cls, checkpoint, config_dict, base_model_class, head_config, **kwargs
         )
 
-    @classmethod
-    def _fromOwnCheckpoint(
-        cls,
-        checkpoint: str | os.PathLike,
-        base_model_class: type[BaseModel] | None,
-        head_config: HC | None,
-        **kwargs: Any,
-    ) -> ModelWithHead[PC, HC]:
-        hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
-        # The attention implementation is read by the core when it is built, from the base model's config, which
-        # CombinedConfig gives it (transformers would only set it on the combined config).
-        if kwargs.get("attn_implementation") is not None:
-            hub_kwargs["attn_implementation"] = kwargs["attn_implementation"]
-        config = CombinedConfig.from_pretrained(checkpoint, **hub_kwargs)
-        cls.refuseConfigOfOtherTask(config)
-        if base_model_class is not None and import_path(base_model_class) != config.base_model_class:
-            raise ValueError(
-                f"The checkpoint {checkpoint} holds a {config.base_model_class}, not a {import_path(base_model_class)}. "
-                f"Leave base_model_class out to use the checkpoint's, or pass that class."
-            )
-        if head_config is not None:
-            _refuseContradictingHeadConfig(head_config, config.head_config, checkpoint)
-        # PreTrainedModel.from_pretrained, unchanged: config -> cls(config) on the meta device -> load the weights.
-        return super().from_pretrained(checkpoint, config=config, **kwargs)
+    def replaceHead(self, head_config: HC, task: type[ModelWithHead] | None = None) -> ModelWithHead:
+        """Keep the base model and put a new, freshly initialised head on it, built from ``head_config`` (as timm's
+        ``reset_classifier``): another number of labels, another layer-norm epsilon, ...
 
-    @classmethod
-    def _fromTransformersCheckpoint(
-        cls,
-        checkpoint: str | os.PathLike,
-        config_dict: dict[str, Any],
-        base_model_class: type[BaseModel] | None,
-        head_config: HC | None,
-        **kwargs: Any,
-    ) -> ModelWithHead[PC, HC]:
-        model_type = config_dict.get("model_type")
-        if base_model_class is None:
-            raise ValueError(
-                f"{checkpoint} is a transformers checkpoint (model_type {model_type!r}), not one saved by "
-                f"archit_codemod, so say which base model wrapper to load it into: "
-                f"{cls.__name__}.from_pretrained(path, RobertaBaseModel, head_config)."
+        Without ``task``, in place: the head and the combined config (head config, labels, weight tying) are
+        replaced, and ``self`` is returned. With ``task``, a task class whose head takes ``head_config`` (such as
+        ``ForSequenceRegression`` for a ``ForSingleLabelSequenceClassification``): a new model of that class, around
+        this model's base model (not copied: the two models share it).
+        """
+        if task is not None and task is not type(self):
+            return task.fromModelAndHeadConfig(self.model, head_config)
+        expected = self.headClass().configClass()
+        if not isinstance(head_config, expected):
+            raise TypeError(
+                f"{type(self).__name__}.replaceHead needs a {expected.__name__}, got a {type(head_config).__name__}. "
+                f"Fix: pass a {expected.__name__}, or the task class its head belongs to as task=..."
             )
-        if head_config is None:
-            raise ValueError(
-                f"{checkpoint} is a transformers checkpoint (model_type {model_type!r}) without a head of this "
-                f"package, so {cls.__name__} builds a new {cls.headClass().__name__}, and needs its config: "
-                f"{cls.__name__}.from_pretrained(path, {base_model_class.__name__}, "
-                f"{cls.headClass().configClass().__name__}(...))."
-            )
-        wrapped_type = getattr(base_model_class.configClass(), "model_type", "")
-        if wrapped_type and model_type and model_type != wrapped_type:
-            # transformers only warns, and would build a `wrapped_type` model around weights of another architecture.
-            raise ValueError(
-                f"{checkpoint} is a checkpoint of model_type {model_type!r}, but {base_model_class.__name__} wraps "
-                f"{wrapped_type!r} models. Use the wrapper of {model_type!r}, or AutoBaseModel, which picks the class "
-                f"from the checkpoint's config."
-            )
-        core, info = base_model_class.coreFromPretrained(checkpoint, **kwargs)
-        dropped = sorted(info.get("unexpected_keys", []))
-        missing = sorted(info.get("missing_keys", []))
-        if missing:
-            logger.warning(
-                f"{checkpoint} lacks {len(missing)} weight(s) of {type(core).__name__}, which stay randomly "
-                f"initialised: {missing}. Is it a checkpoint of this architecture?"
-            )
-        base_model = base_model_class.fromCore(core)
-        model = cls.fromModelAndHeadConfig(base_model, head_config)
-
-        mapped = None
-        head_class = cls.headClass()
-        if (
-            dropped
-            and head_class.weightsFromTransformersHead.__func__
-            is not Head.weightsFromTransformersHead.__func__
-        ):
-            dropped_weights = checkpointToStateDict(_localFolder(checkpoint, hub_kwargs=kwargs), dropped)
-            mapped = head_class.weightsFromTransformersHead(
-                dropped_weights, core.config, model.head.base_config, head_config
-            )
-        if mapped is not None:
-            model._loadMappedHeadWeights(mapped, checkpoint)
-            logger.info(f"The head of {checkpoint} was mapped into the new {head_class.__name__}.")
-        elif dropped:
-            logger.warning(
-                f"Dropped {len(dropped)} weight(s) of {checkpoint} that {base_model_class.__name__} does not use "
-                f"(the checkpoint's own head or pooler); {cls.__name__} gets a new {head_class.__name__}. "
-                f"Dropped: {dropped}"
-            )
-        return model
+        head = self.buildHead(self.model.standardiseConfig(self.config.base_model_config), head_config)
+        head.apply(self._init_weights)
+        self.head = head.to(device=self.device, dtype=self.model.dtype).train(self.training)
+        self.config.replaceHeadConfig(head_config)
+        tied = self._tiedOutputEmbeddingKeys()
+        if tied:
+            self._tied_weights_keys = tied
+            self.tie_weights()
+        return self
 
     def headParametersTiedToBaseModel(self) -> set[str]:
         """Names (in the head) of the head's parameters that are parameters of the base model too, such as a
@@ -661,61 +655,3 @@ class ModelWithHead(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC, H
             for name, parameter in self.head.named_parameters(remove_duplicate=False)
             if id(parameter) in base_parameters
         }
-
-    def _loadMappedHeadWeights(self, mapped: dict[str, torch.Tensor], checkpoint: Any) -> None:
-        """Load what :meth:`Head.weightsFromTransformersHead` returned. Parameters tied to the base model may be left
-        out (a tied decoder is not stored apart in the checkpoint, and already holds the loaded embeddings); any
-        other missing or unknown name is a bug of the mapping, refused before anything is loaded."""
-        reference = self.head.state_dict()
-        unknown = sorted(set(mapped) - set(reference))
-        missing = sorted(set(reference) - set(mapped) - self.headParametersTiedToBaseModel())
-        if unknown or missing:
-            raise ValueError(
-                f"{type(self.head).__name__}.weightsFromTransformersHead mapped the head of {checkpoint} onto names "
-                f"that do not fit the head: unknown {unknown}, missing {missing} (only parameters tied to the base "
-                f"model may be left out). Fix the mapping so it returns exactly the head's state dict keys."
-            )
-        self.head.load_state_dict(
-            {
-                key: value.to(device=reference[key].device, dtype=reference[key].dtype)
-                for key, value in mapped.items()
-            },
-            strict=False,
-        )
-
-
-def _refuseContradictingHeadConfig(given: HeadConfig, saved: HeadConfig, checkpoint: Any) -> None:
-    if type(given) is not type(saved):
-        raise ValueError(
-            f"head_config is a {type(given).__name__}, but {checkpoint} holds a {type(saved).__name__}. "
-            f"Leave head_config out to use the checkpoint's."
-        )
-    given_values, saved_values = dataclass_to_dict(given), dataclass_to_dict(saved)
-    differences = {
-        key: (given_values[key], saved_values[key])
-        for key in given_values
-        if given_values[key] != saved_values[key]
-    }
-    if differences:
-        listed = ", ".join(
-            f"{key}={mine!r} (checkpoint: {theirs!r})" for key, (mine, theirs) in differences.items()
-        )
-        raise ValueError(
-            f"head_config contradicts the head saved in {checkpoint}: {listed}. The saved head weights only fit the "
-            f"saved config; leave head_config out, or load only the base model into a new head from a base checkpoint."
-        )
-
-
-def _localFolder(checkpoint: str | os.PathLike, hub_kwargs: dict[str, Any]) -> str:
-    """The local folder of a checkpoint (a path, or a hub id already fetched into the cache by from_pretrained)."""
-    if os.path.isdir(checkpoint):
-        return str(checkpoint)
-    from transformers.utils import cached_file
-
-    kwargs = {key: hub_kwargs[key] for key in _HUB_KWARGS if key in hub_kwargs}
-    for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
-        try:
-            return os.path.dirname(cached_file(checkpoint, name, **kwargs))
-        except OSError:
-            continue
-    raise FileNotFoundError(f"Cannot find the weights of {checkpoint}.")

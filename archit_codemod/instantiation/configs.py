@@ -20,7 +20,13 @@ from transformers import GenerationConfig, PretrainedConfig
 
 from archit_codemod.util import dataclass_from_dict, dataclass_to_dict, import_from_path, import_path
 
-__all__ = ["BaseModelConfig", "CombinedConfig", "HeadConfig", "generationParameterNames"]
+__all__ = [
+    "BaseModelConfig",
+    "CombinedConfig",
+    "HeadConfig",
+    "attentionImplementationOf",
+    "generationParameterNames",
+]
 
 
 @dataclass
@@ -28,6 +34,7 @@ class BaseModelConfig:
     """What a head may know about the base model under it, whatever the architecture calls these values.
 
     ``vocab_size`` is ``None`` for models without a token vocabulary (CANINE reads characters).
+    ``num_attention_heads`` is ``None`` for models without attention (Mamba, FNet).
     ``context_length`` is ``None`` when the architecture has no fixed maximum length.
     """
 
@@ -35,7 +42,7 @@ class BaseModelConfig:
     hidden_dropout_prob: float
     vocab_size: int | None
     num_hidden_layers: int
-    num_attention_heads: int
+    num_attention_heads: int | None
     context_length: int | None
 
 
@@ -111,8 +118,9 @@ class CombinedConfig(PretrainedConfig):
     """
 
     model_type = "archit_codemod"
-    # Trainer's prediction loop gives compute_metrics the logits alone, as for transformers' own models.
-    keys_to_ignore_at_inference = ["base_model_output"]
+    # Trainer's prediction loop gives compute_metrics the logits alone, as for transformers' own models (a causal
+    # LM called with use_cache=True also returns its cache, under either name).
+    keys_to_ignore_at_inference = ["base_model_output", "cache", "past_key_values"]
 
     def __init__(
         self,
@@ -139,6 +147,28 @@ class CombinedConfig(PretrainedConfig):
         )
         self.head_config = _headConfigFromValue(head_config, head_config_class)
         self.tie_word_embeddings = bool(getattr(self.head_config, "tie_weights", False))
+        self._matchLabelsToHead()
+
+    def replaceHeadConfig(self, head_config: HeadConfig) -> None:
+        """Describe a new head: its config and class, weight tying, and labels (see ``ModelWithHead.replaceHead``)."""
+        self.head_config = head_config
+        self.head_config_class = import_path(type(head_config))
+        self.tie_word_embeddings = bool(getattr(head_config, "tie_weights", False))
+        self._matchLabelsToHead()
+
+    def _matchLabelsToHead(self) -> None:
+        """Give ``id2label``/``label2id`` one entry per output of a head with labels (pipelines name their
+        predictions with them): the ones given or saved when they fit, else the base model config's (a transformers
+        checkpoint fine-tuned with that many labels), else ``LABEL_0``, ``LABEL_1``, ..."""
+        num_labels = getattr(self.head_config, "num_labels", 0)
+        if not num_labels or len(self.id2label) == num_labels:
+            return
+        base_labels = getattr(self.base_model_config, "id2label", None) or {}
+        if len(base_labels) == num_labels:
+            self.id2label = dict(base_labels)
+            self.label2id = {label: index for index, label in base_labels.items()}
+        else:
+            self.num_labels = num_labels
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal look-up failed. Never delegate dunders (copy/pickle probe __setstate__ etc. on
@@ -160,6 +190,15 @@ class CombinedConfig(PretrainedConfig):
             )
         return getattr(base, name)
 
+    def validate(self) -> None:
+        """transformers' check of a config before it is saved (transformers 5). The combined config has no
+        architecture of its own: the base model's config is checked, by its own class's rules (which may allow more
+        layer types than the generic ones, as NemotronH's and DeepSeek-V4's do). The generic rules would judge the
+        base model's values, which attribute look-ups fall back to, and refuse valid configs."""
+        base = self.__dict__.get("base_model_config")
+        if base is not None and hasattr(base, "validate"):
+            base.validate()
+
     def to_dict(self) -> dict[str, Any]:
         output = super().to_dict()  # already turns the nested base model config into a dict
         if self.head_config is not None:
@@ -179,6 +218,14 @@ class CombinedConfig(PretrainedConfig):
         return None if self.model_with_head_class is None else import_from_path(self.model_with_head_class)
 
 
+def attentionImplementationOf(config: PretrainedConfig) -> str | dict | None:
+    """The attention implementation a transformers config selects (``"sdpa"``, ``"eager"``, ...); ``None`` until a
+    model has chosen one. transformers keeps it in ``config._attn_implementation``, the attribute its modeling
+    code reads; it is read here, never set (models set it through their constructor or ``set_attn_implementation``).
+    """
+    return getattr(config, "_attn_implementation", None)
+
+
 def _baseConfigFromValue(
     value: PretrainedConfig | dict[str, Any] | None,
     base_model_class: str | None,
@@ -187,8 +234,8 @@ def _baseConfigFromValue(
     if value is None:
         return value
     if isinstance(value, PretrainedConfig):
-        if attn_implementation is None:
-            return value
+        if attn_implementation is None or attentionImplementationOf(value) == attn_implementation:
+            return value  # the very object: a base model built with it keeps it as its config
         # Set through the constructor, the public way: a copy of the config with that attention implementation.
         value = value.to_dict()
     if not isinstance(value, dict):

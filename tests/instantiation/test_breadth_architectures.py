@@ -127,8 +127,9 @@ def test_decoders_train_as_causal_language_models(name, checkpoints):
 
 
 def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
-    """BART has no encoder-only class: the full model is kept and only its encoder runs. Its config holds generation
-    parameters (forced_eos_token_id=2 by default), which must not leak into our config and block save_pretrained."""
+    """BART has no encoder-only class in transformers' text-encoding mapping: its BartEncoder is the core, loaded out
+    of the full checkpoint. Its config holds generation parameters (forced_eos_token_id=2 by default), which must not
+    leak into our config and block save_pretrained."""
     config = transformers.BartConfig(
         vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, max_position_embeddings=CONTEXT,
@@ -140,7 +141,8 @@ def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
     model = ForSingleLabelTokenClassification.from_pretrained(
         tmp_path / "bart", AutoBaseModel, TokenClassificationHeadConfig(num_labels=3)
     ).eval()
-    assert model.model.runsEncoderOfFullModel()
+    assert type(model.model.core) is transformers.models.bart.modeling_bart.BartEncoder
+    assert not any("decoder" in name for name in model.state_dict())
     input_ids, attention_mask = example_input_ids()
     with torch.no_grad():
         expected = reference.get_encoder()(
@@ -161,9 +163,20 @@ def test_encoder_of_a_full_encoder_decoder_model(tmp_path):
 
 
 def test_a_config_without_a_needed_value_is_a_clear_error():
-    config = transformers.PretrainedConfig(hidden_size=32, num_hidden_layers=2, vocab_size=VOCAB)
-    with pytest.raises(ValueError, match=r"num_attention_heads \(looked for num_attention_heads, n_head"):
+    config = transformers.PretrainedConfig(hidden_size=32, num_attention_heads=4, vocab_size=VOCAB)
+    with pytest.raises(ValueError, match=r"num_hidden_layers \(looked for num_hidden_layers, n_layer"):
         AutoBaseModel.standardiseConfig(config)
+
+
+def test_an_attention_free_architecture_has_no_attention_heads():
+    config = transformers.MambaConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, state_size=4)
+    standard = AutoBaseModel.standardiseConfig(config)
+    assert (standard.hidden_size, standard.num_hidden_layers, standard.num_attention_heads) == (32, 2, None)
+    model = ForSingleLabelTokenClassification.fromModelAndHeadConfig(
+        AutoBaseModel(config), TokenClassificationHeadConfig(num_labels=3)
+    )
+    input_ids, attention_mask = example_input_ids()
+    assert model(input_ids=input_ids, attention_mask=attention_mask).logits.shape == (2, 7, 3)
 
 
 def test_a_config_automodel_does_not_know_is_a_clear_error():

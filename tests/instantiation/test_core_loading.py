@@ -208,7 +208,8 @@ def test_attn_implementation_reaches_the_core_for_every_kind_of_checkpoint(
     implementation, other, roberta_base_checkpoint, tmp_path
 ):
     """The core builds its attention from its own config (RoBERTa on 4.57 even picks its attention classes then),
-    so the choice must reach config.base_model_config, also for a checkpoint saved by this package."""
+    so the choice must reach config.base_model_config, also for a checkpoint saved by this package; and the combined
+    config, which transformers reads for the whole model, must say the same (not transformers' default)."""
     model = ForSingleLabelTokenClassification.from_pretrained(
         roberta_base_checkpoint,
         RobertaBaseModel,
@@ -216,10 +217,12 @@ def test_attn_implementation_reaches_the_core_for_every_kind_of_checkpoint(
         attn_implementation=implementation,
     ).eval()
     assert model.model.core.config._attn_implementation == implementation
+    assert model.config._attn_implementation == implementation
     model.save_pretrained(tmp_path)
     reloaded = ForSingleLabelTokenClassification.from_pretrained(tmp_path, attn_implementation=other).eval()
     assert reloaded.model.core.config is reloaded.config.base_model_config
     assert reloaded.model.core.config._attn_implementation == other
+    assert reloaded.config._attn_implementation == other
     input_ids, attention_mask = example_batch()
     with torch.no_grad():  # another kernel, the same function
         torch.testing.assert_close(

@@ -37,6 +37,8 @@ class Output:
     copied_classes: dict[str, type] = field(default_factory=dict)
     """Class name -> the class of a module beside the script whose definition the output copies as it is (the
     output's users cannot import that module)."""
+    replays: tuple[str, ...] = ()
+    """How each library call the generated classes make again starts (``inject_adapter_in_model(``)."""
 
     @property
     def source(self) -> str:

@@ -23,7 +23,7 @@ from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_in
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.layout import LayoutRewritten, layout_statement, wrapped_import
 from archit_codemod.declaration.names import NameTable, free_names
-from archit_codemod.declaration.planning.plan import AfterInit, ClassPlan, Plan
+from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
 
 
 def emit_subclass(plan: Plan) -> Output:
@@ -44,6 +44,7 @@ def emit_subclass(plan: Plan) -> Output:
         classes={class_plan.name: (class_plan.original, stem) for class_plan in plan.classes},
         warnings=tuple(plan.script.warnings),
         copied_classes=copied_classes(names),
+        replays=plan.replays,
     )
 
 
@@ -71,7 +72,7 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
     def rewrite_part(level: int, source, function: cst.FunctionDef) -> cst.FunctionDef:
         return prepare_for_subclass(source, apply_in_place(function, plan.edits))
 
-    if plan.edits and all(isinstance(edit, AfterInit) for edit in plan.edits):
+    if only_extends(plan):
         init = extension_init(plan)
     else:
         init = build_init(plan, rewrite_part)
@@ -89,6 +90,20 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
         body=cst.IndentedBlock(body),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
+
+
+def only_extends(plan: ClassPlan) -> bool:
+    """Whether ``plan`` only adds statements at the end of the original ``__init__`` (after ``post_init``, or where
+    there is none), so that calling the original and then them is the same ``__init__``."""
+    if not plan.edits:
+        return False
+    if not all(isinstance(edit, AppendStatement | AfterInit) for edit in plan.edits):
+        return False
+    if not any(isinstance(edit, AppendStatement) for edit in plan.edits):
+        return True
+    body = plan.init.fragments[0].init_def.body.body
+    last = cst.Module([]).code_for_node(body[-1]).strip() if body else ""
+    return len(plan.init.fragments) == 1 and not last.endswith(".post_init()")
 
 
 def extension_init(plan: ClassPlan) -> cst.FunctionDef:
@@ -114,7 +129,7 @@ def extension_init(plan: ClassPlan) -> cst.FunctionDef:
     ]
     call = cst.parse_expression("super().__init__()").with_changes(args=[*separated, *arguments[-1:]])
     body = [cst.SimpleStatementLine([cst.Expr(call)])]
-    body += [edit.statement for edit in plan.edits if isinstance(edit, AfterInit)]
+    body += [edit.statement for edit in plan.edits if isinstance(edit, AppendStatement | AfterInit)]
     function = cst.FunctionDef(
         name=cst.Name("__init__"), params=params, body=cst.IndentedBlock(body), returns=original.returns
     )

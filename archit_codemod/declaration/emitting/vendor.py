@@ -121,6 +121,7 @@ class _VendorEmitter:
             classes={plan.name: (plan.original, self.home[plan.name]) for plan in self.plan.classes},
             warnings=tuple(self.script.warnings),
             copied_classes=copied_classes(self.plan.names, script_names),
+            replays=self.plan.replays,
         )
 
     # -- which file, which class --------------------------------------------------------------------------

@@ -7,8 +7,8 @@ expression: what the expression can refer to inside the ``__init__`` it goes int
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ class Planning:
     _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.renderer = Renderer(self.names, self.trace.call_of, self.namer.name_of, self.dirty)
+        self.renderer = Renderer(self.names, self.call_of, self.namer.name_of, self.dirty)
 
     def source(self, cls: type) -> ClassSource:
         """Where ``cls``'s ``__init__`` is written (located once per class)."""
@@ -62,26 +62,17 @@ class Planning:
             self._statements[key] = InitStatements(copy)
         return self._statements[key]
 
-    def built_by(self, root: nn.Module) -> Callable[[nn.Module], bool]:
-        """Whether a module was built by ``root``'s constructor (directly or by the modules it built), or before
-        tracing; a module the script built and attached later was not."""
-
-        def built(module: nn.Module) -> bool:
-            call = self.call_of(module)
-            if call is None or module is root:
-                return True
-            parent = call.parent
-            while parent is not None:
-                if parent is root:
-                    return True
-                parent_call = self.call_of(parent)
-                parent = parent_call.parent if parent_call is not None else None
-            return False
-
-        return built
-
     def call_of(self, module: nn.Module | None) -> ConstructorCall | None:
-        return self.trace.call_of(module) if module is not None else None
+        """The constructor call that built ``module``; for a deep copy, the copied module's, with the copy's own
+        settings (``layer_idx``) where they differ."""
+        if module is None:
+            return None
+        call = self.trace.call_of(module)
+        if call is not None:
+            return call
+        original = self.trace.copied_from(module)
+        origin = self.trace.call_of(original) if original is not None else None
+        return as_built_for(origin, original, module) if origin is not None else None
 
     def warn(self, message: str) -> None:
         self.script.warn(message)
@@ -172,6 +163,44 @@ class Planning:
                 position = next((i for i, passed in enumerate(positional) if passed is node), None)
                 found.append(OriginalArgument(parameter, position, value, node))
         return found
+
+
+def as_built_for(call: ConstructorCall, original: nn.Module, copy: nn.Module) -> ConstructorCall:
+    """``call`` (which built ``original``) with each plain argument that ``copy`` holds differently changed.
+
+    An argument stands for the attributes of the same name that hold its value in ``original``'s modules
+    (``LlamaDecoderLayer(config, layer_idx=0)`` -> ``self_attn.layer_idx == 0``); when all of them hold another
+    value in ``copy``, that value is the copy's argument.
+    """
+    bound = call.bound()
+    if bound is None:
+        return call
+    changed = False
+    for parameter, value in bound.arguments.items():
+        if type(value) not in (bool, int, float, str):
+            continue
+        held = {getattr(c, parameter) for _, o, c in _pairs(original, copy) if _holds(o, parameter, value)}
+        if len(held) == 1 and (new := held.pop()) != value:
+            bound.arguments[parameter] = new
+            changed = True
+    if not changed:
+        return call
+    return dataclasses.replace(call, args=tuple(bound.args), kwargs=dict(bound.kwargs))
+
+
+def _pairs(original: nn.Module, copy: nn.Module):
+    copies = dict(copy.named_modules())
+    for path, module in original.named_modules():
+        if path in copies:
+            yield path, module, copies[path]
+
+
+def _holds(module: nn.Module, name: str, value: object) -> bool:
+    held = module.__dict__.get(name, _ABSENT)
+    return type(held) is type(value) and held == value
+
+
+_ABSENT = object()
 
 
 def resolves_to(callee: cst.BaseExpression, cls: type, source: ClassSource) -> bool:

@@ -100,16 +100,12 @@ def without_replayed(
 
 
 def replay_statement(
-    call: LibraryCall,
-    root: nn.Module,
-    renderer: Renderer,
-    context: RenderContext,
-    built_by_root: Callable[[nn.Module], bool],
+    call: LibraryCall, root: nn.Module, renderer: Renderer, context: RenderContext, attached: set[int]
 ) -> cst.SimpleStatementLine:
     """``call`` made again on ``root`` as ``self``: ``inject_adapter_in_model(LoraConfig(r=4, ...), self)``.
 
-    A module of the model that ``root``'s constructor built is referred to by its path (``self.encoder.layer[0]``);
-    a module the script built and passed (``Symmetric()`` for ``register_parametrization``) is built again.
+    A module of the model is referred to by its path (``self.encoder.layer[0]``), except those the call itself
+    attached (``attached``: ``Symmetric()`` given to ``register_parametrization``), which are built again.
 
     Raises:
         DeclarationError: the called function cannot be named, or an argument cannot be written back.
@@ -117,7 +113,7 @@ def replay_statement(
     paths = {
         id(module): path
         for path, module in root.named_modules(remove_duplicate=False)
-        if built_by_root(module)
+        if id(module) not in attached
     }
     function, arguments = _in_place(call)
     where = f"the call of {call.name} at {call.filename}:{call.lineno}"
@@ -229,3 +225,13 @@ def _same(a: Any, b: Any) -> bool:
         return a is b or (type(a) is type(b) and bool(a == b))
     except Exception:  # tensors and other values without a plain equality
         return False
+
+
+def attached_by(call: LibraryCall, trace: Trace) -> set[int]:
+    """``id`` of every module inside a module that ``call`` attached to the model."""
+    return {
+        id(module)
+        for modification in trace.modifications
+        if modification.call is call and modification.new is not None
+        for module in modification.new.modules()
+    }

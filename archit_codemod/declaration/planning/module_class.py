@@ -13,7 +13,7 @@ from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
-from archit_codemod.declaration.planning.library_calls import replay_statement
+from archit_codemod.declaration.planning.library_calls import attached_by, replay_statement
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
 from archit_codemod.declaration.planning.statements import AssignmentStatements, written
@@ -45,9 +45,8 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         if generated is not None:
             plan_child_class(owner, name, child, generated, child_path)
     for call in planning.replays.get(id(module), ()):
-        statement = replay_statement(
-            call, module, planning.renderer, owner.context(path), planning.built_by(module)
-        )
+        attached = attached_by(call, planning.trace)
+        statement = replay_statement(call, module, planning.renderer, owner.context(path), attached)
         owner.edits.append(AfterInit(statement))
         owner.summary.append(f"{call.name}(...) after __init__")
         owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))

@@ -34,9 +34,15 @@ class OwnerEdits:
         return self.planning.context(self.module, path)
 
     def append_assignment(self, name: str, value: cst.BaseExpression) -> None:
-        """``self.<name> = value`` at the end of ``__init__``."""
-        target = cst.Attribute(cst.Name(self.self_name), cst.Name(name))
-        statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+        """``self.<name> = value`` at the end of ``__init__`` (``self.add_module("2", value)`` for a name that is
+        no identifier, as the items of an ``nn.Sequential`` subclass have)."""
+        if name.isidentifier():
+            target = cst.Attribute(cst.Name(self.self_name), cst.Name(name))
+            statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+        else:
+            add = cst.Attribute(cst.Name(self.self_name), cst.Name("add_module"))
+            call = cst.Call(add, [cst.Arg(cst.SimpleString(repr(name))), cst.Arg(value)])
+            statement = cst.SimpleStatementLine([cst.Expr(call)])
         self.edits.append(AppendStatement(statement))
 
     def source_for(self, statements: list) -> ClassSource:

@@ -137,3 +137,15 @@ class Plan:
     script: ScriptSource
     suffix: str
     kept_originals: dict[type, int]
+
+    @property
+    def replays(self) -> tuple[str, ...]:
+        """How each library call made again at the end of an ``__init__`` starts (``inject_adapter_in_model(``),
+        whatever the layout of its arguments."""
+        starts = []
+        for class_plan in self.classes:
+            for edit in class_plan.edits:
+                if isinstance(edit, AfterInit):
+                    code = cst.Module([]).code_for_node(edit.statement).strip()
+                    starts.append(code.split("(", 1)[0] + "(")
+        return tuple(dict.fromkeys(starts))

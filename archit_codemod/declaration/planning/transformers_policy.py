@@ -50,7 +50,8 @@ def _changed_prefixes(module: nn.Module, changes: Changes) -> list[str]:
 
 
 def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list[ClassMember]:
-    """``_tied_weights_keys`` without the ties that point at replaced modules, and ``get_output_embeddings``."""
+    """``_tied_weights_keys`` without the ties of replaced modules that the traced model does not share, and
+    ``get_output_embeddings`` reporting none when the input embeddings no longer tie to the output layer."""
     changed = _changed_prefixes(module, changes)
     if not changed:
         return []
@@ -60,8 +61,8 @@ def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list
     def touches(name: str) -> bool:
         return any(name == prefix or name.startswith(prefix + ".") for prefix in changed)
 
-    def compatible(target: str, source: str) -> bool:
-        return target in tensors and source in tensors and tensors[target].shape == tensors[source].shape
+    def shared(target: str, source: str) -> bool:
+        return target in tensors and source in tensors and tensors[target] is tensors[source]
 
     output_weight, input_weight, embeddings_broken = _embedding_tie(module, touches)
     members: list[ClassMember] = []
@@ -70,20 +71,9 @@ def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list
         kept = {}
         for target, source in ties.items():
             plain = _is_plain_parameter_name(target) and _is_plain_parameter_name(source)
-            if plain and (touches(target) or touches(source)) and not compatible(target, source):
-                continue
+            if plain and (touches(target) or touches(source)) and not shared(target, source):
+                continue  # the replaced module keeps weights of its own, as traced
             kept[target] = source
-            if (
-                plain
-                and touches(source)
-                and compatible(target, source)
-                and tensors[target] is not tensors[source]
-            ):
-                warn(
-                    f"{join(path, target)} and {join(path, source)} are tied by "
-                    f"{type(module).__qualname__}._tied_weights_keys but were not shared in the traced model; the "
-                    "generated class keeps the tie (as transformers does on loading)."
-                )
         if len(kept) != len(ties):
             members.append(ClassMember("_tied_weights_keys", _tied_keys_statement(kept, ties)))
     elif isinstance(ties, list | tuple):
@@ -123,10 +113,11 @@ def _embedding_tie(module: nn.Module, touches: Callable[[str], bool]) -> tuple[s
         return output_weight, input_weight, False
     output_tensor = getattr(output_embeddings, "weight", None)
     input_tensor = getattr(input_embeddings, "weight", None)
+    # Untied as traced: another shape, no weight, or a weight of its own (a new head left untied).
     broken = not (
         isinstance(input_tensor, nn.Parameter)
         and isinstance(output_tensor, nn.Parameter)
-        and input_tensor.shape == output_tensor.shape
+        and input_tensor is output_tensor
     )
     return output_weight, input_weight, broken
 
@@ -179,7 +170,7 @@ def _no_output_embeddings_method(input_weight: str | None) -> cst.BaseStatement:
     embeddings = input_weight.rsplit(".", 1)[0] if input_weight else "the input embeddings"
     method = cst.parse_statement(
         "def get_output_embeddings(self):\n"
-        f"    # {embeddings} was replaced by a module without a weight of the output embeddings' shape:\n"
+        f"    # {embeddings} and the output layer do not share their weight in the traced model:\n"
         "    # report no output embeddings, so that config.tie_word_embeddings ties nothing to it.\n"
         "    return None\n"
     )

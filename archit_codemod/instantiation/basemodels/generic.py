@@ -12,6 +12,7 @@ from archit_codemod.instantiation.configs import BaseModelConfig
 
 __all__ = [
     "POSITIONS_OFFSET_BY_PADDING",
+    "configsToRead",
     "STANDARD_ATTRIBUTE_NAMES",
     "TransformersBaseModel",
     "usableContextLength",
@@ -48,8 +49,13 @@ STANDARD_ATTRIBUTE_NAMES: dict[str, tuple[str, ...]] = {
         "n_ctx",
     ),
 }
-# Fields a config may lack: dropout then counts as 0, the context length as unbounded.
-_OPTIONAL_DEFAULTS: dict[str, Any] = {"hidden_dropout_prob": 0.0, "context_length": None}
+# Fields a config may lack: dropout then counts as 0, the context length as unbounded, attention heads as none
+# (attention-free models such as Mamba or FNet).
+_OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "hidden_dropout_prob": 0.0,
+    "context_length": None,
+    "num_attention_heads": None,
+}
 
 # Architectures whose position ids start after the padding index (RoBERTa's scheme), so the usable context is
 # max_position_embeddings - (pad_token_id + 1): 512 for roberta-base's 514.
@@ -77,6 +83,26 @@ def usableContextLength(config: PretrainedConfig, position_limit: int | None) ->
     ):
         return position_limit
     return position_limit - pad_token_id - 1
+
+
+# Sub-configs of composite configs that describe the part a base model's output comes from, in order of preference.
+_SUB_CONFIG_PREFERENCE = (
+    "text_config",
+    "text_encoder",
+    "encoder",
+    "encoder_config",
+    "decoder",
+    "decoder_config",
+)
+
+
+def configsToRead(config: PretrainedConfig) -> list[PretrainedConfig]:
+    """``config``, then its sub-configs (text and encoder parts first): where a value that the config itself lacks is
+    looked for, for composite configs that keep their sizes in sub-configs (T5Gemma's encoder, BLT's parts)."""
+    names = list(getattr(config, "sub_configs", None) or {})
+    names.sort(key=lambda name: _SUB_CONFIG_PREFERENCE.index(name) if name in _SUB_CONFIG_PREFERENCE else 99)
+    parts = [getattr(config, name, None) for name in names]
+    return [config, *(part for part in parts if isinstance(part, PretrainedConfig))]
 
 
 class TransformersBaseModel(BaseModel[PC]):
@@ -132,12 +158,12 @@ class TransformersBaseModel(BaseModel[PC]):
         names = {**STANDARD_ATTRIBUTE_NAMES, **cls.standard_attribute_names}
         values: dict[str, Any] = {}
         not_found: list[str] = []
+        readable = configsToRead(config)
         for field, candidates in names.items():
-            for candidate in candidates:
-                value = getattr(config, candidate, None)
-                if value is not None:
-                    values[field] = value
-                    break
+            found = (getattr(part, name, None) for part in readable for name in candidates)
+            value = next((value for value in found if value is not None), None)
+            if value is not None:
+                values[field] = value
             else:
                 if field in _OPTIONAL_DEFAULTS or not candidates:
                     values[field] = _OPTIONAL_DEFAULTS.get(field)

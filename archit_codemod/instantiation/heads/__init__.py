@@ -1,6 +1,5 @@
 """Heads and their configs. Other head modules append their re-exports below."""
 
-# Issue 5 added the AQA, nested-batch and parsing heads, and the reuse of transformers heads.
 from archit_codemod.instantiation.extensions import PoolingAndStridingConfig, SubwordPooling
 from archit_codemod.instantiation.heads.aqa import ExtractiveAQAHead, ExtractiveAQAHeadConfig
 from archit_codemod.instantiation.heads.classification import (

@@ -13,6 +13,7 @@ from archit_codemod.instantiation.abstracts import Head
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
 
 __all__ = [
+    "SEQUENCE_POOLINGS",
     "HeadConfigWithLabels",
     "SequenceClassificationHead",
     "SequenceClassificationHeadConfig",
@@ -82,14 +83,22 @@ def meanPool(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> t
     return (last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
+# How SequenceClassificationHead turns a sequence into one vector.
+SEQUENCE_POOLINGS = ("auto", "pooler", "first", "mean")
+
+
 @dataclass
 class SequenceClassificationHeadConfig(HeadConfigWithLabels):
-    pass
+    """``pooling``: ``"auto"`` (the base model's pooler output when it has one, else ``"mean"``), ``"pooler"``,
+    ``"first"`` (the first token's embedding, as RoBERTa's classification head) or ``"mean"`` (the mean over the
+    attention mask)."""
+
+    pooling: str = "auto"
 
 
 class SequenceClassificationHead(Head[SequenceClassificationHeadConfig]):
-    """One vector per sequence (the base model's pooler output when it has one, else the mean over the attention
-    mask), then dropout, dense, tanh, dropout, dense to ``num_labels``: ``B x num_labels``."""
+    """One vector per sequence (see ``SequenceClassificationHeadConfig.pooling``), then dropout, dense, tanh,
+    dropout, dense to ``num_labels``: ``B x num_labels``."""
 
     def __init__(self, base_config: BaseModelConfig, head_config: SequenceClassificationHeadConfig):
         super().__init__(base_config, head_config)
@@ -100,7 +109,15 @@ class SequenceClassificationHead(Head[SequenceClassificationHeadConfig]):
     def pool(
         self, encoder_output: BaseModelOutputWithPoolingAndNoAttention, attention_mask: torch.Tensor
     ) -> torch.Tensor:
-        if encoder_output.pooler_output is not None:  # an explicit None test: a tensor has no truth value
+        pooling = self.head_config.pooling
+        if pooling == "first":
+            return encoder_output.last_hidden_state[:, 0, :]
+        if pooling == "pooler" or (pooling == "auto" and encoder_output.pooler_output is not None):
+            if encoder_output.pooler_output is None:  # an explicit None test: a tensor has no truth value
+                raise ValueError(
+                    "SequenceClassificationHeadConfig(pooling='pooler') needs a base model with a pooler, and this "
+                    "one returns no pooler_output. Fix: pooling='first', 'mean' or 'auto'."
+                )
             return encoder_output.pooler_output
         return meanPool(encoder_output.last_hidden_state, attention_mask)
 
@@ -128,3 +145,8 @@ class SequenceClassificationHead(Head[SequenceClassificationHeadConfig]):
     ) -> None:
         super().assertConfigConstraints(base_config, head_config)
         requirePositiveLabels(cls, head_config)
+        if head_config.pooling not in SEQUENCE_POOLINGS:
+            raise ValueError(
+                f"SequenceClassificationHeadConfig.pooling must be one of {SEQUENCE_POOLINGS}, got "
+                f"{head_config.pooling!r}. Fix: SequenceClassificationHeadConfig(num_labels=..., pooling='auto')."
+            )

@@ -24,8 +24,11 @@ the decoder weight is then not stored apart), the mapping needs a head config wi
 the decoder weight out. ``ModelWithHead.from_pretrained`` accepts that gap because our tied decoder *is* the base
 model's embedding matrix, loaded from the same checkpoint. An untied checkpoint needs ``tie_weights=False``.
 
-Not mapped: ``*ForSequenceClassification`` heads (RoBERTa's classifies the first token, BERT's uses a pooler and
-one linear layer, decoders score the last token: none is our pooled dense-tanh-dense head).
+- :class:`SequenceClassificationHead` with ``pooling="first"`` <- RoBERTa's classification head (RoBERTa, XLM-R,
+  CamemBERT, Data2VecText, ...: first token, dense, tanh, out_proj).
+
+Not mapped: the other ``*ForSequenceClassification`` heads (BERT's adds one linear layer to its pooler, ELECTRA's
+uses GELU, decoders score the last token: none is our dense-tanh-dense head).
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ import torch
 from transformers import PretrainedConfig
 
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
-from archit_codemod.instantiation.heads.classification import TokenClassificationHead
+from archit_codemod.instantiation.heads.classification import (
+    SequenceClassificationHead,
+    TokenClassificationHead,
+)
 from archit_codemod.instantiation.heads.lm import CausalLMHead, MaskedLMHead
 from archit_codemod.instantiation.heads.qa import ExtractiveQAHead
 
@@ -46,6 +52,7 @@ __all__ = [
     "extractiveQAWeights",
     "installHeadReuse",
     "maskedLMWeights",
+    "sequenceClassificationWeights",
     "tokenClassificationWeights",
 ]
 
@@ -119,6 +126,41 @@ def extractiveQAWeights(
     """``*ForQuestionAnswering``'s ``qa_outputs`` -> ``ExtractiveQAHead``."""
     linear = _singleLinear(weights, ("qa_outputs",), 2, base_config.hidden_size, "ExtractiveQAHead")
     return None if linear is None else {"qa_outputs.weight": linear[0], "qa_outputs.bias": linear[1]}
+
+
+# Architectures whose *ForSequenceClassification head is RobertaClassificationHead (first token, dense, tanh, out_proj).
+_FIRST_TOKEN_TANH_CLASSIFIERS = frozenset(
+    {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "data2vec-text", "roberta-prelayernorm", "xmod"}
+)
+
+
+def sequenceClassificationWeights(
+    weights: StateDict,
+    transformers_config: PretrainedConfig,
+    base_config: BaseModelConfig,
+    head_config: HeadConfig,
+) -> StateDict | None:
+    """RoBERTa's ``classifier`` (``dense``, ``out_proj``) -> ``SequenceClassificationHead(pooling="first")``."""
+    classifier = _group(weights, "classifier")
+    if set(classifier) != {"dense.weight", "dense.bias", "out_proj.weight", "out_proj.bias"}:
+        return None  # not RoBERTa's layout (or no classifier at all)
+    if transformers_config.model_type not in _FIRST_TOKEN_TANH_CLASSIFIERS:
+        return _doesNotFit(
+            "SequenceClassificationHead", f"{transformers_config.model_type}'s classifier is not RoBERTa's"
+        )
+    if head_config.pooling != "first":
+        return _doesNotFit(
+            "SequenceClassificationHead",
+            f"its classifier reads the first token, the head config pools {head_config.pooling!r}; use "
+            f"SequenceClassificationHeadConfig(pooling='first')",
+        )
+    shape = tuple(classifier["out_proj.weight"].shape)
+    if shape != (head_config.num_labels, base_config.hidden_size):
+        return _doesNotFit(
+            "SequenceClassificationHead",
+            f"its out_proj has shape {shape}, ours needs {(head_config.num_labels, base_config.hidden_size)}",
+        )
+    return classifier
 
 
 # Where each architecture family keeps its masked-LM head: our key -> their key, and how to read its settings.
@@ -249,6 +291,7 @@ def _tieMismatch(checkpoint_ties: bool, config_name: str) -> str:
 
 _HOOKS: dict[type, Callable[..., StateDict | None]] = {
     TokenClassificationHead: tokenClassificationWeights,
+    SequenceClassificationHead: sequenceClassificationWeights,
     ExtractiveQAHead: extractiveQAWeights,
     MaskedLMHead: maskedLMWeights,
     CausalLMHead: causalLMWeights,

@@ -1,9 +1,10 @@
 """Tasks: a ModelWithHead per head and loss. Other task modules append their re-exports below."""
 
-# Issue 5 added ForExtractiveAQA, ForSingleAnswerMultipleChoice, ForDependencyParsing, ForMultipleTasks.
+from archit_codemod.instantiation.autoclasses import registerWithAutoClasses
 from archit_codemod.instantiation.tasks.aqa import ForExtractiveAQA
 from archit_codemod.instantiation.tasks.classification import (
     ForMultiLabelSequenceClassification,
+    ForSequenceClassification,
     ForSequenceRegression,
     ForSingleLabelSequenceClassification,
     ForSingleLabelTokenClassification,
@@ -13,3 +14,5 @@ from archit_codemod.instantiation.tasks.multiple_choice import ForSingleAnswerMu
 from archit_codemod.instantiation.tasks.multitask import ForMultipleTasks, MultiTaskHeadConfig, TaskSpec
 from archit_codemod.instantiation.tasks.parsing import ForDependencyParsing
 from archit_codemod.instantiation.tasks.qa import ForExtractiveQA
+
+registerWithAutoClasses()  # AutoConfig, AutoModelFor* and pipeline(task, model=folder) know the saved tasks

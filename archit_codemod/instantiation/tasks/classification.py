@@ -13,6 +13,7 @@ from archit_codemod.instantiation.heads.classification import (
 
 __all__ = [
     "ForMultiLabelSequenceClassification",
+    "ForSequenceClassification",
     "ForSequenceRegression",
     "ForSingleLabelSequenceClassification",
     "ForSingleLabelTokenClassification",
@@ -21,6 +22,8 @@ __all__ = [
 
 class ForSingleLabelTokenClassification(ModelWithHead):
     """One label per token; labels ``B x L`` of class indices, -100 where no label (special tokens, padding)."""
+
+    auto_classes = ("AutoModelForTokenClassification",)
 
     @classmethod
     def headClass(cls) -> type[TokenClassificationHead]:
@@ -34,12 +37,22 @@ class ForSingleLabelTokenClassification(ModelWithHead):
         return self.loss(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device))
 
 
-class ForSingleLabelSequenceClassification(ModelWithHead):
-    """One label per sequence; labels ``B`` of class indices."""
+class ForSequenceClassification(ModelWithHead):
+    """The tasks with one :class:`SequenceClassificationHead` output vector per sequence: the classes below differ in
+    their loss. Not a task of its own: ``from_pretrained`` of a checkpoint saved by one of them returns that one, so
+    ``AutoModelForSequenceClassification`` (and the text-classification pipeline) rebuild whichever it was."""
+
+    auto_classes = ("AutoModelForSequenceClassification",)
 
     @classmethod
     def headClass(cls) -> type[SequenceClassificationHead]:
         return SequenceClassificationHead
+
+
+class ForSingleLabelSequenceClassification(ForSequenceClassification):
+    """One label per sequence; labels ``B`` of class indices."""
+
+    problem_type = "single_label_classification"
 
     @classmethod
     def buildLoss(cls) -> nn.Module:
@@ -49,12 +62,10 @@ class ForSingleLabelSequenceClassification(ModelWithHead):
         return self.loss(logits, labels.reshape(-1).to(logits.device))
 
 
-class ForMultiLabelSequenceClassification(ModelWithHead):
+class ForMultiLabelSequenceClassification(ForSequenceClassification):
     """Any number of labels per sequence; labels ``B x num_labels`` of 0/1, binary cross-entropy per label."""
 
-    @classmethod
-    def headClass(cls) -> type[SequenceClassificationHead]:
-        return SequenceClassificationHead
+    problem_type = "multi_label_classification"
 
     @classmethod
     def buildLoss(cls) -> nn.Module:
@@ -64,13 +75,11 @@ class ForMultiLabelSequenceClassification(ModelWithHead):
         return self.loss(logits, labels.to(device=logits.device, dtype=logits.dtype))
 
 
-class ForSequenceRegression(ModelWithHead):
+class ForSequenceRegression(ForSequenceClassification):
     """Real-valued targets per sequence, mean squared error. With one output (``num_labels=1``), logits and labels
     are squeezed to ``B``, so labels may be given as ``B`` or ``B x 1``."""
 
-    @classmethod
-    def headClass(cls) -> type[SequenceClassificationHead]:
-        return SequenceClassificationHead
+    problem_type = "regression"
 
     @classmethod
     def buildLoss(cls) -> nn.Module:

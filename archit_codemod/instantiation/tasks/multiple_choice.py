@@ -17,6 +17,8 @@ class ForSingleAnswerMultipleChoice(ForNestedBatches):
     """Inputs ``B x C x L``: each example's C (context, choice) pairs. The head gives one logit per choice
     (``num_labels=1``); labels ``B``: the index of the right choice; cross-entropy over the C logits."""
 
+    auto_classes = ("AutoModelForMultipleChoice",)
+
     @classmethod
     def headClass(cls) -> type[SequenceClassificationHeadForNestedBatches]:
         return SequenceClassificationHeadForNestedBatches

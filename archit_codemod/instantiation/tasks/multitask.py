@@ -132,6 +132,15 @@ class ForMultipleTasks(ModelWithHead):
     def headClass(cls) -> type[MultiTaskHead]:
         return MultiTaskHead
 
+    def classesToShare(self) -> list[type]:
+        """Also each task's class and head config class, which the task specs name by import path."""
+        specs = self.config.head_config.tasks.values()
+        return [
+            *super().classesToShare(),
+            *(spec.taskClass() for spec in specs),
+            *(type(spec.headConfig()) for spec in specs),
+        ]
+
     @classmethod
     def buildLoss(cls) -> nn.Module:
         return nn.Identity()  # no loss of its own: computeLoss combines the tasks' losses

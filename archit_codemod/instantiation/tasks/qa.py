@@ -7,6 +7,7 @@ from torch import nn
 
 from archit_codemod.instantiation.abstracts import ModelWithHead
 from archit_codemod.instantiation.heads.qa import ExtractiveQAHead
+from archit_codemod.instantiation.outputs import BaseModelOutputWithCache, ExtractiveQAOutputWithHead
 
 __all__ = ["ForExtractiveQA"]
 
@@ -18,6 +19,8 @@ class ForExtractiveQA(ModelWithHead):
     sequence length ``L``, which is the ignore index: such examples (answer cut off by truncation) add nothing.
     """
 
+    auto_classes = ("AutoModelForQuestionAnswering",)
+
     @classmethod
     def headClass(cls) -> type[ExtractiveQAHead]:
         return ExtractiveQAHead
@@ -25,6 +28,17 @@ class ForExtractiveQA(ModelWithHead):
     @classmethod
     def buildLoss(cls) -> nn.Module:
         return nn.CrossEntropyLoss()
+
+    def buildOutput(
+        self, loss: torch.Tensor | None, logits: torch.Tensor, base_output: BaseModelOutputWithCache
+    ) -> ExtractiveQAOutputWithHead:
+        return ExtractiveQAOutputWithHead(
+            loss=loss,
+            logits=logits,
+            base_model_output=base_output,
+            start_logits=logits[..., 0],
+            end_logits=logits[..., 1],
+        )
 
     def computeLoss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         length = logits.shape[1]

@@ -1,0 +1,22 @@
+"""PEFT LoRA with weight-decomposed low-rank adaptation (DoRA) on a Llama causal LM."""
+
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import LlamaConfig, LlamaForCausalLM
+
+torch.manual_seed(0)
+config = LlamaConfig(
+    vocab_size=99,
+    hidden_size=32,
+    intermediate_size=37,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=64,
+)
+model = LlamaForCausalLM(config)
+
+dora_config = LoraConfig(
+    r=4, lora_alpha=8, use_dora=True, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"
+)
+peft_model = get_peft_model(model, dora_config)

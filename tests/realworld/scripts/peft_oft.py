@@ -1,0 +1,13 @@
+"""PEFT OFT (orthogonal fine-tuning) on BERT's attention projections."""
+
+import torch
+from peft import OFTConfig, get_peft_model
+from transformers import BertConfig, BertModel
+
+torch.manual_seed(0)
+config = BertConfig(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37
+)
+model = BertModel(config)
+
+peft_model = get_peft_model(model, OFTConfig(r=0, oft_block_size=8, target_modules=["query", "value"]))

@@ -1,0 +1,160 @@
+"""The harness's own judgement catches what the codemod's meta-device verification misses (issue's part 3)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from realworld_compare import class_difference, model_differences, output_difference, perturb
+from realworld_support import Outcome, _CliRun, _judge
+from torch import nn
+from torch.nn.utils import prune
+from torch.nn.utils.parametrizations import weight_norm
+from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
+
+
+class Net(nn.Module):
+    def __init__(self, width: int = 8):
+        super().__init__()
+        self.first = nn.Linear(width, width)
+        self.second = nn.Linear(width, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(torch.relu(self.first(x)))
+
+
+class NetModified(Net):
+    pass
+
+
+class Linear(nn.Linear):
+    """Same name as torch's Linear, another class (PEFT's ``lora.Linear`` is such a class)."""
+
+
+def _pair() -> tuple[Net, Net]:
+    torch.manual_seed(0)
+    traced = Net()
+    return traced, copy.deepcopy(traced)
+
+
+def test_identical_models_have_no_differences() -> None:
+    traced, built = _pair()
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+    assert output_difference(built, traced, {"x": torch.randn(3, 8)}) is None
+
+
+def test_a_class_of_the_same_name_from_another_module_is_a_difference() -> None:
+    traced, built = _pair()
+    traced.first = Linear(8, 8)
+    [difference] = model_differences(built, traced, set(), subclass_mode=True)
+    assert difference.startswith("first: generated torch.nn.modules.linear.Linear")
+
+
+def test_a_generated_class_must_carry_the_traced_name_and_subclass_it_in_subclass_mode() -> None:
+    generated = {__name__}
+    assert class_difference(NetModified, Net, generated, subclass_mode=True) is None
+    unrelated = type("NetModified", (nn.Module,), {"__module__": __name__})
+    assert "not a subclass" in class_difference(unrelated, Net, generated, subclass_mode=True)
+    assert class_difference(unrelated, Net, generated, subclass_mode=False) is None  # a vendored copy
+    assert class_difference(NetModified, Net, set(), subclass_mode=True) is not None  # not generated
+
+
+def test_settings_hooks_and_meta_tensors_are_differences() -> None:
+    traced, built = _pair()
+    traced.num_classes = 2
+    traced.second.register_forward_hook(lambda module, inputs, output: output * 2)
+    built.first.to_empty(device="meta")
+    differences = "\n".join(model_differences(built, traced, set(), subclass_mode=True))
+    assert "<root>.num_classes: setting '<absent>', traced 2" in differences
+    assert "second: hooks {}, traced {'forward_hooks': [" in differences
+    assert "first.weight: parameter left on the meta device" in differences
+
+
+def test_a_setting_that_copies_the_config_is_not_a_difference() -> None:
+    config = BertConfig(
+        vocab_size=99, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=37
+    )
+    traced, built = BertModel(config), BertModel(config)
+    traced.vocab_size = 99  # what resize_token_embeddings leaves on the model
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+    traced.vocab_size = 98
+    assert model_differences(built, traced, set(), subclass_mode=True) == [
+        "<root>.vocab_size: setting '<absent>', traced 98"
+    ]
+
+
+def test_pruning_and_parametrizations_are_compared_as_structure_and_hooks() -> None:
+    traced, built = _pair()
+    prune.l1_unstructured(traced.first, "weight", amount=0.5)
+    traced.second = weight_norm(traced.second)
+    differences = "\n".join(model_differences(built, traced, set(), subclass_mode=True))
+    assert "first.weight_orig: parameter missing from the generated model" in differences
+    assert "first: hooks {}, traced {'forward_pre_hooks': ['pruning of weight']}" in differences
+    assert "second.parametrizations: missing from the generated model" in differences
+    # Any pruning method re-applies its stored mask: a random method stands for an L1 one.
+    prune.random_unstructured(built.first, "weight", amount=0.5)
+    built.second = weight_norm(built.second)
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+
+
+def test_a_head_tied_back_to_the_embeddings_is_caught_by_ties_and_outputs() -> None:
+    config = GPT2Config(vocab_size=99, n_embd=32, n_layer=1, n_head=4, n_positions=16)
+    torch.manual_seed(0)
+    traced = GPT2LMHeadModel(config)
+    traced.lm_head = nn.Linear(32, 99, bias=False)
+    built = GPT2LMHeadModel(config)  # ties lm_head to wte again, as a wrong declaration would
+    differences = model_differences(built, traced, set(), subclass_mode=True)
+    assert (
+        "lm_head.weight, transformer.wte.weight: one tensor in the generated model, not in the traced one"
+        in differences
+    )
+    built.load_state_dict(traced.state_dict())
+    assert output_difference(built, traced, {"input_ids": torch.tensor([[1, 2, 3]])}).startswith(
+        "outputs differ"
+    )
+
+
+def test_perturb_makes_zero_initialised_parameters_count() -> None:
+    traced, _ = _pair()
+    nn.init.zeros_(traced.second.weight)
+    perturb(traced)
+    assert traced.second.weight.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr", "crash", "label"),
+    [
+        (None, "", RuntimeError("boom"), "FAIL(traceback)"),
+        (
+            1,
+            "archit_codemod: error: X does not rebuild the traced model 'model':\n  a: missing",
+            None,
+            "FAIL(verify failed)",
+        ),
+        (
+            2,
+            "archit_codemod: error: internal error while rendering first: a bug, please report it",
+            None,
+            "FAIL(internal error)",
+        ),
+        (
+            2,
+            "archit_codemod: error: first: cannot declare a Linear built on meta",
+            None,
+            "FAIL(unlisted refusal)",
+        ),
+        (2, "archit_codemod: error: cannot declare this model", None, "FAIL(unclear refusal)"),
+    ],
+)
+def test_exit_codes_and_messages_are_classified(code, stderr, crash, label, tmp_path) -> None:
+    traced, _ = _pair()
+
+    class FakeTrace:
+        namespace = {"model": traced}
+
+    outcome = _judge(
+        "torch_plain_mlp.py", "subclass", tmp_path / "out.py", _CliRun(code, stderr, crash, FakeTrace())
+    )
+    assert isinstance(outcome, Outcome)
+    assert outcome.label == label

@@ -1,0 +1,107 @@
+"""The real-world suite: each script of ``scripts/`` modifies a tiny model with the library people use for it
+(PEFT, torch quantization, pruning and parametrizations, optimum-quanto, sentence-transformers, AdapterHub
+adapters, transformers' own idioms); the command line declares it in each mode, and the harness judges the
+result on its own (see ``realworld_support``).
+
+``EXPECTED`` is the target of each script, not what the codemod does today:
+
+- ``declared``: a maintainer of that library would expect a declaration;
+- ``nothing``: the original class rebuilds the model (from its config); a correct declaration passes too;
+- ``refused``: a refusal is acceptable (and listed with its reason in docs/realworld.md); a correct
+  declaration passes too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from realworld_support import (
+    MODES,
+    NO_SAVE_PRETRAINED,
+    REQUIREMENTS,
+    corpus,
+    refused_in_doc,
+    run_case,
+    unavailable,
+)
+
+EXPECTED = {
+    "adapters_bottleneck.py": "refused",
+    "adapters_lora.py": "refused",
+    "peft_adalora.py": "declared",
+    "peft_dora.py": "declared",
+    "peft_ia3.py": "declared",
+    "peft_inject_adapter.py": "declared",
+    "peft_loha.py": "declared",
+    "peft_lokr.py": "declared",
+    "peft_lora_bert.py": "declared",
+    "peft_lora_llama.py": "declared",
+    "peft_lora_modules_to_save.py": "declared",
+    "peft_merge_and_unload.py": "nothing",
+    "peft_oft.py": "declared",
+    "peft_vera.py": "refused",
+    "quanto_qfloat8.py": "declared",
+    "quanto_qint8.py": "declared",
+    "quanto_qint8_freeze.py": "declared",
+    "st_dense_swap.py": "declared",
+    "st_lora.py": "declared",
+    "tf_add_adapter_lora.py": "declared",
+    "tf_bert_deepcopy_replace.py": "declared",
+    "tf_classifier_mlp.py": "declared",
+    # Same shape and padding index as the original embedding: the vectors are weights, nothing to declare.
+    "tf_embedding_from_pretrained.py": "nothing",
+    "tf_gpt2_new_lm_head.py": "declared",
+    "tf_llama_deepcopy_append.py": "declared",
+    "tf_prune_heads.py": "nothing",
+    "tf_replace_attention.py": "declared",
+    "tf_replace_layernorm.py": "declared",
+    "tf_resize_token_embeddings.py": "nothing",
+    "tf_truncate_layers.py": "nothing",
+    "tf_value_head.py": "declared",
+    "torch_class_swap.py": "declared",
+    "torch_custom_parametrization.py": "declared",
+    "torch_forward_hook.py": "declared",
+    "torch_old_weight_norm.py": "declared",
+    "torch_orthogonal.py": "refused",
+    "torch_plain_mlp.py": "declared",
+    "torch_prune_global.py": "refused",
+    "torch_prune_l1.py": "declared",
+    "torch_prune_remove.py": "nothing",
+    "torch_quantize_dynamic.py": "declared",
+    "torch_spectral_norm.py": "declared",
+    "torch_weight_norm.py": "declared",
+    "vision_convnext_head.py": "declared",
+    "vision_vit_lora.py": "declared",
+}
+
+
+def _cases() -> list:
+    cases = []
+    for script in corpus():
+        reason = unavailable(script)
+        marks = [pytest.mark.skip(reason=f"{script} {reason}")] if reason else []
+        cases += [pytest.param(script, mode, id=f"{script[:-3]}-{mode}", marks=marks) for mode in MODES]
+    return cases
+
+
+@pytest.mark.parametrize(("script", "mode"), _cases())
+def test_script_is_declared_proven_unchanged_or_refused_as_documented(
+    script: str, mode: str, tmp_path: Path
+) -> None:
+    outcome = run_case(script, mode, tmp_path)
+    if outcome.kind not in {EXPECTED[script], "declared"}:
+        pytest.fail(
+            f"{script} --mode {mode}: expected {EXPECTED[script]}, got {outcome.report()}", pytrace=False
+        )
+
+
+def test_every_script_has_a_target_and_the_corpus_is_large_enough() -> None:
+    assert set(EXPECTED) == set(corpus())
+    assert len(corpus()) >= 34
+    assert set(EXPECTED.values()) <= {"declared", "nothing", "refused"}
+    assert set(REQUIREMENTS) | set(NO_SAVE_PRETRAINED) <= set(corpus())
+
+
+def test_the_doc_lists_exactly_the_scripts_whose_refusal_is_accepted() -> None:
+    assert refused_in_doc() == {script for script, target in EXPECTED.items() if target == "refused"}
