@@ -196,4 +196,3 @@ def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
             statement = statement.with_changes(body=[wrapped_import(statement.body[0])])
         body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else [])
     return with_imports.with_changes(body=body)
-
