@@ -25,6 +25,7 @@ import sys
 import tempfile
 import textwrap
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from archit_codemod.declaration.compare import Difference, differences, is_param
 from archit_codemod.declaration.completeness import rebuilt_argument
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
-from archit_codemod.declaration.functional import build_on_cpu, check_outputs, short_error, skip_reason
+from archit_codemod.declaration.functional import build_on_cpu, check_outputs, quiet, short_error, skip_reason
 from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import stage
 
@@ -162,7 +163,8 @@ _TIES_FIX = (
 def verify_root(
     build: Callable[[], nn.Module],
     traced: nn.Module,
-    failure: str,
+    shown: str,
+    root_name: str,
     *,
     original_of: dict[str, type],
     script_module_name: str,
@@ -176,20 +178,22 @@ def verify_root(
     A larger model is built on ``meta`` and its module tree compared.
 
     Raises:
-        VerificationError: starting with ``failure``: the build fails, or the first differences.
+        VerificationError: the build fails, or the first differences (the message starts with ``shown``, the
+            class as the user sees it, and ``root_name``).
+        DeclarationError: the model is too large to build on the CPU and fails to build on meta.
     """
+    failure = f"{shown} does not rebuild the traced model {root_name!r}"
     same_tree = functools.partial(
         require_same_tree, traced=traced, failure=failure, original_of=original_of,
         script_module_name=script_module_name,
     )  # fmt: skip
-    if skip_reason(traced, arguments) is None:
+    too_large = skip_reason(traced, arguments)
+    if too_large is None:
         # A model small enough to build on the CPU is compared as built there: some modules cannot be built on
         # meta (torch's quantized ones), others build differently there (a parametrization that computes).
         on_cpu = build_on_cpu(build, failure)
         same_tree(on_cpu)
         check_outputs(on_cpu, traced, failure)
-        if isinstance(traced, PreTrainedModel):
-            _builds_on_meta(build, failure)
         return
     try:
         with torch.device("meta"):
@@ -197,22 +201,40 @@ def verify_root(
     except VerificationError:
         raise
     except Exception as error:
-        raise VerificationError(
-            f"{failure}: the generated code fails to build on meta: {short_error(error)}"
+        raise DeclarationError(
+            f"{failure}: it cannot be checked: it fails to build on the meta device ({short_error(error)}), and "
+            f"{too_large}, so it is not built on the CPU either. Fix: run the script with a smaller config to "
+            "declare the change, or make the change after building the model, in your own code."
         ) from error
     same_tree(built)
 
 
-def _builds_on_meta(build: Callable[[], nn.Module], failure: str) -> None:
-    """transformers' ``from_pretrained`` builds a model on ``meta`` first: the generated class must build there."""
+def _check_it_builds_on_meta(
+    build: Callable[[], nn.Module], shown: str, output: Output, package: LoadedOutput
+) -> None:
+    """transformers' ``from_pretrained`` builds a model on ``meta`` first. A class that rebuilds the model on the
+    CPU but fails there is still declared, with a warning, unless a library call it makes again is what fails:
+    that call is better made after loading, and the refusal says so.
+
+    Raises:
+        DeclarationError: a replayed library call fails on meta.
+    """
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), quiet():
             build()
     except Exception as error:
-        raise VerificationError(
-            f"{failure}: it fails to build on the meta device, where transformers' from_pretrained builds models: "
-            f"{short_error(error)}"
-        ) from error
+        line = _replay_line(error, output, package)
+        if line is not None:
+            raise _replay_refusal(
+                shown, line, output, error, " on the meta device, where from_pretrained builds models,"
+            ) from error
+        warnings.warn(
+            f"{shown} rebuilds the model when built with its constructor, but it fails to build on the meta "
+            f"device, where transformers' from_pretrained builds models ({short_error(error)}). Build it with "
+            f"{shown.rpartition('.')[2]}(config) and load the weights with load_state_dict instead of "
+            "from_pretrained.",
+            stacklevel=2,
+        )
 
 
 def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ...]:
@@ -245,10 +267,21 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                 verify_root(
                     functools.partial(build_root, modules[stem], class_name, root, trace),
                     root,
-                    f"{shown} does not rebuild the traced model {root_name!r}",
+                    shown,
+                    root_name,
                     original_of=original_of,
                     script_module_name=script_module_name,
                     arguments=constructor_arguments(root, trace),
+                )
+            if (
+                isinstance(root, PreTrainedModel)
+                and skip_reason(root, constructor_arguments(root, trace)) is None
+            ):
+                _check_it_builds_on_meta(
+                    functools.partial(build_root, modules[stem], class_name, root, trace),
+                    shown,
+                    output,
+                    package,
                 )
 
 
@@ -262,16 +295,21 @@ def _replays_refused(output: Output, package: LoadedOutput, shown: str) -> Itera
         line = _replay_line(error, output, package) if error is not None else None
         if line is None:
             raise
-        where = (
-            " on the meta device, where transformers' from_pretrained builds models,"
-            if "meta device" in str(failure)
-            else ""
-        )
-        raise DeclarationError(
-            f"{shown}: the library call the script made cannot be made again in a generated class: `{line}`{where} "
-            f"raises {type(error).__name__}: {error} Fix: apply this change after building the model, in your own "
-            "code (the checkpoint does not hold it), or use a form of the library that changes the model in place."
-        ) from error
+        raise _replay_refusal(shown, line, output, error) from error
+
+
+def _replay_refusal(
+    shown: str, line: str, output: Output, error: BaseException, where: str = ""
+) -> DeclarationError:
+    targets = output.replays.get(line, ())
+    received = f" (on {', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''})" if targets else ""
+    return DeclarationError(
+        f"{shown}: the library call the script made cannot be made again in a generated class: "
+        f"`{line}...)`{received}{where} "
+        f"raises {type(error).__name__}: {short_error(error)} Fix: apply this change after building the model, in "
+        "your own code (the checkpoint does not hold it), or use a form of the library that changes the model in "
+        "place."
+    )
 
 
 def _replay_line(error: BaseException, output: Output, package: LoadedOutput) -> str | None:

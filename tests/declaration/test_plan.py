@@ -143,7 +143,8 @@ def test_gate_set_in_a_helper_is_assigned_after_the_body_with_a_warning(net_and_
     net, trace = net_and_trace
     modify(trace, net, "gate", None)
     generated = generate(trace, {"net": net})
-    assert generated.source.rstrip().endswith("self._add_gate(width)\n        self.gate = None")
+    # only a statement after the original body: the original __init__ is called, not copied
+    assert generated.source.rstrip().endswith("super().__init__(width, depth)\n        self.gate = None")
     assert any("gate" in w and "after the original body" in w for w in generated.warnings)
     assert_rebuilds(net, trace)
 

@@ -76,12 +76,17 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
+_DERIVED = frozenset({"training", "all_tied_weights_keys"})
+"""Not settings: the train/eval flag, and transformers' record of the ties its ``post_init`` declared, which a
+script that breaks a tie leaves stale (ties themselves are compared as tensors that are one)."""
+
+
 def settings(module: nn.Module) -> dict[str, Any]:
     """The module's own public plain attributes (numbers, strings, flags, dtypes, containers of those)."""
     return {
         name: value
         for name, value in vars(module).items()
-        if not name.startswith("_") and name != "training" and _is_plain(value)
+        if not name.startswith("_") and name not in _DERIVED and _is_plain(value)
     }
 
 

@@ -37,8 +37,9 @@ class Output:
     copied_classes: dict[str, type] = field(default_factory=dict)
     """Class name -> the class of a module beside the script whose definition the output copies as it is (the
     output's users cannot import that module)."""
-    replays: tuple[str, ...] = ()
-    """How each library call the generated classes make again starts (``inject_adapter_in_model(``)."""
+    replays: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """How each library call the generated classes make again starts (``inject_adapter_in_model(``) -> the paths
+    of the modules it receives."""
 
     @property
     def source(self) -> str:

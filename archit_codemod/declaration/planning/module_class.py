@@ -13,12 +13,13 @@ from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
-from archit_codemod.declaration.planning.library_calls import attached_by, replay_statement
+from archit_codemod.declaration.planning.library_calls import attached_by, modules_in, replay_statement
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
 from archit_codemod.declaration.planning.statements import AssignmentStatements, written
 from archit_codemod.declaration.planning.transformers_policy import class_members
 from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.records import LibraryCall
 
 
 def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> ClassPlan:
@@ -47,7 +48,7 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
     for call in planning.replays.get(id(module), ()):
         attached = attached_by(call, planning.trace)
         statement = replay_statement(call, module, planning.renderer, owner.context(path), attached)
-        owner.edits.append(AfterInit(statement))
+        owner.edits.append(AfterInit(statement, _paths_received(call, module, path)))
         owner.summary.append(f"{call.name}(...) after __init__")
         owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
     members = class_members(module, path, planning.changes, _generated_of(planning), planning.warn)
@@ -135,3 +136,10 @@ def _builder_depth(planning: Planning, definers: list[type], name: str, old: nn.
             if collector.found:
                 return depth
     return 0
+
+
+def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[str, ...]:
+    """The paths (from the root) of ``module``'s submodules that ``call`` received."""
+    paths = {id(submodule): join(path, name) if name else path for name, submodule in module.named_modules()}
+    received = modules_in([call.receiver, *call.arguments.values()])
+    return tuple(dict.fromkeys(paths[id(found)] for found in received if id(found) in paths))

@@ -63,6 +63,8 @@ class AfterInit:
     that changes the finished model (``inject_adapter_in_model(config, self)``)."""
 
     statement: cst.BaseStatement
+    targets: tuple[str, ...] = ()
+    """Paths (from the root) of the modules the call receives, to name them when it cannot be made again."""
 
 
 Edit = ReplaceValue | SwapCallee | RemoveAssignment | AppendStatement | AfterInit
@@ -139,13 +141,13 @@ class Plan:
     kept_originals: dict[type, int]
 
     @property
-    def replays(self) -> tuple[str, ...]:
+    def replays(self) -> dict[str, tuple[str, ...]]:
         """How each library call made again at the end of an ``__init__`` starts (``inject_adapter_in_model(``),
-        whatever the layout of its arguments."""
-        starts = []
+        whatever the layout of its arguments -> the paths of the modules such calls receive."""
+        targets: dict[str, list[str]] = {}
         for class_plan in self.classes:
             for edit in class_plan.edits:
                 if isinstance(edit, AfterInit):
                     code = cst.Module([]).code_for_node(edit.statement).strip()
-                    starts.append(code.split("(", 1)[0] + "(")
-        return tuple(dict.fromkeys(starts))
+                    targets.setdefault(code.split("(", 1)[0] + "(", []).extend(edit.targets)
+        return {start: tuple(dict.fromkeys(paths)) for start, paths in targets.items()}
