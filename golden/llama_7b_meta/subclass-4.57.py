@@ -3,10 +3,10 @@
 # everything else is inherited. Regenerate instead of editing by hand.
 #
 # Where each class is used, and the traced statement that made it:
-#   model.model.layers.{0..31}.self_attn: LlamaAttention -> LlamaAttentionModified (llama_7b_meta.py:60,61)
-#   model.model.layers.{0..31}: LlamaDecoderLayer -> LlamaDecoderLayerModified (llama_7b_meta.py:60,61)
-#   model.model: LlamaModel -> LlamaModelModified (llama_7b_meta.py:60,61)
-#   model: LlamaForCausalLM -> LlamaForCausalLMModified (llama_7b_meta.py:60,61)
+#   model.model.layers.{0..31}.self_attn: LlamaAttention -> LlamaAttentionModified (llama_7b_meta.py:61,62)
+#   model.model.layers.{0..31}: LlamaDecoderLayer -> LlamaDecoderLayerModified (llama_7b_meta.py:61,62)
+#   model.model: LlamaModel -> LlamaModelModified (llama_7b_meta.py:61,62)
+#   model: LlamaForCausalLM -> LlamaForCausalLMModified (llama_7b_meta.py:61,62)
 
 import torch
 from torch import nn

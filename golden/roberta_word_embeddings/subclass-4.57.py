@@ -119,6 +119,6 @@ class RobertaForMaskedLMModified(RobertaForMaskedLM):
         self.post_init()
 
     def get_output_embeddings(self):
-        # roberta.embeddings.word_embeddings was replaced by a module without a weight of the output embeddings' shape:
+        # roberta.embeddings.word_embeddings and the output layer do not share their weight in the traced model:
         # report no output embeddings, so that config.tie_word_embeddings ties nothing to it.
         return None
