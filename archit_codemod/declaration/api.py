@@ -64,7 +64,14 @@ def generate(
     for warning in checked.warnings:
         script.warn(warning)
     with stage("planning"):
-        plan = make_plan(checked.trace, checked.roots, script, suffix=suffix, replayed=checked.replayed)
+        plan = make_plan(
+            checked.trace,
+            checked.roots,
+            script,
+            suffix=suffix,
+            replayed=checked.replayed,
+            settings=checked.settings,
+        )
     with stage("rendering"):
         if mode == "vendor":
             from archit_codemod.declaration.emitting.vendor import emit_vendor

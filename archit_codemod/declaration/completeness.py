@@ -41,7 +41,7 @@ from archit_codemod.declaration.compare import (
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.functional import MAX_PARAMETERS, quiet, short_error
 from archit_codemod.declaration.planning.library_calls import is_replayable
-from archit_codemod.declaration.records import LibraryCall, Modification, Trace
+from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
 from archit_codemod.declaration.roots import find_roots, paths_to
 
 __all__ = ["RebuildError", "Checked", "check_completeness", "rebuild_original", "roots_to_declare"]
@@ -62,6 +62,8 @@ class Checked:
     warnings: list[str] = field(default_factory=list)
     replayed: list[LibraryCall] = field(default_factory=list)
     """Library calls whose tensors and hooks explain differences: the generated class makes them again."""
+    settings: dict[str, list[SettingChange]] = field(default_factory=dict)
+    """Root name -> the plain settings the script changed on its modules: the generated class sets them again."""
 
 
 @dataclass
@@ -80,6 +82,8 @@ class _RootCheck:
     """Path of each module a replayable library call changed -> those calls."""
     replayed: list[LibraryCall] = field(default_factory=list)
     """The calls that explain a difference."""
+    settings: list[SettingChange] = field(default_factory=list)
+    """The changed plain settings, to set again."""
 
 
 def rebuild_original(root: nn.Module, trace: Trace | None) -> tuple[nn.Module, bool]:
@@ -188,7 +192,7 @@ def roots_to_declare(trace: Trace, model_name: str | None = None) -> dict[str, n
     try:
         find_roots(trace, model_name)
     except NothingModifiedError as nothing:
-        compared = ", ".join(candidates)
+        compared = ", ".join(f"{name} ({type(model).__qualname__})" for name, model in candidates.items())
         raise NothingModifiedError(
             f"{nothing} Each model the script holds was compared with its original class rebuilt from its "
             f"constructor call or config, and is what that class builds: {compared}."
@@ -252,13 +256,16 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         check = _RootCheck(name, root, reference, expected, got, differences(expected, got), changed)
         check.calls = _effect_calls(root, trace)
         root_inferred = _unexplained(check, trace)
+        check.replayed += [call for call in _calls_on_new_modules(check) if call not in check.replayed]
         checked.replayed += [call for call in check.replayed if call not in checked.replayed]
+        if check.settings:
+            checked.settings[name] = check.settings
         proven = _proven_redundant(check) if not with_modules else set()
         if proven:
             redundant.append(f"{name}: {', '.join(sorted(proven))}")
         inferred += root_inferred
         dropped |= {(id(changed[path][0]), changed[path][1]) for path in proven}
-        if root_inferred or check.replayed or len(proven) < len(changed):
+        if root_inferred or check.replayed or check.settings or len(proven) < len(changed):
             checked.roots[name] = root
     if not checked.roots:
         raise NothingModifiedError(_nothing_to_declare(roots, redundant))
@@ -333,6 +340,10 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
         if calls:
             check.replayed += [call for call in calls if call not in check.replayed]
             continue
+        setting = _declarable_setting(check, difference)
+        if setting is not None:
+            check.settings.append(setting)
+            continue
         advice = None
         if difference.kind in ("module", "class"):
             modification, advice = _infer(check, difference, trace)
@@ -345,6 +356,43 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _calls_on_new_modules(check: _RootCheck) -> list[LibraryCall]:
+    """The library calls that changed a module the script put in place after building it
+    (``head.register_forward_hook(f)``, ``prune.l1_unstructured(head, "weight")`` before ``model.classifier =
+    head``): its constructor call does not make them, so they are made again."""
+    return [
+        call
+        for path, calls in check.calls.items()
+        if any(_under(path, changed) for changed in check.changed)
+        for call in calls
+    ]
+
+
+def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingChange | None:
+    """The setting to set again for a changed plain setting of a module both models have, if it can be written
+    as a literal; ``None`` for any other difference (a removed setting, a child set to ``None``, an object)."""
+    if (
+        difference.kind != "setting"
+        or difference.got is None
+        or difference.path not in check.expected.modules
+    ):
+        return None
+    module = check.root.get_submodule(difference.path)
+    value = vars(module).get(difference.name, _ABSENT)
+    if difference.name in module._modules or not _is_literal(value):
+        return None
+    return SettingChange(difference.path, difference.name, value)
+
+
+_ABSENT = object()
+
+
+def _is_literal(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return type(value) in (list, tuple) and all(_is_literal(item) for item in value)
+    return type(value) in (bool, int, float, str, type(None))
 
 
 def _rebuilt_containers(root: nn.Module, reference: nn.Module) -> dict[int, nn.Module]:

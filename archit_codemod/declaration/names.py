@@ -21,13 +21,14 @@ import builtins
 import importlib
 import inspect
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
 from libcst.metadata.scope_provider import ImportAssignment
 from torch import nn
 
@@ -88,14 +89,13 @@ class ScriptDefinition:
 def free_names(node: cst.CSTNode) -> set[str]:
     """Names that ``node`` (a class or function definition, a statement) reads but does not bind itself."""
     module = node if isinstance(node, cst.Module) else cst.Module(body=[node])
-    wrapper = MetadataWrapper(module)
-    scopes = wrapper.resolve(ScopeProvider)
+    return unbound_names(MetadataWrapper(module).resolve(ScopeProvider))
+
+
+def unbound_names(scopes: Mapping[cst.CSTNode, Scope | None]) -> set[str]:
+    """Names read in ``scopes`` (a module's resolved ``ScopeProvider``) that nothing in that module binds."""
     found: set[str] = set()
-    seen: set[int] = set()
-    for scope in scopes.values():
-        if scope is None or id(scope) in seen:
-            continue
-        seen.add(id(scope))
+    for scope in {id(scope): scope for scope in scopes.values() if scope is not None}.values():
         for access in scope.accesses:
             if not access.referents and isinstance(access.node, cst.Name):
                 found.add(access.node.value)

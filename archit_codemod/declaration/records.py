@@ -57,6 +57,19 @@ class LibraryCall:
     lineno: int
 
 
+@dataclass(frozen=True)
+class SettingChange:
+    """A plain setting the script changed on a module the original class builds: ``module.p = 0.0``.
+
+    ``path`` is the module's path from the root, ``name`` the attribute, ``value`` what the script left there (a
+    number, a string, a flag, ``None``, or a tuple or list of those).
+    """
+
+    path: str
+    name: str
+    value: Any
+
+
 EffectKind = Literal["parameter", "buffer", "forward_hook", "forward_pre_hook"]
 
 

@@ -25,6 +25,7 @@ import libcst as cst
 import torch
 from torch import nn
 
+from archit_codemod.declaration.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.records import ConstructorCall
@@ -188,7 +189,8 @@ class Renderer:
                 "Fix: run the script under `python -m archit_codemod SCRIPT`, or build and modify the model inside "
                 "`with archit_codemod.declaration.tracer.trace():`."
             )
-        cls = type(module)
+        # A parametrized module's class is made by the parametrization, which its library call makes again.
+        cls = call.cls if is_parametrized_class(type(module)) else type(module)
         if cls is not call.cls and not (issubclass(cls, call.cls) and cls.__init__ is call.cls.__init__):
             raise DeclarationError(
                 f"{context.path}: the module was built as {call.cls.__qualname__} but is now a {cls.__qualname__} "

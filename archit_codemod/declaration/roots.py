@@ -52,19 +52,7 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
     globals_ = {name: value for name, value in trace.namespace.items() if isinstance(value, nn.Module)}
 
     if model_name is not None:
-        model = globals_.get(model_name)
-        if model is None:
-            found = ", ".join(sorted(globals_)) or "none"
-            raise NothingModifiedError(
-                f"--model {model_name}: the script has no global module named {model_name!r}. "
-                f"Module globals it defines: {found}."
-            )
-        if not owner_ids & _contained_ids(model):
-            raise NothingModifiedError(
-                f"--model {model_name}: the script modified no module of {model_name!r} "
-                f"({type(model).__name__}). Omit --model to declare every modified model."
-            )
-        return {model_name: model}
+        return {model_name: _named_model(globals_, model_name, owner_ids)}
 
     # Script globals containing a modified owner, the first name of each object kept.
     candidates: dict[str, nn.Module] = {}
@@ -104,6 +92,23 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
             "or deleted afterwards), so there is nothing to declare."
         )
     return roots
+
+
+def _named_model(globals_: dict[str, nn.Module], model_name: str, owner_ids: set[int]) -> nn.Module:
+    """The script global ``model_name``, which must contain a modified module."""
+    model = globals_.get(model_name)
+    if model is None:
+        found = ", ".join(sorted(globals_)) or "none"
+        raise NothingModifiedError(
+            f"--model {model_name}: the script has no global module named {model_name!r}. "
+            f"Module globals it defines: {found}."
+        )
+    if not owner_ids & _contained_ids(model):
+        raise NothingModifiedError(
+            f"--model {model_name}: the script modified no module of {model_name!r} "
+            f"({type(model).__name__}). Omit --model to declare every modified model."
+        )
+    return model
 
 
 def _unwrapped(root: nn.Module, trace: Trace, owner_ids: set[int]) -> nn.Module:

@@ -203,8 +203,10 @@ def verify_root(
     except Exception as error:
         raise DeclarationError(
             f"{failure}: it cannot be checked: it fails to build on the meta device ({short_error(error)}), and "
-            f"{too_large}, so it is not built on the CPU either. Fix: run the script with a smaller config to "
-            "declare the change, or make the change after building the model, in your own code."
+            f"{too_large}, so it is not built on the CPU either. Fix: when the error comes from a module of your "
+            "script, give it what the model's code reads from the module it replaces (transformers' _init_weights "
+            "and forward read attributes such as .weight); when it comes from a library call that cannot run on "
+            "meta, run the script with a smaller config on the CPU, or make the change after loading the model."
         ) from error
     same_tree(built)
 

@@ -138,7 +138,7 @@ def test_pruning_made_permanent_as_the_refusal_advises_leaves_nothing_to_declare
     with pytest.raises(NothingModifiedError) as nothing:
         roots_to_declare(trace)
     assert "the script modified no module" in str(nothing.value)
-    assert "is what that class builds: model." in str(nothing.value)
+    assert "is what that class builds: model (BertForMaskedLM)." in str(nothing.value)
     # And indeed the original class loads the pruned weights.
     model = trace.namespace["model"]
     rebuilt = transformers.BertForMaskedLM(model.config)
@@ -214,14 +214,61 @@ def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(sc
     assert [hook.__name__ for hook in built.encoder.layer[1]._forward_hooks.values()] == ["clamp"]
 
 
-def test_a_changed_setting_is_refused_even_beside_a_declared_change(scripts):
+@pytest.mark.parametrize(
+    ("prepare", "replayed"),
+    [
+        (
+            "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nhead.register_forward_hook(clamp)\n",
+            "self.cls.predictions.decoder.register_forward_hook(clamp)",
+        ),
+        (
+            "from torch.nn.utils import prune\nprune.l1_unstructured(head, 'weight', amount=0.5)\n",
+            "l1_unstructured(self.cls.predictions.decoder, 'weight', 0.5)",
+        ),
+        (
+            "from torch.nn.utils.parametrizations import weight_norm\nweight_norm(head)\n",
+            "weight_norm(self.cls.predictions.decoder)",
+        ),
+    ],
+    ids=["hook", "pruning", "weight_norm"],
+)
+def test_a_library_call_on_a_module_before_it_is_put_in_place_is_made_again(scripts, prepare, replayed):
+    body = (
+        "model = BertForMaskedLM(config)\nmodel.config.tie_word_embeddings = False\nhead = nn.Linear(32, 99, bias=False)\n"
+        + prepare
+        + "model.cls.predictions.decoder = head\n"
+    )
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert "self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)" in generated.source
+    assert generated.source.rstrip().endswith(f"self.post_init()\n        {replayed}")
+
+
+def test_changed_settings_are_set_again_after_init_beside_a_declared_change(scripts):
     body = (
         "model = BertForMaskedLM(config)\nmodel.bert.encoder.layer[0].output.dropout = nn.Dropout(0.2)\n"
         "model.bert.encoder.layer[1].attention.self.attention_head_size = 4\n"
+        "for module in model.bert.embeddings.modules():\n"
+        "    if isinstance(module, nn.Dropout):\n"
+        "        module.p = 0.0\n"
     )
+    generated, built = declared(scripts, body, INPUT_IDS)
+    assert generated.source.rstrip().endswith(
+        "        self.post_init()\n"
+        "        self.bert.embeddings.dropout.p = 0.0\n"
+        "        self.bert.encoder.layer[1].attention.self.attention_head_size = 4"
+    )
+    assert built.bert.encoder.layer[1].attention.self.attention_head_size == 4
+    assert built.bert.encoder.layer[0].attention.self.attention_head_size == 8
+    assert built.bert.encoder.layer[0].output.dropout.p == 0.2  # the recorded replacement, not a setting
+
+
+def test_a_deleted_setting_is_refused_naming_the_path(scripts):
+    body = "model = BertModel(config)\ndel model.encoder.layer[1].attention.self.attention_head_size\n"
     message = refusal(scripts, body)
-    assert "bert.encoder.layer.1.attention.self: setting attention_head_size = 4, original = 8" in message
-    assert "dropout" not in message.split("Fix")[0]  # the recorded replacement explains its own differences
+    assert (
+        "encoder.layer.1.attention.self: setting attention_head_size = 8 missing from the traced model"
+        in message
+    )
 
 
 def test_vendor_mode_declares_the_same_call(scripts):

@@ -49,6 +49,7 @@ EXPECTED = {
     "tf_add_adapter_lora.py": "declared",
     "tf_bert_deepcopy_replace.py": "declared",
     "tf_classifier_mlp.py": "declared",
+    "tf_disable_dropout.py": "declared",
     # Same shape and padding index as the original embedding: the vectors are weights, nothing to declare.
     "tf_embedding_from_pretrained.py": "nothing",
     "tf_gpt2_new_lm_head.py": "declared",

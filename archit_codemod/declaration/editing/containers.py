@@ -49,46 +49,9 @@ def rewrite_container(
         and first.keyword is None
         and isinstance(value, cst.ListComp | cst.GeneratorExp)
     ):
-        if len(expression.args) != 1:
-            return None
-        if (appended or dropped) and isinstance(value, cst.GeneratorExp):
-            return None
-        new_value = _rewrite_comprehension(value, keys, item_expression)
-        if new_value is None:
-            return None
-        if dropped:
-            new_value = cst.Subscript(
-                new_value,
-                [
-                    cst.SubscriptElement(
-                        cst.Slice(
-                            lower=None, upper=cst.UnaryOperation(cst.Minus(), cst.Integer(str(dropped)))
-                        )
-                    )
-                ],
-            )
-        new_first = first.with_changes(value=new_value)
-        if appended and first.star == "*":
-            return expression.with_changes(
-                args=_with_commas_like([new_first, *map(cst.Arg, appended)], first)
-            )
-        if appended:
-            extra = cst.List(_with_commas_like([cst.Element(e) for e in appended], None))
-            new_first = first.with_changes(value=cst.BinaryOperation(new_value, cst.Add(), extra))
-        return expression.with_changes(args=[new_first])
+        return _rewrite_comprehension_call(expression, keys, item_expression, appended, dropped)
     if single and isinstance(value, cst.List | cst.Tuple) and len(value.elements) == len(keys) + dropped:
-        if any(isinstance(e, cst.StarredElement) for e in value.elements) or (
-            appended and isinstance(value, cst.Tuple)
-        ):
-            return None
-        elements = [
-            e.with_changes(value=item_expression(k, e.value))
-            for k, e in zip(keys, value.elements, strict=False)
-        ]
-        elements += [cst.Element(e) for e in appended]
-        last = value.elements[-1] if value.elements else None
-        new_value = value.with_changes(elements=_with_commas_like(elements, last))
-        return expression.with_changes(args=[first.with_changes(value=new_value)])
+        return _rewrite_listed(expression, keys, item_expression, appended)
     if single and isinstance(value, cst.Dict):
         return _rewrite_dict(expression, value, keys, item_expression, appended, removed_keys, appended_keys)
     if single and isinstance(value, cst.DictComp) and not appended and not removed_keys:
@@ -99,13 +62,71 @@ def rewrite_container(
     if len(expression.args) == len(keys) + dropped and all(
         a.star == "" and a.keyword is None for a in expression.args
     ):
-        args = [
-            a.with_changes(value=item_expression(k, a.value))
-            for k, a in zip(keys, expression.args, strict=False)
-        ]
-        args += [cst.Arg(e) for e in appended]
-        return expression.with_changes(args=_with_commas_like(args, expression.args[-1]))
+        return _rewrite_arguments(expression, keys, item_expression, appended)
     return None
+
+
+def _rewrite_comprehension_call(
+    expression: cst.Call,
+    keys: Sequence[str],
+    item_expression: ItemExpression,
+    appended: Sequence[cst.BaseExpression],
+    dropped: int,
+) -> cst.Call | None:
+    """``nn.ModuleList([ELT for i in range(n)])``: the element rewritten, ``[:-dropped]``, ``+ [appended]``."""
+    first = expression.args[0]
+    value = first.value
+    if len(expression.args) != 1 or ((appended or dropped) and isinstance(value, cst.GeneratorExp)):
+        return None
+    new_value = _rewrite_comprehension(value, keys, item_expression)
+    if new_value is None:
+        return None
+    if dropped:
+        up_to = cst.Slice(lower=None, upper=cst.UnaryOperation(cst.Minus(), cst.Integer(str(dropped))))
+        new_value = cst.Subscript(new_value, [cst.SubscriptElement(up_to)])
+    new_first = first.with_changes(value=new_value)
+    if appended and first.star == "*":
+        return expression.with_changes(args=_with_commas_like([new_first, *map(cst.Arg, appended)], first))
+    if appended:
+        extra = cst.List(_with_commas_like([cst.Element(e) for e in appended], None))
+        new_first = first.with_changes(value=cst.BinaryOperation(new_value, cst.Add(), extra))
+    return expression.with_changes(args=[new_first])
+
+
+def _rewrite_listed(
+    expression: cst.Call,
+    keys: Sequence[str],
+    item_expression: ItemExpression,
+    appended: Sequence[cst.BaseExpression],
+) -> cst.Call | None:
+    """``nn.ModuleList([a, b, c])``: each kept item rewritten, the dropped ones gone, ``appended`` added."""
+    first = expression.args[0]
+    value = first.value
+    if any(isinstance(e, cst.StarredElement) for e in value.elements) or (
+        appended and isinstance(value, cst.Tuple)
+    ):
+        return None
+    elements = [
+        e.with_changes(value=item_expression(k, e.value)) for k, e in zip(keys, value.elements, strict=False)
+    ]
+    elements += [cst.Element(e) for e in appended]
+    last = value.elements[-1] if value.elements else None
+    new_value = value.with_changes(elements=_with_commas_like(elements, last))
+    return expression.with_changes(args=[first.with_changes(value=new_value)])
+
+
+def _rewrite_arguments(
+    expression: cst.Call,
+    keys: Sequence[str],
+    item_expression: ItemExpression,
+    appended: Sequence[cst.BaseExpression],
+) -> cst.Call:
+    """``nn.Sequential(a, b, c)``: each kept argument rewritten, the dropped ones gone, ``appended`` added."""
+    args = [
+        a.with_changes(value=item_expression(k, a.value)) for k, a in zip(keys, expression.args, strict=False)
+    ]
+    args += [cst.Arg(e) for e in appended]
+    return expression.with_changes(args=_with_commas_like(args, expression.args[-1]))
 
 
 def _rewrite_dict(

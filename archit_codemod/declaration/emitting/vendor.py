@@ -45,7 +45,7 @@ from archit_codemod.declaration.emitting.vendor_file import (
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.layout import LayoutTooLong, original_statements
 from archit_codemod.declaration.locate import ParsedSource, module_source
-from archit_codemod.declaration.names import ImportBinding, NameTable, free_names
+from archit_codemod.declaration.names import ImportBinding, NameTable, free_names, unbound_names
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
 
 _SCRIPT = "<script>"
@@ -262,7 +262,7 @@ class _VendorEmitter:
 
     def _imports_for(self, file: _File, module: cst.Module, script_names: NameTable | None) -> list[str]:
         """Import statements for the names the edits introduced into ``module`` (which it does not bind)."""
-        missing = sorted(free_names(module) - free_names(file.parsed.module) - set(dir(builtins)))
+        missing = sorted(free_names(module) - _original_free_names(file.parsed) - set(dir(builtins)))
         relative: dict[str, list[str]] = {}
         absolute: list[str] = []
         names = self.plan.names
@@ -372,3 +372,14 @@ def _renamed_edit(edit: Edit, references: dict[int, str]) -> Edit:
     if isinstance(edit, AppendStatement):
         return dataclasses.replace(edit, statement=edit.statement.visit(RenameReferences(references)))
     return edit
+
+
+_FREE_NAMES: dict[int, tuple[ParsedSource, frozenset[str]]] = {}
+
+
+def _original_free_names(parsed: ParsedSource) -> frozenset[str]:
+    """The free names of an original file, from the scopes its parse resolved; once per parse (parses are cached
+    per file), since scope analysis of a modeling file is slow."""
+    if id(parsed) not in _FREE_NAMES:
+        _FREE_NAMES[id(parsed)] = (parsed, frozenset(unbound_names(parsed.scopes)))
+    return _FREE_NAMES[id(parsed)][1]

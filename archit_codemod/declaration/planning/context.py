@@ -23,7 +23,7 @@ from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import Dirty
-from archit_codemod.declaration.records import ConstructorCall, LibraryCall, Trace
+from archit_codemod.declaration.records import ConstructorCall, LibraryCall, SettingChange, Trace
 from archit_codemod.declaration.render import OriginalArgument, RenderContext, Renderer, parameter_sizes
 from archit_codemod.declaration.script import ScriptSource
 
@@ -42,6 +42,8 @@ class Planning:
     namer: ClassNamer
     replays: dict[int, list[LibraryCall]] = field(default_factory=dict)
     """``id(root)`` -> the library calls its generated class makes again at the end of its ``__init__``."""
+    settings: dict[int, list[SettingChange]] = field(default_factory=dict)
+    """``id(root)`` -> the plain settings its generated class sets again at the end of its ``__init__``."""
     renderer: Renderer = field(init=False)
     _sources: dict[type, ClassSource] = field(default_factory=dict)
     _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import libcst as cst
 from torch import nn
 
 from archit_codemod.declaration.changes import Change, is_container
@@ -13,13 +14,18 @@ from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
-from archit_codemod.declaration.planning.library_calls import attached_by, modules_in, replay_statement
+from archit_codemod.declaration.planning.library_calls import (
+    attached_by,
+    module_expression,
+    modules_in,
+    replay_statement,
+)
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
 from archit_codemod.declaration.planning.statements import AssignmentStatements, written
 from archit_codemod.declaration.planning.transformers_policy import class_members
 from archit_codemod.declaration.planning.walk import join
-from archit_codemod.declaration.records import LibraryCall
+from archit_codemod.declaration.records import LibraryCall, SettingChange
 
 
 def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> ClassPlan:
@@ -51,6 +57,10 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         owner.edits.append(AfterInit(statement, _paths_received(call, module, path)))
         owner.summary.append(f"{call.name}(...) after __init__")
         owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
+    for setting in planning.settings.get(id(module), ()):
+        owner.edits.append(AfterInit(_setting_statement(planning, owner, setting, path), (setting.path,)))
+        owner.summary.append(f"{join(setting.path, setting.name)} = {setting.value!r}")
+        owner.causes.append(Cause(join(setting.path, setting.name), "the script"))
     members = class_members(module, path, planning.changes, _generated_of(planning), planning.warn)
     return ClassPlan(
         name="",
@@ -143,3 +153,12 @@ def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[st
     paths = {id(submodule): join(path, name) if name else path for name, submodule in module.named_modules()}
     received = modules_in([call.receiver, *call.arguments.values()])
     return tuple(dict.fromkeys(paths[id(found)] for found in received if id(found) in paths))
+
+
+def _setting_statement(
+    planning: Planning, owner: OwnerEdits, setting: SettingChange, path: str
+) -> cst.SimpleStatementLine:
+    """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again."""
+    value = planning.renderer.value(setting.value, owner.context(path), setting.name)
+    target = module_expression(join(setting.path, setting.name))
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])

@@ -8,7 +8,7 @@ assembled.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from torch import nn
 
@@ -22,7 +22,7 @@ from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
 from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
 from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
-from archit_codemod.declaration.records import LibraryCall, Trace
+from archit_codemod.declaration.records import LibraryCall, SettingChange, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
 
@@ -34,11 +34,13 @@ def make_plan(
     *,
     suffix: str = "Modified",
     replayed: Sequence[LibraryCall] = (),
+    settings: Mapping[str, Sequence[SettingChange]] | None = None,
 ) -> Plan:
     """The classes that declare what ``trace`` recorded for ``roots``.
 
     ``replayed`` are the library calls the completeness check found behind tensors and hooks: they are made again,
-    with those that changed the model with modules they built themselves.
+    with those that changed the model with modules they built themselves. ``settings`` (root name -> plain
+    settings the script changed on modules of that root) are set again at the end of the root's ``__init__``.
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module path, the
@@ -52,9 +54,13 @@ def make_plan(
     changes = without_replayed(changes, replayed)
     replays = _replays_by_root(roots, replayed)
     names = NameTable(script)
-    dirty = Dirty(changes, finished={id(roots[name]) for name in replays})
+    settings = {
+        name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
+    }
+    dirty = Dirty(changes, finished={id(roots[name]) for name in [*replays, *settings]})
     planning = Planning(trace, script, changes, dirty, names, ClassNamer(names, suffix))
     planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
+    planning.settings = {id(roots[name]): changed for name, changed in settings.items()}
     for root in roots.values():
         if planning.dirty(root):
             refuse_shared_modules(root, changes, planning.warn)

@@ -1,0 +1,63 @@
+"""Keep the first half of each layer stack, and say so in the config (``layers = layers[:n]``)."""
+
+import re
+import sys
+
+from torch import nn
+from transformers import PretrainedConfig
+from zoo_build import NotApplicableError, build, owner_and_name
+
+LAYER_COUNT = re.compile(
+    r"num_hidden_layers|n_layers?|num_layers|num_(en|de)coder_layers|(en|de)coder_layers"
+)
+
+
+def layer_counts(config: PretrainedConfig) -> list[tuple[PretrainedConfig, str, int]]:
+    """(config, attribute, value) for every layer count of the config and of its sub-configs."""
+    found, seen = [], set()
+    pending = [config]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for name, value in vars(current).items():
+            if isinstance(value, PretrainedConfig):
+                pending.append(value)
+            elif LAYER_COUNT.fullmatch(name) and isinstance(value, int) and value >= 2:
+                found.append((current, name, value))
+    return found
+
+
+def layer_stacks(model: nn.Module, lengths: set[int]) -> list[str]:
+    """Paths of the outermost ``nn.ModuleList``s of one class whose length is a layer count of the config."""
+    stacks: list[str] = []
+    for path, module in model.named_modules():
+        if not path or any(path.startswith(stack + ".") for stack in stacks):
+            continue
+        if isinstance(module, nn.ModuleList) and len(module) in lengths:
+            if len({type(layer) for layer in module}) == 1:
+                stacks.append(path)
+    return stacks
+
+
+def modify(model: nn.Module) -> str:
+    counts = layer_counts(model.config)
+    stacks = layer_stacks(model, {value for _, _, value in counts})
+    if not stacks:
+        raise NotApplicableError("no layer stack whose length is a layer count of the config")
+    truncated = set()
+    for path in stacks:
+        owner, name = owner_and_name(model, path)
+        layers = getattr(owner, name)
+        truncated.add(len(layers))
+        setattr(owner, name, layers[: len(layers) // 2])
+    for config, attribute, value in counts:
+        if value in truncated:
+            setattr(config, attribute, value // 2)
+    return f"{len(stacks)} layer stacks halved"
+
+
+if __name__ == "__main__":
+    model = build(*sys.argv[1:])
+    modify(model)
