@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -16,6 +18,7 @@ from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.planner import make_plan
+from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Modification, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
@@ -32,11 +35,14 @@ def generate(
     suffix: str = "Modified",
     mode: str = "subclass",
     prune: bool = False,
+    provenance: Provenance | None = None,
 ) -> Output:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
 
     ``mode`` is ``"subclass"`` (one module of subclasses) or ``"vendor"`` (edited copies of the original files;
-    ``prune`` leaves out what the modified models do not use).
+    ``prune`` leaves out what the modified models do not use). ``provenance`` says how the header names the
+    script and the traced statements, and where the output will be imported from (default: file names only,
+    imported from an unknown folder).
 
     First each root is compared with its original class rebuilt on ``meta``
     (:func:`~archit_codemod.declaration.completeness.check_completeness`): what the trace missed is added
@@ -49,7 +55,10 @@ def generate(
             every change.
         InternalError: a bug of archit_codemod; names the stage.
     """
-    script = ScriptSource.of(trace)
+    if mode == "vendor" and provenance is not None:
+        # Remote code is imported as a package of its own: nothing beside the script is importable from it.
+        provenance = dataclasses.replace(provenance, output_folder=None)
+    script = ScriptSource.of(trace, provenance)
     with stage("checking"):
         checked = check_completeness(trace, roots)
     for warning in checked.warnings:

@@ -12,6 +12,15 @@ class ScriptError(Exception):
     """The user's script is missing, not Python, has a syntax error, or raised (exit code 2)."""
 
 
+class ScriptExitedError(ScriptError):
+    """The script ended itself (``sys.exit(status)``, argparse's ``--help`` or usage error) before anything could
+    be declared; the command line exits with the same ``status``."""
+
+    def __init__(self, message: str, status: int | str | None):
+        super().__init__(message)
+        self.status = status
+
+
 class NothingModifiedError(Exception):
     """The script modified no module, or ``--model NAME`` names no module (exit code 1)."""
 

@@ -166,6 +166,7 @@ class Trace:
     ``script_argv`` is the script's ``sys.argv`` (its path as given, then its arguments).
     ``traced_roots`` holds, strongly, the topmost traced ancestor of each modified owner, so that a
     model the script kept only in a local variable (``def main(): model = ...``) can still be declared.
+    ``exited`` is true when the script ended itself with ``sys.exit(0)`` (or ``sys.exit()``).
     """
 
     modifications: list[Modification] = field(default_factory=list)
@@ -180,6 +181,7 @@ class Trace:
     script_module_name: str = "__main__"
     script_argv: list[str] = field(default_factory=list)
     traced_roots: list[nn.Module] = field(default_factory=list)
+    exited: bool = False
 
     def call_of(self, module: nn.Module) -> ConstructorCall | None:
         """The constructor call that built ``module``, if it was built while tracing."""

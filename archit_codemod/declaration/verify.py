@@ -334,8 +334,9 @@ def _replay_line(error: BaseException, output: Output, package: LoadedOutput) ->
 
 
 def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
-    """Class name in the output -> the class it declares: the generated classes, and in a vendored file every
-    class of the same name as a class of its original module (a copy, renamed or not)."""
+    """Class name in the output -> the class it declares: the generated classes, the classes copied from modules
+    beside the script, and in a vendored file every class of the same name as a class of its original module (a
+    copy, renamed or not)."""
     found: dict[str, type] = {}
     for file in output.files:
         if file.original_label is None:
@@ -349,6 +350,7 @@ def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
                     found[name] = original
     for name, (original, _) in output.classes.items():
         found[name] = original
+    found.update(output.copied_classes)
     return found
 
 

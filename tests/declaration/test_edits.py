@@ -141,6 +141,24 @@ def test_swap_callee_renames_the_class_and_keeps_the_arguments():
     assert applier.applied == 2
 
 
+def test_swap_callee_replaces_a_class_picked_from_a_mapping():
+    function = _function(
+        """\
+        def __init__(self, config):
+            self.self = ATTENTION_CLASSES[config._attn_implementation](config, layer_idx=0)
+        """
+    )
+    [callee] = m.findall(function, m.Subscript())
+    applier = SwapCallees([SwapCallee(callee, "BertSdpaSelfAttentionModified")])
+    assert _code(function.visit(applier)) == textwrap.dedent(
+        """\
+        def __init__(self, config):
+            self.self = BertSdpaSelfAttentionModified(config, layer_idx=0)
+        """
+    )
+    assert applier.applied == 1
+
+
 def test_remove_assignment_fills_an_emptied_block():
     function = _function(
         """\

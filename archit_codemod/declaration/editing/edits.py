@@ -70,6 +70,8 @@ class SwapCallees(cst.CSTTransformer):
 
     attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention
     ->  attention_class = BertCrossAttention if is_cross_attention else BertSelfAttentionModified
+
+    BERT_SELF_ATTENTION_CLASSES[config._attn_implementation](config)  ->  BertSdpaSelfAttentionModified(config)
     """
 
     def __init__(self, edits: Sequence[SwapCallee]) -> None:
@@ -92,6 +94,12 @@ class SwapCallees(cst.CSTTransformer):
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
+        return self._swap(original_node, updated_node)
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
+        # A class picked from a mapping (BERT_SELF_ATTENTION_CLASSES[config._attn_implementation]).
         return self._swap(original_node, updated_node)
 
 
