@@ -60,7 +60,7 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
     from archit_codemod.declaration import api
     from archit_codemod.declaration.provenance import Provenance
     from archit_codemod.declaration.stages import stage
-    from archit_codemod.declaration.tracer import run_script
+    from archit_codemod.declaration.tracing.tracer import run_script
 
     console.status(f"running {options.script}")
     with stage("tracing"):
@@ -83,7 +83,7 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
 
 def _roots(trace: Any, options: argparse.Namespace) -> dict[str, Any]:
     """The root models to declare; a script that ended itself before modifying anything is not refused."""
-    from archit_codemod.declaration.completeness import roots_to_declare
+    from archit_codemod.declaration.checking.completeness import roots_to_declare
     from archit_codemod.declaration.errors import NothingModifiedError, ScriptExitedError
 
     try:

@@ -1,4 +1,4 @@
-"""Errors of the declaration half, each mapped to the command line's exit code (DESIGN.md)."""
+"""Errors of the declaration half, each mapped to the command line's exit code (docs/cli.md lists them)."""
 
 
 class DeclarationError(Exception):

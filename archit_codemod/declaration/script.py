@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from archit_codemod.declaration.locate import ParsedSource, script_source
 from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.sources.locate import ParsedSource, script_source
 
 
 @dataclass

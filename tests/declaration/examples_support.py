@@ -144,7 +144,7 @@ class TracedExample:
 
 def trace_example(example: Example) -> TracedExample:
     """Run the example's script in this process under the tracer, as the command line does."""
-    from archit_codemod.declaration.tracer import run_script
+    from archit_codemod.declaration.tracing.tracer import run_script
 
     recorded = run_script(example.script, example.run_args)
     model = recorded.namespace["model"]

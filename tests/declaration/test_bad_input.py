@@ -1,6 +1,6 @@
-"""Bad input to the command line: one clear message each, the exit code of DESIGN.md, nothing written.
+"""Bad input to the command line: one clear message each, the exit code of docs/cli.md, nothing written.
 
-Exit codes (DESIGN.md): 1 when nothing was modified (or ``--model`` names no modified module) or
+Exit codes (docs/cli.md): 1 when nothing was modified (or ``--model`` names no modified module) or
 verification failed; 2 for a usage error, a script that is missing, not Python or raised, and a
 modification that cannot be rendered. A modification the codemod can see but might not declare
 faithfully (shared module, moved submodule, change made by a forward hook) may give either exit 2 with
@@ -478,7 +478,7 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.api import declare
-from archit_codemod.declaration.tracer import trace
+from archit_codemod.declaration.tracing.tracer import trace
 
 
 class Net(nn.Module):

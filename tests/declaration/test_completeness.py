@@ -15,10 +15,10 @@ from torch import nn
 
 from archit_codemod.cli import main
 from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.completeness import roots_to_declare
+from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.checking.verify import build_root, load_generated
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.tracer import run_script
-from archit_codemod.declaration.verify import build_root, load_generated
+from archit_codemod.declaration.tracing.tracer import run_script
 
 TRANSFORMERS_5 = Version(transformers.__version__) >= Version("5")
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from archit_codemod.declaration.layout import LINE_LENGTH
+from archit_codemod.declaration.editing.layout import LINE_LENGTH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_FILES = sorted((REPO_ROOT / "golden").rglob("*.py"))

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.checking.verify import build_root, load_generated
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.provenance import Provenance
-from archit_codemod.declaration.roots import find_roots
-from archit_codemod.declaration.tracer import run_script
-from archit_codemod.declaration.verify import build_root, load_generated
+from archit_codemod.declaration.tracing.roots import find_roots
+from archit_codemod.declaration.tracing.tracer import run_script
 
 DECORATED_BLOCK = """
 import functools

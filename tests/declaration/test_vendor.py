@@ -20,7 +20,7 @@ import transformers
 from examples_support import EXAMPLES, GOLDEN_DIR, REPO_ROOT, describe, traced
 
 from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.verify import load_output
+from archit_codemod.declaration.checking.verify import load_output
 
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:

@@ -167,7 +167,7 @@ def _fail(cause: str, detail: str) -> Outcome:
 @contextlib.contextmanager
 def _keeping_trace(kept: list[Any]) -> Iterator[None]:
     """Keep the trace of the command line's script run, so that the script does not run a second time."""
-    from archit_codemod.declaration import tracer
+    from archit_codemod.declaration.tracing import tracer
 
     original = tracer.run_script
 
@@ -223,7 +223,7 @@ def run_case(script: str, mode: str, workdir: Path) -> Outcome:
     run = _run_cli(cli_arguments(script, mode, output))
     if run.trace is None and run.code in (0, 1):
         # The command line no longer reaches the tracer's run_script through its module: trace a run here.
-        from archit_codemod.declaration.tracer import run_script
+        from archit_codemod.declaration.tracing.tracer import run_script
 
         with contextlib.redirect_stdout(io.StringIO()):
             run.trace = run_script(SCRIPTS_DIR / script)

@@ -17,13 +17,13 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from archit_codemod.declaration.editing.edits import apply_in_place
+from archit_codemod.declaration.editing.layout import LayoutRewritten, layout_statement, wrapped_import
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
 from archit_codemod.declaration.emitting.header import change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.layout import LayoutRewritten, layout_statement, wrapped_import
-from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
+from archit_codemod.declaration.rendering.names import NameTable, free_names
 
 
 def emit_subclass(plan: Plan) -> Output:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from archit_codemod.declaration.editing.edits import Together, apply_in_place
+from archit_codemod.declaration.editing.layout import LayoutTooLong, original_statements
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
 from archit_codemod.declaration.emitting.header import change_comment, change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import build_init
@@ -43,10 +44,9 @@ from archit_codemod.declaration.emitting.vendor_file import (
     with_header,
 )
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.layout import LayoutTooLong, original_statements
-from archit_codemod.declaration.locate import ParsedSource, module_source
-from archit_codemod.declaration.names import ImportBinding, NameTable, free_names, unbound_names
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
+from archit_codemod.declaration.rendering.names import ImportBinding, NameTable, free_names, unbound_names
+from archit_codemod.declaration.sources.locate import ParsedSource, module_source
 
 _SCRIPT = "<script>"
 

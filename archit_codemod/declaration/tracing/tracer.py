@@ -5,7 +5,7 @@ While a trace is active:
 - every ``nn.Module`` built is recorded as a :class:`~archit_codemod.declaration.records.ConstructorCall`
   (class, the arguments as passed, the calling line, the module whose ``__init__`` was running);
 - every change of a child module made *after the owner's construction finished* is recorded as a
-  :class:`~archit_codemod.declaration.records.Modification`. Following DESIGN.md, a change made while
+  :class:`~archit_codemod.declaration.records.Modification`. A change made while
   the owner's own ``__init__`` runs, or while an ``__init__`` during which the owner was created still
   runs, is the owner's definition and is not recorded. Where the changing code lives does not matter.
 

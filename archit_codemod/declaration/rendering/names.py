@@ -32,11 +32,11 @@ from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
 from libcst.metadata.scope_provider import ImportAssignment
 from torch import nn
 
+from archit_codemod.declaration.editing.layout import LINE_LENGTH
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.importability import beside_script
-from archit_codemod.declaration.layout import LINE_LENGTH
-from archit_codemod.declaration.locate import ParsedSource, absolute_module, module_source
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.sources.locate import ParsedSource, absolute_module, module_source
 
 
 @dataclass(frozen=True)
