@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 
 from archit_codemod import cli, delivery, generation
-from archit_codemod.declaration.checking import completeness, tracer, verify
+from archit_codemod.declaration.checking import completeness, verify
 from archit_codemod.declaration.planning import module_class
 from archit_codemod.declaration.rendering.render import Renderer
 from archit_codemod.declaration.stages import InternalError, stage
+from archit_codemod.declaration.tracing import tracer
 
 SCRIPT = """
 from torch import nn
