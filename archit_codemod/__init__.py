@@ -18,7 +18,7 @@ check_transformers_version()
 
 # Public names imported on first use, so that `import archit_codemod` (and `--help`) stays light.
 _LAZY_EXPORTS = {
-    "trace": "archit_codemod.declaration.tracer",
+    "trace": "archit_codemod.declaration.tracing.tracer",
 }
 __all__ = ["__version__", *_LAZY_EXPORTS]
 

@@ -2,7 +2,12 @@
 
 import sys
 
-from archit_codemod.cli import main
-
 if __name__ == "__main__":
+    try:
+        from archit_codemod.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while starting up: the same one line as later on
+        from archit_codemod.terminal import report_interrupted
+
+        report_interrupted()
+        sys.exit(130)
     sys.exit(main())

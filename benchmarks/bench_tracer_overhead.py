@@ -59,7 +59,7 @@ model.roberta.embeddings.word_embeddings = CoolNewEmbeddingMatrix(config.vocab_s
 """
 
 TRACER_ONLY = (
-    "import sys; from archit_codemod.declaration.tracer import run_script; "
+    "import sys; from archit_codemod.declaration.tracing.tracer import run_script; "
     "t = run_script(sys.argv[1]); assert t.modifications, 'nothing recorded'"
 )
 

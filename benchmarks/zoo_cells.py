@@ -198,7 +198,8 @@ def run_kind(
 
     ``settings`` change the default config (``"num_hidden_layers=2"``), as the zoo scripts' extra arguments.
     """
-    from archit_codemod.declaration import errors, roots, tracer
+    from archit_codemod.declaration import errors
+    from archit_codemod.declaration.tracing import roots, tracer
 
     script = ZOO / KINDS[kind]
     settled, model_type = plain_run(script, model_types, class_name, settings)

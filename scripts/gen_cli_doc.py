@@ -1,4 +1,4 @@
-"""Generate docs/cli.md, the command-line reference, from the parser of ``archit_codemod.cli``.
+"""Generate docs/cli.md, the command-line reference, from the parsers of ``archit_codemod.cli`` and ``project_cli``.
 
     python scripts/gen_cli_doc.py           # rewrite docs/cli.md
     python scripts/gen_cli_doc.py --check   # exit 1 when docs/cli.md is out of date
@@ -25,8 +25,10 @@ PROG = "python -m archit_codemod"
 
 
 def _markdown(text: str) -> str:
-    """reStructuredText literals (``x``) as Markdown code (`x`), on one line, with table pipes escaped."""
-    return " ".join(text.replace("``", "`").split()).replace("|", "\\|")
+    """reStructuredText literals (``x``) as Markdown code (`x`), on one line, with table pipes escaped and
+    dunder names (``__init__``) as code, so Markdown does not read their underscores as emphasis."""
+    text = " ".join(text.replace("``", "`").split()).replace("|", "\\|")
+    return re.sub(r"(?<![`\w])(__\w+__)(?![`\w])", r"`\1`", text)
 
 
 def _help(action: argparse.Action) -> str:
@@ -63,17 +65,71 @@ def _exit_status(module_doc: str) -> str:
     return found.group(1)
 
 
+def _table(heading: str, actions: list[argparse.Action]) -> list[str]:
+    return [
+        f"| {heading} | Meaning |",
+        "|---|---|",
+        *(f"| {_invocation(action)} | {_markdown(_help(action))} |" for action in actions),
+    ]
+
+
+def _documented(parser: argparse.ArgumentParser) -> tuple[list[argparse.Action], list[argparse.Action]]:
+    """The parser's positionals and options, in order."""
+    # _actions: argparse has no public way to list a parser's arguments (sphinx-argparse reads it too).
+    actions = [action for action in parser._actions if action.help != argparse.SUPPRESS]
+    return [a for a in actions if not a.option_strings], [a for a in actions if a.option_strings]
+
+
+def _toml_example(module_doc: str) -> list[str]:
+    """The indented ``pyproject.toml`` example of the project module's docstring (its single source)."""
+    lines = module_doc.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("[tool.archit_codemod]"))
+    block = []
+    for line in lines[start:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    return "\n".join(block).strip("\n").splitlines()
+
+
+def _project_section() -> list[str]:
+    from archit_codemod import project, project_cli
+
+    lines = ["## Project commands: `check` and `generate`", ""]
+    for command in ("check", "generate"):
+        parser = project_cli.build_project_parser(command)
+        parser.prog = f"{PROG} {command}"
+        lines += [
+            "```text",
+            parser.format_usage().strip(),
+            "```",
+            "",
+            _markdown(parser.description or ""),
+            "",
+        ]
+    positionals, optionals = _documented(project_cli.build_project_parser("check"))
+    lines += _table("Argument or option", positionals + optionals) + [""]
+    lines += [_markdown(inspect.getdoc(project_cli).split("\n\n", 1)[1]), ""]
+    lines += ["The targets are listed in the repository's `pyproject.toml`:", "", "```toml"]
+    lines += _toml_example(inspect.getdoc(project) or "") + ["```", ""]
+    lines += ["| Key | Meaning |", "|---|---|"]
+    lines += [f"| `{key}` | {_markdown(meaning)} |" for key, meaning in project.TARGET_KEYS.items()]
+    lines += [
+        "",
+        "Paths are relative to the folder of the `pyproject.toml`. Every key but `script`, `output`, `args` and "
+        "`name` may also be set in `[tool.archit_codemod]` itself, as the default of every target.",
+        "",
+    ]
+    return lines
+
+
 def render() -> str:
-    """The Markdown reference of the current parser."""
+    """The Markdown reference of the current parsers."""
     from archit_codemod import cli
 
     parser = cli.build_parser()
     parser.prog = PROG  # build_parser() names the program after sys.argv[0]
-    # _actions: argparse has no public way to list a parser's arguments (sphinx-argparse reads it too).
-    actions = [action for action in parser._actions if action.help != argparse.SUPPRESS]
-    positionals = [action for action in actions if not action.option_strings]
-    optionals = [action for action in actions if action.option_strings]
-
+    positionals, optionals = _documented(parser)
     lines = [
         "# Command-line reference",
         "",
@@ -90,17 +146,14 @@ def render() -> str:
         "",
         "## Arguments",
         "",
-        "| Argument | Meaning |",
-        "|---|---|",
-        *(f"| {_invocation(action)} | {_markdown(_help(action))} |" for action in positionals),
+        *_table("Argument", positionals),
         "| `SCRIPT_ARGS...` | everything after SCRIPT, passed to the script unchanged (`--` and options included) |",
         "",
         "## Options",
         "",
-        "| Option | Meaning |",
-        "|---|---|",
-        *(f"| {_invocation(action)} | {_markdown(_help(action))} |" for action in optionals),
+        *_table("Option", optionals),
         "",
+        *_project_section(),
         "## Exit status",
         "",
         _markdown(_exit_status(inspect.getdoc(cli) or "")),

@@ -10,7 +10,7 @@ _HYPOTHESIS_COMMON = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
-settings.register_profile("ci", max_examples=100, **_HYPOTHESIS_COMMON)
+settings.register_profile("ci", max_examples=60, **_HYPOTHESIS_COMMON)
 settings.register_profile("long", max_examples=2000, **_HYPOTHESIS_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

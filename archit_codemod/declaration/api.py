@@ -8,19 +8,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
-from archit_codemod.declaration.completeness import check_completeness
+from archit_codemod.declaration.checking.completeness import check_completeness
+from archit_codemod.declaration.checking.verify import verify
+from archit_codemod.declaration.checking.verify import verify as verify_output
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.planner import make_plan
+from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Modification, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
-from archit_codemod.declaration.verify import verify
-from archit_codemod.declaration.verify import verify as verify_output
 
 __all__ = ["Output", "declare", "generate", "infer_trace", "reaches", "verify"]
 
@@ -32,14 +35,17 @@ def generate(
     suffix: str = "Modified",
     mode: str = "subclass",
     prune: bool = False,
+    provenance: Provenance | None = None,
 ) -> Output:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
 
     ``mode`` is ``"subclass"`` (one module of subclasses) or ``"vendor"`` (edited copies of the original files;
-    ``prune`` leaves out what the modified models do not use).
+    ``prune`` leaves out what the modified models do not use). ``provenance`` says how the header names the
+    script and the traced statements, and where the output will be imported from (default: file names only,
+    imported from an unknown folder).
 
     First each root is compared with its original class rebuilt on ``meta``
-    (:func:`~archit_codemod.declaration.completeness.check_completeness`): what the trace missed is added
+    (:func:`~archit_codemod.declaration.checking.completeness.check_completeness`): what the trace missed is added
     or refused, and changes the original class rebuilds are dropped.
 
     Raises:
@@ -49,7 +55,10 @@ def generate(
             every change.
         InternalError: a bug of archit_codemod; names the stage.
     """
-    script = ScriptSource.of(trace)
+    if mode == "vendor" and provenance is not None:
+        # Remote code is imported as a package of its own: nothing beside the script is importable from it.
+        provenance = dataclasses.replace(provenance, output_folder=None)
+    script = ScriptSource.of(trace, provenance)
     with stage("checking"):
         checked = check_completeness(trace, roots)
     for warning in checked.warnings:
@@ -76,13 +85,13 @@ def declare(
 ) -> str:
     """The source of classes that declare ``model`` as it is now.
 
-    With no ``trace``, the active trace is used (inside ``with archit_codemod.declaration.tracer.trace():``);
+    With no ``trace``, the active trace is used (inside ``with archit_codemod.declaration.tracing.tracer.trace():``);
     outside of any trace, the modifications are inferred by comparing ``model`` with a reference built from
     its config on the ``meta`` device, and replacement modules must be torch built-ins whose attributes
     determine them (``nn.Linear``, ``nn.Embedding``, ``nn.LayerNorm``, ``nn.Dropout``, ``nn.Identity``, ...).
     """
     if trace is None:
-        from archit_codemod.declaration.tracer import current_trace
+        from archit_codemod.declaration.tracing.tracer import current_trace
 
         trace = current_trace()
     if trace is None or not reaches(trace, model):
@@ -105,7 +114,7 @@ def infer_trace(model: nn.Module, reference_class: type | None = None) -> Trace:
         raise DeclarationError(
             f"{type(model).__qualname__} has no config to build a reference from, and no trace recorded how it "
             "was modified. Fix: run the script under `python -m archit_codemod SCRIPT`, or modify the model "
-            "inside `with archit_codemod.declaration.tracer.trace():`."
+            "inside `with archit_codemod.declaration.tracing.tracer.trace():`."
         )
     cls = reference_class or type(model)
     with torch.device("meta"):

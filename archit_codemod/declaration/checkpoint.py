@@ -15,9 +15,9 @@ from pathlib import Path
 
 from torch import nn
 
+from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.verify import load_output
 
 __all__ = ["auto_map_for", "save_pretrained"]
 

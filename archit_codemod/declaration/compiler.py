@@ -17,11 +17,11 @@ __all__ = ["printDifference"]
 def printDifference(instance: nn.Module, klass: type[nn.Module], *, suffix: str = "Modified") -> None:
     """Print the classes that declare ``instance``, an in-place modified ``klass``.
 
-    Inside ``with archit_codemod.declaration.tracer.trace():`` (or under ``python -m archit_codemod``)
+    Inside ``with archit_codemod.declaration.tracing.tracer.trace():`` (or under ``python -m archit_codemod``)
     the recorded modifications and constructor calls are used; otherwise ``instance`` is compared with
     ``klass(instance.config)`` built on ``meta``, which can declare torch built-in replacements only.
     """
-    from archit_codemod.declaration.tracer import current_trace
+    from archit_codemod.declaration.tracing.tracer import current_trace
 
     trace = current_trace()
     if trace is None or not reaches(trace, instance):

@@ -1,4 +1,4 @@
-"""Errors of the declaration half, each mapped to the command line's exit code (DESIGN.md)."""
+"""Errors of the declaration half, each mapped to the command line's exit code (docs/cli.md lists them)."""
 
 
 class DeclarationError(Exception):
@@ -10,6 +10,15 @@ class DeclarationError(Exception):
 
 class ScriptError(Exception):
     """The user's script is missing, not Python, has a syntax error, or raised (exit code 2)."""
+
+
+class ScriptExitedError(ScriptError):
+    """The script ended itself (``sys.exit(status)``, argparse's ``--help`` or usage error) before anything could
+    be declared; the command line exits with the same ``status``."""
+
+    def __init__(self, message: str, status: int | str | None):
+        super().__init__(message)
+        self.status = status
 
 
 class NothingModifiedError(Exception):

@@ -1,6 +1,6 @@
 """What the runtime tracer records, and what the codemod reads.
 
-This module is the contract between :mod:`archit_codemod.declaration.tracer` (which fills these
+This module is the contract between :mod:`archit_codemod.declaration.tracing.tracer` (which fills these
 records while a user's script runs) and the codemod (which turns them into class code). It holds
 plain data and no behaviour beyond small derived views.
 """
@@ -160,12 +160,13 @@ class Trace:
     (weakly, so tracing does not keep discarded models in memory). ``effects`` are the changes that are not child
     modules (tensors and hooks registered after construction).
     ``namespace`` is the script's global namespace after it ran, ``script_path`` its file
-    (``None`` when tracing a block of code with :func:`archit_codemod.declaration.tracer.trace`).
+    (``None`` when tracing a block of code with :func:`archit_codemod.declaration.tracing.tracer.trace`).
     Classes defined in the script have ``__module__ == script_module_name``; their source is in
     ``script_path`` (``inspect.getsource`` cannot find it once the script's ``__main__`` is gone).
     ``script_argv`` is the script's ``sys.argv`` (its path as given, then its arguments).
     ``traced_roots`` holds, strongly, the topmost traced ancestor of each modified owner, so that a
     model the script kept only in a local variable (``def main(): model = ...``) can still be declared.
+    ``exited`` is true when the script ended itself with ``sys.exit(0)`` (or ``sys.exit()``).
     """
 
     modifications: list[Modification] = field(default_factory=list)
@@ -180,6 +181,7 @@ class Trace:
     script_module_name: str = "__main__"
     script_argv: list[str] = field(default_factory=list)
     traced_roots: list[nn.Module] = field(default_factory=list)
+    exited: bool = False
 
     def call_of(self, module: nn.Module) -> ConstructorCall | None:
         """The constructor call that built ``module``, if it was built while tracing."""

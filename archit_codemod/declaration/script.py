@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from archit_codemod.declaration.locate import ParsedSource, script_source
+from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.sources.locate import ParsedSource, script_source
 
 
 @dataclass
@@ -16,26 +17,31 @@ class ScriptSource:
 
     Classes and functions the script defines have ``__module__ == module_name``; no other program can import
     them, so the codemod copies their source from ``path``. ``path`` is ``None`` for a block traced in an
-    interactive session (nothing can be copied then). ``warnings`` collects what the stages want the user to
-    know, in order, without duplicates.
+    interactive session (nothing can be copied then). ``provenance`` says how generated files name the script
+    and the traced statements, and where the output will be imported from (which decides whether a module
+    beside the script can be imported there or must be copied). ``warnings`` collects what the stages want the
+    user to know, in order, without duplicates.
     """
 
     path: Path | None = None
     module_name: str = "__main__"
     namespace: dict[str, Any] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
+    provenance: Provenance = field(default_factory=Provenance)
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, trace: Trace) -> ScriptSource:
-        """The script a trace ran (or the traced block's file)."""
+    def of(cls, trace: Trace, provenance: Provenance | None = None) -> ScriptSource:
+        """The script a trace ran (or the traced block's file); without ``provenance``, files are named by their
+        file names only and the output's folder is unknown."""
         path = Path(trace.script_path) if trace.script_path is not None else None
-        return cls(path, trace.script_module_name, trace.namespace, list(trace.script_argv))
+        provenance = provenance or Provenance(script=path.resolve() if path is not None else None)
+        return cls(path, trace.script_module_name, trace.namespace, list(trace.script_argv), provenance)
 
     @property
-    def shown_path(self) -> Path | None:
-        """The script's path as it was given on the command line (stable across machines), else its file."""
-        return Path(self.argv[0]) if self.argv else self.path
+    def shown_path(self) -> PurePosixPath | None:
+        """The script's path as generated files show it: the same from any working folder."""
+        return self.provenance.script_label()
 
     def owns(self, obj: Any) -> bool:
         """Whether ``obj`` (a class or function) was defined in the script."""

@@ -161,7 +161,7 @@ class TracedExample:
 
 def trace_example(example: Example) -> TracedExample:
     """Run the example's script in this process under the tracer, as the command line does."""
-    from archit_codemod.declaration.tracer import run_script
+    from archit_codemod.declaration.tracing.tracer import run_script
 
     recorded = run_script(example.script, example.run_args)
     model = recorded.namespace["model"]
@@ -210,7 +210,7 @@ class GeneratedModules:
     imported until :meth:`close`."""
 
     def __init__(self, mode: str) -> None:
-        from archit_codemod.declaration.verify import load_output
+        from archit_codemod.declaration.checking.verify import load_output
 
         self.mode = mode
         self._load_output = load_output

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from torch import nn
 
+from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.verify import load_output
 
 MODES = ("subclass", "vendor")
 

@@ -18,11 +18,11 @@ from torch import nn
 from transformers import RobertaConfig, RobertaForMaskedLM
 
 from archit_codemod.declaration.api import declare, generate, infer_trace, verify
+from archit_codemod.declaration.checking.verify import build_root, load_generated, load_output
 from archit_codemod.declaration.compiler import printDifference
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.roots import find_roots
-from archit_codemod.declaration.tracer import run_script, trace
-from archit_codemod.declaration.verify import build_root, load_generated, load_output
+from archit_codemod.declaration.tracing.roots import find_roots
+from archit_codemod.declaration.tracing.tracer import run_script, trace
 
 TRANSFORMERS_5 = Version(transformers.__version__) >= Version("5")
 

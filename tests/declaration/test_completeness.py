@@ -15,10 +15,10 @@ from torch import nn
 
 from archit_codemod.cli import main
 from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.completeness import roots_to_declare
+from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.checking.verify import build_root, load_generated
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.tracer import run_script
-from archit_codemod.declaration.verify import build_root, load_generated
+from archit_codemod.declaration.tracing.tracer import run_script
 
 TRANSFORMERS_5 = Version(transformers.__version__) >= Version("5")
 
@@ -207,11 +207,13 @@ def test_a_class_swap_to_a_subclass_without_a_constructor_is_declared_as_a_call_
 
 
 def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(scripts):
-    body = "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nmodel = BertModel(config)\nmodel.encoder.layer[1].register_forward_hook(clamp)\n"
+    body = "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nmodel = BertModel(config)\nmodel.encoder.layer[1].output.dense.register_forward_hook(clamp)\n"
     generated, built = declared(scripts, body, INPUT_IDS)
-    assert "self.encoder.layer[1].register_forward_hook(clamp)" in generated.source
+    assert "self.encoder.layer[1].output.dense.register_forward_hook(clamp)" in generated.source
     assert "def clamp(module, inputs, output):" in generated.source
-    assert [hook.__name__ for hook in built.encoder.layer[1]._forward_hooks.values()] == ["clamp"]
+    assert [hook.__name__ for hook in built.encoder.layer[1].output.dense._forward_hooks.values()] == [
+        "clamp"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -219,27 +221,29 @@ def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(sc
     [
         (
             "def clamp(module, inputs, output):\n    return output.clamp(-1, 1)\nhead.register_forward_hook(clamp)\n",
-            "self.cls.predictions.decoder.register_forward_hook(clamp)",
+            "self.bert.encoder.layer[1].output.dense.register_forward_hook(clamp)",
         ),
         (
             "from torch.nn.utils import prune\nprune.l1_unstructured(head, 'weight', amount=0.5)\n",
-            "l1_unstructured(self.cls.predictions.decoder, 'weight', 0.5)",
+            "l1_unstructured(self.bert.encoder.layer[1].output.dense, 'weight', 0.5)",
         ),
         (
             "from torch.nn.utils.parametrizations import weight_norm\nweight_norm(head)\n",
-            "weight_norm(self.cls.predictions.decoder)",
+            "weight_norm(self.bert.encoder.layer[1].output.dense)",
         ),
     ],
     ids=["hook", "pruning", "weight_norm"],
 )
 def test_a_library_call_on_a_module_before_it_is_put_in_place_is_made_again(scripts, prepare, replayed):
     body = (
-        "model = BertForMaskedLM(config)\nmodel.config.tie_word_embeddings = False\nhead = nn.Linear(32, 99, bias=False)\n"
+        "model = BertForMaskedLM(config)\nhead = nn.Linear(37, 32, bias=False)\n"
         + prepare
-        + "model.cls.predictions.decoder = head\n"
+        + "model.bert.encoder.layer[1].output.dense = head\n"
     )
     generated, built = declared(scripts, body, INPUT_IDS)
-    assert "self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)" in generated.source
+    assert (
+        "self.dense = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)" in generated.source
+    )
     assert generated.source.rstrip().endswith(f"self.post_init()\n        {replayed}")
 
 

@@ -142,15 +142,14 @@ def test_swap_callee_renames_the_class_and_keeps_the_arguments():
 
 
 def test_swap_callee_replaces_a_class_picked_from_a_mapping():
-    # transformers 4.57's BertAttention: `self.self = BERT_SELF_ATTENTION_CLASSES[config._attn_implementation](...)`
     function = _function(
         """\
         def __init__(self, config):
-            self.self = BERT_SELF_ATTENTION_CLASSES[config._attn_implementation](config, layer_idx=0)
+            self.self = ATTENTION_CLASSES[config._attn_implementation](config, layer_idx=0)
         """
     )
-    [call] = m.findall(function, m.Call(func=m.Subscript()))
-    applier = SwapCallees([SwapCallee(call.func, "BertSdpaSelfAttentionModified")])
+    [callee] = m.findall(function, m.Subscript())
+    applier = SwapCallees([SwapCallee(callee, "BertSdpaSelfAttentionModified")])
     assert _code(function.visit(applier)) == textwrap.dedent(
         """\
         def __init__(self, config):

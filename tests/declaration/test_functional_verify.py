@@ -8,13 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from archit_codemod.declaration import functional
 from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.completeness import roots_to_declare
+from archit_codemod.declaration.checking import functional
+from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.checking.functional import first_output_difference, skip_reason
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
-from archit_codemod.declaration.functional import first_output_difference, skip_reason
-from archit_codemod.declaration.tracer import run_script
+from archit_codemod.declaration.tracing.tracer import run_script
 
 HEADER = """
 import torch

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from archit_codemod import cli
-from archit_codemod.declaration import completeness, tracer, verify
+from archit_codemod import cli, delivery, generation
+from archit_codemod.declaration.checking import completeness, verify
 from archit_codemod.declaration.planning import module_class
-from archit_codemod.declaration.render import Renderer
+from archit_codemod.declaration.rendering.render import Renderer
 from archit_codemod.declaration.stages import InternalError, stage
+from archit_codemod.declaration.tracing import tracer
 
 SCRIPT = """
 from torch import nn
@@ -58,7 +59,7 @@ STAGES = {
     "planning": (module_class, "plan_change", "block"),
     "rendering": (Renderer, "call", "block.act"),
     "verifying": (verify, "snapshot", None),
-    "writing": (cli, "write_atomically", None),
+    "writing": (delivery, "write_atomically", None),
 }
 
 
@@ -94,7 +95,7 @@ def test_an_internal_error_names_its_stage_exits_2_and_writes_nothing(
 
 
 def test_an_error_outside_every_stage_is_reported_the_same_way(scripts, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_report_warnings", planted)
+    monkeypatch.setattr(generation, "_report_warnings", planted)
     assert cli.main([str(scripts("modify.py", SCRIPT))]) == 2
     err = capsys.readouterr().err
     assert "archit_codemod: error: internal error while declaring: PlantedError: planted bug." in err

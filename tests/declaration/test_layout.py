@@ -9,7 +9,7 @@ import textwrap
 import libcst as cst
 import pytest
 
-from archit_codemod.declaration.layout import (
+from archit_codemod.declaration.editing.layout import (
     LINE_LENGTH,
     LayoutRewritten,
     layout_statement,

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.checking.verify import build_root, load_generated
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.roots import find_roots
-from archit_codemod.declaration.tracer import run_script
-from archit_codemod.declaration.verify import build_root, load_generated
+from archit_codemod.declaration.provenance import Provenance
+from archit_codemod.declaration.tracing.roots import find_roots
+from archit_codemod.declaration.tracing.tracer import run_script
 
 DECORATED_BLOCK = """
 import functools
@@ -44,10 +45,10 @@ model.act = nn.GELU()
 """
 
 
-def _declare_and_rebuild(script):
+def _declare_and_rebuild(script, provenance=None):
     traced = run_script(script)
     roots = find_roots(traced)
-    generated = generate(traced, roots)
+    generated = generate(traced, roots, provenance=provenance)
     verify(generated, traced, roots)
     with load_generated(generated.source) as namespace:
         built = build_root(namespace, generated.root_classes["model"], roots["model"], traced)
@@ -70,7 +71,8 @@ def test_a_decorated_init_of_a_script_class_is_found(scripts):
 def test_a_decorated_init_of_an_importable_class_is_found(scripts):
     scripts("decorated_blocks.py", DECORATED_BLOCK)
     script = scripts("modify.py", "from torch import nn\nfrom decorated_blocks import Block\n" + MODIFY)
-    source, _ = _declare_and_rebuild(script)
+    # Written beside the script, the output can import decorated_blocks (else it would copy Block).
+    source, _ = _declare_and_rebuild(script, Provenance.for_output(script, script.parent))
     assert "from decorated_blocks import Block" in source
     assert "class BlockModified(Block):" in source and "        self.act = nn.GELU()\n" in source
 

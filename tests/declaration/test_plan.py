@@ -284,7 +284,7 @@ class Holder(nn.Module):
 
 def traced_generation(build, change, mode: str) -> Output:
     """Build and change a model under the real tracer; generate, verify, rebuild with its weights, compare."""
-    from archit_codemod.declaration.tracer import trace
+    from archit_codemod.declaration.tracing.tracer import trace
 
     with trace() as recorded:
         model = build()
@@ -438,7 +438,7 @@ def test_sequential_and_module_dict_items_replaced_added_and_deleted(mode):
     ids=["item set to None", "middle item deleted", "item inserted", "nested container"],
 )
 def test_unsupported_container_changes_are_refused_naming_the_path(change, message, mode):
-    from archit_codemod.declaration.tracer import trace
+    from archit_codemod.declaration.tracing.tracer import trace
 
     with trace() as recorded:
         router = Router()
@@ -468,7 +468,7 @@ def test_one_new_module_given_to_every_layer_is_refused(net_and_trace, mode):
 
 
 def test_a_change_made_by_a_forward_hook_is_declared_like_any_other(mode):
-    from archit_codemod.declaration.tracer import trace
+    from archit_codemod.declaration.tracing.tracer import trace
 
     def swap_activation(module, inputs, output):
         module.blocks[0].act = nn.Tanh()

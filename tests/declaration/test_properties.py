@@ -32,8 +32,8 @@ from torch import nn
 
 from archit_codemod.declaration import api
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.roots import find_roots
-from archit_codemod.declaration.tracer import run_script
+from archit_codemod.declaration.tracing.roots import find_roots
+from archit_codemod.declaration.tracing.tracer import run_script
 
 # --- the script's fixed part -------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.names import NameTable
-from archit_codemod.declaration.render import (
+from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.render import (
     OriginalArgument,
     RenderContext,
     Renderer,

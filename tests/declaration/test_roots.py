@@ -8,8 +8,8 @@ import pytest
 from torch import nn
 
 from archit_codemod.declaration.errors import NothingModifiedError
-from archit_codemod.declaration.roots import find_roots, paths_to
-from archit_codemod.declaration.tracer import run_script
+from archit_codemod.declaration.tracing.roots import find_roots, paths_to
+from archit_codemod.declaration.tracing.tracer import run_script
 
 NETWORK = """
 from torch import nn

@@ -6,11 +6,11 @@ import libcst as cst
 import torch
 from torch import nn
 
-from archit_codemod.declaration.inline import InitCopy
-from archit_codemod.declaration.locate import locate_class
 from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.sources.inline import InitCopy
+from archit_codemod.declaration.sources.locate import locate_class
 
 
 class Decoder(nn.Module):

@@ -17,9 +17,9 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 import archit_codemod
-from archit_codemod.declaration import tracer
 from archit_codemod.declaration.errors import ScriptError
-from archit_codemod.declaration.tracer import current_trace, run_script, trace
+from archit_codemod.declaration.tracing import tracer
+from archit_codemod.declaration.tracing.tracer import current_trace, run_script, trace
 
 
 def _line_of(statement: str) -> int:

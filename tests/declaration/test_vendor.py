@@ -31,8 +31,8 @@ from examples_support import (
 from vendor_expectations import EXPECTED, Vendored
 
 from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import GeneratedFile
-from archit_codemod.declaration.verify import load_output
 
 VENDORED_EXAMPLES = sorted(EXAMPLES)
 _MAJOR_MINOR = ".".join(transformers.__version__.split(".")[:2])

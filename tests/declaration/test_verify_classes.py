@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from archit_codemod.declaration.verify import compare_trees
+from archit_codemod.declaration.checking.verify import compare_trees
 
 
 def holder(act: nn.Module) -> nn.Module:

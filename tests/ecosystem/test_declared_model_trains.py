@@ -22,8 +22,8 @@ from torch import nn
 from transformers import PreTrainedModel, Trainer, TrainingArguments
 
 from archit_codemod.declaration import api
-from archit_codemod.declaration.roots import find_roots
-from archit_codemod.declaration.tracer import run_script
+from archit_codemod.declaration.tracing.roots import find_roots
+from archit_codemod.declaration.tracing.tracer import run_script
 
 
 @dataclass(frozen=True)

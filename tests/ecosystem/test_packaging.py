@@ -115,7 +115,7 @@ def test_wheel_holds_the_package_with_py_typed_and_its_console_script(installed)
     assert "archit_codemod/py.typed" in names
     assert {
         "archit_codemod/cli.py",
-        "archit_codemod/declaration/tracer.py",
+        "archit_codemod/declaration/tracing/tracer.py",
         "archit_codemod/instantiation/tasks/lm.py",
     } <= names
     # Only the package: no tests, examples or golden files in site-packages.

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 import transformers
 from packaging.requirements import Requirement
+from packaging.version import Version
 from realworld_compare import SUFFIX, model_differences, output_difference, perturb
 from torch import nn
 
@@ -71,6 +72,15 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
     "quanto_qint8_freeze.py": _CANNOT_LOAD_QUANTO,
     "quanto_qfloat8.py": _CANNOT_LOAD_QUANTO,
 }
+if Version(transformers.__version__) < Version("5"):
+    NO_SAVE_PRETRAINED["tf_add_adapter_lora.py"] = (
+        "transformers 4's save_pretrained of a model with an adapter added by add_adapter saves the adapter alone "
+        "(no config.json, no base weights)"
+    )
+    NO_SAVE_PRETRAINED["torch_old_weight_norm.py"] = (
+        "transformers 4's from_pretrained renames weight_g/weight_v keys to the parametrization's "
+        "original0/original1, which old-style weight_norm modules do not have"
+    )
 """Scripts whose model cannot go through ``save_pretrained``/``from_pretrained``, whatever class declares it:
 vendor mode runs without ``--save-pretrained`` and the round trip is not checked (the strict load of the traced
 ``state_dict`` and the outputs still are)."""
@@ -157,7 +167,7 @@ def _fail(cause: str, detail: str) -> Outcome:
 @contextlib.contextmanager
 def _keeping_trace(kept: list[Any]) -> Iterator[None]:
     """Keep the trace of the command line's script run, so that the script does not run a second time."""
-    from archit_codemod.declaration import tracer
+    from archit_codemod.declaration.tracing import tracer
 
     original = tracer.run_script
 
@@ -213,7 +223,7 @@ def run_case(script: str, mode: str, workdir: Path) -> Outcome:
     run = _run_cli(cli_arguments(script, mode, output))
     if run.trace is None and run.code in (0, 1):
         # The command line no longer reaches the tracer's run_script through its module: trace a run here.
-        from archit_codemod.declaration.tracer import run_script
+        from archit_codemod.declaration.tracing.tracer import run_script
 
         with contextlib.redirect_stdout(io.StringIO()):
             run.trace = run_script(SCRIPTS_DIR / script)
@@ -265,8 +275,11 @@ def _judge_refusal(script: str, run: _CliRun) -> Outcome:
     if len(errors) != 1:
         return _fail("unclear refusal", f"{len(errors)} error messages: {message}")
     model = run.trace.namespace.get(MODEL_GLOBAL) if run.trace is not None else None
-    paths = [path for path, _ in model.named_modules()][1:] if isinstance(model, nn.Module) else []
-    if paths and not any(re.search(rf"(?<![\w.]){re.escape(path)}(?![\w])", message) for path in paths):
+    # The whole message counts (a refusal lists the differing paths on the lines after its first); the root
+    # itself is named "<root>", its submodules by their dotted paths.
+    whole = run.stderr[run.stderr.index("archit_codemod: error:") :]
+    paths = [path or "<root>" for path, _ in model.named_modules()] if isinstance(model, nn.Module) else []
+    if paths and not any(re.search(rf"(?<![\w.]){re.escape(path)}(?![\w])", whole) for path in paths):
         return _fail("unclear refusal", f"names no module path: {message}")
     if script not in refused_in_doc():
         return _fail("unlisted refusal", message)

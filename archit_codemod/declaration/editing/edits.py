@@ -99,6 +99,7 @@ class SwapCallees(cst.CSTTransformer):
     def leave_Subscript(
         self, original_node: cst.Subscript, updated_node: cst.Subscript
     ) -> cst.BaseExpression:
+        # A class picked from a mapping (BERT_SELF_ATTENTION_CLASSES[config._attn_implementation]).
         return self._swap(original_node, updated_node)
 
 

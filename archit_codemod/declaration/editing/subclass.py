@@ -10,7 +10,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from archit_codemod.declaration.locate import ClassSource
+from archit_codemod.declaration.sources.locate import ClassSource
 
 
 class _InitBodyTransformer(cst.CSTTransformer):

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import libcst as cst
 
 from archit_codemod.declaration.editing.edits import append_statements
-from archit_codemod.declaration.layout import LayoutRewritten, original_statements
-from archit_codemod.declaration.locate import ClassSource
+from archit_codemod.declaration.editing.layout import LayoutRewritten, original_statements
 from archit_codemod.declaration.planning.plan import ClassPlan
+from archit_codemod.declaration.sources.locate import ClassSource
 
 CLASS_INDENT = 4
 """Indentation of a class body: generated and vendored classes are defined at the top level."""

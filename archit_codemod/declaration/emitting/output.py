@@ -34,6 +34,9 @@ class Output:
     classes: dict[str, tuple[type, str]] = field(default_factory=dict)
     """Generated class name -> ``(the class it declares, module inside the package)``."""
     warnings: tuple[str, ...] = ()
+    copied_classes: dict[str, type] = field(default_factory=dict)
+    """Class name -> the class of a module beside the script whose definition the output copies as it is (the
+    output's users cannot import that module)."""
     replays: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """How each library call the generated classes make again starts (``inject_adapter_in_model(``) -> the paths
     of the modules it receives."""

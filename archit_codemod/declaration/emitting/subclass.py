@@ -8,6 +8,7 @@ bodies and the rendered expressions read, and copies the script's own definition
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import libcst as cst
@@ -16,13 +17,13 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from archit_codemod.declaration.editing.edits import apply_in_place
+from archit_codemod.declaration.editing.layout import LayoutRewritten, layout_statement, wrapped_import
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
-from archit_codemod.declaration.emitting.header import header_lines
+from archit_codemod.declaration.emitting.header import change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.layout import LINE_LENGTH, LayoutRewritten, layout_statement
-from archit_codemod.declaration.names import NameTable, free_names
 from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
+from archit_codemod.declaration.rendering.names import NameTable, free_names
 
 
 def emit_subclass(plan: Plan) -> Output:
@@ -33,7 +34,7 @@ def emit_subclass(plan: Plan) -> Output:
         class_def = subclass_def(class_plan, names)
         _bind_free_names(class_plan, class_def, names)
         class_defs.append(class_def)
-    header = header_lines(plan.script.shown_path, list(plan.roots))
+    header = header_lines(plan.script.shown_path, list(plan.roots), change_list(plan))
     source = assemble(names, class_defs, header)
     stem = _module_name(plan)
     return Output(
@@ -42,8 +43,19 @@ def emit_subclass(plan: Plan) -> Output:
         roots={root: (stem, class_plan.name) for root, class_plan in plan.roots.items()},
         classes={class_plan.name: (class_plan.original, stem) for class_plan in plan.classes},
         warnings=tuple(plan.script.warnings),
+        copied_classes=copied_classes(names),
         replays=plan.replays,
     )
+
+
+def copied_classes(*tables: NameTable) -> dict[str, type]:
+    """Name -> class, for each class of a module beside the script that ``tables`` copy into the output."""
+    return {
+        name: obj
+        for table in tables
+        for name, obj in table.copied_from_helpers.items()
+        if inspect.isclass(obj)
+    }
 
 
 def _module_name(plan: Plan) -> str:
@@ -55,7 +67,8 @@ def _module_name(plan: Plan) -> str:
 def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
     """``class <plan.name>(<original>)`` with the docstring, the members and the edited ``__init__``."""
     original = plan.original
-    base = names.reference(original, f"the generated subclass of {original.__qualname__}")
+    paths = ", ".join(str(instance) for instance in plan.instances[:3])
+    base = names.reference(original, f"{paths}: the generated subclass of {original.__qualname__}")
 
     def rewrite_part(level: int, source, function: cst.FunctionDef) -> cst.FunctionDef:
         return prepare_for_subclass(source, apply_in_place(function, plan.edits))
@@ -153,7 +166,7 @@ def assemble(names: NameTable, class_defs: Sequence[cst.ClassDef], header: Seque
     body: list[cst.BaseStatement] = []
     for index, statement in enumerate(names.copied_statements.values()):
         body.append(statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else []))
-    definitions = sorted(names.script_definitions.values(), key=lambda d: d.line)
+    definitions = sorted(names.script_definitions.values(), key=lambda d: d.order)
     for node in [d.statement for d in definitions] + list(class_defs):
         kept = [line for line in node.leading_lines if line.comment is not None]
         body.append(node.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept]))
@@ -181,21 +194,6 @@ def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
     for index in range(count):
         statement = body[index]
         if m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom()])):
-            statement = statement.with_changes(body=[_wrapped(statement.body[0])])
+            statement = statement.with_changes(body=[wrapped_import(statement.body[0])])
         body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else [])
     return with_imports.with_changes(body=body)
-
-
-def _wrapped(node: cst.ImportFrom) -> cst.ImportFrom:
-    """A ``from`` import longer than the line length as ``from x import (\\n    a,\\n    b,\\n)``."""
-    if len(cst.Module([]).code_for_node(node)) <= LINE_LENGTH or isinstance(node.names, cst.ImportStar):
-        return node
-    newline = cst.ParenthesizedWhitespace(
-        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace("    ")
-    )
-    closing = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True)
-    aliases = [alias.with_changes(comma=cst.Comma(whitespace_after=newline)) for alias in node.names]
-    aliases[-1] = aliases[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
-    return node.with_changes(
-        names=aliases, lpar=cst.LeftParen(whitespace_after=newline), rpar=cst.RightParen()
-    )

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from archit_codemod.declaration.editing.edits import Together, apply_in_place
+from archit_codemod.declaration.editing.layout import LayoutTooLong, layout_statement, original_statements
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
-from archit_codemod.declaration.emitting.header import header_lines
+from archit_codemod.declaration.emitting.header import change_comment, change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
+from archit_codemod.declaration.emitting.subclass import copied_classes
 from archit_codemod.declaration.emitting.vendor_file import (
     RENAMED_IN_PLACE,
     AbsoluteImports,
@@ -45,10 +47,9 @@ from archit_codemod.declaration.emitting.vendor_file import (
     with_header,
 )
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.layout import layout_statement
-from archit_codemod.declaration.locate import ParsedSource, module_source
-from archit_codemod.declaration.names import NameTable, free_names, unbound_names
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
+from archit_codemod.declaration.rendering.names import ImportBinding, NameTable, free_names, unbound_names
+from archit_codemod.declaration.sources.locate import ParsedSource, module_source
 
 _SCRIPT = "<script>"
 
@@ -99,7 +100,7 @@ class _VendorEmitter:
         modules = {
             name: self._rewrite(file, renames) for name, file in self.files.items() if not file.is_script
         }
-        script_names = NameTable(self.script)
+        script_names = self._script_names()
         imports = {
             name: self._imports_for(self.files[name], module, script_names)
             for name, module in modules.items()
@@ -113,6 +114,7 @@ class _VendorEmitter:
             module = insert_imports(module, imports[module_name])
             if self.prune:
                 module = prune(module, {plan.name for plan in file.plans()})
+            module = _fit_lines(module, file.parsed.module)
             text = with_header(module, self._header(file)).code
             files.append(GeneratedFile(file.name, text, file.label, file.parsed.module.code))
         files.sort(key=lambda file: (file.original_label is None, file.name))
@@ -122,6 +124,7 @@ class _VendorEmitter:
             roots={root: (self.home[plan.name], plan.name) for root, plan in self.plan.roots.items()},
             classes={plan.name: (plan.original, self.home[plan.name]) for plan in self.plan.classes},
             warnings=tuple(self.script.warnings),
+            copied_classes=copied_classes(self.plan.names, script_names),
             replays=self.plan.replays,
         )
 
@@ -132,8 +135,11 @@ class _VendorEmitter:
         for plan in self.plan.classes:
             by_class.setdefault(plan.original, []).append(plan)
         for cls, plans in by_class.items():
-            file = self._file_of(cls)
-            class_def = self._class_def(file, cls)
+            try:
+                file = self._file_of(cls)
+                class_def = self._class_def(file, cls)
+            except DeclarationError as error:
+                raise DeclarationError(f"{_paths_of(plans)}: {error}") from error
             if len(plans) == 1 and self.plan.kept_originals.get(cls, 0) == 0:
                 file.in_place[id(class_def)] = plans[0]
                 self.vendored_names[cls] = plans[0].name
@@ -286,19 +292,22 @@ class _VendorEmitter:
             statements.append(statement)
         return statements
 
-    def _header(self, file: _File | None) -> list[str]:
+    def _header(self, file: _File) -> list[str]:
         first = header_lines(self.script.shown_path, list(self.plan.roots))[0]
-        if file is None:
+        changes = change_comment(change_list(self.plan, file.plans()))
+        if file.is_script:
             return [
                 first,
                 "# The script's own definitions that the vendored classes use, copied verbatim.",
                 "# Regenerate instead of editing by hand.",
+                *changes,
             ]
         return [
             first,
             f"# A copy of {file.label}{distribution_version(file.parsed.module_name)}",
             "# with the traced modifications applied in place; every other line is as in the original.",
             "# Regenerate instead of editing by hand.",
+            *changes,
         ]
 
     # -- names the edits introduce ------------------------------------------------------------------------
@@ -318,7 +327,8 @@ class _VendorEmitter:
             ):
                 if script_names is None:
                     raise DeclarationError(f"Cannot vendor: the script's definition {name} needs itself.")
-                script_names.add_script_definition(name, f"the vendored {file.name}")
+                if name not in names.copied_from_helpers:  # those are in the script's file already
+                    script_names.add_script_definition(name, f"the vendored {file.name}")
                 relative.setdefault(_SCRIPT, []).append(name)
             elif name in names.imports:
                 absolute.append(names.imports[name].statement())
@@ -338,6 +348,15 @@ class _VendorEmitter:
 
     # -- the script's definitions -------------------------------------------------------------------------
 
+    def _script_names(self) -> NameTable:
+        """The names of the file of the script's definitions, which holds the copies from modules beside the
+        script too: a vendored folder is imported as a package of its own, where those modules are not found."""
+        table = NameTable(self.script)
+        for name, definition in self.plan.names.script_definitions.items():
+            if definition.module:
+                table.add_import(ImportBinding(name, definition.module, name), f"the vendored {name}")
+        return table
+
     def _script_file(self, script_names: NameTable, renames: dict[str, str]) -> GeneratedFile | None:
         """The file of the script's definitions that the vendored files and classes use, if any."""
         file = next((f for f in self.files.values() if f.is_script), None)
@@ -353,7 +372,7 @@ class _VendorEmitter:
         if file is None:
             file = _File(self._script_file_name(), self.script.parsed(), True, None)
             self.files[self.script.module_name] = file
-        definitions = sorted(script_names.script_definitions.values(), key=lambda d: d.line)
+        definitions = sorted(script_names.script_definitions.values(), key=lambda d: d.order)
         edited = cst.Module(body=[d.statement for d in definitions]).visit(
             Together([RenameReferences(file.references), RenameClassLists(renames), _EditClasses(self, file)])
         )
@@ -365,8 +384,8 @@ class _VendorEmitter:
         if not imports and body:
             body[0] = body[0].with_changes(leading_lines=body[0].leading_lines[2:])
         module = cst.Module(body=[*imports, *body])
-        module = insert_imports(module, self._imports_for(file, module, None))
-        return GeneratedFile(file.name, with_header(module, self._header(None)).code)
+        module = _fit_lines(insert_imports(module, self._imports_for(file, module, None)), file.parsed.module)
+        return GeneratedFile(file.name, with_header(module, self._header(file)).code)
 
 
 class _EditClasses(cst.CSTTransformer):
@@ -391,6 +410,12 @@ class _EditClasses(cst.CSTTransformer):
         return updated_node
 
 
+def _fit_lines(module: cst.Module, original: cst.Module) -> cst.Module:
+    """``module`` with the statements that edits made longer than the line length laid out as ruff would (a
+    reference renamed with the suffix, a relative import made absolute); every other statement as written."""
+    return module.visit(LayoutTooLong(original_statements([original]), indent=0))
+
+
 def _renamed_edit(edit: Edit, references: dict[int, str]) -> Edit:
     """``edit`` with the references its new code holds to classes renamed in place renamed too."""
     if isinstance(edit, ReplaceValue):
@@ -409,3 +434,9 @@ def _original_free_names(parsed: ParsedSource) -> frozenset[str]:
     if id(parsed) not in _FREE_NAMES:
         _FREE_NAMES[id(parsed)] = (parsed, frozenset(unbound_names(parsed.scopes)))
     return _FREE_NAMES[id(parsed)][1]
+
+
+def _paths_of(plans: list[ClassPlan]) -> str:
+    """The module paths the plans serve, for a message (the first three)."""
+    paths = [str(instance) for plan in plans for instance in plan.instances]
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")

@@ -15,7 +15,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from archit_codemod.declaration.editing.subclass import mangled
-from archit_codemod.declaration.locate import ParsedSource, absolute_module
+from archit_codemod.declaration.sources.locate import ParsedSource, absolute_module
 
 
 def with_custom_intro(decorator: cst.Decorator, original_name: str) -> cst.Decorator:

@@ -16,8 +16,6 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, ScopeProvider
 from torch import nn
 
-from archit_codemod.declaration.changes import Change
-from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.context import calls_in, resolves_to
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import (
@@ -28,7 +26,9 @@ from archit_codemod.declaration.planning.plan import (
     ReplaceValue,
     SwapCallee,
 )
-from archit_codemod.declaration.render import RenderContext
+from archit_codemod.declaration.rendering.render import RenderContext
+from archit_codemod.declaration.sources.locate import ClassSource
+from archit_codemod.declaration.tracing.changes import Change
 
 
 def _code(node: cst.CSTNode) -> str:

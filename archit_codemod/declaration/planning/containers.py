@@ -15,10 +15,8 @@ import libcst as cst
 import libcst.matchers as m
 from torch import nn
 
-from archit_codemod.declaration.changes import Change, is_container
 from archit_codemod.declaration.editing.containers import rewrite_container
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import swapped_expression
 from archit_codemod.declaration.planning.context import resolves_to
 from archit_codemod.declaration.planning.owner import OwnerEdits
@@ -30,6 +28,8 @@ from archit_codemod.declaration.planning.plan import (
     SwapCallee,
 )
 from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.sources.locate import ClassSource
+from archit_codemod.declaration.tracing.changes import Change, is_container
 
 ItemPlan = Change | ClassPlan
 

@@ -1,7 +1,7 @@
 """What every planning decision reads: the trace and its net changes, the script, the names, the renderer.
 
 One :class:`Planning` exists per run, as a ``CodemodContext`` does for a LibCST codemod: decisions are plain
-functions that take it. It also builds the :class:`~archit_codemod.declaration.render.RenderContext` of an
+functions that take it. It also builds the :class:`~archit_codemod.declaration.rendering.render.RenderContext` of an
 expression: what the expression can refer to inside the ``__init__`` it goes into.
 """
 
@@ -16,16 +16,21 @@ import libcst as cst
 import libcst.matchers as m
 from torch import nn
 
-from archit_codemod.declaration.changes import Change
-from archit_codemod.declaration.inline import InitCopy
-from archit_codemod.declaration.locate import ClassSource, locate_class
-from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import Dirty
 from archit_codemod.declaration.records import ConstructorCall, LibraryCall, SettingChange, Trace
-from archit_codemod.declaration.render import OriginalArgument, RenderContext, Renderer, parameter_sizes
+from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.render import (
+    OriginalArgument,
+    RenderContext,
+    Renderer,
+    parameter_sizes,
+)
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.sources.inline import InitCopy
+from archit_codemod.declaration.sources.locate import ClassSource, locate_class
+from archit_codemod.declaration.tracing.changes import Change
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 

@@ -23,10 +23,10 @@ from typing import Any
 import libcst as cst
 from torch import nn
 
-from archit_codemod.declaration.changes import Change
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import LibraryCall, Trace
-from archit_codemod.declaration.render import RenderContext, Renderer
+from archit_codemod.declaration.rendering.render import RenderContext, Renderer
+from archit_codemod.declaration.tracing.changes import Change
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,7 @@ from pathlib import Path
 import libcst as cst
 from torch import nn
 
-from archit_codemod.declaration.changes import Change, is_container
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.inline import InitCopy, inlining_problem
-from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
@@ -26,6 +23,9 @@ from archit_codemod.declaration.planning.statements import AssignmentStatements,
 from archit_codemod.declaration.planning.transformers_policy import class_members
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.records import LibraryCall, SettingChange
+from archit_codemod.declaration.sources.inline import InitCopy, inlining_problem
+from archit_codemod.declaration.sources.locate import ClassSource
+from archit_codemod.declaration.tracing.changes import Change, is_container
 
 
 def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> ClassPlan:
@@ -93,7 +93,7 @@ def _init_copy(
     """The ``__init__`` to copy: ``source``'s, with the ancestor bodies inlined that build a changed child.
 
     A child built by an ancestor's ``__init__`` (reached through ``super().__init__(...)``) can only be rewritten
-    where it is built; see :mod:`archit_codemod.declaration.inline`.
+    where it is built; see :mod:`archit_codemod.declaration.sources.inline`.
     """
     definers = [klass for klass in type(module).__mro__ if "__init__" in vars(klass)]
     definers = definers[definers.index(source.definer) :]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 from torch import nn
 
-from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.plan import (
     AfterInit,
     AppendStatement,
@@ -23,6 +22,7 @@ from archit_codemod.declaration.planning.plan import (
     ReplaceValue,
     SwapCallee,
 )
+from archit_codemod.declaration.rendering.names import NameTable
 
 
 def _code(node: cst.CSTNode) -> str:

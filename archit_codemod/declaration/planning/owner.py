@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 from torch import nn
 
-from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.context import Planning
 from archit_codemod.declaration.planning.plan import AppendStatement, Cause, Edit
 from archit_codemod.declaration.planning.statements import InitStatements
-from archit_codemod.declaration.render import RenderContext
+from archit_codemod.declaration.rendering.render import RenderContext
+from archit_codemod.declaration.sources.locate import ClassSource
 
 
 @dataclass

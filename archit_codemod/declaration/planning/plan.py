@@ -1,7 +1,7 @@
 """What to generate, as plain data: the output of planning and the input of both emitters.
 
 A :class:`Plan` lists the classes to generate. Each :class:`ClassPlan` names the original class, the
-``__init__`` to copy (:class:`~archit_codemod.declaration.inline.InitCopy`: the class that defines it, with the
+``__init__`` to copy (:class:`~archit_codemod.declaration.sources.inline.InitCopy`: the class that defines it, with the
 ancestor bodies it inlines), and the edits to make in that copy. Edits are keyed by the nodes of the original,
 parsed source (LibCST nodes compare by identity), so the subclass emitter can apply them to a copy of the
 ``__init__`` and the vendor emitter to the original file in place, without either undoing the other's work.
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from archit_codemod.declaration.inline import InitCopy
-from archit_codemod.declaration.names import NameTable
+from archit_codemod.declaration.rendering.names import NameTable
 from archit_codemod.declaration.script import ScriptSource
+from archit_codemod.declaration.sources.inline import InitCopy
 
 Assignment = cst.Assign | cst.AnnAssign
 

@@ -12,9 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from torch import nn
 
-from archit_codemod.declaration.changes import net_changes
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.planning.context import Planning
 from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
 from archit_codemod.declaration.planning.module_class import plan_class
@@ -23,8 +21,10 @@ from archit_codemod.declaration.planning.plan import Plan
 from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
 from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
 from archit_codemod.declaration.records import LibraryCall, SettingChange, Trace
+from archit_codemod.declaration.rendering.names import NameTable
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
+from archit_codemod.declaration.tracing.changes import net_changes
 
 
 def make_plan(

@@ -12,10 +12,10 @@ from pathlib import Path
 import libcst as cst
 import libcst.matchers as m
 
-from archit_codemod.declaration.inline import InitCopy
-from archit_codemod.declaration.locate import ClassSource
 from archit_codemod.declaration.planning.plan import Assignment
 from archit_codemod.declaration.records import ConstructorCall
+from archit_codemod.declaration.sources.inline import InitCopy
+from archit_codemod.declaration.sources.locate import ClassSource
 
 
 def self_attribute(self_name: str, attribute: str | Sequence[str]) -> m.Attribute:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 import libcst as cst
 from torch import nn
 
-from archit_codemod.declaration.changes import Change
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import ClassMember
 from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.tracing.changes import Change
 
 Changes = dict[int, dict[str, Change]]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from archit_codemod.declaration.changes import Change, is_container
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import Instance
+from archit_codemod.declaration.tracing.changes import Change, is_container
 
 
 @dataclass

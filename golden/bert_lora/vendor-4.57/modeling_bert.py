@@ -2,6 +2,14 @@
 # A copy of transformers/models/bert/modeling_bert.py (transformers 4.57.6)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.bert.encoder.layer.{0,1}.attention.self: BertSdpaSelfAttention -> BertSdpaSelfAttentionModified (bert_lora.py:58,59)
+#   model.bert.encoder.layer.{0,1}.attention: BertAttention -> BertAttentionModified (bert_lora.py:58,59)
+#   model.bert.encoder.layer.{0,1}: BertLayer -> BertLayerModified (bert_lora.py:58,59)
+#   model.bert.encoder: BertEncoder -> BertEncoderModified (bert_lora.py:58,59)
+#   model.bert: BertModel -> BertModelModified (bert_lora.py:58,59)
+#   model: BertForSequenceClassification -> BertForSequenceClassificationModified (bert_lora.py:58,59)
 
 # coding=utf-8
 # Copyright 2018 The Google AI Language Team Authors and The HuggingFace Inc. team.
@@ -33,7 +41,10 @@ from torch.nn import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
-from transformers.modeling_attn_mask_utils import _prepare_4d_attention_mask_for_sdpa, _prepare_4d_causal_attention_mask_for_sdpa
+from transformers.modeling_attn_mask_utils import (
+    _prepare_4d_attention_mask_for_sdpa,
+    _prepare_4d_causal_attention_mask_for_sdpa,
+)
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import (
     BaseModelOutputWithPastAndCrossAttentions,
@@ -570,7 +581,9 @@ class BertLayerModified(GradientCheckpointingLayer):
         if self.add_cross_attention:
             if not self.is_decoder:
                 raise ValueError(f"{self} should be used as a decoder model if cross attention is added")
-            self.crossattention = BertAttentionModified(config, position_embedding_type="absolute", layer_idx=layer_idx)
+            self.crossattention = BertAttentionModified(
+                config, position_embedding_type="absolute", layer_idx=layer_idx
+            )
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 

@@ -2,6 +2,14 @@
 # A copy of transformers/models/bert/modeling_bert.py (transformers 5.24.0)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.bert.encoder.layer.{0,1}.attention.self: BertSelfAttention -> BertSelfAttentionModified (bert_lora.py:58,59)
+#   model.bert.encoder.layer.{0,1}.attention: BertAttention -> BertAttentionModified (bert_lora.py:58,59)
+#   model.bert.encoder.layer.{0,1}: BertLayer -> BertLayerModified (bert_lora.py:58,59)
+#   model.bert.encoder: BertEncoder -> BertEncoderModified (bert_lora.py:58,59)
+#   model.bert: BertModel -> BertModelModified (bert_lora.py:58,59)
+#   model: BertForSequenceClassification -> BertForSequenceClassificationModified (bert_lora.py:58,59)
 
 # Copyright 2018 The Google AI Language Team Authors and The HuggingFace Inc. team.
 # Copyright (c) 2018, NVIDIA CORPORATION.  All rights reserved.

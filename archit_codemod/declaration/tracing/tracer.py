@@ -5,7 +5,7 @@ While a trace is active:
 - every ``nn.Module`` built is recorded as a :class:`~archit_codemod.declaration.records.ConstructorCall`
   (class, the arguments as passed, the calling line, the module whose ``__init__`` was running);
 - every change of a child module made *after the owner's construction finished* is recorded as a
-  :class:`~archit_codemod.declaration.records.Modification`. Following DESIGN.md, a change made while
+  :class:`~archit_codemod.declaration.records.Modification`. A change made while
   the owner's own ``__init__`` runs, or while an ``__init__`` during which the owner was created still
   runs, is the owner's definition and is not recorded. Where the changing code lives does not matter.
 
@@ -49,7 +49,7 @@ from torch import nn
 from torch.nn.modules.module import register_module_module_registration_hook
 
 import archit_codemod
-from archit_codemod.declaration.errors import ScriptError
+from archit_codemod.declaration.errors import ScriptError, ScriptExitedError
 from archit_codemod.declaration.records import (
     ConstructorCall,
     Effect,
@@ -556,8 +556,9 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
     global namespace. ``sys.exit(0)`` (or ``sys.exit()``) ends the script normally.
 
     Raises:
-        ScriptError: the file is missing or not Python, has a syntax error, raised, or exited with a
-            non-zero status. The message is the script's traceback without the tracer's own frames.
+        ScriptError: the file is missing or not Python, has a syntax error, or raised. The message is the
+            script's traceback without the tracer's own frames.
+        ScriptExitedError: the script exited with a non-zero status (a :class:`ScriptError` with ``status``).
     """
     given = os.fspath(path)
     script = Path(given).absolute()
@@ -577,6 +578,7 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
     sys.argv = [given, *args]
     sys.path[0:1] = [os.path.dirname(os.path.realpath(script))]
     sys.modules["__main__"] = main_module
+    exited = False
     try:
         with _TraceContext(user_filename=str(script)) as result:
             try:
@@ -584,7 +586,8 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
             except SystemExit as stop:
                 if stop.code not in (None, 0):
                     status = stop.code if isinstance(stop.code, int) else f"1 ({stop.code})"
-                    raise ScriptError(f"{given} exited with status {status}") from None
+                    raise ScriptExitedError(f"{given} exited with status {status}", stop.code) from None
+                exited = True
             except InternalError:
                 raise
             except Exception as error:
@@ -599,6 +602,7 @@ def run_script(path: str | os.PathLike[str], args: list[str] | tuple[str, ...] =
     result.namespace = main_module.__dict__
     result.script_path = script
     result.script_argv = [given, *args]
+    result.exited = exited
     return result
 
 

@@ -1,6 +1,6 @@
 """Turn live objects recorded by the tracer (constructor arguments) back into source expressions.
 
-The rules (DESIGN.md): an object that *is* an argument of the owner's own constructor call is that
+The rules: an object that *is* an argument of the owner's own constructor call is that
 parameter's name (the config becomes ``config``); the module being replaced becomes its original
 construction expression; a value equal to one of the replaced module's original arguments becomes that
 argument's original source (``self.embed_dim``, see :func:`original_source`); literals and containers of
@@ -25,10 +25,10 @@ import libcst as cst
 import torch
 from torch import nn
 
-from archit_codemod.declaration.compare import is_parametrized_class
+from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.names import NameTable
 from archit_codemod.declaration.records import ConstructorCall
+from archit_codemod.declaration.rendering.names import NameTable
 from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
@@ -187,7 +187,7 @@ class Renderer:
                 f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
                 f"(argument {argument!r}) was built without tracing, so its constructor arguments are unknown. "
                 "Fix: run the script under `python -m archit_codemod SCRIPT`, or build and modify the model inside "
-                "`with archit_codemod.declaration.tracer.trace():`."
+                "`with archit_codemod.declaration.tracing.tracer.trace():`."
             )
         # A parametrized module's class is made by the parametrization, which its library call makes again.
         cls = call.cls if is_parametrized_class(type(module)) else type(module)

@@ -32,11 +32,11 @@ from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
 from libcst.metadata.scope_provider import ImportAssignment
 from torch import nn
 
+from archit_codemod.declaration.editing.layout import LINE_LENGTH
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.locate import ParsedSource, absolute_module
+from archit_codemod.declaration.importability import beside_script
 from archit_codemod.declaration.script import ScriptSource
-
-_LINE_LENGTH = 110
+from archit_codemod.declaration.sources.locate import ParsedSource, absolute_module, module_source
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,20 @@ class ImportBinding:
 
 @dataclass(frozen=True)
 class ScriptDefinition:
-    """A top-level statement of the traced script copied verbatim (a class, a function, a constant)."""
+    """A top-level statement of the traced script copied verbatim (a class, a function, a constant).
+
+    ``module`` is "" for the script itself, else the module beside the script it comes from.
+    """
 
     name: str
     statement: cst.CSTNode
     line: int
+    module: str = ""
+
+    @property
+    def order(self) -> tuple[bool, str, int]:
+        """Where the copy goes: definitions of modules beside the script (which the script's may use) first."""
+        return (self.module == "", self.module, self.line)
 
 
 def free_names(node: cst.CSTNode) -> set[str]:
@@ -94,10 +103,18 @@ def unbound_names(scopes: Mapping[cst.CSTNode, Scope | None]) -> set[str]:
 
 
 class NameTable:
-    """Every name the generated module binds at its top level, each bound once."""
+    """Every name the generated module binds at its top level, each bound once.
+
+    A module beside the script that is not importable from where the output goes
+    (``script.provenance.output_folder``; see :mod:`~archit_codemod.declaration.importability`) is treated like
+    the script: the definitions used from it are copied.
+    """
 
     def __init__(self, script: ScriptSource | None = None):
         self.script = script if script is not None else ScriptSource()
+        self.copied_from_helpers: dict[str, Any] = {}
+        """Name -> the object of a module beside the script whose definition is copied."""
+        self._beside: dict[str, bool] = {}
         self.imports: dict[str, ImportBinding] = {}
         self.script_definitions: dict[str, ScriptDefinition] = {}
         self.copied_statements: dict[str, cst.SimpleStatementLine] = {}
@@ -108,6 +125,8 @@ class NameTable:
     def copy(self) -> NameTable:
         """An independent table with the same bindings (an emitter extends its own copy of the plan's)."""
         table = NameTable(self.script)
+        table.copied_from_helpers = dict(self.copied_from_helpers)
+        table._beside = dict(self._beside)
         table.imports = dict(self.imports)
         table.script_definitions = dict(self.script_definitions)
         table.copied_statements = dict(self.copied_statements)
@@ -149,15 +168,72 @@ class NameTable:
         return True
 
     def add_import(self, binding: ImportBinding, where: str) -> None:
+        if self._beside_script(binding.module):
+            self._copy_from_helper(binding, where)
+            return
         obj = binding.resolve()
         if self._claim(binding.name, obj, where):
             self.imports[binding.name] = binding
 
+    def _beside_script(self, module_name: str) -> bool:
+        if module_name not in self._beside:
+            folder = self.script.path.parent if self.script.path is not None else None
+            output_folder = self.script.provenance.output_folder
+            self._beside[module_name] = beside_script(module_name, folder, output_folder)
+        return self._beside[module_name]
+
+    def _copy_from_helper(self, binding: ImportBinding, where: str) -> None:
+        """Bind ``binding`` from a module beside the script by copying its definition (see ``importability``)."""
+        obj = binding.resolve()
+        if binding.attr is None or (inspect.ismodule(obj) and self._beside_script(obj.__name__)):
+            module = obj.__name__ if inspect.ismodule(obj) else binding.module
+            raise DeclarationError(
+                f"{where} uses the module {module} as a whole, which sits beside the script and is importable "
+                "only from the script's folder, not from where the generated file goes. Fix: import the names "
+                f"you use (`from {module} import Name`), or make {module} importable (install it, or put its "
+                "folder on PYTHONPATH)."
+            )
+        home = getattr(obj, "__module__", None) if inspect.isclass(obj) or inspect.isfunction(obj) else None
+        if inspect.ismodule(obj) or (
+            home is not None and home != binding.module and not self._beside_script(home)
+        ):
+            # Re-exported from elsewhere (`from helpers import nn`): bind it where it really lives.
+            self.reference_as(binding.name, obj, where)
+            return
+        parsed = module_source(home or binding.module)
+        name = getattr(obj, "__name__", binding.attr) if home is not None else binding.attr
+        if name != binding.name:
+            raise DeclarationError(
+                f"{where} uses {binding.name}, imported as `from {binding.module} import {binding.attr} as "
+                f"{binding.name}` from a module beside the script, whose definition is copied under its own name. "
+                f"Fix: import it without `as`, or make {binding.module} importable."
+            )
+        if not self._claim(name, obj, where):
+            return
+        statement, line = _top_level_definition(parsed, name, where)
+        self.script_definitions[name] = ScriptDefinition(name, statement, line, parsed.module_name)
+        self.copied_from_helpers[name] = obj
+        self.require_names(free_names(statement), parsed, where=f"{name} (copied from {parsed.path})")
+
+    def reference_as(self, name: str, obj: Any, where: str) -> None:
+        """Bind ``name`` to ``obj`` (a module, class or function) with an import from where it lives."""
+        if inspect.ismodule(obj):
+            parent, _, leaf = obj.__name__.rpartition(".")
+            binding = ImportBinding(name, parent, leaf) if parent else ImportBinding(name, obj.__name__)
+        else:
+            binding = _public_binding(ImportBinding(name, obj.__module__, obj.__qualname__))
+        self.add_import(binding, where)
+
     def add_script_definition(self, name: str, where: str) -> None:
+        parsed = self.script.parsed()
+        bindings = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
+        if bindings and all(isinstance(a, ImportAssignment) for a in bindings):
+            # Imported by the script (from a module beside it, or a library): bound as the script binds it.
+            self.require_name(name, parsed, where)
+            return
         obj = self.script.namespace.get(name, _Unknown(name))
         if not self._claim(name, obj, where):
             return
-        parsed = self.script.parsed()
         statement, line = _top_level_definition(parsed, name, where)
         if inspect.isclass(obj) and not _defined_by(obj, statement, parsed):
             raise DeclarationError(
@@ -256,6 +332,9 @@ class NameTable:
                 )
             self.add_script_definition(head, where)
             return cst.parse_expression(qualname)
+        if self._beside_script(module_name):
+            self._copy_from_helper(ImportBinding(head, module_name, head), where)
+            return cst.parse_expression(qualname)
         if module_name == "__main__":
             module_name = _importable_home(obj, qualname)
             if module_name is None:
@@ -313,7 +392,7 @@ class NameTable:
         from_lines = []
         for module in sorted(grouped):
             line = f"from {module} import {', '.join(sorted(grouped[module]))}"
-            if len(line) > _LINE_LENGTH:
+            if len(line) > LINE_LENGTH:
                 items = "".join(f"    {name},\n" for name in sorted(grouped[module]))
                 line = f"from {module} import (\n{items})"
             from_lines.append(line)

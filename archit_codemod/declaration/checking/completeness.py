@@ -3,7 +3,7 @@
 The tracer sees assignments of submodules. Libraries also change models in ways it cannot see: torch's
 ``quantize_dynamic`` writes ``module._modules[name]`` directly, ``torch.nn.utils.prune`` adds tensors and a
 hook, ``module.__class__ = X`` swaps a class. So before planning, each root is compared
-(:mod:`archit_codemod.declaration.compare`) with its original class rebuilt on ``meta`` (from the root's
+(:mod:`archit_codemod.declaration.checking.compare`) with its original class rebuilt on ``meta`` (from the root's
 recorded constructor call, else ``cls(config)``), and each difference the trace does not explain is:
 
 - a child module that is missing, new, ``None`` or of another class: added to the modifications as an
@@ -30,19 +30,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from archit_codemod.declaration.changes import net_changes
-from archit_codemod.declaration.compare import (
+from archit_codemod.declaration.checking.compare import (
     Difference,
     ModelSnapshot,
     differences,
     is_parametrized_class,
     snapshot,
 )
+from archit_codemod.declaration.checking.functional import MAX_PARAMETERS, quiet, short_error
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.functional import MAX_PARAMETERS, quiet, short_error
 from archit_codemod.declaration.planning.library_calls import is_replayable
 from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
-from archit_codemod.declaration.roots import find_roots, paths_to
+from archit_codemod.declaration.tracing.changes import net_changes
+from archit_codemod.declaration.tracing.roots import find_roots, paths_to
 
 __all__ = ["RebuildError", "Checked", "check_completeness", "rebuild_original", "roots_to_declare"]
 
@@ -89,7 +89,7 @@ class _RootCheck:
 def rebuild_original(root: nn.Module, trace: Trace | None) -> tuple[nn.Module, bool]:
     """``root``'s original class built on ``meta`` as ``root`` was built; and whether arguments were modules.
 
-    A model of at most :data:`~archit_codemod.declaration.functional.MAX_PARAMETERS` parameters whose
+    A model of at most :data:`~archit_codemod.declaration.checking.functional.MAX_PARAMETERS` parameters whose
     constructor cannot run on ``meta`` is built on the CPU.
 
     The recorded constructor call is repeated, every module among its arguments rebuilt the same way (so
@@ -159,7 +159,7 @@ def rebuilt_argument(value: Any, trace: Trace | None, memo: dict[int, nn.Module]
 
 
 def roots_to_declare(trace: Trace, model_name: str | None = None) -> dict[str, nn.Module]:
-    """The roots to check and declare: :func:`~archit_codemod.declaration.roots.find_roots`'s, or, when the
+    """The roots to check and declare: :func:`~archit_codemod.declaration.tracing.roots.find_roots`'s, or, when the
     tracer recorded no change, every model the script holds that differs from its original class.
 
     Raises:
@@ -576,4 +576,28 @@ def _described(check: _RootCheck, difference: Difference) -> str:
             f"{name} by {' -> '.join(classes)}" for name, (classes, _) in info.parametrizations.items()
         )
         line += f" (parametrized: {tensors})"
+    elif difference.kind == "class":
+        inside = _swapped_inside(check, difference.path)
+        if inside:
+            line += f"; classes also differ inside it, at {', '.join(inside[:3])}" + (
+                f" and {len(inside) - 3} more" if len(inside) > 3 else ""
+            )
     return line
+
+
+def _swapped_inside(check: _RootCheck, path: str) -> list[str]:
+    """Paths under ``path`` whose module is of another class than at the same path of the rebuilt original
+    (the comparison does not look inside a module of another class; the user should see how far a swap goes)."""
+    traced = check.root.get_submodule(path)
+    found = []
+    for name, module in traced.named_modules():
+        if not name:
+            continue
+        full = _join(path, name)
+        try:
+            original = check.reference.get_submodule(full)
+        except AttributeError:
+            continue
+        if type(original) is not type(module):
+            found.append(full)
+    return found

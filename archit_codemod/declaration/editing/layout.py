@@ -23,7 +23,8 @@ import libcst as cst
 import libcst.matchers as m
 
 LINE_LENGTH = 119
-"""transformers' line length: most generated code is transformers code."""
+"""The line length of every generated file (imports included): transformers' own, since most generated code is
+transformers code, so ``ruff format --line-length 119`` leaves generated files unchanged."""
 
 _INDENT = 4
 
@@ -284,3 +285,36 @@ def statement_key(statement: cst.SimpleStatementLine) -> str:
 def original_statements(nodes: Iterable[cst.CSTNode]) -> set[str]:
     """The :func:`statement_key` of every simple statement in ``nodes``."""
     return {statement_key(s) for node in nodes for s in m.findall(node, m.SimpleStatementLine())}
+
+
+class LayoutTooLong(LayoutRewritten):
+    """Lay out only the statements not among ``originals`` that have a line longer than :data:`LINE_LENGTH`
+    (a vendored file's references renamed with the suffix, a relative import made absolute); every other
+    statement stays as written."""
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        if statement_key(updated_node) in self.originals:
+            return updated_node
+        lines = statement_key(updated_node).splitlines()
+        if all(self.indent + len(line) <= LINE_LENGTH for line in lines):
+            return updated_node
+        if m.matches(updated_node, m.SimpleStatementLine(body=[m.ImportFrom()])):
+            return updated_node.with_changes(body=[wrapped_import(updated_node.body[0])])
+        return layout_statement(updated_node, self.indent)
+
+
+def wrapped_import(node: cst.ImportFrom) -> cst.ImportFrom:
+    """A ``from`` import longer than the line length as ``from x import (\n    a,\n    b,\n)``, as ruff wraps it."""
+    if len(_code(node)) <= LINE_LENGTH or isinstance(node.names, cst.ImportStar):
+        return node
+    newline = cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace("    ")
+    )
+    closing = cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=True)
+    aliases = [alias.with_changes(comma=cst.Comma(whitespace_after=newline)) for alias in node.names]
+    aliases[-1] = aliases[-1].with_changes(comma=cst.Comma(whitespace_after=closing))
+    return node.with_changes(
+        names=aliases, lpar=cst.LeftParen(whitespace_after=newline), rpar=cst.RightParen()
+    )

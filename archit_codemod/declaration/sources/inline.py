@@ -32,7 +32,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, ScopeProvider
 
-from archit_codemod.declaration.locate import ClassSource
+from archit_codemod.declaration.sources.locate import ClassSource
 
 _SUPER_INIT_CALL = m.Call(
     func=m.Attribute(value=m.Call(func=m.Name("super"), args=[]), attr=m.Name("__init__"))

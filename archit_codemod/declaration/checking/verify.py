@@ -7,9 +7,9 @@ built on the ``meta`` device, so no weights are allocated whatever the model's s
 Classes are compared faithfully, not by name: an imported class must be the traced class itself, a
 generated class must subclass it, a class copied from the script must have the same bases and the same
 code, and a parametrized module (weight norm) compares by the class it parametrizes. Beyond the tree, what
-:mod:`archit_codemod.declaration.compare` records must match: dtypes, hooks, parametrizations, plain settings,
+:mod:`archit_codemod.declaration.checking.compare` records must match: dtypes, hooks, parametrizations, plain settings,
 and which tensors are one (tied or shared) in either model. Where cheap, the generated root is also built on
-the CPU, loaded with the traced weights and run (:mod:`archit_codemod.declaration.functional`).
+the CPU, loaded with the traced weights and run (:mod:`archit_codemod.declaration.checking.functional`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,22 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from archit_codemod.declaration.compare import Difference, differences, is_parametrized_class, snapshot
-from archit_codemod.declaration.completeness import rebuilt_argument
+from archit_codemod.declaration.checking.compare import (
+    Difference,
+    differences,
+    is_parametrized_class,
+    snapshot,
+)
+from archit_codemod.declaration.checking.completeness import rebuilt_argument
+from archit_codemod.declaration.checking.functional import (
+    build_on_cpu,
+    check_outputs,
+    quiet,
+    short_error,
+    skip_reason,
+)
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
-from archit_codemod.declaration.functional import build_on_cpu, check_outputs, quiet, short_error, skip_reason
 from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import stage
 
@@ -115,7 +126,7 @@ def compare_trees(
 ) -> list[str]:
     """The differences between the generated and the traced model, sorted (empty when they are the same).
 
-    Everything :mod:`archit_codemod.declaration.compare` records is compared: module tree and classes,
+    Everything :mod:`archit_codemod.declaration.checking.compare` records is compared: module tree and classes,
     parameter and buffer names, shapes and dtypes, hooks, parametrizations, plain settings, and which tensors
     are one (ties, both ways).
     """
@@ -172,9 +183,9 @@ def verify_root(
 ) -> None:
     """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``.
 
-    Where :func:`~archit_codemod.declaration.functional.skip_reason` allows (``arguments`` are the root's
+    Where :func:`~archit_codemod.declaration.checking.functional.skip_reason` allows (``arguments`` are the root's
     constructor arguments), the root is built on the CPU: the module trees must compare equal
-    (:func:`compare_trees`) and the functional check of :mod:`archit_codemod.declaration.functional` runs.
+    (:func:`compare_trees`) and the functional check of :mod:`archit_codemod.declaration.checking.functional` runs.
     A larger model is built on ``meta`` and its module tree compared.
 
     Raises:
@@ -334,8 +345,9 @@ def _replay_line(error: BaseException, output: Output, package: LoadedOutput) ->
 
 
 def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
-    """Class name in the output -> the class it declares: the generated classes, and in a vendored file every
-    class of the same name as a class of its original module (a copy, renamed or not)."""
+    """Class name in the output -> the class it declares: the generated classes, the classes copied from modules
+    beside the script, and in a vendored file every class of the same name as a class of its original module (a
+    copy, renamed or not)."""
     found: dict[str, type] = {}
     for file in output.files:
         if file.original_label is None:
@@ -349,6 +361,7 @@ def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
                     found[name] = original
     for name, (original, _) in output.classes.items():
         found[name] = original
+    found.update(output.copied_classes)
     return found
 
 

@@ -1,0 +1,1 @@
+"""checking stage of the declaration pipeline (see docs/architecture.md)."""

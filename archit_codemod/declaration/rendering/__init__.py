@@ -1,0 +1,1 @@
+"""rendering stage of the declaration pipeline (see docs/architecture.md)."""

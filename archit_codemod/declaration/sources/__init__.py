@@ -1,0 +1,1 @@
+"""sources stage of the declaration pipeline (see docs/architecture.md)."""

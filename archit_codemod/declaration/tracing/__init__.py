@@ -1,0 +1,1 @@
+"""tracing stage of the declaration pipeline (see docs/architecture.md)."""
