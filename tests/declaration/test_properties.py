@@ -12,7 +12,7 @@ message, or its output imports on its own, rebuilds the traced module tree, load
 ``state_dict`` strictly and gives exactly the same outputs. It holds in both modes (subclasses, and the
 vendored copy of the script's classes), each mode a test of its own.
 
-Run time: the ``ci`` profile (default, registered in ``tests/conftest.py``) runs 100 examples, 50 per mode;
+Run time: the ``ci`` profile (default, registered in ``tests/conftest.py``) runs 60 examples, 30 per mode;
 ``pytest --hypothesis-profile long`` (or ``HYPOTHESIS_PROFILE=long``) runs 2000.
 """
 

@@ -2,6 +2,9 @@
 # A copy of transformers/models/bert/modeling_bert.py (transformers 5.24.0)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model: BertModel -> BertModelModified (bert_pooler_none.py:33)
 
 # Copyright 2018 The Google AI Language Team Authors and The HuggingFace Inc. team.
 # Copyright (c) 2018, NVIDIA CORPORATION.  All rights reserved.

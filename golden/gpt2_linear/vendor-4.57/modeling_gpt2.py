@@ -2,6 +2,13 @@
 # A copy of transformers/models/gpt2/modeling_gpt2.py (transformers 4.57.6)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.transformer.h.{0,1}.attn: GPT2Attention -> GPT2AttentionModified (gpt2_linear.py:48,49)
+#   model.transformer.h.{0,1}.mlp: GPT2MLP -> GPT2MLPModified (gpt2_linear.py:50,51)
+#   model.transformer.h.{0,1}: GPT2Block -> GPT2BlockModified (gpt2_linear.py:48,49,50,51)
+#   model.transformer: GPT2Model -> GPT2ModelModified (gpt2_linear.py:48,49,50,51)
+#   model: GPT2LMHeadModel -> GPT2LMHeadModelModified (gpt2_linear.py:48,49,50,51)
 
 # coding=utf-8
 # Copyright 2018 The OpenAI Team Authors and HuggingFace Inc. team.

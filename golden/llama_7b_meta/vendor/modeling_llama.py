@@ -2,6 +2,12 @@
 # A copy of transformers/models/llama/modeling_llama.py (transformers 5.24.0)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.model.layers.{0..31}.self_attn: LlamaAttention -> LlamaAttentionModified (llama_7b_meta.py:61,62)
+#   model.model.layers.{0..31}: LlamaDecoderLayer -> LlamaDecoderLayerModified (llama_7b_meta.py:61,62)
+#   model.model: LlamaModel -> LlamaModelModified (llama_7b_meta.py:61,62)
+#   model: LlamaForCausalLM -> LlamaForCausalLMModified (llama_7b_meta.py:61,62)
 
 # Copyright 2022 EleutherAI and the HuggingFace Inc. team. All rights reserved.
 #

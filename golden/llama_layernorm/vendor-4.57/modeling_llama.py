@@ -2,6 +2,11 @@
 # A copy of transformers/models/llama/modeling_llama.py (transformers 4.57.6)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.model.layers.{0,1}: LlamaDecoderLayer -> LlamaDecoderLayerModified (llama_layernorm.py:49)
+#   model.model: LlamaModel -> LlamaModelModified (llama_layernorm.py:49)
+#   model: LlamaForCausalLM -> LlamaForCausalLMModified (llama_layernorm.py:49)
 
 # coding=utf-8
 # Copyright 2022 EleutherAI and the HuggingFace Inc. team. All rights reserved.

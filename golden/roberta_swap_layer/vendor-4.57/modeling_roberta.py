@@ -2,6 +2,11 @@
 # A copy of transformers/models/roberta/modeling_roberta.py (transformers 4.57.6)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.roberta.encoder: RobertaEncoder -> RobertaEncoderModified (roberta_swap_layer.py:50)
+#   model.roberta: RobertaModel -> RobertaModelModified (roberta_swap_layer.py:50)
+#   model: RobertaForSequenceClassification -> RobertaForSequenceClassificationModified (roberta_swap_layer.py:50)
 
 # coding=utf-8
 # Copyright 2018 The Google AI Language Team Authors and The HuggingFace Inc. team.
@@ -30,7 +35,10 @@ from torch.nn import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from transformers.activations import ACT2FN, gelu
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.generation import GenerationMixin
-from transformers.modeling_attn_mask_utils import _prepare_4d_attention_mask_for_sdpa, _prepare_4d_causal_attention_mask_for_sdpa
+from transformers.modeling_attn_mask_utils import (
+    _prepare_4d_attention_mask_for_sdpa,
+    _prepare_4d_causal_attention_mask_for_sdpa,
+)
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import (
     BaseModelOutputWithPastAndCrossAttentions,

@@ -2,6 +2,11 @@
 # A copy of transformers/models/roberta/modeling_roberta.py (transformers 5.24.0)
 # with the traced modifications applied in place; every other line is as in the original.
 # Regenerate instead of editing by hand.
+#
+# Where each class is used, and the traced statement that made it:
+#   model.roberta.encoder: RobertaEncoder -> RobertaEncoderModified (roberta_swap_layer.py:50)
+#   model.roberta: RobertaModel -> RobertaModelModified (roberta_swap_layer.py:50)
+#   model: RobertaForSequenceClassification -> RobertaForSequenceClassificationModified (roberta_swap_layer.py:50)
 
 #                🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨🚨
 #           This file was automatically generated from src/transformers/models/roberta/modular_roberta.py.
