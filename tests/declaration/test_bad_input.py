@@ -590,8 +590,10 @@ def test_a_traced_interactive_session_is_refused(tmp_path):
 
 
 def test_a_name_bound_by_an_import_the_module_did_not_run(tmp_path, capsys, new_output, mode):
-    # As transformers' xLSTM: `if is_xlstm_available(): from xlstm import ...` with a fallback definition.
-    (tmp_path / "conditional_helper.py").write_text(
+    # As transformers' xLSTM: `if is_xlstm_available(): from xlstm import ...` with a fallback definition. The
+    # helper's name is the mode's: a module one run imported would otherwise serve the other from sys.modules.
+    helper = f"conditional_helper_{mode}"
+    (tmp_path / f"{helper}.py").write_text(
         "from torch import nn\n\n\ndef available():\n    return False\n\n\n"
         "if available():\n    from package_that_is_not_installed import Act\nelse:\n    Act = nn.Tanh\n\n\n"
         "class Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
@@ -599,7 +601,7 @@ def test_a_name_bound_by_an_import_the_module_did_not_run(tmp_path, capsys, new_
     )
     script = tmp_path / "conditional.py"
     script.write_text(
-        "from torch import nn\nfrom conditional_helper import Block\n\nmodel = Block()\nmodel.lin = nn.Linear(2, 3)\n"
+        f"from torch import nn\nfrom {helper} import Block\n\nmodel = Block()\nmodel.lin = nn.Linear(2, 3)\n"
     )
     generate_with_cli(script, new_output, capsys)
     # Subclass mode imports the binding in effect; a vendored copy keeps the helper's lines as they are.

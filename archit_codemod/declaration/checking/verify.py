@@ -267,7 +267,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
     script_module_name = trace.script_module_name if trace is not None else "__main__"
     with stage("verifying"), load_output(output) as package:
         try:
-            original_of = _original_classes(output, package)
+            original_of = _original_classes(output, package, roots)
             modules = {stem: package.module(stem) for stem, _ in output.roots.values()}
         except Exception as error:
             raise VerificationError(
@@ -344,21 +344,25 @@ def _replay_line(error: BaseException, output: Output, package: LoadedOutput) ->
     return None
 
 
-def _original_classes(output: Output, package: LoadedOutput) -> dict[str, type]:
+def _original_classes(output: Output, package: LoadedOutput, roots: dict[str, nn.Module]) -> dict[str, type]:
     """Class name in the output -> the class it declares: the generated classes, the classes copied from modules
-    beside the script, and in a vendored file every class of the same name as a class of its original module (a
-    copy, renamed or not)."""
+    beside the script, and in a vendored file every class of the same name as a class of its original module that
+    the traced models use (a copy, renamed or not).
+
+    The originals are taken from the traced models rather than imported: while verifying, a module beside the
+    script is not importable, as for the output's users.
+    """
+    traced_classes = {type(module) for root in roots.values() for module in root.modules()}
     found: dict[str, type] = {}
     for file in output.files:
         if file.original_label is None:
             continue
         module = package.module(file.module)
-        original_module = importlib.import_module(file.original_label.removesuffix(".py").replace("/", "."))
+        original_module = file.original_label.removesuffix(".py").replace("/", ".")
+        originals = {cls.__name__: cls for cls in traced_classes if cls.__module__ == original_module}
         for name, value in vars(module).items():
-            if inspect.isclass(value) and value.__module__ == module.__name__:
-                original = getattr(original_module, name, None)
-                if inspect.isclass(original):
-                    found[name] = original
+            if inspect.isclass(value) and value.__module__ == module.__name__ and name in originals:
+                found[name] = originals[name]
     for name, (original, _) in output.classes.items():
         found[name] = original
     found.update(output.copied_classes)

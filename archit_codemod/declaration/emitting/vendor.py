@@ -364,9 +364,11 @@ class _VendorEmitter:
             for plan in file.plans():
                 script_names.add_script_definition(plan.original.__name__, f"{plan.name} (vendored)")
             # The edits of the script's own classes may build other classes of the script (`GatedHead(...)` in
-            # place of `nn.Linear(...)`): those are copied beside them, not imported from the file itself.
-            for name in self.plan.names.script_definitions:
-                script_names.add_script_definition(name, "the vendored classes of the script")
+            # place of `nn.Linear(...)`): those are copied beside them, not imported from the file itself. The
+            # copies from modules beside the script are bound already (_script_names).
+            for name, definition in self.plan.names.script_definitions.items():
+                if not definition.module:
+                    script_names.add_script_definition(name, "the vendored classes of the script")
         if not script_names.script_definitions:
             return None
         if file is None:
