@@ -276,26 +276,20 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
         for root_name, (stem, class_name) in output.roots.items():
             root = roots[root_name]
             shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
+            build = functools.partial(build_root, modules[stem], class_name, root, trace)
+            arguments = constructor_arguments(root, trace)
             with _replays_refused(output, package, shown):
                 verify_root(
-                    functools.partial(build_root, modules[stem], class_name, root, trace),
+                    build,
                     root,
                     shown,
                     root_name,
                     original_of=original_of,
                     script_module_name=script_module_name,
-                    arguments=constructor_arguments(root, trace),
+                    arguments=arguments,
                 )
-            if (
-                isinstance(root, PreTrainedModel)
-                and skip_reason(root, constructor_arguments(root, trace)) is None
-            ):
-                _check_it_builds_on_meta(
-                    functools.partial(build_root, modules[stem], class_name, root, trace),
-                    shown,
-                    output,
-                    package,
-                )
+            if isinstance(root, PreTrainedModel) and skip_reason(root, arguments) is None:
+                _check_it_builds_on_meta(build, shown, output, package)
 
 
 @contextlib.contextmanager
