@@ -76,21 +76,8 @@ LEFT_TO_THE_SWEEP = {
     ("dual encoder (base model)", "lora"),
     ("dual encoder (base model)", "norms"),
 }
-KNOWN_FAILURES = {}
-if Version(transformers.__version__) < Version("5"):
-    KNOWN_FAILURES[("encoder", "head")] = (
-        "transformers 4.57's BertLMPredictionHead ties decoder.bias to its own bias in post_init; the script "
-        "replaced the decoder after post_init, the generated class builds it before, so verification fails (exit 1)"
-    )
 CELLS = [
-    pytest.param(
-        family,
-        kind,
-        id=f"{family}-{kind}",
-        marks=[pytest.mark.xfail(reason=KNOWN_FAILURES[family, kind], strict=True)]
-        if (family, kind) in KNOWN_FAILURES
-        else [],
-    )
+    pytest.param(family, kind, id=f"{family}-{kind}")
     for family in FAMILIES
     for kind in zoo_cells.KINDS
     if (family, kind) not in LEFT_TO_THE_SWEEP

@@ -49,6 +49,10 @@ class Planning:
     """``id(root)`` -> the library calls its generated class makes again at the end of its ``__init__``."""
     settings: dict[int, list[SettingChange]] = field(default_factory=dict)
     """``id(root)`` -> the plain settings its generated class sets again at the end of its ``__init__``."""
+    deferred: dict[int, list[tuple[str, Change]]] = field(default_factory=dict)
+    """``id(root)`` -> the replacements its generated class makes after ``post_init`` (path from the root, change)."""
+    all_changes: dict[int, dict[str, Change]] | None = None
+    """``changes`` with the deferred replacements: what the generated model classes say about ties."""
     renderer: Renderer = field(init=False)
     _sources: dict[type, ClassSource] = field(default_factory=dict)
     _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)

@@ -57,11 +57,17 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         owner.edits.append(AfterInit(statement, _paths_received(call, module, path)))
         owner.summary.append(f"{call.name}(...) after __init__")
         owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
+    for child_path, change in planning.deferred.get(id(module), ()):
+        statement = _replacement_statement(planning, owner, child_path, change, path)
+        owner.edits.append(AfterInit(statement, (child_path,)))
+        owner.summary.append(f"{child_path}: {type(change.new).__name__} after post_init")
+        owner.causes.append(Cause(child_path, change.where))
     for setting in planning.settings.get(id(module), ()):
         owner.edits.append(AfterInit(_setting_statement(planning, owner, setting, path), (setting.path,)))
         owner.summary.append(f"{join(setting.path, setting.name)} = {setting.value!r}")
         owner.causes.append(Cause(join(setting.path, setting.name), "the script"))
-    members = class_members(module, path, planning.changes, _generated_of(planning), planning.warn)
+    tie_changes = planning.all_changes if planning.all_changes is not None else planning.changes
+    members = class_members(module, path, tie_changes, _generated_of(planning), planning.warn)
     return ClassPlan(
         name="",
         original=type(module),
@@ -162,3 +168,25 @@ def _setting_statement(
     value = planning.renderer.value(setting.value, owner.context(path), setting.name)
     target = module_expression(join(setting.path, setting.name))
     return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+
+
+def _replacement_statement(
+    planning: Planning, owner: OwnerEdits, child_path: str, change: Change, path: str
+) -> cst.SimpleStatementLine:
+    """``self.cls.predictions.decoder = MLPHead(...)``: a replacement that ``post_init`` would change, made after it.
+
+    The model's other modules, and the replaced one (a wrapper wraps it), are referred to by their paths: at that
+    point the original ``__init__`` has built them all.
+    """
+    context = owner.context(join(path, child_path))
+    inside_new = {id(sub) for sub in change.new.modules()}
+    references = {
+        id(sub): module_expression(join(path, sub_path))
+        for sub_path, sub in owner.module.named_modules(remove_duplicate=False)
+        if id(sub) not in inside_new
+    }
+    for sub_path, sub in change.old.named_modules():
+        references.setdefault(id(sub), module_expression(join(child_path, sub_path)))
+    context.references = references
+    value = planning.renderer.module(change.new, context, child_path.rpartition(".")[2])
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(module_expression(child_path))], value)])

@@ -18,6 +18,7 @@ from archit_codemod.declaration.planning.library_calls import modules_in, replay
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
+from archit_codemod.declaration.planning.post_init import replacements_post_init_changes, without_deferred
 from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
 from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
 from archit_codemod.declaration.records import LibraryCall, SettingChange, Trace
@@ -53,17 +54,24 @@ def make_plan(
     replayed = list({id(call): call for call in [*replayed_calls(trace, changes), *replayed]}.values())
     changes = without_replayed(changes, replayed)
     replays = _replays_by_root(roots, replayed)
+    deferred = {name: replacements_post_init_changes(root, changes) for name, root in roots.items()}
+    deferred = {name: found for name, found in deferred.items() if found}
+    all_changes = changes
+    changes = without_deferred(changes, [entry for found in deferred.values() for entry in found])
     names = NameTable(script)
     settings = {
         name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
     }
-    dirty = Dirty(changes, finished={id(roots[name]) for name in [*replays, *settings]})
-    planning = Planning(trace, script, changes, dirty, names, ClassNamer(names, suffix))
+    dirty = Dirty(changes, finished={id(roots[name]) for name in [*replays, *settings, *deferred]})
+    planning = Planning(
+        trace, script, changes, dirty, names, ClassNamer(names, suffix), all_changes=all_changes
+    )
     planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
     planning.settings = {id(roots[name]): changed for name, changed in settings.items()}
+    planning.deferred = {id(roots[name]): found for name, found in deferred.items()}
     for root in roots.values():
         if planning.dirty(root):
-            refuse_shared_modules(root, changes, planning.warn)
+            refuse_shared_modules(root, all_changes, planning.warn)
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
             with stage("planning", path=str(instance)):

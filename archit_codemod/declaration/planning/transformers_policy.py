@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libcst as cst
 from torch import nn
@@ -35,7 +36,7 @@ def class_members(
 
     if not isinstance(module, PreTrainedModel):
         return ()
-    members = list(_tie_overrides(module, path, changes, warn))
+    members = _tie_members(module, path, changes)
     members += _no_split_override(module, generated_of)
     return tuple(members)
 
@@ -49,12 +50,25 @@ def _changed_prefixes(module: nn.Module, changes: Changes) -> list[str]:
     return prefixes
 
 
-def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list[ClassMember]:
+@dataclass(frozen=True)
+class TieOverrides:
+    """What a generated model class says about ties, where it differs from its original class."""
+
+    tied_weights_keys: dict | list | None = None
+    """``_tied_weights_keys`` without the ties of replaced modules; ``None`` when the class's own stand."""
+    no_output_embeddings: bool = False
+    """``get_output_embeddings`` reports none: the input embeddings no longer tie to the output layer."""
+    input_weight: str | None = None
+
+
+def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverrides:
     """``_tied_weights_keys`` without the ties of replaced modules that the traced model does not share, and
     ``get_output_embeddings`` reporting none when the input embeddings no longer tie to the output layer."""
-    changed = _changed_prefixes(module, changes)
+    from transformers import PreTrainedModel
+
+    changed = _changed_prefixes(module, changes) if isinstance(module, PreTrainedModel) else []
     if not changed:
-        return []
+        return TieOverrides()
     tensors = dict(module.named_parameters(remove_duplicate=False))
     tensors.update(module.named_buffers(remove_duplicate=False))
 
@@ -65,8 +79,8 @@ def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list
         return target in tensors and source in tensors and tensors[target] is tensors[source]
 
     output_weight, input_weight, embeddings_broken = _embedding_tie(module, touches)
-    members: list[ClassMember] = []
     ties = getattr(type(module), "_tied_weights_keys", None)
+    kept: dict | list | None = None
     if isinstance(ties, dict):
         kept = {}
         for target, source in ties.items():
@@ -74,21 +88,32 @@ def _tie_overrides(module: nn.Module, path: str, changes: Changes, warn) -> list
             if plain and (touches(target) or touches(source)) and not shared(target, source):
                 continue  # the replaced module keeps weights of its own, as traced
             kept[target] = source
-        if len(kept) != len(ties):
-            members.append(ClassMember("_tied_weights_keys", _tied_keys_statement(kept, ties)))
     elif isinstance(ties, list | tuple):
-        kept_list = []
+        kept = []
         for target in ties:
             if _is_plain_parameter_name(target):
                 if target not in tensors:
                     continue
                 if target == output_weight and embeddings_broken:
                     continue
-            kept_list.append(target)
-        if len(kept_list) != len(ties):
-            members.append(ClassMember("_tied_weights_keys", _tied_keys_statement(kept_list, ties)))
-    if embeddings_broken:
-        members.append(ClassMember("get_output_embeddings", _no_output_embeddings_method(input_weight)))
+            kept.append(target)
+    if kept is not None and len(kept) == len(ties):
+        kept = None
+    return TieOverrides(kept, embeddings_broken, input_weight)
+
+
+def _tie_members(module: nn.Module, path: str, changes: Changes) -> list[ClassMember]:
+    overrides = tie_overrides(module, path, changes)
+    members: list[ClassMember] = []
+    if overrides.tied_weights_keys is not None:
+        ties = type(module)._tied_weights_keys
+        members.append(
+            ClassMember("_tied_weights_keys", _tied_keys_statement(overrides.tied_weights_keys, ties))
+        )
+    if overrides.no_output_embeddings:
+        members.append(
+            ClassMember("get_output_embeddings", _no_output_embeddings_method(overrides.input_weight))
+        )
     return members
 
 

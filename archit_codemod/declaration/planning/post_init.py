@@ -1,0 +1,113 @@
+"""Replacements that ``post_init`` would change: the root's generated class makes them after it, as the script did.
+
+A generated ``__init__`` builds a replacement where the original ``__init__`` built the module it replaces, so
+before ``self.post_init()``; the traced script replaced it after. When ``post_init`` changes what it finds at that
+path (transformers 4.57's ``BertLMPredictionHead._tie_weights`` sets ``decoder.bias`` on whatever the decoder is),
+the rebuilt replacement differs from the traced one. To tell, a copy of the traced root on ``meta`` (no weights are
+copied) runs ``post_init`` again, with the tie overrides its generated classes will have: each replacement whose
+modules, parameters or buffers that changes is made by the root's generated class after its ``__init__``.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
+from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.tracing.changes import Change
+
+Changes = dict[int, dict[str, Change]]
+Deferred = list[tuple[str, Change]]
+"""``(path from the root, change)`` of each replacement made after ``post_init``."""
+
+
+def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferred:
+    """The replacements under ``root`` (a transformers model) that its ``post_init`` would change."""
+    from transformers import PreTrainedModel
+
+    if not isinstance(root, PreTrainedModel):
+        return []
+    replaced = _replacements(root, changes)
+    if not replaced:
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe = _meta_copy(root)
+            before = {path: _structure(probe.get_submodule(path)) for path, _ in replaced}
+            _run_post_inits(root, probe, lambda module, path: tie_overrides(module, path, changes))
+            after = {path: _structure(probe.get_submodule(path)) for path, _ in replaced}
+    except Exception:  # noqa: BLE001 - a model the probe cannot copy or initialise: keep the usual placement
+        return []
+    return [(path, change) for path, change in replaced if before[path] != after[path]]
+
+
+def without_deferred(changes: Changes, deferred: Deferred) -> Changes:
+    """``changes`` without the deferred replacements (the root's generated class makes them)."""
+    ids = {id(change) for _, change in deferred}
+    kept: Changes = {}
+    for owner, owner_changes in changes.items():
+        rest = {name: change for name, change in owner_changes.items() if id(change) not in ids}
+        if rest:
+            kept[owner] = rest
+    return kept
+
+
+def _replacements(root: nn.Module, changes: Changes) -> Deferred:
+    """Each child replaced by a module (not deleted, added or set to ``None``), with its first path in ``root``."""
+    found = []
+    for path, module in root.named_modules():
+        for name, change in changes.get(id(module), {}).items():
+            if change.kind == "set" and change.old is not None and change.new is not None:
+                found.append((join(path, name), change))
+    return found
+
+
+def _meta_copy(root: nn.Module) -> nn.Module:
+    """A deep copy of ``root`` whose parameters and buffers are empty ``meta`` tensors (tied ones stay one)."""
+    memo: dict[int, object] = {}
+    for module in root.modules():
+        for parameter in module._parameters.values():
+            if parameter is not None and id(parameter) not in memo:
+                memo[id(parameter)] = nn.Parameter(
+                    torch.empty_like(parameter, device="meta"), requires_grad=parameter.requires_grad
+                )
+        for buffer in module._buffers.values():
+            if buffer is not None and id(buffer) not in memo:
+                memo[id(buffer)] = torch.empty_like(buffer, device="meta")
+    return copy.deepcopy(root, memo)
+
+
+def _run_post_inits(
+    root: nn.Module, probe: nn.Module, overrides: Callable[[nn.Module, str], TieOverrides]
+) -> None:
+    """``post_init`` of every transformers model in ``probe``, inner ones first, as their construction ran them."""
+    from transformers import PreTrainedModel
+
+    traced = dict(root.named_modules())
+    models = [(path, module) for path, module in probe.named_modules() if isinstance(module, PreTrainedModel)]
+    for path, model in reversed(models):
+        tie = overrides(traced[path], path)
+        if tie.tied_weights_keys is not None:
+            model._tied_weights_keys = tie.tied_weights_keys
+        if tie.no_output_embeddings:
+            model.get_output_embeddings = _no_output_embeddings
+        model.post_init()
+
+
+def _no_output_embeddings() -> None:
+    return None
+
+
+def _structure(module: nn.Module) -> tuple:
+    """What a rebuild must agree on below a replacement: module paths and classes, parameter and buffer names."""
+    return (
+        tuple((path, type(sub)) for path, sub in module.named_modules(remove_duplicate=False)),
+        tuple(name for name, _ in module.named_parameters(remove_duplicate=False)),
+        tuple(name for name, _ in module.named_buffers(remove_duplicate=False)),
+    )
