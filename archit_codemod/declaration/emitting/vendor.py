@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import libcst as cst
+import libcst.matchers as m
 
 from archit_codemod.declaration.editing.edits import Together, apply_in_place
 from archit_codemod.declaration.editing.layout import LayoutTooLong, layout_statement, original_statements
@@ -233,7 +234,8 @@ class _VendorEmitter:
         init = build_init(
             dataclasses.replace(plan, edits=tuple(edits)), rewrite_part, lambda f: f.visit(renamer)
         )
-        body = list(updated.body.body)
+        block = _indented(updated.body)
+        body = list(block.body)
         if own_init:
             index = next(i for i, s in enumerate(original.body.body) if s is source.init_def)
             body[index] = init.with_changes(leading_lines=source.init_def.leading_lines)
@@ -243,9 +245,7 @@ class _VendorEmitter:
             body = replace_or_insert_member(body, statement)
         decorators = [with_custom_intro(d, plan.original.__name__) for d in updated.decorators]
         module_globals = {assignment.name for assignment in file.parsed.global_scope.assignments}
-        body = updated.body.with_changes(body=body).visit(
-            KeepPrivateNames(plan.original.__name__, module_globals)
-        )
+        body = block.with_changes(body=body).visit(KeepPrivateNames(plan.original.__name__, module_globals))
         return updated.with_changes(name=cst.Name(plan.name), body=body, decorators=decorators)
 
     def modified_subclass(self, file: _File, plan: ClassPlan) -> cst.ClassDef:
@@ -330,7 +330,7 @@ class _VendorEmitter:
                 if name not in names.copied_from_helpers:  # those are in the script's file already
                     script_names.add_script_definition(name, f"the vendored {file.name}")
                 relative.setdefault(_SCRIPT, []).append(name)
-            elif name in names.imports:
+            elif name in names.imports or self._bound_by_inlined_part(file, name):
                 absolute.append(names.imports[name].statement())
             else:
                 raise DeclarationError(
@@ -342,6 +342,19 @@ class _VendorEmitter:
             target = self._script_file_name().removesuffix(".py") if home == _SCRIPT else home
             lines.append(f"from .{target} import {', '.join(sorted(imported))}")
         return lines
+
+    def _bound_by_inlined_part(self, file: _File, name: str) -> bool:
+        """Bind ``name`` as the other file binds it that an ``__init__`` inlined into ``file`` comes from
+        (``AutoModel`` in the ``GenericForSequenceClassification.__init__`` of a vendored Llama class); whether it is
+        now imported."""
+        for plan in file.plans():
+            for fragment in plan.init.fragments:
+                if fragment.parsed is not file.parsed and name in free_names(fragment.init_def):
+                    self.plan.names.require_name(
+                        name, fragment.parsed, f"{plan.name} in the vendored {file.name}"
+                    )
+                    return name in self.plan.names.imports
+        return False
 
     def _is_script_name(self, name: str) -> bool:
         return self.script.owns(self.script.namespace.get(name))
@@ -410,6 +423,19 @@ class _EditClasses(cst.CSTTransformer):
             subclasses = [self.emitter.modified_subclass(self.file, plan) for plan in self.file.copies[key]]
             return cst.FlattenSentinel([updated_node, *subclasses])
         return updated_node
+
+
+def _indented(block: cst.BaseSuite) -> cst.IndentedBlock:
+    """A class body as an indented block: ``class LlamaForSequenceClassification(...): ...`` gets members below it,
+    in place of its placeholder (``...`` or ``pass``)."""
+    if isinstance(block, cst.IndentedBlock):
+        return block
+    kept = [
+        cst.SimpleStatementLine([statement.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+        for statement in block.body
+        if not m.matches(statement, m.Pass() | m.Expr(m.Ellipsis()))
+    ]
+    return cst.IndentedBlock(kept or [cst.SimpleStatementLine([cst.Pass()])])
 
 
 def _fit_lines(module: cst.Module, original: cst.Module) -> cst.Module:
