@@ -22,6 +22,7 @@ from archit_codemod.declaration.editing.subclass import prepare_for_subclass
 from archit_codemod.declaration.emitting.header import change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
+from archit_codemod.declaration.emitting.vendor_file import AbsoluteImports
 from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
 from archit_codemod.declaration.rendering.names import NameTable, free_names
 
@@ -71,7 +72,9 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
     base = names.reference(original, f"{paths}: the generated subclass of {original.__qualname__}")
 
     def rewrite_part(level: int, source, function: cst.FunctionDef) -> cst.FunctionDef:
-        return prepare_for_subclass(source, apply_in_place(function, plan.edits))
+        # A relative import inside the body (`from ..auto import AutoModel`) names the original's package.
+        edited = apply_in_place(function, plan.edits, also=[AbsoluteImports(source.parsed)])
+        return prepare_for_subclass(source, edited)
 
     if only_extends(plan):
         init = extension_init(plan)

@@ -226,7 +226,9 @@ class _VendorEmitter:
         edits = [_renamed_edit(edit, file.references) for edit in plan.edits]
 
         def rewrite_part(level: int, part, function: cst.FunctionDef) -> cst.FunctionDef:
-            edited = apply_in_place(function, edits, also=[RenameReferences(file.references)])
+            edited = apply_in_place(
+                function, edits, also=[RenameReferences(file.references), AbsoluteImports(part.parsed)]
+            )
             if level == 0 and own_init:
                 return edited
             return prepare_for_subclass(part, edited, self.vendored_names.get(part.definer))
@@ -258,7 +260,9 @@ class _VendorEmitter:
         edits = [_renamed_edit(edit, file.references) for edit in plan.edits]
 
         def rewrite_part(level: int, part, function: cst.FunctionDef) -> cst.FunctionDef:
-            edited = apply_in_place(function, edits, also=[RenameReferences(file.references)])
+            edited = apply_in_place(
+                function, edits, also=[RenameReferences(file.references), AbsoluteImports(part.parsed)]
+            )
             return prepare_for_subclass(part, edited, self.vendored_names.get(part.definer))
 
         init = build_init(

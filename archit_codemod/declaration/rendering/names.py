@@ -248,7 +248,12 @@ class NameTable:
     def _copy_statement(
         self, name: str, statement: cst.SimpleStatementLine, parsed: ParsedSource, where: str
     ) -> None:
-        if not self._claim(name, getattr(sys.modules.get(parsed.module_name), name, _Unknown(name)), where):
+        copied = self.copied_statements.get(name)
+        if copied is not None and copied.deep_equals(statement.with_changes(leading_lines=[])):
+            # `logger = logging.get_logger(__name__)` of two files: one copy binds the same in the generated
+            # module, provided `logging` means the same in both (checked below).
+            pass
+        elif not self._claim(name, getattr(sys.modules.get(parsed.module_name), name, _Unknown(name)), where):
             return
         self.copied_statements[name] = statement.with_changes(leading_lines=[])
         self.require_names(
