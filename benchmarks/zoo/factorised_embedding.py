@@ -26,11 +26,13 @@ def modify(model: nn.Module) -> str:
         raise NotApplicableError(f"no input embedding ({type(error).__name__})") from None
     if not isinstance(old, nn.Embedding):
         raise NotApplicableError(f"the input embedding is a {type(old).__name__}, not an nn.Embedding")
-    model.set_input_embeddings(
-        FactorisedEmbedding(
-            old.num_embeddings, old.embedding_dim, bottleneck_size=64, padding_idx=old.padding_idx
-        )
+    new = FactorisedEmbedding(
+        old.num_embeddings, old.embedding_dim, bottleneck_size=64, padding_idx=old.padding_idx
     )
+    try:
+        model.set_input_embeddings(new)
+    except NotImplementedError as error:  # EncoderDecoderModel: no one embedding to set
+        raise NotApplicableError(f"the input embedding cannot be set ({type(error).__name__})") from None
     return "input embedding factorised"
 
 

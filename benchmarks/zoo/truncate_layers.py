@@ -1,4 +1,5 @@
-"""Keep the first half of each layer stack, and say so in the config (``layers = layers[:n]``)."""
+"""Keep the first half of each layer stack, and say so in the config (``layers = layers[:n]``, per-layer settings
+too)."""
 
 import re
 import sys
@@ -55,6 +56,10 @@ def modify(model: nn.Module) -> str:
     for config, attribute, value in counts:
         if value in truncated:
             setattr(config, attribute, value // 2)
+            # Settings given per layer (LED's attention_window, layer_types) keep the first layers' entries.
+            for name, setting in list(vars(config).items()):
+                if isinstance(setting, list | tuple) and len(setting) == value:
+                    setattr(config, name, setting[: value // 2])
     return f"{len(stacks)} layer stacks halved"
 
 
