@@ -19,7 +19,10 @@ from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
 from archit_codemod.declaration.planning.post_init import replacements_post_init_changes, without_deferred
-from archit_codemod.declaration.planning.transformers_policy import refuse_shared_modules
+from archit_codemod.declaration.planning.transformers_policy import (
+    calls_sharing_modules,
+    refuse_shared_modules,
+)
 from archit_codemod.declaration.planning.walk import Dirty, modules_to_plan
 from archit_codemod.declaration.records import LibraryCall, SettingChange, Trace
 from archit_codemod.declaration.rendering.names import NameTable
@@ -51,12 +54,18 @@ def make_plan(
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
     changes = net_changes(trace)
-    replayed = list({id(call): call for call in [*replayed_calls(trace, changes), *replayed]}.values())
+    sharing = [call for root in roots.values() for call in calls_sharing_modules(root, changes)]
+    replayed = list(
+        {id(call): call for call in [*replayed_calls(trace, changes), *replayed, *sharing]}.values()
+    )
+    # What the generated model classes say about ties follows every replacement, also those made again after
+    # __init__ by a call that shares a module (the ties name the modules it replaced).
+    tie_changes = without_replayed(changes, [call for call in replayed if call not in sharing])
     changes = without_replayed(changes, replayed)
     replays = _replays_by_root(roots, replayed)
     deferred = {name: replacements_post_init_changes(root, changes) for name, root in roots.items()}
     deferred = {name: found for name, found in deferred.items() if found}
-    all_changes = changes
+    declared = changes
     changes = without_deferred(changes, [entry for found in deferred.values() for entry in found])
     names = NameTable(script)
     settings = {
@@ -64,14 +73,14 @@ def make_plan(
     }
     dirty = Dirty(changes, finished={id(roots[name]) for name in [*replays, *settings, *deferred]})
     planning = Planning(
-        trace, script, changes, dirty, names, ClassNamer(names, suffix), all_changes=all_changes
+        trace, script, changes, dirty, names, ClassNamer(names, suffix), all_changes=tie_changes
     )
     planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
     planning.settings = {id(roots[name]): changed for name, changed in settings.items()}
     planning.deferred = {id(roots[name]): found for name, found in deferred.items()}
     for root in roots.values():
         if planning.dirty(root):
-            refuse_shared_modules(root, all_changes, planning.warn)
+            refuse_shared_modules(root, declared, planning.warn)
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
             with stage("planning", path=str(instance)):

@@ -19,6 +19,7 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import ClassMember
 from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.records import LibraryCall
 from archit_codemod.declaration.tracing.changes import Change
 
 Changes = dict[int, dict[str, Change]]
@@ -211,6 +212,47 @@ def refuse_shared_modules(root: nn.Module, changes: Changes, warn) -> None:
     Generated ``__init__`` methods build each attribute with a call of its own, so declaring a shared module would
     silently give two modules with separate weights, unless the model's own classes tie those weights.
     """
+    for change, inner, where in _shared_replacements(root, changes):
+        if _declared_as_tied(root, inner, where):
+            # BART's set_input_embeddings shares one module as shared/encoder/decoder embeddings; the
+            # model's own code ties their weights, so separate modules with tied weights are the same model
+            # (verification checks that the weights are shared).
+            warn(
+                f"{', '.join(where)} are one {type(inner).__qualname__} object in the traced model; the "
+                "generated classes build one module per path, whose weights the model's classes tie "
+                "(_tied_weights_keys)."
+            )
+            continue
+        raise DeclarationError(
+            f"{where[0]} and {where[1]} are the same {type(inner).__qualname__} object (a module shared "
+            f"by two owners; the change was made at {change.where}). The generated __init__ methods build "
+            "each attribute with a constructor call of its own, so they would build two modules with "
+            "separate weights. Fix: give each owner a module of its own (copy.deepcopy), or share the "
+            "weights in the model's code (tied weights)."
+        )
+
+
+def calls_sharing_modules(root: nn.Module, changes: Changes) -> list[LibraryCall]:
+    """The library calls on ``root`` that placed one new module at several paths, which the model's classes do not
+    tie (T5's ``set_input_embeddings`` gives one embedding to ``shared`` and to both stacks): made again after
+    ``__init__``, they share it again, where building a module per path could not."""
+    calls: dict[int, LibraryCall] = {}
+    modules = {id(module) for module in root.modules()}
+    for change, inner, where in _shared_replacements(root, changes):
+        call = change.first.call
+        if call is None or _declared_as_tied(root, inner, where) or id(call) in calls:
+            continue
+        placed = [c for owner in changes.values() for c in owner.values() if c.new is not None]
+        at_paths = [c for c in placed if any(sub is inner for sub in c.new.modules())]
+        received = call.receiver if call.receiver is not None else None
+        if all(c.first.call is call for c in at_paths) and received is not None and id(received) in modules:
+            calls[id(call)] = call
+    return list(calls.values())
+
+
+def _shared_replacements(root: nn.Module, changes: Changes):
+    """``(change, module, paths)`` for each module inside a change's new module that ``root`` holds at several
+    paths."""
     paths: dict[int, list[str]] = {}
     for sub_path, sub in root.named_modules(remove_duplicate=False):
         paths.setdefault(id(sub), []).append(sub_path or "<root>")
@@ -220,25 +262,8 @@ def refuse_shared_modules(root: nn.Module, changes: Changes, warn) -> None:
                 continue
             for inner in change.new.modules():
                 where = paths.get(id(inner), [])
-                if len(where) <= 1:
-                    continue
-                if _declared_as_tied(root, inner, where):
-                    # BART's set_input_embeddings shares one module as shared/encoder/decoder embeddings; the
-                    # model's own code ties their weights, so separate modules with tied weights are the same model
-                    # (verification checks that the weights are shared).
-                    warn(
-                        f"{', '.join(where)} are one {type(inner).__qualname__} object in the traced model; the "
-                        "generated classes build one module per path, whose weights the model's classes tie "
-                        "(_tied_weights_keys)."
-                    )
-                    continue
-                raise DeclarationError(
-                    f"{where[0]} and {where[1]} are the same {type(inner).__qualname__} object (a module shared "
-                    f"by two owners; the change was made at {change.where}). The generated __init__ methods build "
-                    "each attribute with a constructor call of its own, so they would build two modules with "
-                    "separate weights. Fix: give each owner a module of its own (copy.deepcopy), or share the "
-                    "weights in the model's code (tied weights)."
-                )
+                if len(where) > 1:
+                    yield change, inner, where
 
 
 def _declared_as_tied(root: nn.Module, module: nn.Module, paths: list[str]) -> bool:
