@@ -241,6 +241,14 @@ class BaseModel(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC]):
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.core.set_input_embeddings(value)
 
+    def _allocateUntiedProjection(self, device: torch.device) -> None:
+        """Give a vocabulary projection built for tying (see ``heads.lm.vocabularyProjection``) a weight of its own
+        when ``post_init`` did not tie it, initialised as the head's other weights are."""
+        for module in self.head.modules():
+            if any(parameter.is_meta for parameter in module.parameters(recurse=False)):
+                module.to_empty(device=device, recurse=False)
+                self._init_weights(module)
+
     def _init_weights(self, module: nn.Module) -> None:
         # Only reached for modules a subclass adds to the wrapper itself: the core brings its own _init_weights.
         initialiseModule(module, getattr(self.config, "initializer_range", HEAD_INITIALISER_STD))
@@ -424,14 +432,6 @@ class ModelWithHead(_AttentionSupportFollowsCore, SavesStandaloneFolders, PreTra
         self.head = self.buildHead(self.model.standardiseConfig(config.base_model_config), config.head_config)
         self.loss = self.buildLoss()
 
-        reference = next(iter(self.model.parameters()), None)
-        head_parameter = next(iter(self.head.parameters()), None)
-        on_meta = any(tensor is not None and tensor.is_meta for tensor in (reference, head_parameter))
-        if reference is not None and not on_meta:
-            # A loaded base model may be in another dtype or on another device than the default the head got. (On
-            # the meta device, as from_pretrained builds models, the weights are placed when they are loaded.)
-            self.head.to(device=reference.device, dtype=self.model.dtype)
-
         tied = self._tiedOutputEmbeddingKeys()
         if tied:
             # Per instance: the embedding's name depends on the core. transformers 5 reads the dict
@@ -439,6 +439,13 @@ class ModelWithHead(_AttentionSupportFollowsCore, SavesStandaloneFolders, PreTra
             # get_output_embeddings/get_input_embeddings).
             self._tied_weights_keys = tied
         self.post_init()
+
+        reference = next(iter(self.model.parameters()), None)
+        if reference is not None and not reference.is_meta:
+            # A loaded base model may be in another dtype or on another device than the default the head got. (On
+            # the meta device, as from_pretrained builds models, the weights are placed when they are loaded.)
+            self._allocateUntiedProjection(reference.device)
+            self.head.to(device=reference.device, dtype=self.model.dtype)
 
     # --- What subclasses specify ---------------------------------------------------------------------------------
 
@@ -516,6 +523,14 @@ class ModelWithHead(_AttentionSupportFollowsCore, SavesStandaloneFolders, PreTra
             **kwargs,
         )
         return base_output, attention_mask
+
+    def _allocateUntiedProjection(self, device: torch.device) -> None:
+        """Give a vocabulary projection built for tying (see ``heads.lm.vocabularyProjection``) a weight of its own
+        when ``post_init`` did not tie it, initialised as the head's other weights are."""
+        for module in self.head.modules():
+            if any(parameter.is_meta for parameter in module.parameters(recurse=False)):
+                module.to_empty(device=device, recurse=False)
+                self._init_weights(module)
 
     def _init_weights(self, module: nn.Module) -> None:
         # Reached for the head's modules (the base model is a PreTrainedModel with its own _init_weights).
@@ -638,12 +653,14 @@ class ModelWithHead(_AttentionSupportFollowsCore, SavesStandaloneFolders, PreTra
             )
         head = self.buildHead(self.model.standardiseConfig(self.config.base_model_config), head_config)
         head.apply(self._init_weights)
-        self.head = head.to(device=self.device, dtype=self.model.dtype).train(self.training)
+        self.head = head.train(self.training)
         self.config.replaceHeadConfig(head_config)
         tied = self._tiedOutputEmbeddingKeys()
         if tied:
             self._tied_weights_keys = tied
             self.tie_weights()
+        self._allocateUntiedProjection(self.device)
+        self.head.to(device=self.device, dtype=self.model.dtype)
         return self
 
     def headParametersTiedToBaseModel(self) -> set[str]:

@@ -183,6 +183,48 @@ def test_untied_head_stays_untied_after_a_round_trip(tmp_path):
     assert_same_state(model, reloaded)
 
 
+@pytest.mark.parametrize(
+    ("task", "head_config", "projection"),
+    [(ForMaskedLM, MaskedLMHeadConfig(), "decoder"), (ForCausalLM, CausalLMHeadConfig(), "lm_head")],
+)
+def test_a_tied_projection_is_never_given_a_weight_of_its_own(task, head_config, projection, monkeypatch):
+    """The tied projection's weight is built on meta and replaced by the embeddings; no random vocabulary matrix is
+    drawn. Checked by counting the elements torch's initialisers receive."""
+    drawn = []
+    for name in ("normal_", "uniform_", "kaiming_uniform_"):
+        original = getattr(torch.nn.init, name)
+
+        def counting(tensor, *args, _original=original, **kwargs):
+            drawn.append(tensor.numel() if not tensor.is_meta else 0)
+            return _original(tensor, *args, **kwargs)
+
+        monkeypatch.setattr(torch.nn.init, name, counting)
+    base = RobertaBaseModel(tiny_config("roberta"))
+    embeddings = base.get_input_embeddings().weight
+    drawn.clear()
+    model = task.fromModelAndHeadConfig(base, head_config)
+
+    layer = getattr(model.head, projection)
+    assert layer.weight is embeddings
+    assert not any(tensor.is_meta for tensor in [*model.parameters(), *model.buffers()])
+    assert embeddings.numel() not in drawn
+    if layer.bias is not None:
+        assert torch.equal(layer.bias, torch.zeros_like(layer.bias))
+
+
+def test_a_projection_left_untied_by_post_init_gets_an_initialised_weight(monkeypatch):
+    """If transformers does not tie (here: tie_weights does nothing), the projection still gets a weight of its own,
+    on the base model's device, initialised as the head's other weights are."""
+    monkeypatch.setattr(ForCausalLM, "tie_weights", lambda self, *args, **kwargs: None)
+    torch.manual_seed(0)
+    model = ForCausalLM.fromModelAndHeadConfig(RobertaBaseModel(tiny_config("roberta")), CausalLMHeadConfig())
+
+    weight = model.head.lm_head.weight
+    assert not weight.is_meta
+    assert weight is not model.get_input_embeddings().weight
+    assert 0.015 < weight.std().item() < 0.025  # normal(0, 0.02), as initialiseModule draws head weights
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_dtype_passes_through_for_every_kind_of_checkpoint(dtype, roberta_mlm_checkpoint, tmp_path):
     model = ForMaskedLM.from_pretrained(
