@@ -266,6 +266,37 @@ def test_changed_settings_are_set_again_after_init_beside_a_declared_change(scri
     assert built.bert.encoder.layer[0].output.dropout.p == 0.2  # the recorded replacement, not a setting
 
 
+@pytest.mark.parametrize("mode", ["subclass", "vendor"])
+def test_a_new_module_moved_to_another_dtype_is_built_and_moved_again(scripts, mode):
+    body = (
+        "model = BertModel(config)\n"
+        "model.pooler.dense = nn.Sequential(nn.Linear(32, 16), nn.Linear(16, 32)).to(torch.bfloat16)\n"
+    )
+    trace, roots = traced(scripts, body)
+    generated = generate(trace, roots, mode=mode)
+    verify(generated, trace, roots)
+    code = "".join("".join(file.text for file in generated.files).split())  # without layout
+    # One cast, on the outer call: the inner calls are built inside it.
+    expected = "self.dense=nn.Sequential(nn.Linear(config.hidden_size,16),nn.Linear(16,config.hidden_size)).to(torch.bfloat16)"
+    assert expected in code
+    assert code.count(".to(torch.bfloat16)") == 1
+
+
+def test_a_model_wholly_in_another_dtype_gets_no_cast(scripts):
+    """Precision is a choice of loading (from_pretrained(dtype=...)): a new module in the model's own dtype is
+    built as it was called."""
+    body = (
+        "model = BertModel(config).to(torch.bfloat16)\n"
+        "model.pooler.dense = nn.Sequential(nn.Linear(32, 32))\n"
+        "model.to(torch.bfloat16)\n"
+    )
+    trace, roots = traced(scripts, body)
+    generated = generate(trace, roots)
+    verify(generated, trace, roots)
+    assert ".to(" not in generated.source
+    assert "self.dense = nn.Sequential(nn.Linear(config.hidden_size, config.hidden_size))" in generated.source
+
+
 def test_a_deleted_setting_is_refused_naming_the_path(scripts):
     body = "model = BertModel(config)\ndel model.encoder.layer[1].attention.self.attention_head_size\n"
     message = refusal(scripts, body)

@@ -197,17 +197,21 @@ def snapshot(model: nn.Module, local: Callable[[str], bool] | None = None) -> Mo
         path: _module_info(module, local) for path, module in model.named_modules(remove_duplicate=False)
     }
     groups: dict[int, list[str]] = {}
-    sizes: Counter[torch.dtype] = Counter()
     for name, parameter in model.named_parameters(remove_duplicate=False):
         groups.setdefault(id(parameter), []).append(name)
-    for _, parameter in model.named_parameters():
-        if parameter.dtype.is_floating_point:
-            sizes[parameter.dtype] += parameter.numel()
     for name, buffer in model.named_buffers(remove_duplicate=False):
         groups.setdefault(id(buffer), []).append(name)
     shared = tuple(frozenset(names) for names in groups.values() if len(names) > 1)
-    main_dtype = sizes.most_common(1)[0][0] if sizes else None
-    return ModelSnapshot(modules, shared, main_dtype)
+    return ModelSnapshot(modules, shared, main_dtype(model))
+
+
+def main_dtype(model: nn.Module) -> torch.dtype | None:
+    """The floating-point dtype of most of ``model``'s parameter elements (``None`` without any)."""
+    sizes: Counter[torch.dtype] = Counter()
+    for parameter in model.parameters():
+        if parameter.dtype.is_floating_point:
+            sizes[parameter.dtype] += parameter.numel()
+    return sizes.most_common(1)[0][0] if sizes else None
 
 
 def _nowhere(module_name: str) -> bool:

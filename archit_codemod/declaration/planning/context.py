@@ -14,6 +14,7 @@ from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
+import torch
 from torch import nn
 
 from archit_codemod.declaration.planning.naming import ClassNamer
@@ -53,12 +54,14 @@ class Planning:
     """``id(root)`` -> the replacements its generated class makes after ``post_init`` (path from the root, change)."""
     all_changes: dict[int, dict[str, Change]] | None = None
     """``changes`` with the deferred replacements: what the generated model classes say about ties."""
+    model_dtypes: dict[int, torch.dtype] = field(default_factory=dict)
+    """``id(module)`` -> the main floating-point dtype of the root the module is in."""
     renderer: Renderer = field(init=False)
     _sources: dict[type, ClassSource] = field(default_factory=dict)
     _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.renderer = Renderer(self.names, self.call_of, self.namer.name_of, self.dirty)
+        self.renderer = Renderer(self.names, self.call_of, self.namer.name_of, self.dirty, self.model_dtypes)
 
     def source(self, cls: type) -> ClassSource:
         """Where ``cls``'s ``__init__`` is written (located once per class)."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from torch import nn
 
+from archit_codemod.declaration.checking.compare import main_dtype
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.planning.context import Planning
 from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
@@ -72,8 +73,21 @@ def make_plan(
         name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
     }
     dirty = Dirty(changes, finished={id(roots[name]) for name in [*replays, *settings, *deferred]})
+    model_dtypes = {
+        id(module): dtype
+        for root in roots.values()
+        if (dtype := main_dtype(root)) is not None
+        for module in root.modules()
+    }
     planning = Planning(
-        trace, script, changes, dirty, names, ClassNamer(names, suffix), all_changes=tie_changes
+        trace,
+        script,
+        changes,
+        dirty,
+        names,
+        ClassNamer(names, suffix),
+        model_dtypes=model_dtypes,
+        all_changes=tie_changes,
     )
     planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
     planning.settings = {id(roots[name]): changed for name, changed in settings.items()}

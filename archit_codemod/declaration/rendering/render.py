@@ -17,7 +17,7 @@ import enum
 import inspect
 import io
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,14 +120,23 @@ class Renderer:
     """
 
     def __init__(
-        self, names: NameTable, call_of: CallOf, name_of: NameOf, changed: Callable[[nn.Module], bool]
+        self,
+        names: NameTable,
+        call_of: CallOf,
+        name_of: NameOf,
+        changed: Callable[[nn.Module], bool],
+        model_dtypes: Mapping[int, torch.dtype] | None = None,
     ):
         self.names = names
         self.call_of = call_of
         self.name_of = name_of
         self.changed = changed
+        self.model_dtypes = model_dtypes or {}
+        """``id(module)`` -> the main floating-point dtype of its model (see :meth:`_in_own_dtype`)."""
         self._constructing: list[Any] = []
         """The classes whose calls are being rendered, innermost last (for messages)."""
+        self._cast_to: list[torch.dtype | None] = []
+        """The dtype each module being rendered is cast to, innermost last."""
 
     def value(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         """The expression for ``value``, passed as ``argument`` (a name used in error messages)."""
@@ -206,7 +215,30 @@ class Renderer:
         # The replacement's arguments, and those of the modules built for it (nn.Sequential(nn.Dropout(0.1),
         # nn.Linear(16, 4)) replacing nn.Linear(dim, num_classes)), may stand for the replaced module's.
         sizes = parameter_sizes(module) if context.original_arguments else None
-        return self.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
+        dtype = self._own_dtype(module)
+        if dtype is not None and call.kwargs.get("dtype") == dtype:
+            dtype = None  # nn.Linear(8, 8, dtype=torch.bfloat16) is built in it
+        self._cast_to.append(dtype)
+        try:
+            expression = self.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
+        finally:
+            self._cast_to.pop()
+        if dtype is None or dtype in self._cast_to:
+            return expression
+        return cst.Call(
+            cst.Attribute(expression, cst.Name("to")), [cst.Arg(self.value(dtype, context, argument))]
+        )
+
+    def _own_dtype(self, module: nn.Module) -> torch.dtype | None:
+        """The floating-point dtype of all of ``module``'s tensors when the script moved it out of its model's
+        (``nn.Linear(8, 8).to(torch.bfloat16)`` in a ``float32`` model): its constructor call builds it in the
+        model's, so the call is followed by ``.to(dtype)``. ``None`` when it is in its model's dtype."""
+        model_dtype = self.model_dtypes.get(id(module))
+        tensors = [*module.parameters(), *module.buffers()]
+        dtypes = {tensor.dtype for tensor in tensors if tensor.dtype.is_floating_point}
+        if model_dtype is None or len(dtypes) != 1 or model_dtype in dtypes:
+            return None
+        return dtypes.pop()
 
     def call(
         self,
