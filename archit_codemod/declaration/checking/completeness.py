@@ -42,7 +42,7 @@ from archit_codemod.declaration.errors import DeclarationError, NothingModifiedE
 from archit_codemod.declaration.planning.library_calls import is_replayable
 from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
 from archit_codemod.declaration.tracing.changes import net_changes
-from archit_codemod.declaration.tracing.roots import find_roots, paths_to
+from archit_codemod.declaration.tracing.roots import find_roots, paths_index
 
 __all__ = ["RebuildError", "Checked", "check_completeness", "rebuild_original", "roots_to_declare"]
 
@@ -236,11 +236,12 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
     for name, root in roots.items():
+        paths = paths_index(root)
         changed = {
             _join(owner_path, child): (change.owner, child)
             for owner_changes in changes.values()
             for child, change in owner_changes.items()
-            for owner_path in paths_to(root, change.owner)
+            for owner_path in paths.get(id(change.owner), ())
         }
         try:
             reference, with_modules = rebuild_original(root, trace)
@@ -430,10 +431,12 @@ def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]
     owners = [(effect.owner, effect.call) for effect in trace.effects]
     owners += [(call_owner, call) for call_owner, call in _building_calls(trace)]
     found: dict[str, list[LibraryCall]] = {}
+    paths: dict[int, list[str]] | None = None
     for owner, call in owners:
         if call is None or call is construction or not is_replayable(call, root):
             continue
-        for path in paths_to(root, owner):
+        paths = paths if paths is not None else paths_index(root)
+        for path in paths.get(id(owner), ()):
             if call not in found.setdefault(path, []):
                 found[path].append(call)
     return found
