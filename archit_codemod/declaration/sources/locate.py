@@ -46,6 +46,7 @@ class ParsedSource:
         default_factory=dict, compare=False, repr=False
     )
     _first_lines: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    """Line of each top-level statement read so far, in order (see :meth:`_first_line_of`)."""
 
     @property
     def module(self) -> cst.Module:
@@ -65,30 +66,55 @@ class ParsedSource:
                 body=[statement], header=[], footer=[], has_trailing_newline=True
             )
             relative = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            self._positions[key] = {
-                node: _shifted(position, first_line - 1)
-                for node, position in relative.items()
-                if node is not alone
-            }
+            self._positions[key] = _Shifted(relative, first_line - 1, alone)
         return self._positions[key]
 
     def _first_line_of(self, statement: cst.CSTNode) -> int:
-        """The line the code of top-level ``statement`` (its leading empty lines and comments included) starts on."""
-        if not self._first_lines:
-            line = 1 + len(self.module.header)
-            for top in self.module.body:
-                self._first_lines[id(top)] = line
-                line += len(_NEWLINE.findall(self.module.code_for_node(top)))
+        """The line the code of top-level ``statement`` (its leading empty lines and comments included) starts on.
+
+        The statements before it are generated once, and only as far as needed."""
+        body = self.module.body
+        while id(statement) not in self._first_lines and len(self._first_lines) < len(body):
+            read = len(self._first_lines)
+            if read == 0:
+                line = 1 + len(self.module.header)
+            else:
+                previous = body[read - 1]
+                line = self._first_lines[id(previous)] + len(
+                    _NEWLINE.findall(self.module.code_for_node(previous))
+                )
+            self._first_lines[id(body[read])] = line
         if id(statement) not in self._first_lines:
             raise ValueError(f"not a top-level statement of {self.path}")
         return self._first_lines[id(statement)]
 
 
-def _shifted(position: CodeRange, lines: int) -> CodeRange:
-    start, end = position.start, position.end
-    return CodeRange(
-        CodePosition(start.line + lines, start.column), CodePosition(end.line + lines, end.column)
-    )
+class _Shifted(Mapping):
+    """Positions resolved on a module of one statement, read as lines of the whole file (shifted on access)."""
+
+    def __init__(self, relative: Mapping[cst.CSTNode, CodeRange], lines: int, alone: cst.Module):
+        self._relative = relative
+        self._lines = lines
+        self._alone = alone
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        if node is self._alone:
+            raise KeyError(node)
+        position = self._relative[node]
+        start, end = position.start, position.end
+        return CodeRange(
+            CodePosition(start.line + self._lines, start.column),
+            CodePosition(end.line + self._lines, end.column),
+        )
+
+    def __contains__(self, node: object) -> bool:
+        return node is not self._alone and node in self._relative
+
+    def __iter__(self):
+        return (node for node in self._relative if node is not self._alone)
+
+    def __len__(self) -> int:
+        return len(self._relative) - 1
 
 
 @dataclass(frozen=True)
