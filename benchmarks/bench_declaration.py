@@ -166,7 +166,11 @@ def main() -> None:
                 f"under {LLAMA_SECONDS_TARGET:.0f} s here, whatever the codemod does; its own share is the "
                 f"{codemod_row.seconds - script_row.seconds:.2f} s above"
             )
-    own = {variant: m[1].cpu_seconds - m[0].cpu_seconds for variant, m in llama.items() if variant != "tiny"}
+    own = {
+        variant: codemod_row.cpu_seconds - script_row.cpu_seconds
+        for variant, (script_row, codemod_row) in ((v, tuple(m.values())) for v, m in llama.items())
+        if variant != "tiny"
+    }
     print(
         "  the codemod's own CPU time by layers: "
         + ", ".join(f"{variant.split(', ')[1]} {seconds:.2f} s" for variant, seconds in own.items())
