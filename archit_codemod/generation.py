@@ -7,11 +7,13 @@ The stages report themselves on the console (running the script, planning, verif
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import gc
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,20 +67,41 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
     console.status(f"running {options.script}")
     with stage("tracing"):
         trace = run_script(options.script, options.script_args)
-    console.status("planning")
-    with stage("checking"):
-        roots = _roots(trace, options)
-    provenance = Provenance.for_output(Path(options.script), output_folder(options))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        output = api.generate(
-            trace, roots, suffix=options.suffix, mode=options.mode, prune=options.prune, provenance=provenance
-        )
-        if options.verify:
-            with _verifying(options, console):
-                api.verify(output, trace, roots)
+    with _collections_skip_what_exists():
+        console.status("planning")
+        with stage("checking"):
+            roots = _roots(trace, options)
+        provenance = Provenance.for_output(Path(options.script), output_folder(options))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            output = api.generate(
+                trace,
+                roots,
+                suffix=options.suffix,
+                mode=options.mode,
+                prune=options.prune,
+                provenance=provenance,
+            )
+            if options.verify:
+                with _verifying(options, console):
+                    api.verify(output, trace, roots)
     _report_warnings(caught, output, console)
     return _product(output, roots, options)
+
+
+@contextlib.contextmanager
+def _collections_skip_what_exists() -> Iterator[None]:
+    """Keep the garbage collector's full collections off the objects that exist now, until the block ends.
+
+    After the script, the heap holds torch, transformers and the traced model: hundreds of thousands of objects
+    that live on. The parsed sources and generated trees trigger full collections that would walk all of them
+    again; frozen, they are skipped, and ``unfreeze`` hands them back to the collector afterwards.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _roots(trace: Any, options: argparse.Namespace) -> dict[str, Any]:

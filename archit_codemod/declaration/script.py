@@ -29,6 +29,7 @@ class ScriptSource:
     argv: list[str] = field(default_factory=list)
     provenance: Provenance = field(default_factory=Provenance)
     warnings: list[str] = field(default_factory=list)
+    _parsed: ParsedSource | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, trace: Trace, provenance: Provenance | None = None) -> ScriptSource:
@@ -48,10 +49,12 @@ class ScriptSource:
         return self.path is not None and getattr(obj, "__module__", None) == self.module_name
 
     def parsed(self) -> ParsedSource:
-        """The script's parsed source (cached until the file changes)."""
+        """The script's parsed source, read once per run (every layer's replacement asks for it)."""
         if self.path is None:
             raise ValueError("a traced interactive session has no script file")
-        return script_source(self.path, self.module_name)
+        if self._parsed is None:
+            self._parsed = script_source(self.path, self.module_name)
+        return self._parsed
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

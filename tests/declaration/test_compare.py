@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn.utils import parametrizations, parametrize, prune
 from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
 
-from archit_codemod.declaration.checking.compare import differences, snapshot
+from archit_codemod.declaration.checking.compare import differences, path_and_ancestors, snapshot
 
 TINY_BERT = BertConfig(
     hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99
@@ -196,4 +196,37 @@ def test_requires_grad_is_training_state(requires_grad):
     assert differences(snapshot(Block()), snapshot(frozen)) == []
     assert described(Block(), frozen, training_state=True) == [
         "fc.weight: parameter requires_grad False, original True"
+    ]
+
+
+def test_path_and_ancestors_go_up_to_the_root():
+    assert path_and_ancestors("model.layers.10.self_attn") == [
+        "model.layers.10.self_attn",
+        "model.layers.10",
+        "model.layers",
+        "model",
+        "",
+    ]
+    assert path_and_ancestors("lm_head") == ["lm_head", ""]
+    assert path_and_ancestors("") == [""]
+
+
+def test_nothing_under_a_module_of_another_class_is_compared_among_many_layers():
+    class Wide(nn.Module):
+        def __init__(self, width: int):
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Sequential(nn.Linear(2, 2), nn.ReLU()) for _ in range(width))
+
+    traced = Wide(12)
+    for index in (1, 10):
+        traced.layers[index] = nn.Sequential(nn.Linear(2, 3), nn.ReLU())  # same classes, another width
+    traced.layers[11] = nn.Identity()  # another class: its missing children are not reported
+    assert described(Wide(12), traced) == [
+        "layers.1.0.weight: parameter shape (3, 2), original (2, 2)",
+        "layers.1.0.bias: parameter shape (3,), original (2,)",
+        "layers.1.0: setting out_features = 3, original = 2",
+        "layers.10.0.weight: parameter shape (3, 2), original (2, 2)",
+        "layers.10.0.bias: parameter shape (3,), original (2,)",
+        "layers.10.0: setting out_features = 3, original = 2",
+        "layers.11: traced Identity, original Sequential",
     ]

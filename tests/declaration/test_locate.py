@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+
+import libcst as cst
 import pytest
 import torch
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.checking.verify import build_root, load_generated
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.provenance import Provenance
+from archit_codemod.declaration.sources.locate import parse_source
 from archit_codemod.declaration.tracing.roots import find_roots
 from archit_codemod.declaration.tracing.tracer import run_script
 
@@ -87,3 +93,77 @@ def test_a_decorator_that_hides_the_init_is_named_with_the_fix(scripts):
     assert "The __init__ of Block is not the function written in its class body" in message
     assert "Fix: make the decorator keep the original (decorate its wrapper with functools.wraps" in message
     assert "file on disk" not in message
+
+
+POSITIONS_SOURCE = '''\
+"""A module with a header comment, blocks and CRLF-free lines."""
+# a comment before the imports
+
+import torch
+
+
+if torch.cuda.is_available():
+
+    class OnGpu:
+        def __init__(self):
+            self.x = (
+                1
+            )
+else:
+    class OnGpu:  # the CPU one
+        def __init__(self):
+            pass
+
+
+@staticmethod
+def helper(a,
+           b):
+    return a + b
+'''
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        POSITIONS_SOURCE,
+        "# only a comment\n\n\nclass A:\n    pass\n",
+        POSITIONS_SOURCE.replace("\n", "\r\n"),
+        inspect.getsource(importlib.import_module("transformers.models.llama.modeling_llama")),
+    ],
+    ids=["blocks", "header", "crlf", "modeling_llama"],
+)
+def test_positions_per_statement_are_those_of_the_whole_module(tmp_path, text):
+    path = tmp_path / "module.py"
+    path.write_bytes(text.encode())
+    parsed = parse_source(path, "module")
+    whole = MetadataWrapper(parsed.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    body = parsed.module.body
+    for statement in [*body[len(body) // 2 :], *body[: len(body) // 2]]:  # in any order, each on its own
+        positions = parsed.positions_in(statement)
+        assert set(positions) == _nodes_in(statement)
+        for node, position in positions.items():
+            assert position == whole[node], (type(node).__name__, position, whole[node])
+
+
+def _nodes_in(statement):
+    class Nodes(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.found = set()
+
+        def on_visit(self, node):
+            self.found.add(node)
+            return True
+
+    nodes = Nodes()
+    statement.visit(nodes)
+    return nodes.found
+
+
+def test_positions_are_asked_of_a_top_level_statement(tmp_path):
+    path = tmp_path / "module.py"
+    path.write_text("class A:\n    def f(self):\n        pass\n")
+    parsed = parse_source(path, "module")
+    method = parsed.module.body[0].body.body[0]
+    with pytest.raises(ValueError, match="not a top-level statement"):
+        parsed.positions_in(method)

@@ -8,7 +8,7 @@ import pytest
 from torch import nn
 
 from archit_codemod.declaration.errors import NothingModifiedError
-from archit_codemod.declaration.tracing.roots import find_roots, paths_to
+from archit_codemod.declaration.tracing.roots import find_roots, paths_index, paths_to
 from archit_codemod.declaration.tracing.tracer import run_script
 
 NETWORK = """
@@ -102,6 +102,17 @@ def test_paths_to_lists_every_path_of_a_shared_module():
     assert paths_to(model, shared) == ["0.0", "1"]
     assert paths_to(model, model) == [""]
     assert paths_to(model, nn.ReLU()) == []
+
+
+def test_paths_index_gives_every_module_its_paths_in_one_walk():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(nn.Sequential(shared, nn.ReLU()), shared)
+    index = paths_index(model)
+    assert index[id(shared)] == ["0.0", "1"]
+    assert index[id(model)] == [""]
+    assert index[id(model[0][1])] == ["0.1"]
+    assert id(nn.ReLU()) not in index
+    assert all(index[id(module)] == paths_to(model, module) for module in model.modules())
 
 
 @pytest.fixture(autouse=True)

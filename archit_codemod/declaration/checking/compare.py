@@ -58,6 +58,7 @@ __all__ = [
     "ModuleInfo",
     "TensorInfo",
     "differences",
+    "path_and_ancestors",
     "same_class",
     "snapshot",
 ]
@@ -367,9 +368,9 @@ def differences(
     Under a module that is missing from one side, or whose class differs, only that module is reported.
     """
     found: list[Difference] = []
-    skipped: list[str] = []
+    skipped: set[str] = set()
     for path in _union(expected.modules, got.modules):
-        if any(_under(path, prefix) for prefix in skipped):
+        if _is_under_any(path, skipped):
             continue
         before, after = expected.modules.get(path), got.modules.get(path)
         if before is None or after is None:
@@ -381,13 +382,13 @@ def differences(
                     got=_class_name(after.cls) if after else None,
                 )
             )
-            skipped.append(path)
+            skipped.add(path)
             continue
         if not same_class(before.cls, after.cls):
             found.append(
                 Difference(path, "class", expected=_class_name(before.cls), got=_class_name(after.cls))
             )
-            skipped.append(path)
+            skipped.add(path)
             continue
         found += _module_differences(path, before, after, expected.main_dtype, got.main_dtype, training_state)
     found += _sharing_differences(expected, got, skipped)
@@ -478,14 +479,14 @@ def _tensor_differences(
     return found
 
 
-def _sharing_differences(expected: ModelSnapshot, got: ModelSnapshot, skipped: list[str]) -> list[Difference]:
+def _sharing_differences(expected: ModelSnapshot, got: ModelSnapshot, skipped: set[str]) -> list[Difference]:
     """Tensors that are one tensor on one side and not on the other (among the names both sides have)."""
 
     def peers(model: ModelSnapshot) -> dict[str, frozenset[str]]:
         return {name: group for group in model.shared for name in group}
 
     expected_peers, got_peers = peers(expected), peers(got)
-    names = {name for name in [*expected_peers, *got_peers] if not any(_under(name, p) for p in skipped)}
+    names = {name for name in [*expected_peers, *got_peers] if not _is_under_any(name, skipped)}
     common = {name for name in names if expected.tensor(name) is not None and got.tensor(name) is not None}
     found, reported = [], set()
     for name in sorted(common):
@@ -535,8 +536,21 @@ def _union(first: Iterable[str], second: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
 
 
-def _under(name: str, prefix: str) -> bool:
-    return not prefix or name == prefix or name.startswith(prefix + ".")
+def path_and_ancestors(name: str) -> list[str]:
+    """``name`` and every path it is under, up to the root ``""``: ``"a.b"`` -> ``["a.b", "a", ""]``.
+
+    "Is ``name`` at or under one of these paths" is then one set lookup per level instead of a scan of the paths
+    (which grows with the number of layers, as the paths do).
+    """
+    found = [name]
+    while name:
+        name = name.rpartition(".")[0]
+        found.append(name)
+    return found
+
+
+def _is_under_any(name: str, paths: set[str]) -> bool:
+    return any(path in paths for path in path_and_ancestors(name))
 
 
 def _class_name(cls: type) -> str:

@@ -35,6 +35,7 @@ from archit_codemod.declaration.checking.compare import (
     ModelSnapshot,
     differences,
     is_parametrized_class,
+    path_and_ancestors,
     snapshot,
 )
 from archit_codemod.declaration.checking.functional import MAX_PARAMETERS, quiet, short_error
@@ -42,7 +43,7 @@ from archit_codemod.declaration.errors import DeclarationError, NothingModifiedE
 from archit_codemod.declaration.planning.library_calls import is_replayable
 from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
 from archit_codemod.declaration.tracing.changes import net_changes
-from archit_codemod.declaration.tracing.roots import find_roots, paths_to
+from archit_codemod.declaration.tracing.roots import find_roots, paths_index
 
 __all__ = ["RebuildError", "Checked", "check_completeness", "rebuild_original", "roots_to_declare"]
 
@@ -236,11 +237,12 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
     for name, root in roots.items():
+        paths = paths_index(root)
         changed = {
             _join(owner_path, child): (change.owner, child)
             for owner_changes in changes.values()
             for child, change in owner_changes.items()
-            for owner_path in paths_to(root, change.owner)
+            for owner_path in paths.get(id(change.owner), ())
         }
         try:
             reference, with_modules = rebuild_original(root, trace)
@@ -301,11 +303,12 @@ def _proven_redundant(check: _RootCheck) -> set[str]:
     within a ModuleList lands where an equal item was), the planner needs all of them to see what happened.
     """
     # Under a module of another class (or missing) nothing was compared: that proves nothing.
-    unmatched = [d.path for d in check.found if d.kind in ("module", "class")]
+    unmatched = {d.path for d in check.found if d.kind in ("module", "class")}
+    involved = {path for d in check.found for name in _names(d) for path in path_and_ancestors(name)}
     equal = {
         path
         for path in check.changed
-        if not any(_involves(d, path) for d in check.found) and not any(_under(path, u) for u in unmatched)
+        if path not in involved and not any(ancestor in unmatched for ancestor in path_and_ancestors(path))
     }
     by_owner: dict[int, list[str]] = {}
     for path, (owner, _) in check.changed.items():
@@ -315,12 +318,21 @@ def _proven_redundant(check: _RootCheck) -> set[str]:
 
 def _involves(difference: Difference, path: str) -> bool:
     """Whether ``difference`` is at or under ``path`` (for ties: whether one of the tied tensors is)."""
-    names = [difference.path]
+    return any(_under(name, path) for name in _names(difference))
+
+
+def _involves_any(difference: Difference, paths: set[str]) -> bool:
+    """Whether ``difference`` is at or under one of ``paths``."""
+    return any(path in paths for name in _names(difference) for path in path_and_ancestors(name))
+
+
+def _names(difference: Difference) -> list[str]:
+    """The paths ``difference`` is about (for ties: every tied tensor)."""
     if difference.kind == "sharing":
-        names = [difference.where, *difference.related]
-    elif difference.kind == "setting":
-        names = [_join(difference.path, difference.name)]  # a child set to None reads as a setting
-    return any(_under(name, path) for name in names)
+        return [difference.where, *difference.related]
+    if difference.kind == "setting":
+        return [_join(difference.path, difference.name)]  # a child set to None reads as a setting
+    return [difference.path]
 
 
 def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
@@ -330,11 +342,11 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
     layer's weight) is explained by that change, as it is under a recorded one.
     """
     inferred: list[Modification] = []
-    explained = list(check.changed)
+    explained = set(check.changed)
     refused: list[tuple[Difference, str | None]] = []
     tree_first = sorted(check.found, key=lambda difference: difference.kind not in ("module", "class"))
     for difference in tree_first:
-        if any(_involves(difference, path) for path in explained):
+        if _involves_any(difference, explained):
             continue
         calls = [call for path, calls in check.calls.items() if _involves(difference, path) for call in calls]
         if calls:
@@ -349,7 +361,7 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
             modification, advice = _infer(check, difference, trace)
             if modification is not None:
                 inferred.append(modification)
-                explained.append(difference.path)
+                explained.add(difference.path)
                 continue
         refused.append((difference, advice))
     if refused:
@@ -430,10 +442,12 @@ def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]
     owners = [(effect.owner, effect.call) for effect in trace.effects]
     owners += [(call_owner, call) for call_owner, call in _building_calls(trace)]
     found: dict[str, list[LibraryCall]] = {}
+    paths: dict[int, list[str]] | None = None
     for owner, call in owners:
         if call is None or call is construction or not is_replayable(call, root):
             continue
-        for path in paths_to(root, owner):
+        paths = paths if paths is not None else paths_index(root)
+        for path in paths.get(id(owner), ()):
             if call not in found.setdefault(path, []):
                 found[path].append(call)
     return found

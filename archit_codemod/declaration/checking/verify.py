@@ -138,8 +138,13 @@ def compare_trees(
 def _differences(
     built: nn.Module, traced: nn.Module, original_of: dict[str, type], script_module_name: str
 ) -> list[Difference]:
+    answers: dict[tuple[type, type], bool] = {}
+
     def same(expected: type, got: type) -> bool:
-        return _same_class(got, expected, original_of, script_module_name)
+        # One answer per pair of classes: a script class copied into every layer is compared once, not per layer.
+        if (expected, got) not in answers:
+            answers[expected, got] = _same_class(got, expected, original_of, script_module_name)
+        return answers[expected, got]
 
     traced_snapshot = snapshot(traced, lambda module: module == script_module_name)
     built_snapshot = snapshot(built, lambda module: module.startswith(OUTPUT_PACKAGE_PREFIX))

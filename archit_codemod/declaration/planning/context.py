@@ -8,6 +8,7 @@ expression: what the expression can refer to inside the ``__init__`` it goes int
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -249,9 +250,15 @@ class _Calls(cst.CSTVisitor):
 
 def calls_in(expression: cst.CSTNode) -> list[cst.Call]:
     """Every call in ``expression``, outermost first (a plain visitor: matchers cost more, on every layer)."""
+    return list(_calls_in(expression))
+
+
+@functools.lru_cache(maxsize=1024)
+def _calls_in(expression: cst.CSTNode) -> tuple[cst.Call, ...]:
+    # Nodes hash by identity and never change: every layer asks about the same statement of its class's __init__.
     visitor = _Calls()
     expression.visit(visitor)
-    return visitor.found
+    return tuple(visitor.found)
 
 
 def find_call_of(expression: cst.BaseExpression, cls: type, source: ClassSource) -> cst.Call | None:

@@ -143,7 +143,7 @@ def _builder_depth(planning: Planning, definers: list[type], name: str, old: nn.
         if call is not None:
             if source.parsed.path != built_in:
                 continue
-            lines = source.parsed.positions[source.init_def]
+            lines = source.positions[source.init_def]
             if lines.start.line <= call.lineno <= lines.end.line:
                 return depth
         else:

@@ -457,7 +457,7 @@ def _defined_by(cls: type, statement: cst.CSTNode, parsed: ParsedSource) -> bool
     """Whether ``statement`` (a script's top-level definition) built ``cls``: its methods lie in it."""
     if not isinstance(statement, cst.ClassDef):
         return True  # `Name = type(...)`, `Name = make()`: the namespace identity check decides
-    position = parsed.positions[statement]
+    position = parsed.positions_in(statement)[statement]
     functions = [inspect.unwrap(value) for value in vars(cls).values() if inspect.isfunction(value)]
     lines = [
         function.__code__.co_firstlineno
@@ -590,7 +590,7 @@ def _top_level_definition(parsed: ParsedSource, name: str, where: str) -> tuple[
             f"Fix: define {name} with a top-level `class`/`def` statement in the script, or move it to an "
             "importable module."
         )
-    return found, parsed.positions[found].start.line
+    return found, parsed.positions_in(found)[found].start.line
 
 
 def _assigned_names(assignment: cst.Assign | cst.AnnAssign) -> set[str]:

@@ -93,7 +93,7 @@ class InitCopy:
     def fragment_of(self, node: cst.CSTNode) -> ClassSource | None:
         """The class whose original ``__init__`` holds ``node`` (a node of the unprepared :meth:`function`)."""
         for source in self.fragments:
-            positions = source.parsed.positions
+            positions = source.positions
             if node in positions:
                 init = positions[source.init_def]
                 if init.start.line <= positions[node].start.line <= init.end.line:
@@ -105,7 +105,7 @@ class InitCopy:
         source = self.fragment_of(node)
         if source is None:
             return None
-        position = source.parsed.positions[node]
+        position = source.positions[node]
         return source.parsed.path, position.start.line, position.end.line
 
 

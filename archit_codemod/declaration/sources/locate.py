@@ -3,6 +3,9 @@
 Classes from importable modules are found with :func:`inspect.getsourcefile`. Classes defined in the
 traced script are not importable once the script's ``__main__`` is gone: their module name is the trace's
 ``script_module_name`` and their file is the trace's ``script_path``. Parsed modules are cached per file.
+
+Positions (lines) are resolved per top-level statement, when first asked for: a modeling file of a thousand
+lines costs more to resolve whole than to parse, and the codemod needs the lines of a few classes of it.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
 
 from archit_codemod.declaration.errors import DeclarationError
 
@@ -24,16 +29,24 @@ if TYPE_CHECKING:
     from archit_codemod.declaration.script import ScriptSource
 
 
+_NEWLINE = re.compile(r"\r\n?|\n")
+"""A line break as LibCST's position provider counts them."""
+
+
 @dataclass(frozen=True)
 class ParsedSource:
-    """One parsed source file with the metadata the codemod needs (scopes and positions)."""
+    """One parsed source file with the metadata the codemod needs (scopes, and positions per statement)."""
 
     path: Path
     module_name: str
     package: str | None
     wrapper: MetadataWrapper
     scopes: Any
-    positions: Any
+    _positions: dict[int, Mapping[cst.CSTNode, CodeRange]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _first_lines: dict[int, int] = field(default_factory=dict, compare=False, repr=False)
+    """Line of each top-level statement read so far, in order (see :meth:`_first_line_of`)."""
 
     @property
     def module(self) -> cst.Module:
@@ -43,6 +56,66 @@ class ParsedSource:
     def global_scope(self) -> Any:
         return self.scopes[self.module]
 
+    def positions_in(self, statement: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange]:
+        """The positions in the file of ``statement`` (a top-level statement of the module) and of every node in it,
+        as LibCST's ``PositionProvider`` gives them for the whole module."""
+        key = id(statement)
+        if key not in self._positions:
+            first_line = self._first_line_of(statement)
+            alone = self.module.with_changes(
+                body=[statement], header=[], footer=[], has_trailing_newline=True
+            )
+            relative = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            self._positions[key] = _Shifted(relative, first_line - 1, alone)
+        return self._positions[key]
+
+    def _first_line_of(self, statement: cst.CSTNode) -> int:
+        """The line the code of top-level ``statement`` (its leading empty lines and comments included) starts on.
+
+        The statements before it are generated once, and only as far as needed."""
+        body = self.module.body
+        while id(statement) not in self._first_lines and len(self._first_lines) < len(body):
+            read = len(self._first_lines)
+            if read == 0:
+                line = 1 + len(self.module.header)
+            else:
+                previous = body[read - 1]
+                line = self._first_lines[id(previous)] + len(
+                    _NEWLINE.findall(self.module.code_for_node(previous))
+                )
+            self._first_lines[id(body[read])] = line
+        if id(statement) not in self._first_lines:
+            raise ValueError(f"not a top-level statement of {self.path}")
+        return self._first_lines[id(statement)]
+
+
+class _Shifted(Mapping):
+    """Positions resolved on a module of one statement, read as lines of the whole file (shifted on access)."""
+
+    def __init__(self, relative: Mapping[cst.CSTNode, CodeRange], lines: int, alone: cst.Module):
+        self._relative = relative
+        self._lines = lines
+        self._alone = alone
+
+    def __getitem__(self, node: cst.CSTNode) -> CodeRange:
+        if node is self._alone:
+            raise KeyError(node)
+        position = self._relative[node]
+        start, end = position.start, position.end
+        return CodeRange(
+            CodePosition(start.line + self._lines, start.column),
+            CodePosition(end.line + self._lines, end.column),
+        )
+
+    def __contains__(self, node: object) -> bool:
+        return node is not self._alone and node in self._relative
+
+    def __iter__(self):
+        return (node for node in self._relative if node is not self._alone)
+
+    def __len__(self) -> int:
+        return len(self._relative) - 1
+
 
 @dataclass(frozen=True)
 class ClassSource:
@@ -51,10 +124,17 @@ class ClassSource:
     cls: type
     definer: type
     parsed: ParsedSource
+    top: cst.CSTNode
+    """The top-level statement of the module that holds ``class_def`` (itself, unless under an ``if``/``try``)."""
     class_def: cst.ClassDef
     init_def: cst.FunctionDef
     namespace: dict[str, Any]
     """The globals of the definer's module (the script's namespace for script classes)."""
+
+    @property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """The positions in the file of the class and of every node in it."""
+        return self.parsed.positions_in(self.top)
 
     @property
     def self_name(self) -> str:
@@ -67,14 +147,14 @@ class ClassSource:
 def _parse(path: Path, mtime: float, module_name: str, package: str | None) -> ParsedSource:
     # mtime is part of the cache key so an edited file is parsed again.
     del mtime
-    wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")))
+    # A tree just parsed is shared with nothing: the wrapper needs no copy of it (a whole file's deep copy).
+    wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")), unsafe_skip_copy=True)
     return ParsedSource(
         path=path,
         module_name=module_name,
         package=package,
         wrapper=wrapper,
         scopes=wrapper.resolve(ScopeProvider),
-        positions=wrapper.resolve(PositionProvider),
     )
 
 
@@ -126,12 +206,18 @@ def locate_class(cls: type, script: ScriptSource) -> ClassSource:
                 f"Cannot find the source of {definer.__module__}.{definer.__qualname__} ({error})."
             ) from error
         namespace = vars(sys.modules[definer.__module__])
-    class_def, init_def = _find_class_and_init(parsed, definer)
-    return ClassSource(cls, definer, parsed, class_def, init_def, namespace)
+    top, class_def, init_def = _find_class_and_init(parsed, definer)
+    return ClassSource(cls, definer, parsed, top, class_def, init_def, namespace)
 
 
-def _find_class_and_init(parsed: ParsedSource, definer: type) -> tuple[cst.ClassDef, cst.FunctionDef]:
-    candidates = _class_defs_by_qualname(parsed.module.body, definer.__qualname__.split("."))
+def _find_class_and_init(
+    parsed: ParsedSource, definer: type
+) -> tuple[cst.CSTNode, cst.ClassDef, cst.FunctionDef]:
+    """``(top-level statement holding the class, the class, its __init__)``."""
+    parts = definer.__qualname__.split(".")
+    candidates = [
+        (top, class_def) for top in parsed.module.body for class_def in _class_defs_by_qualname([top], parts)
+    ]
     # A decorated __init__ (functools.wraps) is the wrapper: its own code is where the decorator lives.
     init = inspect.unwrap(vars(definer)["__init__"])
     code = getattr(init, "__code__", None)
@@ -143,13 +229,13 @@ def _find_class_and_init(parsed: ParsedSource, definer: type) -> tuple[cst.Class
             "original (decorate its wrapper with functools.wraps(function)), or remove it."
         )
     init_line = code.co_firstlineno
-    for class_def in candidates:
+    for top, class_def in candidates:
         for statement in class_def.body.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
                 # co_firstlineno is the line of the first decorator when there is one.
                 first = statement.decorators[0] if statement.decorators else statement
-                if parsed.positions[first].start.line == init_line:
-                    return class_def, statement
+                if parsed.positions_in(top)[first].start.line == init_line:
+                    return top, class_def, statement
     raise DeclarationError(
         f"Cannot find the __init__ of {definer.__qualname__} in {parsed.path} at line {init_line}. "
         "Fix: make sure the file on disk is the one that was imported (no edits after the run)."

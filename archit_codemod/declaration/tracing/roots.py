@@ -7,7 +7,7 @@ from torch import nn
 from archit_codemod.declaration.errors import NothingModifiedError
 from archit_codemod.declaration.records import Trace
 
-__all__ = ["find_roots", "paths_to"]
+__all__ = ["find_roots", "paths_index", "paths_to"]
 
 
 def paths_to(root: nn.Module, module: nn.Module) -> list[str]:
@@ -16,6 +16,18 @@ def paths_to(root: nn.Module, module: nn.Module) -> list[str]:
     A module shared by several parents has several paths; the list is empty when it is not attached.
     """
     return [path for path, candidate in root.named_modules(remove_duplicate=False) if candidate is module]
+
+
+def paths_index(root: nn.Module) -> dict[int, list[str]]:
+    """``id(module)`` -> :func:`paths_to` ``(root, module)`` for every module under ``root``, in one walk.
+
+    Looking up many modules this way costs one walk of the tree, not one walk per module (every layer of a
+    deep model).
+    """
+    index: dict[int, list[str]] = {}
+    for path, module in root.named_modules(remove_duplicate=False):
+        index.setdefault(id(module), []).append(path)
+    return index
 
 
 def _contained_ids(root: nn.Module) -> set[int]:
