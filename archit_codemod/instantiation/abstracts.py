@@ -241,14 +241,6 @@ class BaseModel(_AttentionSupportFollowsCore, PreTrainedModel, Generic[PC]):
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.core.set_input_embeddings(value)
 
-    def _allocateUntiedProjection(self, device: torch.device) -> None:
-        """Give a vocabulary projection built for tying (see ``heads.lm.vocabularyProjection``) a weight of its own
-        when ``post_init`` did not tie it, initialised as the head's other weights are."""
-        for module in self.head.modules():
-            if any(parameter.is_meta for parameter in module.parameters(recurse=False)):
-                module.to_empty(device=device, recurse=False)
-                self._init_weights(module)
-
     def _init_weights(self, module: nn.Module) -> None:
         # Only reached for modules a subclass adds to the wrapper itself: the core brings its own _init_weights.
         initialiseModule(module, getattr(self.config, "initializer_range", HEAD_INITIALISER_STD))

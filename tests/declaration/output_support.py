@@ -85,3 +85,11 @@ def imported_folder(folder: Path) -> Iterator[dict[str, object]]:
                 if getattr(value, "__module__", None) == module.__name__
             )
         yield names
+
+
+def root_init_statements(output: Output, root: str = "model") -> list[str]:
+    """The statements of the ``__init__`` of root ``root``'s generated class, each unparsed by ``ast``."""
+    _, class_name = output.roots[root]
+    class_node = _class_node(file_of(output, class_name).text, class_name)
+    [init] = [n for n in class_node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"]
+    return [ast.unparse(statement) for statement in init.body]

@@ -7,9 +7,8 @@ that has no bias; built where the original decoder was built, the replacement wo
 
 from __future__ import annotations
 
-import ast
-
 import torch
+from output_support import root_init_statements
 
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
@@ -82,9 +81,7 @@ def test_a_replacement_post_init_would_change_is_made_after_it(scripts, mode):
     verify(output, trace, roots)  # raised VerificationError when the replacement was built before post_init
 
     module_name, class_name = output.roots["model"]
-    text = next(file.text for file in output.files if file.name == f"{module_name}.py")
-    init = _init_of(text, class_name)
-    statements = [ast.unparse(statement) for statement in init.body]
+    statements = root_init_statements(output)
     assignment = "self.head.decoder = TwoLayers(8, 11)"
     assert assignment in statements
     # After the original construction, post_init included: super().__init__ (subclass) or self.post_init() (vendor).
@@ -108,20 +105,10 @@ def test_a_replacement_post_init_leaves_alone_stays_where_the_original_was_built
     roots = roots_to_declare(trace)
     output = generate(trace, roots, mode=mode)
     verify(output, trace, roots)
-    module_name, class_name = output.roots["model"]
-    text = next(file.text for file in output.files if file.name == f"{module_name}.py")
-    statements = [ast.unparse(statement) for statement in _init_of(text, class_name).body]
+    statements = root_init_statements(output)
     [embedding] = [index for index, code in enumerate(statements) if code.startswith("self.embed = ")]
     assert (
         statements[embedding]
         == "self.embed = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=0)"
     )
     assert embedding < statements.index("self.post_init()")
-
-
-def _init_of(text: str, class_name: str) -> ast.FunctionDef:
-    tree = ast.parse(text)
-    class_def = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name)
-    return next(
-        node for node in class_def.body if isinstance(node, ast.FunctionDef) and node.name == "__init__"
-    )
