@@ -26,7 +26,7 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import LibraryCall, Trace
 from archit_codemod.declaration.rendering.render import RenderContext, Renderer
-from archit_codemod.declaration.tracing.changes import Change
+from archit_codemod.declaration.tracing.changes import Change, changes_without
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,7 @@ def without_replayed(
 ) -> dict[int, dict[str, Change]]:
     """``changes`` without those the replayed calls make (the replay makes them again)."""
     ids = {id(call) for call in replayed}
-    kept: dict[int, dict[str, Change]] = {}
-    for owner, owner_changes in changes.items():
-        rest = {name: change for name, change in owner_changes.items() if id(change.first.call) not in ids}
-        if rest:
-            kept[owner] = rest
-    return kept
+    return changes_without(changes, lambda change: id(change.first.call) in ids)
 
 
 def replay_statement(

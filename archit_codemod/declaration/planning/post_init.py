@@ -19,7 +19,7 @@ from torch import nn
 
 from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
 from archit_codemod.declaration.planning.walk import join
-from archit_codemod.declaration.tracing.changes import Change
+from archit_codemod.declaration.tracing.changes import Change, changes_without
 
 Changes = dict[int, dict[str, Change]]
 Deferred = list[tuple[str, Change]]
@@ -50,12 +50,7 @@ def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferre
 def without_deferred(changes: Changes, deferred: Deferred) -> Changes:
     """``changes`` without the deferred replacements (the root's generated class makes them)."""
     ids = {id(change) for _, change in deferred}
-    kept: Changes = {}
-    for owner, owner_changes in changes.items():
-        rest = {name: change for name, change in owner_changes.items() if id(change) not in ids}
-        if rest:
-            kept[owner] = rest
-    return kept
+    return changes_without(changes, lambda change: id(change) in ids)
 
 
 def _replacements(root: nn.Module, changes: Changes) -> Deferred:

@@ -6,6 +6,7 @@ compared with the one it held before its first modification.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,6 +62,18 @@ def net_changes(trace: Trace) -> dict[int, dict[str, Change]]:
             change = Change("set", owner, name, first.old, new, first)
         changes.setdefault(owner_id, {})[name] = change
     return changes
+
+
+def changes_without(
+    changes: dict[int, dict[str, Change]], dropped: Callable[[Change], bool]
+) -> dict[int, dict[str, Change]]:
+    """``changes`` without those ``dropped`` accepts; an owner left with none is left out."""
+    kept: dict[int, dict[str, Change]] = {}
+    for owner, owner_changes in changes.items():
+        rest = {name: change for name, change in owner_changes.items() if not dropped(change)}
+        if rest:
+            kept[owner] = rest
+    return kept
 
 
 def is_container(module: object) -> bool:
