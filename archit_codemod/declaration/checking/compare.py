@@ -293,10 +293,19 @@ def _restated(module: nn.Module, settings: dict[str, Any]) -> frozenset[str]:
     config = vars(module).get("config")
     if config is None:
         return frozenset()
-    missing = object()
     return frozenset(
-        name for name, value in settings.items() if _same_value(_plain(getattr(config, name, missing)), value)
+        name for name, value in settings.items() if _same_value(_plain(_config_value(config, name)), value)
     )
+
+
+def _config_value(config: Any, name: str) -> Any:
+    """``config.<name>``, or ``_NOT_PLAIN`` when the config has none or none that holds for every layer."""
+    try:
+        return getattr(config, name, _NOT_PLAIN)
+    except RuntimeError:
+        # A heterogeneous config (per-layer overrides) refuses to read a per-layer setting globally: the config
+        # states no single value for it.
+        return _NOT_PLAIN
 
 
 _NOT_PLAIN = object()
