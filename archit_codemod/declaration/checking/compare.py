@@ -187,15 +187,21 @@ class Difference:
 # -- taking a snapshot ------------------------------------------------------------------------------------
 
 
-def snapshot(model: nn.Module, local: Callable[[str], bool] | None = None) -> ModelSnapshot:
+def snapshot(
+    model: nn.Module, local: Callable[[str], bool] | None = None, copies: Mapping[str, str] | None = None
+) -> ModelSnapshot:
     """The :class:`ModelSnapshot` of ``model`` (reads attributes only; allocates nothing).
 
     Hooks and parametrizations whose module ``local`` accepts (the traced script, or the generated package that
-    copies the script's definitions) are named ``<script>.QualName``, so that a copy compares equal.
+    copies the script's definitions) are named ``<script>.QualName``, so that a copy compares equal. A function
+    held as a setting (``rope_init_fn``) that a module of ``copies`` defines is named as the module it copies
+    defines it (a vendored ``modeling_*.py``'s function, as transformers' own).
     """
     local = local or _nowhere
+    copies = copies or {}
     modules = {
-        path: _module_info(module, local) for path, module in model.named_modules(remove_duplicate=False)
+        path: _module_info(module, local, copies)
+        for path, module in model.named_modules(remove_duplicate=False)
     }
     groups: dict[int, list[str]] = {}
     for name, parameter in model.named_parameters(remove_duplicate=False):
@@ -219,8 +225,8 @@ def _nowhere(module_name: str) -> bool:
     return False
 
 
-def _module_info(module: nn.Module, local: Callable[[str], bool]) -> ModuleInfo:
-    settings = _settings(module)
+def _module_info(module: nn.Module, local: Callable[[str], bool], copies: Mapping[str, str]) -> ModuleInfo:
+    settings = _settings(module, copies)
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     return ModuleInfo(
         cls=type(module),
@@ -277,13 +283,13 @@ def _parametrizations(
     return found
 
 
-def _settings(module: nn.Module) -> dict[str, Any]:
+def _settings(module: nn.Module, copies: Mapping[str, str]) -> dict[str, Any]:
     # A child set to None reads as None, like an attribute set to None before any child of that name existed.
     settings = {name: None for name, child in module._modules.items() if child is None}
     for name, value in vars(module).items():
         if name.startswith("_"):
             continue
-        plain = _plain(value)
+        plain = _plain(value, copies)
         if plain is not _NOT_PLAIN:
             settings[name] = plain
     return settings
@@ -311,8 +317,8 @@ def _config_value(config: Any, name: str) -> Any:
 _NOT_PLAIN = object()
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``."""
+def _plain(value: Any, copies: Mapping[str, str] | None = None) -> Any:
+    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``; a function by the module ``copies`` names."""
     if isinstance(value, enum.Enum):
         return f"{qualified_name(type(value))}.{value.name}"
     if value is None or type(value) in (bool, int, float, str):
@@ -320,9 +326,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, torch.dtype) and not value.is_floating_point:
         return str(value)  # a quantized or integer dtype is part of the architecture (torch.qint8)
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType):
+        module = getattr(value, "__module__", None)
+        if copies and module in copies:
+            return f"{copies[module]}.{value.__qualname__}"
         return qualified_name(value)
     if type(value) in (tuple, list):
-        items = [_plain(item) for item in value]
+        items = [_plain(item, copies) for item in value]
         return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else tuple(items)
     return _NOT_PLAIN
 
