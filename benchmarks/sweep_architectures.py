@@ -15,8 +15,14 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/sweep_architectures.py --limit 3 --kinds lora,head --modes subclass
     .venv/bin/python benchmarks/sweep_architectures.py --only bert,LlamaForCausalLM --jobs 2
 
+    .venv/bin/python benchmarks/sweep_architectures.py --shard 2/8 --results docs/sweep/shard-2-of-8.jsonl
+    .venv/bin/python benchmarks/sweep_architectures.py --merge docs/sweep/shard-*-of-8.jsonl --out merged.md
+
 ``--only`` takes model types (``bert``) or class names; ``--limit N`` takes N architectures of each
-mapping, evenly spaced in the mapping's order (a reproducible sample). Reproduce one cell with
+mapping, evenly spaced in the mapping's order (a reproducible sample). ``--shard I/N`` takes every N-th of
+those from the I-th on, so that the whole sweep, longer than one sitting, runs in N pieces; ``--results FILE``
+appends each finished row's cells to FILE as it finishes (a run stopped half-way leaves its rows, and the same
+command continues it), and ``--merge`` reports several such files as one table, saying which shards it holds. Reproduce one cell with
 ``python -m archit_codemod [--mode vendor -o FOLDER] benchmarks/zoo/KIND.py MODEL_TYPE CLASS_NAME``.
 
 Cells (see ``benchmarks/zoo_cells.py``): ``pass``, ``refused``, ``not-applicable``, ``does-not-build``,
