@@ -76,9 +76,10 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-_DERIVED = frozenset({"training", "all_tied_weights_keys"})
-"""Not settings: the train/eval flag, and transformers' record of the ties its ``post_init`` declared, which a
-script that breaks a tie leaves stale (ties themselves are compared as tensors that are one)."""
+_DERIVED = frozenset({"training", "all_tied_weights_keys", "name_or_path"})
+"""Not settings: the train/eval flag, transformers' record of the ties its ``post_init`` declared, which a
+script that breaks a tie leaves stale (ties themselves are compared as tensors that are one), and the folder
+``from_pretrained`` loaded the weights from (a loading record, like the device)."""
 
 
 def settings(module: nn.Module) -> dict[str, Any]:
