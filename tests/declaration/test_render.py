@@ -254,9 +254,33 @@ def test_calls_keep_positional_and_keyword_arguments_as_passed(names):
 
 
 @pytest.mark.parametrize(
+    ("tensor", "expected"),
+    [
+        (torch.tensor(1.5), "torch.tensor(1.5, dtype=torch.float32)"),
+        (torch.tensor([[1, 2], [3, 4]]), "torch.tensor([[1, 2], [3, 4]], dtype=torch.int64)"),
+        (torch.tensor([True, False]), "torch.tensor([True, False], dtype=torch.bool)"),
+        (torch.tensor([float("-inf"), 0.25]), "torch.tensor([float('-inf'), 0.25], dtype=torch.float32)"),
+        (torch.zeros(3, 20, dtype=torch.bfloat16), "torch.full((3, 20), 0.0, dtype=torch.bfloat16)"),
+        (torch.empty(0, 4), "torch.empty((0, 4), dtype=torch.float32)"),
+    ],
+)
+def test_small_and_constant_tensors_render_as_the_factory_call_that_makes_them_again(names, tensor, expected):
+    rendered = _code(_renderer(names).value(tensor, _context(), "tensor"))
+    assert rendered == expected
+    again = eval(rendered)
+    assert again.dtype == tensor.dtype and again.shape == tensor.shape and torch.equal(again, tensor)
+
+
+def test_a_float32_value_renders_exactly():
+    tensor = torch.tensor([0.1, 1 / 3], dtype=torch.float32)  # neither is exact in binary
+    again = eval(_code(_renderer(NameTable()).value(tensor, _context(), "tensor")))
+    assert torch.equal(again, tensor)
+
+
+@pytest.mark.parametrize(
     "value",
-    [torch.zeros(2), lambda x: x, io.StringIO("x"), object()],
-    ids=["tensor", "lambda", "open file", "unknown object"],
+    [torch.arange(100.0), nn.Parameter(torch.zeros(2)), lambda x: x, io.StringIO("x"), object()],
+    ids=["large varied tensor", "parameter", "lambda", "open file", "unknown object"],
 )
 def test_values_without_source_form_are_refused_with_path_class_and_argument(names, value):
     with pytest.raises(DeclarationError) as error:

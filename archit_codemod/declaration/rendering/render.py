@@ -29,6 +29,7 @@ from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
@@ -171,6 +172,9 @@ class Renderer:
             return self.module(value, context, argument)
         if inspect.isclass(value) or _is_plain_function(value):
             return self.names.reference(value, self._where(context, argument))
+        if isinstance(value, torch.Tensor) and tensor_source(value, "torch") is not None:
+            torch_name = self.names.reference(torch, self._where(context, argument))
+            return cst.parse_expression(tensor_source(value, cst.Module([]).code_for_node(torch_name)) or "")
         raise self.refusal(context, argument, value)
 
     def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
