@@ -74,7 +74,7 @@ EXPECTED = {
     "torch_weight_norm.py": "declared",
     "vision_convnext_head.py": "declared",
     "vision_vit_lora.py": "declared",
-    "peft_boft.py": "declared",
+    "peft_boft.py": "refused",
     "peft_ln_tuning.py": "declared",
     "peft_lora_all_linear.py": "declared",
     "peft_lora_embedding.py": "declared",
