@@ -301,6 +301,22 @@ def test_a_closure_is_refused(names):
         _renderer(names).value(scale, _context(), "fn")
 
 
+def test_a_class_defined_inside_a_function_is_refused_as_such_with_a_fix(names):
+    def make_graph_like_module() -> nn.Module:
+        class Impl(nn.Module):  # as torch.fx's GraphModule.__new__ creates GraphModuleImpl
+            pass
+
+        return Impl()
+
+    with pytest.raises(DeclarationError) as refused:
+        _renderer(names).value(make_graph_like_module(), _context(), "intermediate")
+    message = str(refused.value)
+    assert message.startswith("Cannot declare encoder.layer.0.attention (in BertAttention): ")
+    assert "make_graph_like_module.<locals>.Impl is defined inside a function" in message
+    assert "Fix: define it at the top level of the script or of a module" in message
+    assert "without tracing" not in message  # it was traced: its class is what cannot be named
+
+
 class _Wrapper(nn.Module):
     def __init__(self, init):
         super().__init__()

@@ -93,7 +93,7 @@ EXPECTED = {
     "tf_shared_layer.py": "declared",
     "torch_apply_reinit.py": "nothing",
     "torch_fuse_conv_bn.py": "declared",
-    "torch_fx_traced_mlp.py": "declared",
+    "torch_fx_traced_mlp.py": "refused",
     "torch_parametrize_embedding.py": "declared",
     "torch_prune_structured.py": "declared",
     "torch_quantize_dynamic_subset.py": "declared",

@@ -28,7 +28,7 @@ from torch import nn
 from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import ConstructorCall
-from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.names import NameTable, not_importable
 from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.stages import stage
 
@@ -195,6 +195,8 @@ class Renderer:
             callee = self.names.reference(type(module), self._where(context, argument))
             sizes = parameter_sizes(module) if context.original_arguments else None
             return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
+        if call is None and "<locals>" in type(module).__qualname__:
+            raise not_importable(type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})")
         if call is None:
             raise DeclarationError(
                 f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
