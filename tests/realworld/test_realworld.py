@@ -80,7 +80,7 @@ EXPECTED = {
     "peft_lora_embedding.py": "declared",
     "peft_lora_gpt2_conv1d.py": "declared",
     "peft_lora_rslora_patterns.py": "declared",
-    "peft_two_adapters.py": "declared",
+    "peft_two_adapters.py": "refused",
     "peft_unwrapped_t5.py": "declared",
     "quanto_qint4_activations.py": "declared",
     "st_normalize_truncate.py": "declared",
