@@ -188,6 +188,8 @@ class Renderer:
     def _module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
         call = self.call_of(module)
         generated = self.name_of(module)
+        if generated is None and _built_from_items(module, call, self.changed(module)):
+            return self.container(module, context, argument)
         if generated is None and self.changed(module):
             raise _changed_without_class(module, context, argument)
         if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
@@ -234,6 +236,17 @@ class Renderer:
         return cst.Call(
             cst.Attribute(expression, cst.Name("to")), [cst.Arg(self.value(dtype, context, argument))]
         )
+
+    def container(self, container: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """``nn.ModuleList([...])``, ``nn.Sequential(...)`` or ``nn.ModuleDict({...})`` of the container's items
+        as they are now, each built by its own constructor call."""
+        callee = self.names.reference(type(container), self._where(context, argument))
+        items = container._modules
+        if isinstance(container, nn.ModuleDict):
+            return self.call(callee, (dict(items),), {}, context, type(container))
+        if isinstance(container, nn.ModuleList):
+            return self.call(callee, (list(items.values()),), {}, context, type(container))
+        return self.call(callee, tuple(items.values()), {}, context, type(container))
 
     def _own_dtype(self, module: nn.Module) -> torch.dtype | None:
         """The floating-point dtype of all of ``module``'s tensors when the script moved it out of its model's
@@ -375,6 +388,25 @@ def _default_instance(cls: type) -> Any:
         return cls()
     except Exception:
         return None
+
+
+def _built_from_items(module: nn.Module, call: ConstructorCall | None, changed: bool) -> bool:
+    """Whether a container module renders from its items as they are now rather than from its constructor call:
+    when its items changed after it was built (``layers.insert(0, layer)``), or when it was built from an
+    iterator its construction used up (``nn.ModuleList(reversed(layers))``).
+
+    Only plain containers whose items are all modules under their index (a ``Sequential`` built from an
+    ``OrderedDict`` keeps its names, so it is not rebuilt this way).
+    """
+    if type(module) not in (nn.ModuleList, nn.Sequential, nn.ModuleDict):
+        return False
+    items = module._modules
+    if any(item is None for item in items.values()):
+        return False
+    if not isinstance(module, nn.ModuleDict) and any(key != str(i) for i, key in enumerate(items)):
+        return False
+    consumed = call is not None and any(isinstance(arg, Iterator) for arg in [*call.args, *call.kwargs.values()])
+    return changed or call is None or consumed
 
 
 def _changed_without_class(module: nn.Module, context: RenderContext, argument: str) -> DeclarationError:
