@@ -435,11 +435,16 @@ def test_a_call_on_an_object_that_holds_the_model_is_refused_naming_the_changed_
                     layer.extra = nn.Linear(32, 32)
         """,
     )
-    trace, _ = traced(scripts, "from holders import Holder\nmodel = BertModel(config)\nHolder(model).add_heads()\n")
+    trace, _ = traced(
+        scripts, "from holders import Holder\nmodel = BertModel(config)\nHolder(model).add_heads()\n"
+    )
     with pytest.raises(DeclarationError) as refused:
         generate(trace, {"model": trace.namespace["model"]})
     message = str(refused.value)
     assert "The call of add_heads at " in message
-    assert "changed encoder.layer.0.extra, encoder.layer.1.extra, but it was made on a Holder that holds" in message
+    assert (
+        "changed encoder.layer.0.extra, encoder.layer.1.extra, but it was made on a Holder that holds"
+        in message
+    )
     assert "the model 'model' (as base), not on the model" in message
     assert message.endswith("(a function that changes the model in place).")

@@ -199,7 +199,9 @@ def test_unrenderable_arguments_name_path_class_and_argument(net_and_trace, mode
         trace,
         net.blocks[1],
         "fc",
-        record(trace, Scaled(nn.Identity(), scale=torch.arange(100.0)), nn.Identity(), scale=torch.arange(100.0)),
+        record(
+            trace, Scaled(nn.Identity(), scale=torch.arange(100.0)), nn.Identity(), scale=torch.arange(100.0)
+        ),
     )
     with pytest.raises(DeclarationError) as error:
         generate(trace, {"net": net}, mode=mode)

@@ -90,7 +90,7 @@ EXPECTED = {
     "tf_register_buffer.py": "declared",
     "tf_reorder_layers.py": "declared",
     "tf_sequential_mlp.py": "declared",
-    "tf_shared_layer.py": "declared",
+    "tf_shared_layer.py": "refused",
     "torch_apply_reinit.py": "nothing",
     "torch_compile_layer.py": "declared",
     "torch_qat_prepare.py": "declared",

@@ -158,7 +158,9 @@ def _holder(call: LibraryCall, roots: dict[str, nn.Module]) -> str:
     return "no model"
 
 
-def _changed_paths(call: LibraryCall, roots: dict[str, nn.Module], changes: dict[int, dict[str, Change]]) -> str:
+def _changed_paths(
+    call: LibraryCall, roots: dict[str, nn.Module], changes: dict[int, dict[str, Change]]
+) -> str:
     """The module paths ``call`` changed: ``encoder.layers.0.self_attn.q_proj, ...``."""
     owner_paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
     paths = [

@@ -198,7 +198,9 @@ class Renderer:
             sizes = parameter_sizes(module) if context.original_arguments else None
             return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
         if call is None and "<locals>" in type(module).__qualname__:
-            raise not_importable(type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})")
+            raise not_importable(
+                type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})"
+            )
         if call is None:
             raise DeclarationError(
                 f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
@@ -405,7 +407,9 @@ def _built_from_items(module: nn.Module, call: ConstructorCall | None, changed: 
         return False
     if not isinstance(module, nn.ModuleDict) and any(key != str(i) for i, key in enumerate(items)):
         return False
-    consumed = call is not None and any(isinstance(arg, Iterator) for arg in [*call.args, *call.kwargs.values()])
+    consumed = call is not None and any(
+        isinstance(arg, Iterator) for arg in [*call.args, *call.kwargs.values()]
+    )
     return changed or call is None or consumed
 
 

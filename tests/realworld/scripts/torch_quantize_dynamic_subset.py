@@ -1,7 +1,6 @@
 """Dynamic int8 quantization of the feed-forward layers of a BERT classifier only (`qconfig_spec`)."""
 
 import torch
-from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 
 torch.manual_seed(0)
