@@ -348,3 +348,18 @@ def test_builtin_modules_are_rebuilt_from_their_attributes(module, expected):
 def test_other_modules_have_no_builtin_constructor():
     assert builtin_constructor(_Wrapper(1)) is None
     assert builtin_constructor(nn.Sequential(nn.ReLU())) is None
+
+
+class _CompilerState:
+    """Like torch.compile's OptimizeContext: a callable object that holds run-time state."""
+
+    def __call__(self, function):
+        return function
+
+
+def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functions(names):
+    with pytest.raises(DeclarationError) as refused:
+        _renderer(names).call(cst.Name("Wrapper"), (_CompilerState(),), {}, _context(), cls=_Wrapper)
+    message = str(refused.value)
+    assert "define the function at the top level" not in message
+    assert "is best changed after building the model, in your own code." in message

@@ -441,14 +441,16 @@ def _fix_for(value: Any) -> str:
         return "pass the file's path (a string) and open the file inside the module's __init__ or forward."
     if inspect.isgenerator(value) or isinstance(value, Iterator):
         return "pass a list or tuple of literals instead of an iterator or generator."
-    if callable(value):
+    if inspect.isroutine(value):
         return (
             "define the function at the top level of a module (or of the script), without closure, and pass it "
             "by name; pass its parameters (literals) as separate arguments of the module."
         )
     return (
         "pass values the codemod can write back (the config, literals and containers of them, modules, "
-        "dataclasses, enums, dtypes), or build this value inside the module's own __init__."
+        "dataclasses, enums, dtypes), or build this value inside the module's own __init__; a module that a "
+        "library wraps or converts with such state (torch.compile, quantization preparation) is best changed "
+        "after building the model, in your own code."
     )
 
 
