@@ -64,6 +64,11 @@ def declared_code(output: Output) -> str:
     return "".join(class_code(output, name) for name in output.classes)
 
 
+def output_text(output: Output) -> str:
+    """The text of every file of the output, one after the other (subclass mode: its one file)."""
+    return "".join(file.text for file in output.files)
+
+
 def script_file(output: Output) -> GeneratedFile:
     """Vendor mode: the file of the script's own definitions that the vendored classes use."""
     [file] = [f for f in output.files if f.original_label is None]

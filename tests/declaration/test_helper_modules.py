@@ -157,3 +157,11 @@ def test_a_vendor_folder_holds_the_helper_class_in_the_scripts_file(project, cap
     assert helper not in text.replace(f"{helper}.py", "")
     assert text.index("class Scale(") < text.index("class NetModified(")
     assert "self.act = Scale(0.5)" in text
+    # From the repository root, with no scripts/ folder on the path, as the folder's users import it.
+    completed = _import_as_a_user(
+        repo,
+        f"from models.vendored.{script_file.stem} import NetModified; model = NetModified(); "
+        "print(type(model.act).__name__, float(model.act.factor))",
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "Scale 0.5"

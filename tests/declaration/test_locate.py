@@ -9,9 +9,10 @@ import libcst as cst
 import pytest
 import torch
 from libcst.metadata import MetadataWrapper, PositionProvider
+from output_support import output_text
 
 from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.checking.verify import build_root, load_generated
+from archit_codemod.declaration.checking.verify import build_root, load_output
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.sources.locate import parse_source
@@ -51,23 +52,25 @@ model.act = nn.GELU()
 """
 
 
-def _declare_and_rebuild(script, provenance=None):
+def _declare_and_rebuild(script, provenance=None, mode="subclass"):
     traced = run_script(script)
     roots = find_roots(traced)
-    generated = generate(traced, roots, provenance=provenance)
+    generated = generate(traced, roots, mode=mode, provenance=provenance)
     verify(generated, traced, roots)
-    with load_generated(generated.source) as namespace:
-        built = build_root(namespace, generated.root_classes["model"], roots["model"], traced)
+    with load_output(generated) as package:
+        module, class_name = generated.roots["model"]
+        built = build_root(package.module(module), class_name, roots["model"], traced)
     built.load_state_dict(roots["model"].state_dict(), strict=True)
     x = torch.randn(2, 8)
     assert torch.equal(built(x), roots["model"](x))
-    return generated.source, built
+    return output_text(generated), built
 
 
-def test_a_decorated_init_of_a_script_class_is_found(scripts):
+def test_a_decorated_init_of_a_script_class_is_found(scripts, mode):
     script = scripts("decorated.py", DECORATED_BLOCK + MODIFY)
-    source, built = _declare_and_rebuild(script)
-    assert "class BlockModified(Block):" in source
+    source, built = _declare_and_rebuild(script, mode=mode)
+    if mode == "subclass":
+        assert "class BlockModified(Block):" in source
     # The copy keeps the decorator, so the generated __init__ is wrapped the same way.
     assert "    @logged\n    def __init__(self, width):\n" in source
     assert "        self.act = nn.GELU()\n" in source

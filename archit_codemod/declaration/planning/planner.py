@@ -9,7 +9,9 @@ assembled.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from archit_codemod.declaration.checking.compare import main_dtype
@@ -19,7 +21,11 @@ from archit_codemod.declaration.planning.library_calls import modules_in, replay
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
-from archit_codemod.declaration.planning.post_init import replacements_post_init_changes, without_deferred
+from archit_codemod.declaration.planning.post_init import (
+    Deferred,
+    replacements_post_init_changes,
+    without_deferred,
+)
 from archit_codemod.declaration.planning.transformers_policy import (
     calls_sharing_modules,
     refuse_shared_modules,
@@ -29,7 +35,7 @@ from archit_codemod.declaration.records import LibraryCall, SettingChange, Trace
 from archit_codemod.declaration.rendering.names import NameTable
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
-from archit_codemod.declaration.tracing.changes import Change, net_changes
+from archit_codemod.declaration.tracing.changes import Changes, net_changes
 
 
 def make_plan(
@@ -54,47 +60,28 @@ def make_plan(
     """
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
-    changes = net_changes(trace)
-    sharing = [call for root in roots.values() for call in calls_sharing_modules(root, changes)]
-    replayed = list(
-        {id(call): call for call in [*replayed_calls(trace, changes), *replayed, *sharing]}.values()
-    )
-    # What the generated model classes say about ties follows every replacement, also those made again after
-    # __init__ by a call that shares a module (the ties name the modules it replaced).
-    tie_changes = without_replayed(changes, [call for call in replayed if call not in sharing])
-    replays = _replays_by_root(roots, replayed, changes)
-    changes = without_replayed(changes, replayed)
-    deferred = {name: replacements_post_init_changes(root, changes) for name, root in roots.items()}
-    deferred = {name: found for name, found in deferred.items() if found}
-    declared = changes
-    changes = without_deferred(changes, [entry for found in deferred.values() for entry in found])
+    when = _when_made(trace, roots, replayed)
     names = NameTable(script)
     settings = {
         name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
     }
-    dirty = Dirty(changes, finished={id(roots[name]) for name in [*replays, *settings, *deferred]})
-    model_dtypes = {
-        id(module): dtype
-        for root in roots.values()
-        if (dtype := main_dtype(root)) is not None
-        for module in root.modules()
-    }
+    finished = {id(roots[name]) for name in [*when.replays, *settings, *when.deferred]}
     planning = Planning(
         trace,
         script,
-        changes,
-        dirty,
+        when.in_init,
+        Dirty(when.in_init, finished=finished),
         names,
         ClassNamer(names, suffix),
-        model_dtypes=model_dtypes,
-        all_changes=tie_changes,
+        model_dtypes=_model_dtypes(roots),
+        all_changes=when.followed_by_ties,
     )
-    planning.replays = {id(roots[name]): calls for name, calls in replays.items()}
+    planning.replays = {id(roots[name]): calls for name, calls in when.replays.items()}
     planning.settings = {id(roots[name]): changed for name, changed in settings.items()}
-    planning.deferred = {id(roots[name]): found for name, found in deferred.items()}
+    planning.deferred = {id(roots[name]): found for name, found in when.deferred.items()}
     for root in roots.values():
         if planning.dirty(root):
-            refuse_shared_modules(root, declared, planning.warn)
+            refuse_shared_modules(root, when.declared, planning.warn)
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
             with stage("planning", path=str(instance)):
@@ -118,8 +105,52 @@ def make_plan(
     )
 
 
+@dataclass(frozen=True)
+class _WhenMade:
+    """The recorded changes, sorted by when the generated classes make them."""
+
+    in_init: Changes
+    """Made by the ``__init__`` of the generated classes."""
+    replays: dict[str, list[LibraryCall]]
+    """Root name -> the library calls its generated class makes again after ``__init__``."""
+    deferred: dict[str, Deferred]
+    """Root name -> the replacements its generated class makes after ``post_init``, which would change them."""
+    declared: Changes
+    """Every change but the replayed calls' (whichever stage makes it)."""
+    followed_by_ties: Changes
+    """The changes that what the generated classes say about ties follows."""
+
+
+def _when_made(trace: Trace, roots: dict[str, nn.Module], replayed: Sequence[LibraryCall]) -> _WhenMade:
+    changes = net_changes(trace)
+    sharing = [call for root in roots.values() for call in calls_sharing_modules(root, changes)]
+    replayed = list(
+        {id(call): call for call in [*replayed_calls(trace, changes), *replayed, *sharing]}.values()
+    )
+    # The ties follow every replacement, also those a call that shares a module makes again after __init__ (the
+    # ties name the modules it replaced).
+    followed_by_ties = without_replayed(changes, [call for call in replayed if call not in sharing])
+    declared = without_replayed(changes, replayed)
+    deferred = {name: replacements_post_init_changes(root, declared) for name, root in roots.items()}
+    deferred = {name: found for name, found in deferred.items() if found}
+    in_init = without_deferred(declared, [entry for found in deferred.values() for entry in found])
+    return _WhenMade(
+        in_init, _replays_by_root(roots, replayed, changes), deferred, declared, followed_by_ties
+    )
+
+
+def _model_dtypes(roots: dict[str, nn.Module]) -> dict[int, torch.dtype]:
+    """``id(module)`` -> the main dtype of its root model, for every module of a root that has one."""
+    return {
+        id(module): dtype
+        for root in roots.values()
+        if (dtype := main_dtype(root)) is not None
+        for module in root.modules()
+    }
+
+
 def _replays_by_root(
-    roots: dict[str, nn.Module], replayed: list[LibraryCall], changes: dict[int, dict[str, Change]]
+    roots: dict[str, nn.Module], replayed: list[LibraryCall], changes: Changes
 ) -> dict[str, list[LibraryCall]]:
     """The replayed calls of each root: those made on a module of it (as receiver or argument).
 
@@ -158,9 +189,7 @@ def _holder(call: LibraryCall, roots: dict[str, nn.Module]) -> str:
     return "no model"
 
 
-def _changed_paths(
-    call: LibraryCall, roots: dict[str, nn.Module], changes: dict[int, dict[str, Change]]
-) -> str:
+def _changed_paths(call: LibraryCall, roots: dict[str, nn.Module], changes: Changes) -> str:
     """The module paths ``call`` changed: ``encoder.layers.0.self_attn.q_proj, ...``."""
     owner_paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
     paths = [

@@ -19,9 +19,8 @@ from torch import nn
 
 from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
 from archit_codemod.declaration.planning.walk import join
-from archit_codemod.declaration.tracing.changes import Change, changes_without
+from archit_codemod.declaration.tracing.changes import Change, Changes, changes_without
 
-Changes = dict[int, dict[str, Change]]
 Deferred = list[tuple[str, Change]]
 """``(path from the root, change)`` of each replacement made after ``post_init``."""
 

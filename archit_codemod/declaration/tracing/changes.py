@@ -37,7 +37,11 @@ class Change:
         return f"{modification.filename}:{modification.lineno}"
 
 
-def net_changes(trace: Trace) -> dict[int, dict[str, Change]]:
+Changes = dict[int, dict[str, Change]]
+"""``id(owner) -> {child name: Change}``."""
+
+
+def net_changes(trace: Trace) -> Changes:
     """``id(owner) -> {child name: Change}`` for every child whose final state differs from its original."""
     first_of: dict[tuple[int, str], Modification] = {}
     owners: dict[int, nn.Module] = {}
@@ -45,7 +49,7 @@ def net_changes(trace: Trace) -> dict[int, dict[str, Change]]:
         key = (id(modification.owner), modification.name)
         first_of.setdefault(key, modification)
         owners[id(modification.owner)] = modification.owner
-    changes: dict[int, dict[str, Change]] = {}
+    changes: Changes = {}
     for (owner_id, name), first in first_of.items():
         owner = owners[owner_id]
         present = name in owner._modules
@@ -64,11 +68,9 @@ def net_changes(trace: Trace) -> dict[int, dict[str, Change]]:
     return changes
 
 
-def changes_without(
-    changes: dict[int, dict[str, Change]], dropped: Callable[[Change], bool]
-) -> dict[int, dict[str, Change]]:
+def changes_without(changes: Changes, dropped: Callable[[Change], bool]) -> Changes:
     """``changes`` without those ``dropped`` accepts; an owner left with none is left out."""
-    kept: dict[int, dict[str, Change]] = {}
+    kept: Changes = {}
     for owner, owner_changes in changes.items():
         rest = {name: change for name, change in owner_changes.items() if not dropped(change)}
         if rest:
