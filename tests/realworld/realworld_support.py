@@ -71,9 +71,6 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
     "st_lora.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "st_normalize_truncate.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "torch_quantize_dynamic.py": "transformers' save_pretrained cannot save torch's packed quantized parameters",
-    "torch_quantize_dynamic_subset.py": (
-        "transformers' save_pretrained cannot save torch's packed quantized parameters"
-    ),
     "quanto_qint8_freeze.py": _CANNOT_LOAD_QUANTO,
     "quanto_qfloat8.py": _CANNOT_LOAD_QUANTO,
 }
