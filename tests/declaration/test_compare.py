@@ -139,6 +139,18 @@ def test_plain_settings_are_compared_and_other_attributes_are_not():
     ]
 
 
+def test_the_folder_a_model_was_loaded_from_is_no_difference(tmp_path):
+    BertForMaskedLM(TINY_BERT).save_pretrained(tmp_path)
+    loaded = BertForMaskedLM.from_pretrained(tmp_path)
+    assert loaded.name_or_path == str(tmp_path)
+    assert described(BertForMaskedLM(TINY_BERT), loaded) == []
+    changed = BertForMaskedLM(TINY_BERT)
+    changed.name_or_path, changed.cls.predictions.width = "elsewhere", 3
+    assert described(BertForMaskedLM(TINY_BERT), changed) == [
+        "cls.predictions: setting width = 3 not in the original model"
+    ]
+
+
 def test_a_child_set_to_none_reads_like_an_attribute_set_to_none():
     class MaybeAct(nn.Module):
         def __init__(self, with_act: bool):

@@ -411,3 +411,35 @@ def test_a_new_gpt2_head_with_tying_turned_off_as_advised_is_nothing_to_declare(
     model = trace.namespace["model"]
     rebuilt = transformers.GPT2LMHeadModel(model.config)
     assert rebuilt.lm_head.weight is not rebuilt.transformer.wte.weight
+
+
+def test_a_call_on_an_object_that_holds_the_model_is_refused_naming_the_changed_paths_and_the_holder(scripts):
+    # As PeftModel.add_adapter: a method of a wrapper builds modules inside the model it holds.
+    scripts(
+        "holders.py",
+        """
+        from torch import nn
+
+        class Holder(nn.Module):
+            def __init__(self, model):
+                super().__init__()
+                self.base = model
+
+            def add_heads(self):
+                for layer in self.base.encoder.layer:
+                    layer.extra = nn.Linear(32, 32)
+        """,
+    )
+    trace, _ = traced(
+        scripts, "from holders import Holder\nmodel = BertModel(config)\nHolder(model).add_heads()\n"
+    )
+    with pytest.raises(DeclarationError) as refused:
+        generate(trace, {"model": trace.namespace["model"]})
+    message = str(refused.value)
+    assert "The call of add_heads at " in message
+    assert (
+        "changed encoder.layer.0.extra, encoder.layer.1.extra, but it was made on a Holder that holds"
+        in message
+    )
+    assert "the model 'model' (as base), not on the model" in message
+    assert message.endswith("(a function that changes the model in place).")

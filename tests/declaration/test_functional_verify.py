@@ -165,3 +165,19 @@ def edited(output: Output, old: str, new: str) -> Output:
     """``output`` with ``old`` replaced by ``new`` in its one file (a generated file edited by hand)."""
     [file] = output.files
     return dataclasses.replace(output, files=(dataclasses.replace(file, text=file.text.replace(old, new)),))
+
+
+def test_a_library_call_on_the_root_that_fails_on_meta_is_refused_naming_the_root(scripts):
+    # PEFT BOFT computes its butterfly permutations with Tensor.item() when it wraps a layer.
+    body = (
+        "from peft import BOFTConfig, inject_adapter_in_model\n"
+        "model = BertModel(config)\n"
+        "inject_adapter_in_model(BOFTConfig(boft_block_size=4, target_modules=['query']), model)\n"
+    )
+    generated, trace, roots = generated_for(scripts, body)
+    with pytest.raises(DeclarationError) as refused:
+        verify(generated, trace, roots)
+    message = str(refused.value)
+    assert "`inject_adapter_in_model(...)` (on <root>) on the meta device" in message
+    assert "raises RuntimeError: Tensor.item() cannot be called on meta tensors" in message
+    assert message.endswith("or use a form of the library that changes the model in place.")

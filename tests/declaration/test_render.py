@@ -254,9 +254,33 @@ def test_calls_keep_positional_and_keyword_arguments_as_passed(names):
 
 
 @pytest.mark.parametrize(
+    ("tensor", "expected"),
+    [
+        (torch.tensor(1.5), "torch.tensor(1.5, dtype=torch.float32)"),
+        (torch.tensor([[1, 2], [3, 4]]), "torch.tensor([[1, 2], [3, 4]], dtype=torch.int64)"),
+        (torch.tensor([True, False]), "torch.tensor([True, False], dtype=torch.bool)"),
+        (torch.tensor([float("-inf"), 0.25]), "torch.tensor([float('-inf'), 0.25], dtype=torch.float32)"),
+        (torch.zeros(3, 20, dtype=torch.bfloat16), "torch.full((3, 20), 0.0, dtype=torch.bfloat16)"),
+        (torch.empty(0, 4), "torch.empty((0, 4), dtype=torch.float32)"),
+    ],
+)
+def test_small_and_constant_tensors_render_as_the_factory_call_that_makes_them_again(names, tensor, expected):
+    rendered = _code(_renderer(names).value(tensor, _context(), "tensor"))
+    assert rendered == expected
+    again = eval(rendered)
+    assert again.dtype == tensor.dtype and again.shape == tensor.shape and torch.equal(again, tensor)
+
+
+def test_a_float32_value_renders_exactly():
+    tensor = torch.tensor([0.1, 1 / 3], dtype=torch.float32)  # neither is exact in binary
+    again = eval(_code(_renderer(NameTable()).value(tensor, _context(), "tensor")))
+    assert torch.equal(again, tensor)
+
+
+@pytest.mark.parametrize(
     "value",
-    [torch.zeros(2), lambda x: x, io.StringIO("x"), object()],
-    ids=["tensor", "lambda", "open file", "unknown object"],
+    [torch.arange(100.0), nn.Parameter(torch.zeros(2)), lambda x: x, io.StringIO("x"), object()],
+    ids=["large varied tensor", "parameter", "lambda", "open file", "unknown object"],
 )
 def test_values_without_source_form_are_refused_with_path_class_and_argument(names, value):
     with pytest.raises(DeclarationError) as error:
@@ -275,6 +299,22 @@ def test_a_closure_is_refused(names):
 
     with pytest.raises(DeclarationError, match="'fn'"):
         _renderer(names).value(scale, _context(), "fn")
+
+
+def test_a_class_defined_inside_a_function_is_refused_as_such_with_a_fix(names):
+    def make_graph_like_module() -> nn.Module:
+        class Impl(nn.Module):  # as torch.fx's GraphModule.__new__ creates GraphModuleImpl
+            pass
+
+        return Impl()
+
+    with pytest.raises(DeclarationError) as refused:
+        _renderer(names).value(make_graph_like_module(), _context(), "intermediate")
+    message = str(refused.value)
+    assert message.startswith("Cannot declare encoder.layer.0.attention (in BertAttention): ")
+    assert "make_graph_like_module.<locals>.Impl is defined inside a function" in message
+    assert "Fix: define it at the top level of the script or of a module" in message
+    assert "without tracing" not in message  # it was traced: its class is what cannot be named
 
 
 class _Wrapper(nn.Module):
@@ -308,3 +348,18 @@ def test_builtin_modules_are_rebuilt_from_their_attributes(module, expected):
 def test_other_modules_have_no_builtin_constructor():
     assert builtin_constructor(_Wrapper(1)) is None
     assert builtin_constructor(nn.Sequential(nn.ReLU())) is None
+
+
+class _CompilerState:
+    """Like torch.compile's OptimizeContext: a callable object that holds run-time state."""
+
+    def __call__(self, function):
+        return function
+
+
+def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functions(names):
+    with pytest.raises(DeclarationError) as refused:
+        _renderer(names).call(cst.Name("Wrapper"), (_CompilerState(),), {}, _context(), cls=_Wrapper)
+    message = str(refused.value)
+    assert "define the function at the top level" not in message
+    assert "is best changed after building the model, in your own code." in message

@@ -76,18 +76,28 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-_DERIVED = frozenset({"training", "all_tied_weights_keys"})
-"""Not settings: the train/eval flag, and transformers' record of the ties its ``post_init`` declared, which a
-script that breaks a tie leaves stale (ties themselves are compared as tensors that are one)."""
+_DERIVED = frozenset({"training", "gradient_checkpointing", "all_tied_weights_keys", "name_or_path"})
+"""Not settings: training state (the train/eval flag, transformers' gradient checkpointing flag: how a model
+trains, not what it computes, and not saved in a checkpoint), transformers' record of the ties its ``post_init``
+declared, which a script that breaks a tie leaves stale (ties themselves are compared as tensors that are one),
+and the folder ``from_pretrained`` loaded the weights from (a loading record, like the device)."""
+
+_TRAINING_HOOKS = ("enable_input_require_grads.<locals>.make_inputs_require_grads",)
+"""Hooks that are training state: transformers' ``gradient_checkpointing_enable`` makes the input embeddings'
+output require grad with this forward hook."""
 
 
 def settings(module: nn.Module) -> dict[str, Any]:
-    """The module's own public plain attributes (numbers, strings, flags, dtypes, containers of those)."""
-    return {
-        name: value
+    """The module's own public plain attributes (numbers, strings, flags, dtypes, containers of those), and its
+    children set to ``None`` (``model.pooler = None`` on a model that had a pooler), which read as attributes
+    set to ``None``, as the original ``__init__`` writes them (``self.pooler = ... if add_pooling_layer else None``)."""
+    found = {name: None for name, child in module._modules.items() if child is None}
+    found.update(
+        (name, value)
         for name, value in vars(module).items()
         if not name.startswith("_") and name not in _DERIVED and _is_plain(value)
-    }
+    )
+    return found
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -116,8 +126,10 @@ def hooks(module: nn.Module) -> dict[str, list[str]]:
     found = {}
     for table in _HOOK_TABLES:
         registered = getattr(module, table, None) or {}
-        if registered:
-            found[table.strip("_")] = [_describe_hook(hook) for hook in registered.values()]
+        described = [_describe_hook(hook) for hook in registered.values()]
+        described = [name for name in described if not name.endswith(_TRAINING_HOOKS)]
+        if described:
+            found[table.strip("_")] = described
     return found
 
 

@@ -66,8 +66,10 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
         "in its constructor and not saved, come back uninitialised"
     ),
     "torch_plain_mlp.py": "not a transformers model: no config to save",
+    "torch_fuse_conv_bn.py": "not a transformers model: no config to save",
     "st_dense_swap.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "st_lora.py": "a SentenceTransformer, not a transformers PreTrainedModel",
+    "st_normalize_truncate.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "torch_quantize_dynamic.py": "transformers' save_pretrained cannot save torch's packed quantized parameters",
     "quanto_qint8_freeze.py": _CANNOT_LOAD_QUANTO,
     "quanto_qfloat8.py": _CANNOT_LOAD_QUANTO,

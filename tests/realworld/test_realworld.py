@@ -74,6 +74,23 @@ EXPECTED = {
     "torch_weight_norm.py": "declared",
     "vision_convnext_head.py": "declared",
     "vision_vit_lora.py": "declared",
+    "peft_boft.py": "refused",
+    "peft_ln_tuning.py": "declared",
+    "peft_lora_all_linear.py": "declared",
+    "peft_lora_gpt2_conv1d.py": "declared",
+    "peft_two_adapters.py": "refused",
+    "peft_unwrapped_t5.py": "declared",
+    "st_normalize_truncate.py": "refused",
+    "tf_del_layer_and_pooler.py": "declared",
+    "tf_local_class.py": "refused",
+    "tf_register_buffer.py": "declared",
+    "tf_reorder_layers.py": "declared",
+    "tf_shared_layer.py": "refused",
+    "torch_compile_layer.py": "refused",
+    "torch_qat_prepare.py": "refused",
+    "tf_checkpointing_eager_attention.py": "nothing",
+    "torch_fuse_conv_bn.py": "declared",
+    "torch_fx_traced_mlp.py": "refused",
 }
 
 

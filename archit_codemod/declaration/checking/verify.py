@@ -331,12 +331,12 @@ def _replays_refused(output: Output, package: LoadedOutput, shown: str) -> Itera
 def _replay_refusal(
     shown: str, line: str, output: Output, error: BaseException, where: str = ""
 ) -> DeclarationError:
-    targets = output.replays.get(line, ())
+    targets = [target or "<root>" for target in output.replays.get(line, ())]
     received = f" (on {', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''})" if targets else ""
     return DeclarationError(
         f"{shown}: the library call the script made cannot be made again in a generated class: "
         f"`{line}...)`{received}{where} "
-        f"raises {type(error).__name__}: {short_error(error)} Fix: apply this change after building the model, in "
+        f"raises {short_error(error)} Fix: apply this change after building the model, in "
         "your own code (the checkpoint does not hold it), or use a form of the library that changes the model in "
         "place."
     )

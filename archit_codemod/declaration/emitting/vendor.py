@@ -29,6 +29,7 @@ from archit_codemod.declaration.editing.layout import LayoutTooLong, layout_stat
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
 from archit_codemod.declaration.emitting.header import change_comment, change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
+from archit_codemod.declaration.emitting.lazy_imports import GuardLazyImports
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.emitting.subclass import copied_classes
 from archit_codemod.declaration.emitting.vendor_file import (
@@ -212,7 +213,7 @@ class _VendorEmitter:
         """The original module with references renamed, classes edited and relative imports made absolute."""
         transformers = [RenameReferences(file.references), RenameClassLists(renames)]
         if not file.is_script:
-            transformers.append(AbsoluteImports(file.parsed))
+            transformers += [AbsoluteImports(file.parsed), GuardLazyImports()]
         transformers.append(_EditClasses(self, file))
         return file.parsed.module.visit(Together(transformers))
 

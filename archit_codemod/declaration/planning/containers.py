@@ -51,10 +51,17 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
     item_changes = planning.changes.get(id(container), {})
     layout = _container_layout(container, item_changes, path)
     planned = _planned_items(owner, container, item_changes, path)
-    if not planned and not layout.dropped and not layout.removed_keys:
+    if not planned and not layout.dropped and not layout.removed_keys and not layout.rebuilt:
         return
     owner.causes.extend(_causes(planned, item_changes, path))
     statements = owner.statements.rewritable(name, planning.call_of(container))
+    if layout.rebuilt:
+        # Items removed from the middle, inserted or reordered: the container is built with its items as they
+        # are now, each by its own constructor call (BertLayer(config, layer_idx=1) first).
+        value = planning.renderer.container(container, owner.context(path), name)
+        owner.edits.extend(ReplaceValue(statement, name, value) for statement in statements)
+        owner.summary.append(f"{name}: {type(container).__name__} of its items as the script left them")
+        return
     source = owner.source_for(statements)
 
     def item_expression(key: str, original: cst.BaseExpression | None) -> cst.BaseExpression:
@@ -261,6 +268,8 @@ class _ContainerLayout:
     dropped: int = 0
     removed_keys: list[str] = field(default_factory=list)
     appended_keys: list[str] = field(default_factory=list)
+    rebuilt: bool = False
+    """Items were removed from the middle, inserted or reordered: the container is built from its items."""
 
 
 def _container_layout(container: nn.Module, changes: dict[str, Change], path: str) -> _ContainerLayout:
@@ -283,12 +292,7 @@ def _container_layout(container: nn.Module, changes: dict[str, Change], path: st
     count = len(container._modules)
     tail = [str(index) for index in range(count, count + len(deleted))]
     if moved or (deleted and added) or sorted(deleted, key=_as_index) != tail:
-        raise DeclarationError(
-            f"{path}: items of this {kind} were removed from its middle, inserted or reordered (at "
-            f"{next(iter(changes.values())).where}); the codemod can declare items replaced, appended at its end or "
-            f"deleted from its end only. Fix: build the {kind} you want and assign it as a whole "
-            f"(owner.attribute = nn.{kind}(...))."
-        )
+        return _ContainerLayout([], rebuilt=True)
     kept = [key for key in container._modules if key not in added]
     if any(not key.isdigit() for key in [*added, *deleted]):
         raise DeclarationError(

@@ -134,7 +134,9 @@ def _when_made(trace: Trace, roots: dict[str, nn.Module], replayed: Sequence[Lib
     deferred = {name: replacements_post_init_changes(root, declared) for name, root in roots.items()}
     deferred = {name: found for name, found in deferred.items() if found}
     in_init = without_deferred(declared, [entry for found in deferred.values() for entry in found])
-    return _WhenMade(in_init, _replays_by_root(roots, replayed), deferred, declared, followed_by_ties)
+    return _WhenMade(
+        in_init, _replays_by_root(roots, replayed, changes), deferred, declared, followed_by_ties
+    )
 
 
 def _model_dtypes(roots: dict[str, nn.Module]) -> dict[int, torch.dtype]:
@@ -148,7 +150,7 @@ def _model_dtypes(roots: dict[str, nn.Module]) -> dict[int, torch.dtype]:
 
 
 def _replays_by_root(
-    roots: dict[str, nn.Module], replayed: list[LibraryCall]
+    roots: dict[str, nn.Module], replayed: list[LibraryCall], changes: Changes
 ) -> dict[str, list[LibraryCall]]:
     """The replayed calls of each root: those made on a module of it (as receiver or argument).
 
@@ -161,13 +163,45 @@ def _replays_by_root(
         modules = list(modules_in([call.receiver, *call.arguments.values()]))
         reached = [name for name, ids in contents.items() if any(id(module) in ids for module in modules)]
         if len(reached) != 1:
+            made_on = "several models: " + ", ".join(reached) if reached else _holder(call, roots)
+            choose = ", or choose one model with --model" if reached else ""
             raise DeclarationError(
-                f"The call of {call.name} at {call.filename}:{call.lineno} changed the model, but it was made on "
-                f"{'no model' if not reached else 'several models: ' + ', '.join(reached)}, so no one generated "
-                "class can make it again. Fix: make the call on the model to declare, or choose it with --model."
+                f"The call of {call.name} at {call.filename}:{call.lineno} changed "
+                f"{_changed_paths(call, roots, changes)}, but it was made on {made_on}, so no one generated class "
+                "can make it again. Fix: make the change with a call on the model to declare or on one of its "
+                f"modules (a function that changes the model in place){choose}."
             )
         found.setdefault(reached[0], []).append(call)
     return found
+
+
+def _holder(call: LibraryCall, roots: dict[str, nn.Module]) -> str:
+    """What a call that reached no root was made on: ``a PeftModel that holds the model 'model' (as
+    base_model.model)``, or ``no model``."""
+    if isinstance(call.receiver, nn.Module):
+        paths = {id(module): path for path, module in call.receiver.named_modules()}
+        for name, root in roots.items():
+            if id(root) in paths:
+                return (
+                    f"a {type(call.receiver).__qualname__} that holds the model {name!r} (as {paths[id(root)]}), "
+                    "not on the model"
+                )
+    return "no model"
+
+
+def _changed_paths(call: LibraryCall, roots: dict[str, nn.Module], changes: Changes) -> str:
+    """The module paths ``call`` changed: ``encoder.layers.0.self_attn.q_proj, ...``."""
+    owner_paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
+    paths = [
+        f"{owner_paths[owner]}.{change.name}".lstrip(".")
+        for owner, owner_changes in changes.items()
+        if owner in owner_paths
+        for change in owner_changes.values()
+        if change.first.call is call
+    ]
+    if not paths:
+        return "the model"
+    return ", ".join(sorted(paths)[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:

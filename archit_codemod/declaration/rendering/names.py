@@ -325,7 +325,7 @@ class NameTable:
         module_name = getattr(obj, "__module__", None)
         qualname = getattr(obj, "__qualname__", None)
         if module_name is None or qualname is None or "<" in qualname:
-            raise DeclarationError(f"{where}: {_describe(obj)} cannot be imported by name.")
+            raise not_importable(obj, where)
         head = qualname.split(".")[0]
         if self.script.owns(obj):
             if _lookup_name(self.script.namespace, qualname) is not obj:
@@ -407,6 +407,22 @@ class NameTable:
 class _Unknown:
     def __init__(self, name: str):
         self.name = name
+
+
+def not_importable(obj: Any, where: str) -> DeclarationError:
+    """The refusal for a class or function that generated code cannot name: one defined inside a function
+    (a closure, a class that a library creates at run time such as torch.fx's ``GraphModuleImpl``)."""
+    if "<locals>" in (getattr(obj, "__qualname__", None) or ""):
+        return DeclarationError(
+            f"{where}: {_describe(obj)} is defined inside a function when it runs, so generated code cannot "
+            "import it by name. Fix: define it at the top level of the script or of a module (pass what it "
+            "uses from the function as constructor arguments), or make this change after building the model, "
+            "in your own code."
+        )
+    return DeclarationError(
+        f"{where}: {_describe(obj)} cannot be imported by name. Fix: give it a top-level name in the script or "
+        "in an importable module."
+    )
 
 
 def _describe(obj: Any) -> str:

@@ -28,7 +28,8 @@ from torch import nn
 from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import ConstructorCall
-from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.names import NameTable, not_importable
+from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
@@ -171,6 +172,9 @@ class Renderer:
             return self.module(value, context, argument)
         if inspect.isclass(value) or _is_plain_function(value):
             return self.names.reference(value, self._where(context, argument))
+        if isinstance(value, torch.Tensor) and tensor_source(value, "torch") is not None:
+            torch_name = self.names.reference(torch, self._where(context, argument))
+            return cst.parse_expression(tensor_source(value, cst.Module([]).code_for_node(torch_name)) or "")
         raise self.refusal(context, argument, value)
 
     def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
@@ -184,6 +188,8 @@ class Renderer:
     def _module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
         call = self.call_of(module)
         generated = self.name_of(module)
+        if generated is None and _built_from_items(module, call, self.changed(module)):
+            return self.container(module, context, argument)
         if generated is None and self.changed(module):
             raise _changed_without_class(module, context, argument)
         if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
@@ -191,6 +197,10 @@ class Renderer:
             callee = self.names.reference(type(module), self._where(context, argument))
             sizes = parameter_sizes(module) if context.original_arguments else None
             return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
+        if call is None and "<locals>" in type(module).__qualname__:
+            raise not_importable(
+                type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})"
+            )
         if call is None:
             raise DeclarationError(
                 f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
@@ -228,6 +238,17 @@ class Renderer:
         return cst.Call(
             cst.Attribute(expression, cst.Name("to")), [cst.Arg(self.value(dtype, context, argument))]
         )
+
+    def container(self, container: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
+        """``nn.ModuleList([...])``, ``nn.Sequential(...)`` or ``nn.ModuleDict({...})`` of the container's items
+        as they are now, each built by its own constructor call."""
+        callee = self.names.reference(type(container), self._where(context, argument))
+        items = container._modules
+        if isinstance(container, nn.ModuleDict):
+            return self.call(callee, (dict(items),), {}, context, type(container))
+        if isinstance(container, nn.ModuleList):
+            return self.call(callee, (list(items.values()),), {}, context, type(container))
+        return self.call(callee, tuple(items.values()), {}, context, type(container))
 
     def _own_dtype(self, module: nn.Module) -> torch.dtype | None:
         """The floating-point dtype of all of ``module``'s tensors when the script moved it out of its model's
@@ -371,6 +392,27 @@ def _default_instance(cls: type) -> Any:
         return None
 
 
+def _built_from_items(module: nn.Module, call: ConstructorCall | None, changed: bool) -> bool:
+    """Whether a container module renders from its items as they are now rather than from its constructor call:
+    when its items changed after it was built (``layers.insert(0, layer)``), or when it was built from an
+    iterator its construction used up (``nn.ModuleList(reversed(layers))``).
+
+    Only plain containers whose items are all modules under their index (a ``Sequential`` built from an
+    ``OrderedDict`` keeps its names, so it is not rebuilt this way).
+    """
+    if type(module) not in (nn.ModuleList, nn.Sequential, nn.ModuleDict):
+        return False
+    items = module._modules
+    if any(item is None for item in items.values()):
+        return False
+    if not isinstance(module, nn.ModuleDict) and any(key != str(i) for i, key in enumerate(items)):
+        return False
+    consumed = call is not None and any(
+        isinstance(arg, Iterator) for arg in [*call.args, *call.kwargs.values()]
+    )
+    return changed or call is None or consumed
+
+
 def _changed_without_class(module: nn.Module, context: RenderContext, argument: str) -> DeclarationError:
     where = context.path or "<root>"
     if type(module) in (nn.ModuleList, nn.Sequential, nn.ModuleDict):
@@ -399,14 +441,16 @@ def _fix_for(value: Any) -> str:
         return "pass the file's path (a string) and open the file inside the module's __init__ or forward."
     if inspect.isgenerator(value) or isinstance(value, Iterator):
         return "pass a list or tuple of literals instead of an iterator or generator."
-    if callable(value):
+    if inspect.isroutine(value):
         return (
             "define the function at the top level of a module (or of the script), without closure, and pass it "
             "by name; pass its parameters (literals) as separate arguments of the module."
         )
     return (
         "pass values the codemod can write back (the config, literals and containers of them, modules, "
-        "dataclasses, enums, dtypes), or build this value inside the module's own __init__."
+        "dataclasses, enums, dtypes), or build this value inside the module's own __init__; a module that a "
+        "library wraps or converts with such state (torch.compile, quantization preparation) is best changed "
+        "after building the model, in your own code."
     )
 
 
