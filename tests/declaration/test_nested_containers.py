@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 
+import pytest
 import torch
 
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
 from archit_codemod.declaration.checking.verify import build_root, load_output
+from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.tracing.tracer import run_script
 
 SCRIPT = """
@@ -97,3 +99,12 @@ def test_one_changed_nested_item_is_picked_by_both_indices(scripts, mode):
         "for block_index, block_size in enumerate(config.block_sizes)])"
     )
     assert type(roots["model"].funnel.encoder.blocks[1][1].attention.layer_norm) is torch.nn.LayerNorm
+
+
+def test_a_nested_container_of_another_length_is_refused_naming_it(scripts, mode):
+    trace = run_script(scripts("funnel_nested.py", SCRIPT + "del model.funnel.encoder.blocks[1][1]\n"))
+    roots = roots_to_declare(trace)
+    with pytest.raises(
+        DeclarationError, match=r"funnel\.encoder\.blocks\.1: items were added to, deleted from"
+    ):
+        generate(trace, roots, mode=mode)

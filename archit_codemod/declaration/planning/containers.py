@@ -124,14 +124,14 @@ def _planned_items(
 
 
 def _nested_items(owner: OwnerEdits, inner: nn.Module, path: str, outer: nn.Module) -> NestedItems:
-    """The item plans of a container nested in ``outer``; refuses a change of its length."""
+    """The item plans of a container nested in ``outer``; refuses a change of its length or order."""
     inner_changes = owner.planning.changes.get(id(inner), {})
     layout = _container_layout(inner, inner_changes, path)
-    if layout.dropped or layout.removed_keys or layout.appended_keys:
+    if layout.dropped or layout.removed_keys or layout.appended_keys or layout.rebuilt:
         raise DeclarationError(
-            f"{path}: items were added to or deleted from this {type(inner).__name__} nested in the "
+            f"{path}: items were added to, deleted from or moved in this {type(inner).__name__} nested in the "
             f"{type(outer).__name__} {path.rpartition('.')[0]}; the codemod declares items replaced inside nested "
-            "containers, not a change of their length. Fix: replace the inner container as a whole "
+            "containers, not a change of their length or order. Fix: replace the inner container as a whole "
             "(owner.attribute[i] = nn.ModuleList([...]))."
         )
     return NestedItems(inner, _planned_items(owner, inner, inner_changes, path), layout.kept_keys)
