@@ -15,8 +15,14 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/sweep_architectures.py --limit 3 --kinds lora,head --modes subclass
     .venv/bin/python benchmarks/sweep_architectures.py --only bert,LlamaForCausalLM --jobs 2
 
+    .venv/bin/python benchmarks/sweep_architectures.py --shard 2/8 --results docs/sweep/shard-2-of-8.jsonl
+    .venv/bin/python benchmarks/sweep_architectures.py --merge docs/sweep/shard-*-of-8.jsonl --out merged.md
+
 ``--only`` takes model types (``bert``) or class names; ``--limit N`` takes N architectures of each
-mapping, evenly spaced in the mapping's order (a reproducible sample). Reproduce one cell with
+mapping, evenly spaced in the mapping's order (a reproducible sample). ``--shard I/N`` takes every N-th of
+those from the I-th on, so that the whole sweep, longer than one sitting, runs in N pieces; ``--results FILE``
+appends each finished row's cells to FILE as it finishes (a run stopped half-way leaves its rows, and the same
+command continues it), and ``--merge`` reports several such files as one table, saying which shards it holds. Reproduce one cell with
 ``python -m archit_codemod [--mode vendor -o FOLDER] benchmarks/zoo/KIND.py MODEL_TYPE CLASS_NAME``.
 
 Cells (see ``benchmarks/zoo_cells.py``): ``pass``, ``refused``, ``not-applicable``, ``does-not-build``,
@@ -28,7 +34,6 @@ stage ``timeout`` or ``crash``). Workers are recycled every ``--recycle`` rows t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import queue
@@ -42,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zoo_cells import KINDS, MODES, one_line  # noqa: E402
+from zoo_results import Architecture, Cell, ResultsWriter, Run, merge, parse_shard, read_results, shard_of  # noqa: E402
 
 MAPPINGS = {
     "causal_lm": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
@@ -54,26 +60,6 @@ MAPPINGS = {
     "audio_classification": "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES",
     "base": "MODEL_MAPPING_NAMES",
 }
-
-
-@dataclasses.dataclass
-class Architecture:
-    class_name: str
-    model_type: str
-    mappings: tuple[str, ...]
-    other_model_types: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass
-class Cell:
-    architecture: str
-    model_type: str
-    kind: str
-    mode: str
-    result: str
-    stage: str = ""
-    reason: str = ""
-    seconds: float = 0.0
 
 
 def mapping_classes() -> dict[str, list[tuple[str, str]]]:
@@ -273,8 +259,13 @@ def select(all_architectures: list[Architecture], only: str | None) -> list[Arch
     return [a for a in all_architectures if a.model_type.lower() in wanted or a.class_name.lower() in wanted]
 
 
-def run_rows(rows: list[tuple[Architecture, str]], modes: tuple[str, ...], args, workdir: Path) -> list[Cell]:
-    """Run every (architecture, kind) row on ``args.jobs`` workers; the cells done (all, unless interrupted)."""
+def run_rows(
+    rows: list[tuple[Architecture, str]], modes: tuple[str, ...], args, workdir: Path, on_row=None
+) -> list[Cell]:
+    """Run every (architecture, kind) row on ``args.jobs`` workers; the cells done (all, unless interrupted).
+
+    ``on_row(cells)`` is called with each row's cells as it finishes, one row at a time.
+    """
     todo: queue.Queue = queue.Queue()
     for index, row in enumerate(rows):
         todo.put((index, row))
@@ -294,6 +285,8 @@ def run_rows(rows: list[tuple[Architecture, str]], modes: tuple[str, ...], args,
                 cells = worker.run(architecture, kind, modes, args.timeout)
                 done[index] = cells
                 with lock:
+                    if on_row is not None:
+                        on_row(cells)
                     count = sum(d is not None for d in done)
                     results = " ".join(f"{c.mode}={c.result}" for c in cells)
                     print(
@@ -322,13 +315,16 @@ def run_rows(rows: list[tuple[Architecture, str]], modes: tuple[str, ...], args,
     return [cell for cells in done if cells for cell in cells]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--only", help="comma-separated model types or class names, e.g. bert,LlamaForCausalLM"
     )
     parser.add_argument(
         "--limit", type=int, help="N architectures of each mapping, evenly spaced in its order"
+    )
+    parser.add_argument(
+        "--shard", help="I/N: every N-th architecture from the I-th on (after --only and --limit), e.g. 1/8"
     )
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, of {','.join(KINDS)}")
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {','.join(MODES)}")
@@ -339,44 +335,86 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recycle", type=int, default=40, help="restart a worker after N rows (default 40)")
     parser.add_argument("--memory-limit", type=float, default=8.0, help="address space per worker, GB (8)")
     parser.add_argument("--out", type=Path, help="also write the report (markdown) to this file")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="append each finished row's cells to this JSON-lines file (a file of the same shard is continued)",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="report the union of --results files; runs nothing",
+    )
     parser.add_argument("--keep", type=Path, help="folder for the worker log (default: temporary)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    try:
+        args.shard = parse_shard(args.shard) if args.shard else (1, 1)
+    except ValueError as error:
+        parser.error(str(error))
+    args.kinds = tuple(k for k in args.kinds.split(",") if k)
+    args.modes = tuple(m for m in args.modes.split(",") if m)
+    unknown = sorted(set(args.kinds) - set(KINDS)) + sorted(set(args.modes) - set(MODES))
+    if unknown:
+        parser.error(f"unknown kinds or modes {unknown}; kinds are {list(KINDS)}, modes {list(MODES)}")
+    return args
 
+
+def write_report(text: str, out: Path | None) -> None:
+    print(text)
+    if out:
+        out.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
     if args.worker:
         worker_main(args.memory_limit)
         return 0
-    kinds = tuple(k for k in args.kinds.split(",") if k)
-    modes = tuple(m for m in args.modes.split(",") if m)
-    unknown = sorted(set(kinds) - set(KINDS)) + sorted(set(modes) - set(MODES))
-    if unknown:
-        parser.error(f"unknown kinds or modes {unknown}; kinds are {list(KINDS)}, modes {list(MODES)}")
-    chosen = select(architectures(args.limit), args.only)
-    if not chosen:
-        parser.error(f"no architecture matches --only {args.only!r}")
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="archit_zoo_"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    rows = [(architecture, kind) for architecture in chosen for kind in kinds]
-    print(
-        f"{len(chosen)} architectures x {len(kinds)} kinds x {len(modes)} modes; log in {workdir}",
-        file=sys.stderr,
-    )
-
-    started = time.perf_counter()
-    cells = run_rows(rows, modes, args, workdir)
-    import torch
-    import transformers
     from zoo_report import report
 
+    if args.merge:
+        merged = merge([read_results(path) for path in args.merge])
+        write_report(
+            report(merged.cells, merged.architectures, merged.kinds, merged.modes, merged.header), args.out
+        )
+        return 0
+    import torch
+    import transformers
+
+    selected = select(architectures(args.limit), args.only)
+    chosen = shard_of(selected, *args.shard)
+    if not chosen:
+        print(f"no architecture matches --only {args.only!r} and --shard", file=sys.stderr)
+        return 2
     command = "benchmarks/sweep_architectures.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    versions = f"transformers {transformers.__version__}, torch {torch.__version__}"
+    run = Run(args.shard, len(selected), chosen, args.kinds, args.modes, versions, command.strip())
+    writer = ResultsWriter(args.results, run) if args.results else None
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="archit_zoo_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    done = writer.done if writer else set()
+    rows = [(a, kind) for a in chosen for kind in args.kinds if (a.class_name, kind) not in done]
+    print(
+        f"{len(chosen)} architectures x {len(args.kinds)} kinds x {len(args.modes)} modes "
+        f"({len(rows)} rows to run, {len(done)} done before); log in {workdir}",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    cells = run_rows(rows, args.modes, args, workdir, writer.write if writer else None)
+    if writer:
+        merged = merge([read_results(args.results)])
+        write_report(
+            report(merged.cells, merged.architectures, merged.kinds, merged.modes, merged.header), args.out
+        )
+        return 0
     header = (
-        f"transformers {transformers.__version__}, torch {torch.__version__}: {len(chosen)} architectures, "
+        f"{versions}: {len(chosen)} architectures, "
         f"{len(cells)} cells in {time.perf_counter() - started:.0f} s (`{command.strip()}`)"
     )
-    text = report(cells, chosen, kinds, modes, header)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    write_report(report(cells, chosen, args.kinds, args.modes, header), args.out)
     return 0
 
 

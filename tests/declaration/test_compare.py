@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize, prune
-from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
+from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel, LlamaConfig
 
 from archit_codemod.declaration.checking.compare import differences, path_and_ancestors, snapshot
 
@@ -190,6 +190,28 @@ def test_an_attribute_restating_the_config_is_no_difference():
     assert differences(snapshot(reference), snapshot(resized)) == []
     resized.vocab_size = 7  # no longer the config's value: a setting of its own
     assert described(reference, resized) == ["<root>: setting vocab_size = 7 not in the original model"]
+
+
+def test_a_setting_a_heterogeneous_config_gives_per_layer_is_not_restated_by_it():
+    # transformers 5 configs take per-layer overrides and refuse to read such a setting globally (a
+    # RuntimeError); an older transformers keeps per_layer_config as a plain attribute: the same comparison.
+    config = LlamaConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        intermediate_size=37,
+        per_layer_config={1: {"intermediate_size": 40}},
+    )
+
+    class Mlp(nn.Module):
+        def __init__(self, config):
+            super().__init__()
+            self.config = config
+
+    widened = Mlp(config)
+    widened.intermediate_size = 40
+    assert described(Mlp(config), widened) == [
+        "<root>: setting intermediate_size = 40 not in the original model"
+    ]
 
 
 def test_under_a_module_of_another_class_nothing_more_is_reported():

@@ -54,6 +54,27 @@ class TestRewriteContainer:
             "nn.ModuleList([Wide(width) if index == 1 else Block(width) for index, width in enumerate(widths)])"
         )
 
+    def test_a_tuple_loop_target_is_kept_whole_inside_enumerate(self):
+        source = "nn.ModuleList([Block(width, depth) for width, depth in shapes])"
+        assert self.rewrite(source, ["0", "1"], {"1": "Wide(width, depth)"}) == (
+            "nn.ModuleList([Wide(width, depth) if index == 1 else Block(width, depth) "
+            "for index, (width, depth) in enumerate(shapes)])"
+        )
+
+    def test_an_enumerate_loop_counts_the_items_already(self):
+        source = "nn.ModuleList([Block(i, width) for i, width in enumerate(widths)])"
+        assert self.rewrite(source, ["0", "1"], {"1": "Wide(i, width)"}) == (
+            "nn.ModuleList([Wide(i, width) if i == 1 else Block(i, width) for i, width in enumerate(widths)])"
+        )
+
+    def test_a_new_index_is_not_one_a_nested_comprehension_uses(self):
+        source = "nn.ModuleList([Stack(width) for width in widths])"
+        inner = "nn.ModuleList([A() if index == 0 else B() for index in range(2)])"
+        assert self.rewrite(source, ["0", "1"], {"1": inner}) == (
+            f"nn.ModuleList([{inner} if item_index == 1 else Stack(width) "
+            "for item_index, width in enumerate(widths)])"
+        )
+
     def test_starred_comprehension_with_an_unnamed_index(self):
         source = "nn.Sequential(*[Block(width) for _ in range(depth)])"
         assert self.rewrite(source, ["0", "1", "2"], {"1": "BlockModified(width)"}) == (

@@ -191,15 +191,21 @@ class Difference:
 # -- taking a snapshot ------------------------------------------------------------------------------------
 
 
-def snapshot(model: nn.Module, local: Callable[[str], bool] | None = None) -> ModelSnapshot:
+def snapshot(
+    model: nn.Module, local: Callable[[str], bool] | None = None, copies: Mapping[str, str] | None = None
+) -> ModelSnapshot:
     """The :class:`ModelSnapshot` of ``model`` (reads attributes only; allocates nothing).
 
     Hooks and parametrizations whose module ``local`` accepts (the traced script, or the generated package that
-    copies the script's definitions) are named ``<script>.QualName``, so that a copy compares equal.
+    copies the script's definitions) are named ``<script>.QualName``, so that a copy compares equal. A function
+    held as a setting (``rope_init_fn``) that a module of ``copies`` defines is named as the module it copies
+    defines it (a vendored ``modeling_*.py``'s function, as transformers' own).
     """
     local = local or _nowhere
+    copies = copies or {}
     modules = {
-        path: _module_info(module, local) for path, module in model.named_modules(remove_duplicate=False)
+        path: _module_info(module, local, copies)
+        for path, module in model.named_modules(remove_duplicate=False)
     }
     groups: dict[int, list[str]] = {}
     for name, parameter in model.named_parameters(remove_duplicate=False):
@@ -223,8 +229,8 @@ def _nowhere(module_name: str) -> bool:
     return False
 
 
-def _module_info(module: nn.Module, local: Callable[[str], bool]) -> ModuleInfo:
-    settings = _settings(module)
+def _module_info(module: nn.Module, local: Callable[[str], bool], copies: Mapping[str, str]) -> ModuleInfo:
+    settings = _settings(module, copies)
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     return ModuleInfo(
         cls=type(module),
@@ -281,13 +287,13 @@ def _parametrizations(
     return found
 
 
-def _settings(module: nn.Module) -> dict[str, Any]:
+def _settings(module: nn.Module, copies: Mapping[str, str]) -> dict[str, Any]:
     # A child set to None reads as None, like an attribute set to None before any child of that name existed.
     settings = {name: None for name, child in module._modules.items() if child is None}
     for name, value in vars(module).items():
         if name.startswith("_") or name in LOADING_RECORDS:
             continue
-        plain = _plain(value)
+        plain = _plain(value, copies)
         if plain is not _NOT_PLAIN:
             settings[name] = plain
     return settings
@@ -297,17 +303,26 @@ def _restated(module: nn.Module, settings: dict[str, Any]) -> frozenset[str]:
     config = vars(module).get("config")
     if config is None:
         return frozenset()
-    missing = object()
     return frozenset(
-        name for name, value in settings.items() if _same_value(_plain(getattr(config, name, missing)), value)
+        name for name, value in settings.items() if _same_value(_plain(_config_value(config, name)), value)
     )
+
+
+def _config_value(config: Any, name: str) -> Any:
+    """``config.<name>``, or ``_NOT_PLAIN`` when the config has none or none that holds for every layer."""
+    try:
+        return getattr(config, name, _NOT_PLAIN)
+    except RuntimeError:
+        # A heterogeneous config (per-layer overrides) refuses to read a per-layer setting globally: the config
+        # states no single value for it.
+        return _NOT_PLAIN
 
 
 _NOT_PLAIN = object()
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``."""
+def _plain(value: Any, copies: Mapping[str, str] | None = None) -> Any:
+    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``; a function by the module ``copies`` names."""
     if isinstance(value, enum.Enum):
         return f"{qualified_name(type(value))}.{value.name}"
     if value is None or type(value) in (bool, int, float, str):
@@ -315,9 +330,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, torch.dtype) and not value.is_floating_point:
         return str(value)  # a quantized or integer dtype is part of the architecture (torch.qint8)
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType):
+        module = getattr(value, "__module__", None)
+        if copies and module in copies:
+            return f"{copies[module]}.{value.__qualname__}"
         return qualified_name(value)
     if type(value) in (tuple, list):
-        items = [_plain(item) for item in value]
+        items = [_plain(item, copies) for item in value]
         return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else tuple(items)
     return _NOT_PLAIN
 

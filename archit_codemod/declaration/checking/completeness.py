@@ -304,7 +304,15 @@ def _proven_redundant(check: _RootCheck) -> set[str]:
     """
     # Under a module of another class (or missing) nothing was compared: that proves nothing.
     unmatched = {d.path for d in check.found if d.kind in ("module", "class")}
-    involved = {path for d in check.found for name in _names(d) for path in path_and_ancestors(name)}
+    # A setting set again after __init__ is declared on its own: the change above it may still be redundant.
+    set_again = {(setting.path, setting.name) for setting in check.settings}
+    involved = {
+        path
+        for d in check.found
+        if not (d.kind == "setting" and (d.path, d.name) in set_again)
+        for name in _names(d)
+        for path in path_and_ancestors(name)
+    }
     equal = {
         path
         for path in check.changed
@@ -346,7 +354,7 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
     refused: list[tuple[Difference, str | None]] = []
     tree_first = sorted(check.found, key=lambda difference: difference.kind not in ("module", "class"))
     for difference in tree_first:
-        if _involves_any(difference, explained):
+        if _involves_any(difference, explained) and not _kept_setting(check, difference, explained, trace):
             continue
         calls = [call for path, calls in check.calls.items() if _involves(difference, path) for call in calls]
         if calls:
@@ -368,6 +376,37 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _kept_setting(check: _RootCheck, difference: Difference, explained: set[str], trace: Trace) -> bool:
+    """Whether ``difference`` is a plain setting of a module the change under which it lies only moved.
+
+    ``layers = layers[:n]`` with the config updated: a kept layer still holds the per-layer list it read from the
+    config when the original class built it (Reformer's ``attn_layers``), while the class rebuilt from the
+    updated config reads the shorter one. The new container does not build its items, so no constructor call
+    of the change says that value: it is set again like any setting the script changed. A setting of a module
+    that the change's new module built (or of that module itself) follows from its constructor call.
+    """
+    if _declarable_setting(check, difference) is None:
+        return False  # also a child set to None, which reads as a setting: that is the change itself
+    module = check.root.get_submodule(difference.path)
+    if trace.call_of(module) is None:
+        return False  # a deep copy, or built before tracing: declared from its original's call
+    builders = {id(ancestor) for ancestor in _builders(module, trace)}
+    changes = [path for path in path_and_ancestors(difference.path) if path in explained]
+    return bool(changes) and all(
+        (new := check.root.get_submodule(path)) is not module and id(new) not in builders for path in changes
+    )
+
+
+def _builders(module: nn.Module, trace: Trace) -> list[nn.Module]:
+    """The modules whose ``__init__`` was running when ``module`` was built, innermost first."""
+    found: list[nn.Module] = []
+    call = trace.call_of(module)
+    while call is not None and call.parent is not None and all(call.parent is not m for m in found):
+        found.append(call.parent)
+        call = trace.call_of(call.parent)
+    return found
 
 
 def _calls_on_new_modules(check: _RootCheck) -> list[LibraryCall]:

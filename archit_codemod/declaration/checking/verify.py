@@ -147,8 +147,26 @@ def _differences(
         return answers[expected, got]
 
     traced_snapshot = snapshot(traced, lambda module: module == script_module_name)
-    built_snapshot = snapshot(built, lambda module: module.startswith(OUTPUT_PACKAGE_PREFIX))
+    built_snapshot = snapshot(
+        built, lambda module: module.startswith(OUTPUT_PACKAGE_PREFIX), _copied_modules(built, original_of)
+    )
     return differences(traced_snapshot, built_snapshot, same_class=same)
+
+
+def _copied_modules(built: nn.Module, original_of: dict[str, type]) -> dict[str, str]:
+    """Generated module name -> the module it copies: one that defines a class of ``built`` under the name of the
+    class it declares (a vendored file's unchanged class) copies that class's module."""
+    found = {}
+    for module in built.modules():
+        cls = type(module)
+        original = original_of.get(cls.__name__)
+        if (
+            cls.__module__.startswith(OUTPUT_PACKAGE_PREFIX)
+            and original is not None
+            and original.__name__ == cls.__name__
+        ):
+            found.setdefault(cls.__module__, original.__module__)
+    return found
 
 
 def require_same_tree(

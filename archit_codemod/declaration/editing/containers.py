@@ -214,7 +214,7 @@ def _rewrite_comprehension(
     per_key = [item_expression(key, element) for key in keys]
     if len({_code(e) for e in per_key}) <= 1:
         return comprehension.with_changes(elt=per_key[0]) if per_key else comprehension
-    index, loop = _index_variable(loop, element)
+    index, loop = _index_variable(loop, element, per_key)
     choice = _pick(keys, per_key, element, lambda picked: _index_test(index, [int(k) for k in picked]))
     return comprehension.with_changes(elt=choice, for_in=loop)
 
@@ -240,13 +240,18 @@ def _rewrite_dict_comprehension(
     return comprehension.with_changes(value=_pick(keys, per_key, comprehension.value, test))
 
 
-def _index_variable(loop: cst.CompFor, element: cst.BaseExpression) -> tuple[str, cst.CompFor]:
-    """The name holding the item index: the loop variable of ``for i in range(n)``, else via ``enumerate``."""
+def _index_variable(
+    loop: cst.CompFor, element: cst.BaseExpression, choices: Sequence[cst.BaseExpression] = ()
+) -> tuple[str, cst.CompFor]:
+    """The name holding the item index: the loop variable of ``for i in range(n)``, else via ``enumerate``.
+
+    A new name is none of those ``element`` and the new ``choices`` use (a nested comprehension's own index).
+    """
     is_plain_range = m.matches(
         loop,
         m.CompFor(target=m.Name(), iter=m.Call(func=m.Name("range"), args=[m.Arg(keyword=None, star="")])),
     )
-    used = {n.value for n in m.findall(element, m.Name())} | {n.value for n in m.findall(loop, m.Name())}
+    used = {n.value for node in (element, loop, *choices) for n in m.findall(node, m.Name())}
     index = next(name for name in ("index", "item_index", "_index") if name not in used)
     if (
         is_plain_range
@@ -258,10 +263,23 @@ def _index_variable(loop: cst.CompFor, element: cst.BaseExpression) -> tuple[str
         return index, loop.with_changes(target=cst.Name(index))
     if is_plain_range:
         return loop.target.value, loop
+    counted = m.matches(
+        loop,
+        m.CompFor(
+            target=m.Tuple(elements=[m.Element(m.Name()), m.Element()]),
+            iter=m.Call(func=m.Name("enumerate"), args=[m.Arg(keyword=None, star="")]),
+        ),
+    )
+    if counted and loop.target.elements[0].value.value != "_":
+        return loop.target.elements[0].value.value, loop  # `for i, x in enumerate(xs)` counts already
+    inner_target = loop.target
+    if isinstance(inner_target, cst.Tuple) and not inner_target.lpar:
+        # `for a, b in pairs` becomes `for index, (a, b) in enumerate(pairs)`, not `index, a, b`.
+        inner_target = inner_target.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     target = cst.Tuple(
         [
             cst.Element(cst.Name(index), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-            cst.Element(loop.target),
+            cst.Element(inner_target),
         ],
         lpar=[],
         rpar=[],

@@ -2,8 +2,9 @@
 
 The container's construction expression in its owner's ``__init__`` is rewritten item by item
 (:func:`~archit_codemod.declaration.editing.containers.rewrite_container`): a comprehension keeps its loop and
-picks per index, a literal list rewrites its elements. What it cannot rewrite is refused, or, for replaced items
-of a container built out of sight, assigned after the body.
+picks per index, a literal list rewrites its elements. A container nested in it (a ``ModuleList`` of
+``ModuleList``s) whose items changed is rewritten the same way inside the outer item's expression. What it cannot
+rewrite is refused, or, for replaced items of a container built out of sight, assigned after the body.
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.sources.locate import ClassSource
 from archit_codemod.declaration.tracing.changes import Change, is_container
 
-ItemPlan = Change | ClassPlan
+
+@dataclass(frozen=True)
+class NestedItems:
+    """A container held as an item of another whose own items changed: its item plans, and its keys."""
+
+    container: nn.Module
+    planned: dict[str, ItemPlan]
+    keys: list[str]
+
+
+ItemPlan = Change | ClassPlan | NestedItems
 
 
 def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str) -> None:
@@ -42,7 +53,7 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
     planned = _planned_items(owner, container, item_changes, path)
     if not planned and not layout.dropped and not layout.removed_keys and not layout.rebuilt:
         return
-    owner.causes.extend(Cause(join(path, key), change.where) for key, change in item_changes.items())
+    owner.causes.extend(_causes(planned, item_changes, path))
     statements = owner.statements.rewritable(name, planning.call_of(container))
     if layout.rebuilt:
         # Items removed from the middle, inserted or reordered: the container is built with its items as they
@@ -106,14 +117,34 @@ def _planned_items(
             planned[key] = item_changes[key]
         elif item is not None and is_container(item):
             if owner.planning.dirty(item):
-                raise DeclarationError(
-                    f"{join(path, key)}: items of a {type(item).__name__} nested in the {type(container).__name__} "
-                    f"{path} changed; the codemod cannot declare changes inside nested containers. "
-                    "Fix: replace the inner container as a whole (owner.attribute[i] = nn.ModuleList([...]))."
-                )
+                planned[key] = _nested_items(owner, item, join(path, key), container)
         elif item is not None and (generated := owner.planning.namer.plan_of(item)) is not None:
             planned[key] = generated
     return planned
+
+
+def _nested_items(owner: OwnerEdits, inner: nn.Module, path: str, outer: nn.Module) -> NestedItems:
+    """The item plans of a container nested in ``outer``; refuses a change of its length or order."""
+    inner_changes = owner.planning.changes.get(id(inner), {})
+    layout = _container_layout(inner, inner_changes, path)
+    if layout.dropped or layout.removed_keys or layout.appended_keys or layout.rebuilt:
+        raise DeclarationError(
+            f"{path}: items were added to, deleted from or moved in this {type(inner).__name__} nested in the "
+            f"{type(outer).__name__} {path.rpartition('.')[0]}; the codemod declares items replaced inside nested "
+            "containers, not a change of their length or order. Fix: replace the inner container as a whole "
+            "(owner.attribute[i] = nn.ModuleList([...]))."
+        )
+    return NestedItems(inner, _planned_items(owner, inner, inner_changes, path), layout.kept_keys)
+
+
+def _causes(planned: dict[str, ItemPlan], item_changes: dict[str, Change], path: str) -> list[Cause]:
+    """Where each changed item (also inside a nested container) was changed."""
+    found = [Cause(join(path, key), change.where) for key, change in item_changes.items()]
+    for key, plan in planned.items():
+        if isinstance(plan, NestedItems):
+            inner_changes = {k: p for k, p in plan.planned.items() if isinstance(p, Change)}
+            found += _causes(plan.planned, inner_changes, join(path, key))
+    return found
 
 
 def _item_expression(
@@ -131,6 +162,8 @@ def _item_expression(
     if plan is None:
         return original
     argument = f"{name}[{key}]"
+    if isinstance(plan, NestedItems):
+        return _nested_expression(owner, plan, original, source, item_path, argument)
     if isinstance(plan, ClassPlan):
         item = container._modules[key]
         if original is None:
@@ -142,12 +175,40 @@ def _item_expression(
     return planning.renderer.module(plan.new, context, argument)
 
 
+def _nested_expression(
+    owner: OwnerEdits,
+    plan: NestedItems,
+    original: cst.BaseExpression | None,
+    source: ClassSource,
+    path: str,
+    name: str,
+) -> cst.BaseExpression:
+    """The expression building a nested container, its changed items rewritten in it."""
+
+    def item_expression(key: str, item_original: cst.BaseExpression | None) -> cst.BaseExpression:
+        return _item_expression(
+            owner, plan.container, plan.planned, key, item_original, source, join(path, key), name
+        )
+
+    value = None if original is None else rewrite_container(original, plan.keys, item_expression)
+    if value is None:
+        raise DeclarationError(
+            f"{path}: items of this {type(plan.container).__name__}, nested in another container, changed, and "
+            f"{source.definer.__qualname__}.__init__ does not build it as a list, a list comprehension or a dict "
+            "inside the outer one's expression, which the codemod can rewrite. Fix: replace the inner container as "
+            "a whole (owner.attribute[i] = nn.ModuleList([...]))."
+        )
+    return value
+
+
 def _summarize(
     owner: OwnerEdits, name: str, container: nn.Module, planned: dict[str, ItemPlan], layout: _ContainerLayout
 ) -> None:
     keys_of: dict[str, list[str]] = {}
     for key, plan in planned.items():
-        if isinstance(plan, ClassPlan):
+        if isinstance(plan, NestedItems):
+            shown = f"{type(plan.container).__name__} of changed items"
+        elif isinstance(plan, ClassPlan):
             shown = plan.name
         elif plan.kind == "add":
             shown = f"{type(plan.new).__name__} added"

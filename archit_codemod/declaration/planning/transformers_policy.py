@@ -87,7 +87,13 @@ def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverride
         for target, source in ties.items():
             plain = _is_plain_parameter_name(target) and _is_plain_parameter_name(source)
             if plain and (touches(target) or touches(source)) and not shared(target, source):
-                continue  # the replaced module keeps weights of its own, as traced
+                # The replaced module keeps weights of its own, as traced; a kept tensor that shared the replaced
+                # one still shares with the others that did (T5Gemma2's lm_head with the decoder's embeddings).
+                # The first of them stands for the group, so that no two of them name each other.
+                group = [name for name in tensors if shared(target, name) and not touches(name)]
+                if group and group[0] != target and not touches(target):
+                    kept[target] = group[0]
+                continue
             kept[target] = source
     elif isinstance(ties, list | tuple):
         kept = []
@@ -98,7 +104,7 @@ def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverride
                 if target == output_weight and embeddings_broken:
                     continue
             kept.append(target)
-    if kept is not None and len(kept) == len(ties):
+    if kept is not None and kept == (dict(ties) if isinstance(ties, dict) else list(ties)):
         kept = None
     return TieOverrides(kept, embeddings_broken, input_weight)
 
@@ -185,10 +191,20 @@ def _is_plain_parameter_name(name: str) -> bool:
 
 def _tied_keys_statement(kept: dict | list, original: dict | list | tuple) -> cst.BaseStatement:
     dropped = [k for k in original if k not in kept]
-    comment = f"# {', '.join(dropped)}: no longer tied, the module it named was replaced."
+    moved = [k for k in original if k in kept and isinstance(original, dict) and kept[k] != original[k]]
+    comments = []
+    if dropped:
+        comments.append(f"# {', '.join(dropped)}: no longer tied, the module it named was replaced.")
+    if moved:
+        comments.append(
+            f"# {', '.join(moved)}: tied to what still shares it, the module it named was replaced."
+        )
     statement = cst.parse_statement(f"_tied_weights_keys = {json.dumps(kept)}\n")
     return statement.with_changes(
-        leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(comment=cst.Comment(comment))]
+        leading_lines=[
+            cst.EmptyLine(indent=False),
+            *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments),
+        ]
     )
 
 

@@ -76,9 +76,21 @@ def _post_order(
             continue
         place = Instance(instance.root, join(instance.path, name))
         if is_container(child):
-            for key, item in child._modules.items():
-                if item is not None and dirty(item) and not is_container(item):
-                    yield from _post_order(item, Instance(place.root, join(place.path, key)), dirty, done)
+            yield from _container_items(child, place, dirty, done)
         else:
             yield from _post_order(child, place, dirty, done)
     yield module, instance
+
+
+def _container_items(
+    container: nn.Module, place: Instance, dirty: Dirty, done: set[int]
+) -> Iterator[tuple[nn.Module, Instance]]:
+    """The dirty items of a container to plan, also those of containers nested in it (Funnel's blocks)."""
+    for key, item in container._modules.items():
+        if item is None or not dirty(item):
+            continue
+        item_place = Instance(place.root, join(place.path, key))
+        if is_container(item):
+            yield from _container_items(item, item_place, dirty, done)
+        else:
+            yield from _post_order(item, item_place, dirty, done)
