@@ -71,7 +71,7 @@ def build_and_install(root: Path) -> Installed:
     source = root / "source"
     shutil.copytree(
         REPO_ROOT, source,
-        ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"),
+        ignore=shutil.ignore_patterns(".venv*", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"),
     )  # fmt: skip
     run(sys.executable, "-m", "build", "--outdir", dist, source, cwd=root)
     (wheel,) = dist.glob("*.whl")
