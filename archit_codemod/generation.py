@@ -60,8 +60,7 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
             ``--help``), so there is nothing to declare and nothing to report.
         InternalError: a bug of archit_codemod; names the stage.
     """
-    # Imported here: the tracer pulls in torch and the codemod LibCST, neither needed for --help.
-    from archit_codemod.declaration import api
+    # Imported here: the tracer pulls in torch, not needed for --help.
     from archit_codemod.declaration.provenance import Provenance
     from archit_codemod.declaration.stages import stage
     from archit_codemod.declaration.tracing.tracer import run_script
@@ -71,6 +70,8 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
     with stage("tracing"):
         trace = run_script(options.script, options.script_args)
     libcst_imported.join()
+    # After the script: the stages import LibCST (imported by now) and the modules the script imported.
+    from archit_codemod.declaration import api
     with _collections_skip_what_exists():
         console.status("planning")
         with stage("checking"):
