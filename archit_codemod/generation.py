@@ -10,10 +10,8 @@ import argparse
 import contextlib
 import functools
 import gc
-import importlib
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,18 +58,15 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
             ``--help``), so there is nothing to declare and nothing to report.
         InternalError: a bug of archit_codemod; names the stage.
     """
-    # Imported here: the tracer pulls in torch, not needed for --help.
+    # Imported here: the tracer pulls in torch and the codemod LibCST, neither needed for --help.
+    from archit_codemod.declaration import api
     from archit_codemod.declaration.provenance import Provenance
     from archit_codemod.declaration.stages import stage
     from archit_codemod.declaration.tracing.tracer import run_script
 
     console.status(f"running {options.script}")
-    libcst_imported = _import_in_background(LIBCST_MODULES)
     with stage("tracing"):
         trace = run_script(options.script, options.script_args)
-    libcst_imported.join()
-    # After the script: the stages import LibCST (imported by now) and the modules the script imported.
-    from archit_codemod.declaration import api
     with _collections_skip_what_exists():
         console.status("planning")
         with stage("checking"):
@@ -92,36 +87,6 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
                     api.verify(output, trace, roots)
     _report_warnings(caught, output, console)
     return _product(output, roots, options)
-
-
-LIBCST_MODULES = (
-    "libcst",
-    "libcst.matchers",
-    "libcst.metadata",
-    "libcst.codemod",
-    "libcst.codemod.visitors",
-)
-"""The LibCST modules planning and emitting import. They depend on neither torch nor transformers."""
-
-
-def _import_in_background(modules: tuple[str, ...]) -> threading.Thread:
-    """Start importing ``modules`` on a thread of their own, while the script runs on the main one.
-
-    Importing LibCST is about half a second of the codemod's own time. A script spends much of its time in torch
-    kernels that release the interpreter lock, so the import mostly runs beside it instead of after it. Only
-    modules that import nothing the script imports may go here: two threads importing modules that import each
-    other could each see the other's half-initialised module. A failed import is left for the main thread's own
-    import of the module to report.
-    """
-
-    def import_all() -> None:
-        with contextlib.suppress(Exception):
-            for name in modules:
-                importlib.import_module(name)
-
-    thread = threading.Thread(target=import_all, name="archit_codemod-import-libcst", daemon=True)
-    thread.start()
-    return thread
 
 
 @contextlib.contextmanager
