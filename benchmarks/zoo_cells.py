@@ -154,6 +154,8 @@ def plain_run(
     try:
         with torch.device("meta"):
             plain["modify"](model)
+            if "check" in plain:  # a kind's own test that the change applies as written
+                plain["check"](model)
     except Exception as error:  # noqa: BLE001
         if type(error).__name__ == "NotApplicableError":
             return {"result": "not-applicable", "stage": "modify", "reason": one_line(error)}, model_type

@@ -12,6 +12,8 @@ class FactorisedEmbedding(nn.Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, bottleneck_size: int = 64, padding_idx=None):
         super().__init__()
+        # What models read from their input embedding (FSMT sizes its positions by embedding_dim).
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.lookup = nn.Embedding(num_embeddings, bottleneck_size, padding_idx=padding_idx)
         self.up_projection = nn.Linear(bottleneck_size, embedding_dim, bias=False)
 

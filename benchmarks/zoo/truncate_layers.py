@@ -4,6 +4,7 @@ too)."""
 import re
 import sys
 
+import torch
 from torch import nn
 from transformers import PretrainedConfig
 from zoo_build import NotApplicableError, build, owner_and_name
@@ -61,6 +62,24 @@ def modify(model: nn.Module) -> str:
                 if isinstance(setting, list | tuple) and len(setting) == value:
                     setattr(config, name, setting[: value // 2])
     return f"{len(stacks)} layer stacks halved"
+
+
+def check(model: nn.Module) -> None:
+    """After :func:`modify`, in the plain run only: the halved config must still describe the model.
+
+    Where the layer count also sizes other modules (Swin's final norm is as wide as its last stage, YOLOS
+    interpolates position embeddings per layer), this simple change leaves a config that builds another
+    model: the codemod is right to refuse it, and the change as written does not apply to the architecture.
+    """
+    with torch.device("meta"):
+        rebuilt = type(model)(model.config)
+    rebuilt_shapes = {name: tuple(tensor.shape) for name, tensor in rebuilt.state_dict().items()}
+    for name, tensor in model.state_dict().items():
+        if name in rebuilt_shapes and rebuilt_shapes[name] != tuple(tensor.shape):
+            raise NotApplicableError(
+                f"the layer count also sizes {name}: {tuple(tensor.shape)} in the model, "
+                f"{rebuilt_shapes[name]} built from the halved config"
+            )
 
 
 if __name__ == "__main__":
