@@ -97,3 +97,23 @@ def test_zoo_cell(family: str, kind: str) -> None:
     if kind == "truncate":
         # The config says how many layers there are: the original class rebuilds the truncated model.
         assert all(cell["reason"].startswith("nothing to declare") for cell in cells)
+
+
+def test_truncation_whose_config_would_describe_another_model_is_not_applicable() -> None:
+    # Swin's final norm is as wide as its last stage: halving num_layers makes the config build a narrower norm
+    # than the model keeps (the codemod would rightly refuse); the zoo calls the change not applicable.
+    settings = (
+        "embed_dim=8",
+        "depths=[1,1]",
+        "num_layers=2",
+        "num_heads=[1,1]",
+        "image_size=32",
+        "patch_size=4",
+        "window_size=2",
+    )
+    result, _ = zoo_cells.plain_run(
+        zoo_cells.ZOO / zoo_cells.KINDS["truncate"], ["swin"], "SwinModel", settings
+    )
+
+    assert result["result"] == "not-applicable"
+    assert "the layer count also sizes layernorm.weight: (16,) in the model, (8,)" in result["reason"]
