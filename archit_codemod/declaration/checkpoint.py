@@ -18,6 +18,7 @@ from torch import nn
 from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.pretrained import is_pretrained_model
 
 __all__ = ["auto_map_for", "save_pretrained"]
 
@@ -66,7 +67,6 @@ def save_pretrained(output: Output, roots: dict[str, nn.Module], directory: Path
         DeclarationError: the model cannot be saved (several roots, not a transformers model, weights on
             the ``meta`` device); the message says what to do.
     """
-    from transformers import PreTrainedModel
 
     if len(output.roots) != 1:
         raise DeclarationError(
@@ -75,7 +75,7 @@ def save_pretrained(output: Output, roots: dict[str, nn.Module], directory: Path
         )
     [(root_name, (module, class_name))] = output.roots.items()
     root = roots[root_name]
-    if not isinstance(root, PreTrainedModel):
+    if not is_pretrained_model(root):
         raise DeclarationError(
             f"--save-pretrained: {root_name} is a {type(root).__qualname__}, not a transformers PreTrainedModel, "
             "so it has no config to save. Fix: omit --save-pretrained."

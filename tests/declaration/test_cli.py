@@ -295,6 +295,35 @@ def test_importing_the_package_stays_light():
     assert completed.stdout.strip() == "[]", completed.stderr
 
 
+def test_declaring_a_plain_pytorch_model_does_not_import_transformers(scripts):
+    # Importing transformers takes seconds; a script that never imported it built no transformers model.
+    script = scripts(
+        "plain_torch.py",
+        """
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = nn.ReLU()
+
+        model = Net()
+        model.act = nn.GELU()
+        """,
+    )
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['archit_codemod', '--mode', sys.argv[1], '-o', sys.argv[2], {str(script)!r}]\n"
+        "try:\n    runpy.run_module('archit_codemod', run_name='__main__')\n"
+        "except SystemExit as exit:\n    print('exit', exit.code, 'transformers' in sys.modules)\n"
+    )
+    for mode, output in (("subclass", "declared.py"), ("vendor", "declared")):
+        completed = subprocess.run(
+            [sys.executable, "-c", code, mode, str(script.parent / output)], capture_output=True, text=True
+        )
+        assert completed.stdout.splitlines()[-1] == "exit 0 False", completed.stderr
+
+
 def test_end_to_end_with_the_real_codemod(scripts, run_cli):
     script = scripts(
         "plain_net.py",

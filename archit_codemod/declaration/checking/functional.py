@@ -19,6 +19,7 @@ instance). Otherwise the meta comparison alone decides.
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -167,14 +168,22 @@ def quiet() -> Iterator[None]:
     The script's own run already showed what the constructors warn about; a forward on ``dummy_inputs``
     (padded, without an attention mask) would warn about the inputs, not about the user's model.
     """
+    with warnings.catch_warnings(), _transformers_errors_only():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def _transformers_errors_only() -> Iterator[None]:
+    if "transformers" not in sys.modules:  # nothing of transformers can log; importing it costs seconds
+        yield
+        return
     from transformers.utils import logging as transformers_logging
 
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
+        yield
     finally:
         transformers_logging.set_verbosity(verbosity)
 

@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 
 from archit_codemod.declaration.checking.compare import (
     Difference,
@@ -50,6 +49,7 @@ from archit_codemod.declaration.checking.functional import (
 )
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
+from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import stage
 
@@ -311,7 +311,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                     script_module_name=script_module_name,
                     arguments=arguments,
                 )
-            if isinstance(root, PreTrainedModel) and skip_reason(root, arguments) is None:
+            if is_pretrained_model(root) and skip_reason(root, arguments) is None:
                 _check_it_builds_on_meta(build, shown, output, package)
 
 

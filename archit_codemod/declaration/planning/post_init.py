@@ -19,6 +19,7 @@ from torch import nn
 
 from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
 from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.tracing.changes import Change, Changes, changes_without
 
 Deferred = list[tuple[str, Change]]
@@ -27,9 +28,8 @@ Deferred = list[tuple[str, Change]]
 
 def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferred:
     """The replacements under ``root`` (a transformers model) that its ``post_init`` would change."""
-    from transformers import PreTrainedModel
 
-    if not isinstance(root, PreTrainedModel):
+    if not is_pretrained_model(root):
         return []
     replaced = _replacements(root, changes)
     if not replaced:
@@ -81,10 +81,9 @@ def _run_post_inits(
     root: nn.Module, probe: nn.Module, overrides: Callable[[nn.Module, str], TieOverrides]
 ) -> None:
     """``post_init`` of every transformers model in ``probe``, inner ones first, as their construction ran them."""
-    from transformers import PreTrainedModel
 
     traced = dict(root.named_modules())
-    models = [(path, module) for path, module in probe.named_modules() if isinstance(module, PreTrainedModel)]
+    models = [(path, module) for path, module in probe.named_modules() if is_pretrained_model(module)]
     for path, model in reversed(models):
         tie = overrides(traced[path], path)
         if tie.tied_weights_keys is not None:

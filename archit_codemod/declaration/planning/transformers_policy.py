@@ -19,6 +19,7 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import ClassMember
 from archit_codemod.declaration.planning.walk import join
+from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import LibraryCall
 from archit_codemod.declaration.tracing.changes import Change
 
@@ -33,9 +34,8 @@ def class_members(
     warn,
 ) -> tuple[ClassMember, ...]:
     """The members the generated class of ``module`` adds: tie overrides, ``_no_split_modules``, methods."""
-    from transformers import PreTrainedModel
 
-    if not isinstance(module, PreTrainedModel):
+    if not is_pretrained_model(module):
         return ()
     members = _tie_members(module, path, changes)
     members += _no_split_override(module, generated_of)
@@ -65,9 +65,8 @@ class TieOverrides:
 def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverrides:
     """``_tied_weights_keys`` without the ties of replaced modules that the traced model does not share, and
     ``get_output_embeddings`` reporting none when the input embeddings no longer tie to the output layer."""
-    from transformers import PreTrainedModel
 
-    changed = _changed_prefixes(module, changes) if isinstance(module, PreTrainedModel) else []
+    changed = _changed_prefixes(module, changes) if is_pretrained_model(module) else []
     if not changed:
         return TieOverrides()
     tensors = dict(module.named_parameters(remove_duplicate=False))
@@ -287,14 +286,13 @@ def _declared_as_tied(root: nn.Module, module: nn.Module, paths: list[str]) -> b
 
     Only when the module holds nothing but those parameters (a buffer would be duplicated, not shared).
     """
-    from transformers import PreTrainedModel
 
     if len(list(module.buffers())) or not len(list(module.parameters())):
         return False
     models = [
         (prefix, sub)
         for prefix, sub in root.named_modules(remove_duplicate=False)
-        if isinstance(sub, PreTrainedModel)
+        if is_pretrained_model(sub)
     ]
 
     def tied(name: str) -> bool:
