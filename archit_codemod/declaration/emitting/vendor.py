@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
@@ -43,40 +42,17 @@ from archit_codemod.declaration.emitting.vendor_file import (
     insert_member,
     list_beyond_renames,
     prune,
-    reference_renames,
     replace_or_insert_member,
     with_custom_intro,
     with_header,
 )
+from archit_codemod.declaration.emitting.vendor_placement import VendoredFile, place_classes
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
 from archit_codemod.declaration.rendering.names import ImportBinding, NameTable, free_names, unbound_names
-from archit_codemod.declaration.sources.locate import ParsedSource, module_source
+from archit_codemod.declaration.sources.locate import ParsedSource
 
 _SCRIPT = "<script>"
-
-
-@dataclass(eq=False)
-class _File:
-    """One vendored file being assembled."""
-
-    name: str
-    parsed: ParsedSource
-    is_script: bool
-    label: str | None
-    in_place: dict[int, ClassPlan] = field(default_factory=dict)
-    """``id(original ClassDef)`` -> the plan that renames it in place."""
-    copies: dict[int, list[ClassPlan]] = field(default_factory=dict)
-    """``id(original ClassDef)`` -> the plans inserted after it (the original stays)."""
-    references: dict[int, str] = field(default_factory=dict)
-    """``id(node)`` -> new name, for every reference to a class of this file renamed in place."""
-
-    @property
-    def module(self) -> str:
-        return self.name.removesuffix(".py")
-
-    def plans(self) -> list[ClassPlan]:
-        return [*self.in_place.values(), *(plan for plans in self.copies.values() for plan in plans)]
 
 
 def emit_vendor(plan: Plan, *, prune: bool = False) -> Output:
@@ -89,16 +65,15 @@ class _VendorEmitter:
         self.plan = plan
         self.prune = prune
         self.script = plan.script
-        self.files: dict[str, _File] = {}  # by the original module's name
-        self.home: dict[str, str] = {}  # generated class name -> module inside the folder
-        self.vendored_names: dict[type, str] = {}  # original class -> its name in the vendored files
-        self.renames: dict[str, str] = {}  # original class name -> its new name, for classes renamed in place
+        placement = place_classes(plan)
+        self.files = placement.files
+        self.home = placement.home
+        self.vendored_names = placement.vendored_names
+        self.renames = placement.renames
+        self.script_file_name = placement.script_file_name
 
     def run(self) -> Output:
-        self._place_classes()
-        renames = self.renames = {
-            plan.original.__name__: plan.name for f in self.files.values() for plan in f.in_place.values()
-        }
+        renames = self.renames
         modules = {
             name: self._rewrite(file, renames) for name, file in self.files.items() if not file.is_script
         }
@@ -130,86 +105,9 @@ class _VendorEmitter:
             replays=self.plan.replays,
         )
 
-    # -- which file, which class --------------------------------------------------------------------------
-
-    def _place_classes(self) -> None:
-        by_class: dict[type, list[ClassPlan]] = {}
-        for plan in self.plan.classes:
-            by_class.setdefault(plan.original, []).append(plan)
-        for cls, plans in by_class.items():
-            try:
-                file = self._file_of(cls)
-                class_def = self._class_def(file, cls)
-            except DeclarationError as error:
-                raise DeclarationError(f"{_paths_of(plans)}: {error}") from error
-            if len(plans) == 1 and self.plan.kept_originals.get(cls, 0) == 0:
-                file.in_place[id(class_def)] = plans[0]
-                self.vendored_names[cls] = plans[0].name
-            else:
-                file.copies[id(class_def)] = plans
-        script_file = next((f for f in self.files.values() if f.is_script), None)
-        if script_file is not None:
-            script_file.name = self._script_file_name()
-        for file in self.files.values():
-            file.references = reference_renames(file.parsed, {k: p.name for k, p in file.in_place.items()})
-            for plan in file.plans():
-                self.home[plan.name] = file.module
-
-    def _file_of(self, cls: type) -> _File:
-        module_name = cls.__module__
-        if module_name in self.files:
-            return self.files[module_name]
-        if self.script.owns(cls):
-            file = _File("", self.script.parsed(), True, None)
-        else:
-            try:
-                parsed = module_source(module_name)
-            except (TypeError, OSError) as error:
-                raise DeclarationError(
-                    f"Cannot vendor {module_name}.{cls.__qualname__}: its source file cannot be read ({error})."
-                ) from error
-            name = parsed.path.name
-            if name == "__init__.py":
-                name = f"{module_name.rpartition('.')[2]}.py"
-            clash = [f for f in self.files.values() if f.name == name]
-            if clash:
-                raise DeclarationError(
-                    f"Cannot vendor both {clash[0].parsed.module_name} and {module_name}: both would be {name} in "
-                    "the output folder. Fix: use --mode subclass for this model."
-                )
-            label = module_name.replace(".", "/") + (
-                "/__init__.py" if parsed.path.name == "__init__.py" else ".py"
-            )
-            file = _File(name, parsed, False, label)
-        self.files[module_name] = file
-        return file
-
-    def _class_def(self, file: _File, cls: type) -> cst.ClassDef:
-        if "." in cls.__qualname__:
-            raise DeclarationError(
-                f"Cannot vendor {cls.__qualname__}: it is nested in another class. Fix: use --mode subclass."
-            )
-        found = [
-            s for s in file.parsed.module.body if isinstance(s, cst.ClassDef) and s.name.value == cls.__name__
-        ]
-        if not found:
-            raise DeclarationError(
-                f"Cannot vendor {cls.__qualname__}: {file.parsed.path} does not define it at its top level "
-                "(it may be defined inside an if/try block). Fix: use --mode subclass."
-            )
-        return found[-1]
-
-    def _script_file_name(self) -> str:
-        shown = self.script.shown_path
-        stem = shown.stem if shown is not None else ""
-        taken = {f.name for f in self.files.values() if not f.is_script}
-        if stem.isidentifier() and f"{stem}.py" not in taken:
-            return f"{stem}.py"
-        return "script_definitions.py"
-
     # -- one file -----------------------------------------------------------------------------------------
 
-    def _rewrite(self, file: _File, renames: dict[str, str]) -> cst.Module:
+    def _rewrite(self, file: VendoredFile, renames: dict[str, str]) -> cst.Module:
         """The original module with references renamed, classes edited and relative imports made absolute."""
         transformers = [RenameReferences(file.references), RenameClassLists(renames)]
         if not file.is_script:
@@ -218,7 +116,7 @@ class _VendorEmitter:
         return file.parsed.module.visit(Together(transformers))
 
     def vendored_class(
-        self, file: _File, original: cst.ClassDef, updated: cst.ClassDef, plan: ClassPlan
+        self, file: VendoredFile, original: cst.ClassDef, updated: cst.ClassDef, plan: ClassPlan
     ) -> cst.ClassDef:
         """``updated`` (the original ClassDef with its references renamed) as the vendored class of ``plan``."""
         source = plan.init.fragments[0]
@@ -251,7 +149,7 @@ class _VendorEmitter:
         body = block.with_changes(body=body).visit(KeepPrivateNames(plan.original.__name__, module_globals))
         return updated.with_changes(name=cst.Name(plan.name), body=body, decorators=decorators)
 
-    def modified_subclass(self, file: _File, plan: ClassPlan) -> cst.ClassDef:
+    def modified_subclass(self, file: VendoredFile, plan: ClassPlan) -> cst.ClassDef:
         """``class <plan.name>(<Original>)`` re-declaring ``__init__``, beside the original that other modules keep.
 
         A subclass rather than a second copy: transformers recognises modules by class (``OutputRecorder(BartAttention,
@@ -297,7 +195,7 @@ class _VendorEmitter:
             statements.append(statement)
         return statements
 
-    def _header(self, file: _File) -> list[str]:
+    def _header(self, file: VendoredFile) -> list[str]:
         first = header_lines(self.script.shown_path, list(self.plan.roots))[0]
         changes = change_comment(change_list(self.plan, file.plans()))
         if file.is_script:
@@ -317,7 +215,9 @@ class _VendorEmitter:
 
     # -- names the edits introduce ------------------------------------------------------------------------
 
-    def _imports_for(self, file: _File, module: cst.Module, script_names: NameTable | None) -> list[str]:
+    def _imports_for(
+        self, file: VendoredFile, module: cst.Module, script_names: NameTable | None
+    ) -> list[str]:
         """Import statements for the names the edits introduced into ``module`` (which it does not bind)."""
         missing = sorted(free_names(module) - _original_free_names(file.parsed) - set(dir(builtins)))
         relative: dict[str, list[str]] = {}
@@ -344,11 +244,11 @@ class _VendorEmitter:
                 )
         lines = sorted(set(absolute))
         for home, imported in sorted(relative.items()):
-            target = self._script_file_name().removesuffix(".py") if home == _SCRIPT else home
+            target = self.script_file_name.removesuffix(".py") if home == _SCRIPT else home
             lines.append(f"from .{target} import {', '.join(sorted(imported))}")
         return lines
 
-    def _bound_by_inlined_part(self, file: _File, name: str) -> bool:
+    def _bound_by_inlined_part(self, file: VendoredFile, name: str) -> bool:
         """Bind ``name`` as the other file binds it that an ``__init__`` inlined into ``file`` comes from
         (``AutoModel`` in the ``GenericForSequenceClassification.__init__`` of a vendored Llama class); whether it is
         now imported."""
@@ -390,7 +290,7 @@ class _VendorEmitter:
         if not script_names.script_definitions:
             return None
         if file is None:
-            file = _File(self._script_file_name(), self.script.parsed(), True, None)
+            file = VendoredFile(self.script_file_name, self.script.parsed(), True, None)
             self.files[self.script.module_name] = file
         definitions = sorted(script_names.script_definitions.values(), key=lambda d: d.order)
         edited = cst.Module(body=[d.statement for d in definitions]).visit(
@@ -411,7 +311,7 @@ class _VendorEmitter:
 class _EditClasses(cst.CSTTransformer):
     """Replace each planned class of one file by its vendored version (in place, or followed by its copies)."""
 
-    def __init__(self, emitter: _VendorEmitter, file: _File) -> None:
+    def __init__(self, emitter: _VendorEmitter, file: VendoredFile) -> None:
         super().__init__()
         self.emitter = emitter
         self.file = file
@@ -467,9 +367,3 @@ def _original_free_names(parsed: ParsedSource) -> frozenset[str]:
     if id(parsed) not in _FREE_NAMES:
         _FREE_NAMES[id(parsed)] = (parsed, frozenset(unbound_names(parsed.scopes)))
     return _FREE_NAMES[id(parsed)][1]
-
-
-def _paths_of(plans: list[ClassPlan]) -> str:
-    """The module paths the plans serve, for a message (the first three)."""
-    paths = [str(instance) for plan in plans for instance in plan.instances]
-    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
