@@ -66,6 +66,21 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
     if model_name is not None:
         return {model_name: _named_model(globals_, model_name, owner_ids)}
 
+    roots, reached = _roots_among_globals(globals_, trace, owner_ids)
+    for top in _tops_no_global_reaches(trace, reached, owner_ids):
+        roots[_unique_name(type(top).__name__, roots)] = top
+    if not roots:
+        raise NothingModifiedError(
+            "the script modified only modules that are no longer part of any model (they were replaced "
+            "or deleted afterwards), so there is nothing to declare."
+        )
+    return roots
+
+
+def _roots_among_globals(
+    globals_: dict[str, nn.Module], trace: Trace, owner_ids: set[int]
+) -> tuple[dict[str, nn.Module], set[int]]:
+    """The outermost script globals that contain a modified owner (unwrapped), and the ids of all they contain."""
     # Script globals containing a modified owner, the first name of each object kept.
     candidates: dict[str, nn.Module] = {}
     contents: dict[str, set[int]] = {}
@@ -89,21 +104,19 @@ def find_roots(trace: Trace, model_name: str | None = None) -> dict[str, nn.Modu
         for name, module in roots.items()
         if not any(other != name and id(module) in inside[other] for other in roots)
     }
+    return roots, set().union(*contents.values())
 
-    # Modified owners no global reaches: declare them through their topmost traced ancestor.
-    reached: set[int] = set().union(*contents.values())
+
+def _tops_no_global_reaches(trace: Trace, reached: set[int], owner_ids: set[int]) -> list[nn.Module]:
+    """The topmost traced modules that hold a modified owner no script global reaches (a model in a local)."""
     unreached = [(top, _contained_ids(top)) for top in trace.traced_roots if id(top) not in reached]
+    tops = []
     for top, contained in unreached:
         inside_another = any(other is not top and id(top) in others for other, others in unreached)
         # Skip a top whose modified modules were all detached from it since.
         if not inside_another and owner_ids & contained:
-            roots[_unique_name(type(top).__name__, roots)] = top
-    if not roots:
-        raise NothingModifiedError(
-            "the script modified only modules that are no longer part of any model (they were replaced "
-            "or deleted afterwards), so there is nothing to declare."
-        )
-    return roots
+            tops.append(top)
+    return tops
 
 
 def _named_model(globals_: dict[str, nn.Module], model_name: str, owner_ids: set[int]) -> nn.Module:
