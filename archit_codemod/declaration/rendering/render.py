@@ -172,9 +172,9 @@ class Renderer:
             return self.module(value, context, argument)
         if inspect.isclass(value) or _is_plain_function(value):
             return self.names.reference(value, self._where(context, argument))
-        if isinstance(value, torch.Tensor) and tensor_source(value, "torch") is not None:
+        if isinstance(value, torch.Tensor) and (source := tensor_source(value)) is not None:
             torch_name = self.names.reference(torch, self._where(context, argument))
-            return cst.parse_expression(tensor_source(value, cst.Module([]).code_for_node(torch_name)) or "")
+            return cst.parse_expression(source(cst.Module([]).code_for_node(torch_name)))
         raise self.refusal(context, argument, value)
 
     def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:

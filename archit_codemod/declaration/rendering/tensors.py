@@ -10,6 +10,7 @@ caller.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -18,12 +19,11 @@ MAX_LISTED_ELEMENTS = 16
 """The most elements a tensor may have to be written out element by element."""
 
 
-def tensor_source(tensor: torch.Tensor, torch_name: str) -> str | None:
-    """``torch.tensor(values, dtype=...)`` for a small tensor, ``torch.full(shape, value, dtype=...)`` for a
-    constant one, ``torch.empty(shape, dtype=...)`` for an empty one; ``None`` for any other tensor, a
-    parameter, a tensor that requires grad, a quantized, sparse or ``meta`` tensor.
-
-    ``torch_name`` is the name that the generated code binds ``torch`` to.
+def tensor_source(tensor: torch.Tensor) -> Callable[[str], str] | None:
+    """The source of a tensor that generated code can write out, as a function of the name ``torch`` is bound to:
+    ``torch.tensor(values, dtype=...)`` for a small tensor, ``torch.full(shape, value, dtype=...)`` for a constant
+    one, ``torch.empty(shape, dtype=...)`` for an empty one. ``None`` for any other tensor, a parameter, a tensor
+    that requires grad, a quantized, sparse or ``meta`` tensor (the caller then binds no ``torch`` name).
     """
     if (
         type(tensor) is not torch.Tensor
@@ -33,15 +33,17 @@ def tensor_source(tensor: torch.Tensor, torch_name: str) -> str | None:
         or tensor.device.type == "meta"
     ):
         return None
-    dtype = f"dtype={torch_name}.{str(tensor.dtype).removeprefix('torch.')}"
+    dtype = str(tensor.dtype).removeprefix("torch.")
     shape = repr(tuple(tensor.shape))
     if tensor.numel() == 0:
-        return f"{torch_name}.empty({shape}, {dtype})"
+        return lambda torch_name: f"{torch_name}.empty({shape}, dtype={torch_name}.{dtype})"
     if tensor.numel() <= MAX_LISTED_ELEMENTS:
-        return f"{torch_name}.tensor({_literal(tensor.tolist())}, {dtype})"
+        values = _literal(tensor.tolist())
+        return lambda torch_name: f"{torch_name}.tensor({values}, dtype={torch_name}.{dtype})"
     first = tensor.flatten()[0]
     if bool((tensor == first).all()):
-        return f"{torch_name}.full({shape}, {_literal(first.item())}, {dtype})"
+        value = _literal(first.item())
+        return lambda torch_name: f"{torch_name}.full({shape}, {value}, dtype={torch_name}.{dtype})"
     return None
 
 
