@@ -295,9 +295,16 @@ class _Swapper(cst.CSTTransformer):
         super().__init__()
         self.is_target = is_target
         self.name = name
+        self.swaps = 0
+        self._swaps_on_entry: list[int] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self._swaps_on_entry.append(self.swaps)
+        return super().on_visit(node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         if self.is_target(original_node.func):
+            self.swaps += 1
             return updated_node.with_changes(func=cst.Name(self.name))
         return updated_node
 
@@ -305,6 +312,6 @@ class _Swapper(cst.CSTTransformer):
         # What the swap left alone stays the original node: the vendor emitter renames a reference to a class it
         # renames in place by identity (`downsample=SwinPatchMerging` in an argument of a swapped call).
         left = super().on_leave(original_node, updated_node)
-        if left is updated_node and isinstance(left, cst.CSTNode) and left.deep_equals(original_node):
+        if self._swaps_on_entry.pop() == self.swaps and left is updated_node:
             return original_node
         return left
