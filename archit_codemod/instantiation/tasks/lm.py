@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import GenerationConfig, GenerationMixin
+from transformers import GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
 from archit_codemod.instantiation.abstracts import ModelWithHead
@@ -45,6 +45,15 @@ class ForMaskedLM(ModelWithHead):
         self.head.decoder = new_embeddings
 
 
+class _GenerationConfigOfTheBaseModel(GenerationConfig):
+    """What transformers 5 derives a generation model's ``generation_config`` with (``generation_config_class``):
+    a combined config holds no generation parameters of its own, so they come from the base model's config."""
+
+    @classmethod
+    def from_model_config(cls, model_config: Any) -> GenerationConfig:
+        return GenerationConfig.from_model_config(getattr(model_config, "base_model_config", model_config))
+
+
 class ForCausalLM(ModelWithHead, GenerationMixin):
     """Labels ``B x L`` (usually the input ids, -100 at padding): the logits at position i predict label i+1.
 
@@ -56,11 +65,13 @@ class ForCausalLM(ModelWithHead, GenerationMixin):
     """
 
     auto_classes = ("AutoModelForCausalLM",)
+    generation_config_class = _GenerationConfigOfTheBaseModel
 
     def __init__(self, config, base_model=None):
         super().__init__(config, base_model=base_model)
-        # PreTrainedModel derived it from the combined config, which holds no generation parameters of its own.
-        self.generation_config = GenerationConfig.from_model_config(self.config.base_model_config)
+        if not hasattr(PreTrainedModel, "generation_config_class"):
+            # transformers 4.57 derived it from the combined config, which holds no generation parameters of its own.
+            self.generation_config = GenerationConfig.from_model_config(self.config.base_model_config)
 
     @classmethod
     def headClass(cls) -> type[CausalLMHead]:
