@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
+import libcst.matchers as m
+from libcst.metadata import (
+    CodePosition,
+    CodeRange,
+    GlobalScope,
+    MetadataWrapper,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
 
 from archit_codemod.declaration.errors import DeclarationError
 
@@ -32,6 +41,27 @@ if TYPE_CHECKING:
 _NEWLINE = re.compile(r"\r\n?|\n")
 """A line break as LibCST's position provider counts them."""
 
+_DECLARES_GLOBAL = re.compile(r"^[ \t]+global[ \t]", re.MULTILINE)
+"""A ``global`` statement inside a function or class (it binds a global name from there)."""
+
+_DEFINITION = m.ClassDef() | m.FunctionDef()
+
+
+class _FunctionBodiesLeftOut(cst.CSTTransformer):
+    """``def f(...): <body>`` -> ``def f(...): ...``; decorators, parameters and annotations stay."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        return updated_node.with_changes(body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]))
+
+
+def _without_function_bodies(definition: cst.BaseStatement) -> cst.BaseStatement:
+    return definition.visit(_FunctionBodiesLeftOut())
+
 
 @dataclass(frozen=True)
 class ParsedSource:
@@ -41,7 +71,8 @@ class ParsedSource:
     module_name: str
     package: str | None
     wrapper: MetadataWrapper
-    scopes: Any
+    declares_global: bool = False
+    """Whether a function or class of the file declares a ``global`` (binds a global name from inside it)."""
     _positions: dict[int, Mapping[cst.CSTNode, CodeRange]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -52,9 +83,25 @@ class ParsedSource:
     def module(self) -> cst.Module:
         return self.wrapper.module
 
-    @property
-    def global_scope(self) -> Any:
-        return self.scopes[self.module]
+    @functools.cached_property
+    def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
+        """Every scope of the file, with every access: what finding each reference to a name needs."""
+        return self.wrapper.resolve(ScopeProvider)
+
+    @functools.cached_property
+    def global_scope(self) -> GlobalScope:
+        """The module's global scope, for what each top-level name is bound to (not for references to it).
+
+        Resolved on the module with its function bodies left out unless :attr:`scopes` is resolved already: the
+        bodies are most of a modeling file's scope analysis, and bind no global name unless they declare one
+        ``global`` (then the whole module is resolved).
+        """
+        if "scopes" in self.__dict__ or self.declares_global:
+            return self.scopes[self.module]
+        outline = self.module.with_changes(
+            body=[_without_function_bodies(s) if m.matches(s, _DEFINITION) else s for s in self.module.body]
+        )
+        return MetadataWrapper(outline, unsafe_skip_copy=True).resolve(ScopeProvider)[outline]
 
     def positions_in(self, statement: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange]:
         """The positions in the file of ``statement`` (a top-level statement of the module) and of every node in it,
@@ -147,14 +194,14 @@ class ClassSource:
 def _parse(path: Path, mtime: float, module_name: str, package: str | None) -> ParsedSource:
     # mtime is part of the cache key so an edited file is parsed again.
     del mtime
-    # A tree just parsed is shared with nothing: the wrapper needs no copy of it (a whole file's deep copy).
-    wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")), unsafe_skip_copy=True)
+    text = path.read_text(encoding="utf-8")
     return ParsedSource(
         path=path,
         module_name=module_name,
         package=package,
-        wrapper=wrapper,
-        scopes=wrapper.resolve(ScopeProvider),
+        # A tree just parsed is shared with nothing: the wrapper needs no copy of it (a whole file's deep copy).
+        wrapper=MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True),
+        declares_global=_DECLARES_GLOBAL.search(text) is not None,
     )
 
 
