@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import (
     CodePosition,
     CodeRange,
@@ -44,23 +43,19 @@ _NEWLINE = re.compile(r"\r\n?|\n")
 _DECLARES_GLOBAL = re.compile(r"^[ \t]+global[ \t]", re.MULTILINE)
 """A ``global`` statement inside a function or class (it binds a global name from there)."""
 
-_DEFINITION = m.ClassDef() | m.FunctionDef()
 
-
-class _FunctionBodiesLeftOut(cst.CSTTransformer):
-    """``def f(...): <body>`` -> ``def f(...): ...``; decorators, parameters and annotations stay."""
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        return updated_node.with_changes(body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]))
-
-
-def _without_function_bodies(definition: cst.BaseStatement) -> cst.BaseStatement:
-    return definition.visit(_FunctionBodiesLeftOut())
+def _name_only(statement: cst.BaseStatement) -> cst.BaseStatement:
+    """A top-level class or function as only the name it binds (``class Name: ...``, ``def name(): ...``): what
+    the global scope needs of it. Any other statement as it is."""
+    if isinstance(statement, cst.ClassDef):
+        return cst.ClassDef(name=statement.name, body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]))
+    if isinstance(statement, cst.FunctionDef):
+        return cst.FunctionDef(
+            name=statement.name,
+            params=cst.Parameters(),
+            body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]),
+        )
+    return statement
 
 
 @dataclass(frozen=True)
@@ -92,15 +87,13 @@ class ParsedSource:
     def global_scope(self) -> GlobalScope:
         """The module's global scope, for what each top-level name is bound to (not for references to it).
 
-        Resolved on the module with its function bodies left out unless :attr:`scopes` is resolved already: the
-        bodies are most of a modeling file's scope analysis, and bind no global name unless they declare one
-        ``global`` (then the whole module is resolved).
+        Resolved on an outline of the module, each top-level class and function reduced to the name it binds
+        (:func:`_name_only`): their bodies are most of a modeling file's scope analysis, and bind no global name
+        unless one declares it ``global`` (then, as when :attr:`scopes` is resolved already, the whole module is).
         """
         if "scopes" in self.__dict__ or self.declares_global:
             return self.scopes[self.module]
-        outline = self.module.with_changes(
-            body=[_without_function_bodies(s) if m.matches(s, _DEFINITION) else s for s in self.module.body]
-        )
+        outline = self.module.with_changes(body=[_name_only(statement) for statement in self.module.body])
         return MetadataWrapper(outline, unsafe_skip_copy=True).resolve(ScopeProvider)[outline]
 
     def positions_in(self, statement: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange]:
