@@ -40,7 +40,10 @@ def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferre
             warnings.simplefilter("ignore")
             probe = _meta_copy(root)
             before = {path: _structure(probe.get_submodule(path)) for path, _ in replaced}
-            _run_post_inits(root, probe, lambda module, path: tie_overrides(module, path, changes))
+            # On the meta device transformers skips initialising weights (values the probe does not compare) and
+            # still ties them.
+            with torch.device("meta"):
+                _run_post_inits(root, probe, lambda module, path: tie_overrides(module, path, changes))
             after = {path: _structure(probe.get_submodule(path)) for path, _ in replaced}
     except Exception:  # noqa: BLE001 - a model the probe cannot copy or initialise: keep the usual placement
         return []
