@@ -187,6 +187,23 @@ def test_a_same_shape_replacement_matches_sizes_by_position_then_by_value():
     assert _source("features", None, 32, LINEAR_32_32, same_shape=True) is None
 
 
+def test_a_module_constructor_call_leaves_out_its_device_and_keeps_its_dtype(names):
+    # torch.nn.utils.skip_init builds with device="meta", then moves the module to a real device: the placement
+    # belongs to whoever builds the model, and on meta the rebuilt module would hold no weights.
+    renderer = _renderer(names)
+    kwargs = {"bias": False, "device": torch.device("meta"), "dtype": torch.float16}
+    call = renderer.call(cst.Name("Linear"), (32, 5), kwargs, _context(), nn.Linear)
+    assert _code(call) == "Linear(32, 5, bias=False, dtype=torch.float16)"
+    assert _code(renderer.call(cst.Name("Linear"), (32, 5), {"device": "cpu"}, _context(), nn.Linear)) == (
+        "Linear(32, 5)"
+    )
+    # a call that builds no module (a config, a library function) keeps every argument
+    assert (
+        _code(renderer.call(cst.Name("make"), (), {"device": "cpu"}, _context(), None))
+        == "make(device='cpu')"
+    )
+
+
 def test_calls_match_original_arguments_only_when_given_the_modules_sizes(names):
     context = _context(original_arguments=LINEAR_32_32, replaced_sizes=frozenset({32}))
     renderer = _renderer(names)

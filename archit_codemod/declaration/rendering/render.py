@@ -278,6 +278,10 @@ class Renderer:
         parameters of the module this call builds) is given: see :func:`original_source`.
         """
         parameter_names = _positional_names(cls, args)
+        if inspect.isclass(cls) and issubclass(cls, nn.Module):
+            # Placement is a choice of whoever builds the model (from_pretrained builds on meta, then loads), not
+            # part of the architecture: skip_init's device="meta" would leave the rebuilt module empty.
+            kwargs = {name: value for name, value in kwargs.items() if not _is_device_argument(name, value)}
 
         def render(value: Any, parameter: str, position: int | None) -> cst.BaseExpression:
             if sizes is not None and context.original_arguments:
@@ -469,6 +473,10 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # comparing e.g. tensors raises; treat as different
         return False
+
+
+def _is_device_argument(name: str, value: Any) -> bool:
+    return name == "device" and isinstance(value, torch.device | str | int)
 
 
 def _is_plain_function(value: Any) -> bool:
