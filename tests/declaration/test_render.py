@@ -374,6 +374,32 @@ class _CompilerState:
         return function
 
 
+class _Scale:
+    """A hook object that keeps its constructor arguments under the parameters' names."""
+
+    def __init__(self, factor, offset=0.0):
+        self.factor = factor
+        self.offset = offset
+
+
+class _Halved:
+    """Keeps a value derived from its argument: no call of its class is guessed at."""
+
+    def __init__(self, factor):
+        self.half = factor / 2
+
+
+def test_an_object_whose_class_builds_it_again_from_its_attributes_is_written_as_that_call(names):
+    rendered = _code(_renderer(names).value(_Scale(0.5, offset=1.0), _context(), "hook"))
+    assert rendered == "_Scale(factor=0.5, offset=1.0)"
+    assert vars(eval(rendered)) == {"factor": 0.5, "offset": 1.0}
+    changed = _Scale(0.5)
+    changed.extra = 3  # set after building: the call would not make it
+    for value in (changed, _Halved(4)):
+        with pytest.raises(DeclarationError, match="which has no source form"):
+            _renderer(names).value(value, _context(), "hook")
+
+
 def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functions(names):
     with pytest.raises(DeclarationError) as refused:
         _renderer(names).call(cst.Name("Wrapper"), (_CompilerState(),), {}, _context(), cls=_Wrapper)
