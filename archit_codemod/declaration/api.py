@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.checking.completeness import check_completeness
+from archit_codemod.declaration.checking.removed_hooks import removed_hooks_refusal
 from archit_codemod.declaration.checking.settings_again import settings_to_set_again
 from archit_codemod.declaration.checking.verify import verify
 from archit_codemod.declaration.checking.verify import verify as verify_output
@@ -98,6 +99,8 @@ def verified(
     ``generate_again(settings_again)`` returns with those set again, verified.
 
     Raises:
+        DeclarationError: verification finds only hooks the script removed through their handles
+            (:mod:`~archit_codemod.declaration.checking.removed_hooks`).
         VerificationError: anything else differs, or the output generated again does not rebuild the model.
     """
     settings_again: dict[str, list[SettingChange]] = {}
@@ -108,6 +111,10 @@ def verified(
         except VerificationError as failure:
             found = settings_to_set_again(failure, roots)
             if found is None or found[0] in settings_again:
+                root = roots.get(failure.root_name or "")
+                refusal = removed_hooks_refusal(failure, trace, root) if root is not None else None
+                if refusal is not None:
+                    raise refusal from None
                 raise
             settings_again[found[0]] = found[1]
         output = generate_again(settings_again)

@@ -14,6 +14,7 @@ from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.objects import config_keywords
 from archit_codemod.declaration.rendering.render import (
     OriginalArgument,
     RenderContext,
@@ -398,6 +399,19 @@ def test_an_object_whose_class_builds_it_again_from_its_attributes_is_written_as
     for value in (changed, _Halved(4)):
         with pytest.raises(DeclarationError, match="which has no source form"):
             _renderer(names).value(value, _context(), "hook")
+
+
+def test_a_config_other_than_the_models_is_written_as_a_call_of_its_class_that_rebuilds_it(names):
+    # transformers 4's configs are no dataclasses; its public to_diff_dict() gives the arguments.
+    from transformers import LlamaConfig
+
+    config = LlamaConfig(hidden_size=32, num_attention_heads=4, num_hidden_layers=2, vocab_size=99)
+    config.rms_norm_eps = 1e-5  # a copy of the model's config, changed after building it
+    keywords = config_keywords(config)
+    assert keywords is not None and "transformers_version" not in keywords
+    rebuilt = LlamaConfig(**keywords)
+    assert rebuilt.to_diff_dict() == config.to_diff_dict() and rebuilt.rms_norm_eps == 1e-5
+    assert config_keywords({"hidden_size": 32}) is None
 
 
 def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functions(names):

@@ -15,7 +15,7 @@ from output_support import root_init_statements
 from archit_codemod.declaration.api import generate, verified, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
 from archit_codemod.declaration.checking.verify import build_root, load_output
-from archit_codemod.declaration.errors import VerificationError
+from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.tracing.tracer import run_script
 
 SCRIPT = """
@@ -95,3 +95,24 @@ def test_a_difference_besides_settings_is_still_a_verification_failure(scripts):
     with pytest.raises(VerificationError, match="gate: forward hook") as failure:
         verified(generate(trace, roots), trace, roots, again)
     assert any(d.kind == "hook" for d in failure.value.differences) and calls == []
+
+
+def test_hooks_a_constructor_registers_and_the_script_removed_are_refused_naming_the_modules(scripts):
+    # optimum-quanto's Calibration removes output hooks its QLinear registered, through their handles.
+    script = SCRIPT.replace(
+        "        self._disabled = False\n",
+        "        self._disabled = False\n        self.handle = self.register_forward_hook(self.quantize_output)\n\n"
+        "    def quantize_output(self, module, inputs, output):\n        return output.round()\n",
+    ).replace("gate.scale = 0.5\ngate._disabled = True\n", "")
+    trace = run_script(scripts("gated_removed.py", script + "gate.handle.remove()\n"))
+    roots = roots_to_declare(trace)
+    with pytest.raises(DeclarationError) as refused:
+        verified(generate(trace, roots), trace, roots, lambda settings: generate(trace, roots))
+    message = str(refused.value)
+    assert message.startswith(
+        "Cannot declare model.gate: the script removed hooks from these modules (forward hook "
+    )
+    assert "Gate.quantize_output) that their constructors register" in message
+    assert (
+        "Fix: build the model with the generated class, then run the code that removed the hooks" in message
+    )

@@ -1,4 +1,5 @@
-"""Plain objects that their own class builds again from their attributes: ``ScaleInput(factor=0.5)``.
+"""Plain objects that their own class builds again from their attributes: ``ScaleInput(factor=0.5)``, and
+transformers 4 configs other than the model's (``LlamaConfig(..., rope_theta=500000.0)``).
 
 A hook object or a callable of the user's (``register_forward_pre_hook(ScaleInput(0.5))``) is no dataclass, yet
 its class usually keeps each constructor argument under the parameter's name. Such an object is written as a
@@ -15,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-__all__ = ["constructor_keywords"]
+__all__ = ["config_keywords", "constructor_keywords"]
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
@@ -59,3 +60,26 @@ def _same_state(rebuilt: dict[str, Any], state: dict[str, Any]) -> bool:
         )
     except Exception:  # tensors and other values without a plain == are not compared by guessing
         return False
+
+
+_CONFIG_RECORDS = ("transformers_version", "model_type")
+"""Keys of ``to_diff_dict()`` that record the writer and the class, not arguments of the config's constructor."""
+
+
+def config_keywords(value: Any) -> dict[str, Any] | None:
+    """The keyword arguments with which a transformers config's class builds a config equal to ``value``, from
+    its public ``to_diff_dict()``; ``None`` for any other value, or when the call would build another config.
+
+    Configs of transformers 5 are dataclasses and written as such; a 4.x config is not.
+    """
+    from transformers import PretrainedConfig
+
+    if not isinstance(value, PretrainedConfig):
+        return None
+    keywords = {name: item for name, item in value.to_diff_dict().items() if name not in _CONFIG_RECORDS}
+    try:
+        rebuilt = type(value)(**keywords)
+    except Exception:  # a config class that does not take its own attributes back
+        return None
+    same = {name: item for name, item in rebuilt.to_diff_dict().items() if name not in _CONFIG_RECORDS}
+    return keywords if same == keywords else None

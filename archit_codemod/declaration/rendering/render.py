@@ -29,7 +29,7 @@ from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable, not_importable
-from archit_codemod.declaration.rendering.objects import constructor_keywords
+from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords
 from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.stages import stage
 
@@ -176,7 +176,7 @@ class Renderer:
         if isinstance(value, torch.Tensor) and (source := tensor_source(value)) is not None:
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(source(cst.Module([]).code_for_node(torch_name)))
-        if (keywords := constructor_keywords(value)) is not None:
+        if (keywords := constructor_keywords(value) or config_keywords(value)) is not None:
             callee = self.names.reference(type(value), self._where(context, argument))
             return self.call(callee, (), keywords, context, type(value))
         raise self.refusal(context, argument, value)
