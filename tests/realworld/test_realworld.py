@@ -80,7 +80,7 @@ EXPECTED = {
     "peft_lora_gpt2_conv1d.py": "declared",
     "peft_two_adapters.py": "refused",
     "peft_unwrapped_t5.py": "declared",
-    "st_normalize_truncate.py": "refused",
+    "st_normalize_truncate.py": "declared",
     "tf_del_layer_and_pooler.py": "declared",
     "tf_local_class.py": "refused",
     "tf_register_buffer.py": "declared",
@@ -91,6 +91,34 @@ EXPECTED = {
     "tf_checkpointing_eager_attention.py": "nothing",
     "torch_fuse_conv_bn.py": "declared",
     "torch_fx_traced_mlp.py": "refused",
+    # Same class and shapes as the original rotary embedding: only its unsaved inv_freq values differ.
+    "tf_llama_rope_theta.py": "declared",
+    "torch_skip_init_head.py": "declared",
+    "peft_disable_adapter_layers.py": "declared",
+    "peft_merge_adapter.py": "declared",
+    "torch_pre_hook_kwargs.py": "declared",
+    "quanto_calibrated_activations.py": "refused",
+    # Probed and passed at once (docs/realworld.md lists them); kept in history, not in the suite.
+    "peft_fourierft.py": "declared",
+    "peft_hra.py": "declared",
+    "peft_lora_regex_layers.py": "declared",
+    # PEFT keeps the virtual tokens in the PeftModel wrapper: the model itself is unchanged.
+    "peft_prefix_tuning.py": "nothing",
+    "quanto_qint4_mistral.py": "declared",
+    "st_pooling_dense.py": "declared",
+    "tf_albert_unused_module.py": "declared",
+    "tf_bart_embed_scale.py": "declared",
+    "tf_distilbert_ffn_activation.py": "declared",
+    "tf_dropout_named_modules.py": "declared",
+    "tf_gemma_lm_head_bias.py": "declared",
+    "tf_mistral_attention_subclass.py": "declared",
+    "tf_qwen2_moe_shared_expert.py": "declared",
+    "tf_qwen2_norm_identity.py": "declared",
+    "tf_t5_set_input_embeddings.py": "declared",
+    "tf_whisper_conv_swap.py": "declared",
+    "torch_parametrize_low_rank.py": "declared",
+    "torch_quantize_dynamic_fp16.py": "declared",
+    "vision_vit_overlapping_patches.py": "declared",
 }
 
 

@@ -1,0 +1,19 @@
+"""PEFT HRA (Householder reflection adaptation) on the attention projections of a Qwen2 causal LM."""
+
+import torch
+from peft import HRAConfig, get_peft_model
+from transformers import Qwen2Config, Qwen2ForCausalLM
+
+torch.manual_seed(0)
+config = Qwen2Config(
+    vocab_size=99,
+    hidden_size=32,
+    intermediate_size=37,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=64,
+)
+model = Qwen2ForCausalLM(config)
+
+peft_model = get_peft_model(model, HRAConfig(r=2, target_modules=["q_proj", "v_proj"]))
