@@ -71,16 +71,9 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
     "st_lora.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "st_normalize_truncate.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "torch_quantize_dynamic.py": "transformers' save_pretrained cannot save torch's packed quantized parameters",
-    "torch_quantize_dynamic_fp16.py": "transformers' save_pretrained cannot save torch's packed quantized parameters",
-    "st_pooling_dense.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "quanto_qint8_freeze.py": _CANNOT_LOAD_QUANTO,
     "quanto_qfloat8.py": _CANNOT_LOAD_QUANTO,
 }
-if Version(transformers.__version__) >= Version("5"):
-    NO_SAVE_PRETRAINED["peft_fourierft.py"] = (
-        "transformers 5's from_pretrained builds the model on meta: PEFT FourierFT's frequency indices, computed in "
-        "its constructor and kept in a plain dict (not saved), stay on meta"
-    )
 if Version(transformers.__version__) < Version("5"):
     NO_SAVE_PRETRAINED["tf_add_adapter_lora.py"] = (
         "transformers 4's save_pretrained of a model with an adapter added by add_adapter saves the adapter alone "

@@ -98,32 +98,6 @@ EXPECTED = {
     "peft_merge_adapter.py": "declared",
     "torch_pre_hook_kwargs.py": "declared",
     "quanto_calibrated_activations.py": "refused",
-    # Probed and passed at once (docs/realworld.md lists them); kept in history, not in the suite.
-    "peft_fourierft.py": "declared",
-    "peft_hra.py": "declared",
-    "peft_lora_regex_layers.py": "declared",
-    # PEFT keeps the virtual tokens in the PeftModel wrapper: the model itself is unchanged.
-    "peft_prefix_tuning.py": "nothing",
-    "quanto_qint4_mistral.py": "declared",
-    "st_pooling_dense.py": "declared",
-    "tf_albert_unused_module.py": "declared",
-    "tf_bart_embed_scale.py": "declared",
-    "tf_distilbert_ffn_activation.py": "declared",
-    "tf_dropout_named_modules.py": "declared",
-    "tf_gemma_lm_head_bias.py": "declared",
-    "tf_mistral_attention_subclass.py": "declared",
-    "tf_qwen2_moe_shared_expert.py": "declared",
-    "tf_qwen2_norm_identity.py": "declared",
-    "tf_t5_set_input_embeddings.py": "declared",
-    "tf_whisper_conv_swap.py": "declared",
-    "torch_parametrize_low_rank.py": "declared",
-    "torch_quantize_dynamic_fp16.py": "declared",
-    "vision_vit_overlapping_patches.py": "declared",
-    "tf_mixtral_upcycled_layer.py": "declared",
-    "peft_lora_fused_experts.py": "declared",
-    "peft_lora_layers_pattern.py": "declared",
-    # The config and both position buffers updated with the embedding: the original class rebuilds it.
-    "tf_roberta_longer_positions.py": "nothing",
 }
 
 
