@@ -170,3 +170,72 @@ def test_positions_are_asked_of_a_top_level_statement(tmp_path):
     method = parsed.module.body[0].body.body[0]
     with pytest.raises(ValueError, match="not a top-level statement"):
         parsed.positions_in(method)
+
+
+GLOBAL_NAMES = """
+import os as operating_system
+from typing import Any
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+
+CONSTANT: Any = 1
+
+
+def helper(x=CONSTANT):
+    inner = operating_system.sep  # a local binding, not a global one
+    return inner
+
+
+class Model:
+    attribute = helper
+
+    def method(self):
+        local_name = 2
+        return local_name
+"""
+
+WITH_GLOBAL_STATEMENT = """
+cache = None
+
+
+def fill():
+    global filled
+    filled = True
+"""
+
+
+def _global_bindings(scope) -> dict[str, list[str]]:
+    return {
+        name: sorted(type(a).__name__ for a in scope[name] if a.scope is scope)
+        for name in {a.name for a in scope.assignments}
+    }
+
+
+@pytest.mark.parametrize("text", [GLOBAL_NAMES, WITH_GLOBAL_STATEMENT], ids=["outline", "global-statement"])
+def test_the_global_scope_binds_the_names_the_whole_module_binds(tmp_path, text):
+    path = tmp_path / "module_under_test.py"
+    path.write_text(text)
+    parsed = parse_source(path, "module_under_test")
+
+    outline = parsed.global_scope
+    whole = parsed.scopes[parsed.module]
+
+    assert _global_bindings(outline) == _global_bindings(whole)
+    assert "inner" not in _global_bindings(outline) and "local_name" not in _global_bindings(outline)
+    if "global filled" in text:
+        assert outline is whole  # a function that binds a global: the whole module is resolved
+    else:
+        assert outline is not whole  # resolved without the function bodies
+
+
+@pytest.mark.parametrize("module_name", ["roberta", "llama", "t5", "longformer"])
+def test_the_global_scope_of_a_modeling_file_binds_as_the_whole_module(module_name):
+    module = importlib.import_module(f"transformers.models.{module_name}.modeling_{module_name}")
+    path = inspect.getsourcefile(module)
+    parsed = parse_source(path, module.__name__, module.__package__)
+    outline = parsed.global_scope
+
+    assert _global_bindings(outline) == _global_bindings(parsed.scopes[parsed.module])

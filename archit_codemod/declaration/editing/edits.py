@@ -171,26 +171,34 @@ class Together(cst.CSTTransformer):
 
     A LibCST pass rebuilds every node it visits, so a second pass would no longer find the original nodes:
     each node is left by every transformer in turn, each seeing the original node and the node as the
-    transformers before it left it.
+    transformers before it left it. A node that no transformer changed, at or beneath it, is left as the original
+    node itself, so that later stages can tell what changed by identity (and skip the rest of a file).
     """
 
     def __init__(self, transformers: Sequence[cst.CSTTransformer]) -> None:
         super().__init__()
         self.transformers = list(transformers)
+        self._changed_beneath: list[bool] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         for transformer in self.transformers:
             transformer.on_visit(node)
+        self._changed_beneath.append(False)
         return True
 
     def on_leave(
         self, original_node: cst.CSTNodeT, updated_node: cst.CSTNodeT
     ) -> cst.CSTNodeT | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNodeT]:
+        changed_beneath = self._changed_beneath.pop()
         result: cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel = updated_node
         for transformer in self.transformers:
             if not isinstance(result, cst.CSTNode):
                 break
             result = transformer.on_leave(original_node, result)
+        if result is updated_node and not changed_beneath:
+            result = original_node
+        if result is not original_node and self._changed_beneath:
+            self._changed_beneath[-1] = True
         return result
 
 

@@ -219,7 +219,7 @@ class _VendorEmitter:
         self, file: VendoredFile, module: cst.Module, script_names: NameTable | None
     ) -> list[str]:
         """Import statements for the names the edits introduced into ``module`` (which it does not bind)."""
-        missing = sorted(free_names(module) - _original_free_names(file.parsed) - set(dir(builtins)))
+        missing = sorted(_introduced_names(file, module))
         relative: dict[str, list[str]] = {}
         absolute: list[str] = []
         names = self.plan.names
@@ -345,8 +345,35 @@ def _indented(block: cst.BaseSuite) -> cst.IndentedBlock:
 
 def _fit_lines(module: cst.Module, original: cst.Module) -> cst.Module:
     """``module`` with the statements that edits made longer than the line length laid out as ruff would (a
-    reference renamed with the suffix, a relative import made absolute); every other statement as written."""
-    return module.visit(LayoutTooLong(original_statements([original]), indent=0))
+    reference renamed with the suffix, a relative import made absolute); every other statement as written.
+
+    Top-level statements that are the original nodes themselves (unchanged) are left alone without a look; the
+    changed ones are compared with the statements of the originals they replace."""
+    kept = {id(statement) for statement in module.body}
+    replaced = [statement for statement in original.body if id(statement) not in kept]
+    layout = LayoutTooLong(original_statements(replaced), indent=0)
+    unchanged = {id(statement) for statement in original.body}
+    return module.with_changes(body=[s if id(s) in unchanged else s.visit(layout) for s in module.body])
+
+
+def _introduced_names(file: VendoredFile, module: cst.Module) -> set[str]:
+    """The names ``module`` (the edited copy of ``file``) reads that it does not bind: those the edits introduced.
+
+    A copied file keeps its unchanged top-level statements as the original nodes, which read what the original
+    read; only the changed ones are analysed, against the original's global names less the classes renamed away.
+    The file of the script's definitions is a new module: analysed whole.
+    """
+    if file.is_script:
+        read = free_names(module)
+        bound: set[str] = set()
+    else:
+        unchanged = {id(statement) for statement in file.parsed.module.body}
+        changed = [statement for statement in module.body if id(statement) not in unchanged]
+        read = free_names(cst.Module(body=changed)) if changed else set()
+        renamed_away = {plan.original.__name__ for plan in file.in_place.values()}
+        bound = {assignment.name for assignment in file.parsed.global_scope.assignments} - renamed_away
+    candidates = read - bound - set(dir(builtins))
+    return candidates - _original_free_names(file.parsed) if candidates else candidates
 
 
 def _renamed_edit(edit: Edit, references: dict[int, str]) -> Edit:

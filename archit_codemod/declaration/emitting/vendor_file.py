@@ -241,7 +241,9 @@ def reference_renames(parsed: ParsedSource, renamed: dict[int, str]) -> dict[int
     ``renamed`` maps ``id(ClassDef)`` of each class of ``parsed`` that is renamed in place to its new name.
     """
     found: dict[int, str] = {}
-    scope = parsed.global_scope
+    if not renamed:
+        return found
+    scope = parsed.scopes[parsed.module]  # with every reference, also those inside functions
     for statement in parsed.module.body:
         if not isinstance(statement, cst.ClassDef) or id(statement) not in renamed:
             continue

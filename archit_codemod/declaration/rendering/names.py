@@ -89,7 +89,9 @@ class ScriptDefinition:
 def free_names(node: cst.CSTNode) -> set[str]:
     """Names that ``node`` (a class or function definition, a statement) reads but does not bind itself."""
     module = node if isinstance(node, cst.Module) else cst.Module(body=[node])
-    return unbound_names(MetadataWrapper(module).resolve(ScopeProvider))
+    # No copy of the tree: only names are read from the scopes, never a node's metadata, so a node that occurs twice
+    # (a rendered value placed at two statements) does no harm.
+    return unbound_names(MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider))
 
 
 def unbound_names(scopes: Mapping[cst.CSTNode, Scope | None]) -> set[str]:

@@ -124,7 +124,7 @@ def _parameters(function: cst.FunctionDef) -> tuple[list[str], list[str], bool]:
 
 def _bound_locals(function: cst.FunctionDef) -> set[str]:
     """Names the function binds in its own scope (parameters included)."""
-    wrapper = MetadataWrapper(cst.Module(body=[function]))
+    wrapper = MetadataWrapper(cst.Module(body=[function]), unsafe_skip_copy=True)  # names are read, not nodes
     scopes = wrapper.resolve(ScopeProvider)
     body = wrapper.module.body[0].body.body
     if not body:

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata import (
+    CodePosition,
+    CodeRange,
+    GlobalScope,
+    MetadataWrapper,
+    PositionProvider,
+    Scope,
+    ScopeProvider,
+)
 
 from archit_codemod.declaration.errors import DeclarationError
 
@@ -32,6 +40,23 @@ if TYPE_CHECKING:
 _NEWLINE = re.compile(r"\r\n?|\n")
 """A line break as LibCST's position provider counts them."""
 
+_DECLARES_GLOBAL = re.compile(r"^[ \t]+global[ \t]", re.MULTILINE)
+"""A ``global`` statement inside a function or class (it binds a global name from there)."""
+
+
+def _name_only(statement: cst.BaseStatement) -> cst.BaseStatement:
+    """A top-level class or function as only the name it binds (``class Name: ...``, ``def name(): ...``): what
+    the global scope needs of it. Any other statement as it is."""
+    if isinstance(statement, cst.ClassDef):
+        return cst.ClassDef(name=statement.name, body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]))
+    if isinstance(statement, cst.FunctionDef):
+        return cst.FunctionDef(
+            name=statement.name,
+            params=cst.Parameters(),
+            body=cst.SimpleStatementSuite([cst.Expr(cst.Ellipsis())]),
+        )
+    return statement
+
 
 @dataclass(frozen=True)
 class ParsedSource:
@@ -41,7 +66,8 @@ class ParsedSource:
     module_name: str
     package: str | None
     wrapper: MetadataWrapper
-    scopes: Any
+    declares_global: bool = False
+    """Whether a function or class of the file declares a ``global`` (binds a global name from inside it)."""
     _positions: dict[int, Mapping[cst.CSTNode, CodeRange]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -52,9 +78,23 @@ class ParsedSource:
     def module(self) -> cst.Module:
         return self.wrapper.module
 
-    @property
-    def global_scope(self) -> Any:
-        return self.scopes[self.module]
+    @functools.cached_property
+    def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
+        """Every scope of the file, with every access: what finding each reference to a name needs."""
+        return self.wrapper.resolve(ScopeProvider)
+
+    @functools.cached_property
+    def global_scope(self) -> GlobalScope:
+        """The module's global scope, for what each top-level name is bound to (not for references to it).
+
+        Resolved on an outline of the module, each top-level class and function reduced to the name it binds
+        (:func:`_name_only`): their bodies are most of a modeling file's scope analysis, and bind no global name
+        unless one declares it ``global`` (then, as when :attr:`scopes` is resolved already, the whole module is).
+        """
+        if "scopes" in self.__dict__ or self.declares_global:
+            return self.scopes[self.module]
+        outline = self.module.with_changes(body=[_name_only(statement) for statement in self.module.body])
+        return MetadataWrapper(outline, unsafe_skip_copy=True).resolve(ScopeProvider)[outline]
 
     def positions_in(self, statement: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange]:
         """The positions in the file of ``statement`` (a top-level statement of the module) and of every node in it,
@@ -147,14 +187,14 @@ class ClassSource:
 def _parse(path: Path, mtime: float, module_name: str, package: str | None) -> ParsedSource:
     # mtime is part of the cache key so an edited file is parsed again.
     del mtime
-    # A tree just parsed is shared with nothing: the wrapper needs no copy of it (a whole file's deep copy).
-    wrapper = MetadataWrapper(cst.parse_module(path.read_text(encoding="utf-8")), unsafe_skip_copy=True)
+    text = path.read_text(encoding="utf-8")
     return ParsedSource(
         path=path,
         module_name=module_name,
         package=package,
-        wrapper=wrapper,
-        scopes=wrapper.resolve(ScopeProvider),
+        # A tree just parsed is shared with nothing: the wrapper needs no copy of it (a whole file's deep copy).
+        wrapper=MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True),
+        declares_global=_DECLARES_GLOBAL.search(text) is not None,
     )
 
 
