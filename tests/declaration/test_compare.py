@@ -157,6 +157,9 @@ def test_a_private_attribute_read_through_a_public_property_is_a_setting_other_p
     changed._disable_adapters = True
     changed._cache = 3
     assert described(Switchable(), changed) == ["<root>: setting _disable_adapters = True, original = False"]
+    # Present on one side only, a private attribute is a record of how the object was made, not a difference.
+    del changed._disable_adapters
+    assert described(Switchable(), changed) == []
 
 
 def test_the_folder_a_model_was_loaded_from_is_no_difference(tmp_path):
