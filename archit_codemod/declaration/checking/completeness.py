@@ -352,9 +352,14 @@ def _unsaved_buffers_differ(old: nn.Module | None, new: nn.Module | None) -> boo
     before = dict(_unsaved_buffers(old))
     for name, tensor in _unsaved_buffers(new):
         other = before.get(name)
-        if other is None or "meta" in (other.device.type, tensor.device.type):
+        if other is tensor:
+            continue  # the same buffer, kept (a layer stack truncated)
+        if other is None or other.shape != tensor.shape or other.dtype != tensor.dtype:
             return True
-        if other.shape != tensor.shape or other.dtype != tensor.dtype or not torch.equal(other, tensor):
+        on_meta = (other.device.type == "meta", tensor.device.type == "meta")
+        if on_meta == (True, True):
+            continue  # a model built on meta holds no values to differ by
+        if True in on_meta or not torch.equal(other, tensor):
             return True
     return False
 
