@@ -8,6 +8,7 @@ the class members and ``__init__`` methods it edits, the modified copies inserte
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 from collections.abc import Sequence
 
@@ -198,9 +199,14 @@ def prune(module: cst.Module, roots: set[str]) -> cst.Module:
     return module.with_changes(body=body)
 
 
+@functools.cache
 def distribution_version(module_name: str) -> str:
     """`` (transformers 5.24.0)`` for a module of an installed distribution, "" otherwise."""
     top = module_name.split(".")[0]
+    # The distribution named as the package first: mapping every installed package to its distributions reads the
+    # metadata of all of them.
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        return f" ({top} {importlib.metadata.version(top)})"
     for distribution in importlib.metadata.packages_distributions().get(top, []):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             return f" ({distribution} {importlib.metadata.version(distribution)})"

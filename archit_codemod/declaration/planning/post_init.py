@@ -17,6 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.pretrained import is_pretrained_model
@@ -39,11 +40,18 @@ def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferre
             warnings.simplefilter("ignore")
             probe = _meta_copy(root)
             before = {path: _structure(probe.get_submodule(path)) for path, _ in replaced}
-            _run_post_inits(root, probe, lambda module, path: tie_overrides(module, path, changes))
+            # On the meta device transformers skips initialising weights (values the probe does not compare) and
+            # still ties them.
+            with torch.device("meta"):
+                _run_post_inits(root, probe, lambda module, path: tie_overrides(module, path, changes))
             after = {path: _structure(probe.get_submodule(path)) for path, _ in replaced}
     except Exception:  # noqa: BLE001 - a model the probe cannot copy or initialise: keep the usual placement
         return []
-    return [(path, change) for path, change in replaced if before[path] != after[path]]
+    deferred = [(path, change) for path, change in replaced if before[path] != after[path]]
+    _refuse_ties_the_model_would_add(
+        root, probe, [path for path, _ in replaced if before[path] == after[path]]
+    )
+    return deferred
 
 
 def without_deferred(changes: Changes, deferred: Deferred) -> Changes:
@@ -91,6 +99,30 @@ def _run_post_inits(
         if tie.no_output_embeddings:
             model.get_output_embeddings = _no_output_embeddings
         model.post_init()
+
+
+def _refuse_ties_the_model_would_add(root: nn.Module, probe: nn.Module, paths: list[str]) -> None:
+    """Refuse when ``post_init`` ties a parameter under one of ``paths`` to another that the traced model keeps apart.
+
+    A model that ties by module path or pattern (Zamba ties every parameter under each hybrid layer's block to the
+    first's) ties the parameters of a replacement too; a generated class builds the replacement and then runs
+    ``post_init``, so it would rebuild as one tensor what the script gave each path separately.
+    """
+    traced = {name: id(tensor) for name, tensor in root.named_parameters(remove_duplicate=False)}
+    sharing: dict[int, list[str]] = {}
+    for name, tensor in probe.named_parameters(remove_duplicate=False):
+        sharing.setdefault(id(tensor), []).append(name)
+    for names in sharing.values():
+        inside = [name for name in names if any(name.startswith(path + ".") for path in paths)]
+        apart = [other for other in names if traced.get(other) != traced.get(inside[0])] if inside else []
+        if apart:
+            raise DeclarationError(
+                f"{inside[0]}: the model's own ties (what its post_init ties: _tied_weights_keys, by name, module "
+                f"or pattern) make it one tensor with {apart[0]}, which the traced model keeps apart; a generated "
+                "class builds the replacement before post_init, so it would rebuild them tied. Fix: place one "
+                "replacement object at every path the model ties, or call model.tie_weights() after the "
+                "replacement in the script, so that the traced model shares them as the model's classes do."
+            )
 
 
 def _no_output_embeddings() -> None:

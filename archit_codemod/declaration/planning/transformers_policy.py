@@ -295,17 +295,34 @@ def _declared_as_tied(root: nn.Module, module: nn.Module, paths: list[str]) -> b
         if is_pretrained_model(sub)
     ]
 
+    tied_names = {id(model): _tied_parameter_names(model) for _, model in models}
+
     def tied(name: str) -> bool:
         for prefix, model in models:
             if prefix and not name.startswith(prefix + "."):
                 continue
             relative = name[len(prefix) + 1 :] if prefix else name
-            # An instance attribute when it depends on the config (Marian), else the class attribute.
-            keys = getattr(model, "_tied_weights_keys", None) or ()
-            if relative in keys:
+            if relative in tied_names[id(model)]:
                 return True
         return False
 
     parameters = [name for name, _ in module.named_parameters()]
     untied = [path for path in paths if not all(tied(f"{path}.{name}") for name in parameters)]
     return len(untied) <= 1
+
+
+def _tied_parameter_names(model: nn.Module) -> set[str]:
+    """The names of the parameters ``model``'s ties make another's (the targets of ``_tied_weights_keys``).
+
+    transformers 5 expands keys that are patterns or module paths over the parameters the model has now
+    (``get_expanded_tied_weights_keys``: Zamba ties every parameter under each hybrid layer's block); otherwise, and
+    where the expansion fails, the keys as written: an instance attribute when they depend on the config
+    (Marian), else the class attribute.
+    """
+    expand = getattr(model, "get_expanded_tied_weights_keys", None)
+    if expand is not None:
+        try:
+            return set(expand(all_submodels=False))
+        except (ValueError, AttributeError, TypeError):
+            pass
+    return set(getattr(model, "_tied_weights_keys", None) or ())
