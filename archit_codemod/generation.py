@@ -74,7 +74,8 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
         provenance = Provenance.for_output(Path(options.script), output_folder(options))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            output = api.generate(
+            generate_code = functools.partial(
+                api.generate,
                 trace,
                 roots,
                 suffix=options.suffix,
@@ -82,9 +83,12 @@ def generate(options: argparse.Namespace, console: Console) -> Product:
                 prune=options.prune,
                 provenance=provenance,
             )
+            output = generate_code()
             if options.verify:
                 with _verifying(options, console):
-                    api.verify(output, trace, roots)
+                    output = api.verified(
+                        output, trace, roots, lambda settings: generate_code(settings_again=settings)
+                    )
     _report_warnings(caught, output, console)
     return _product(output, roots, options)
 

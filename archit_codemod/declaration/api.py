@@ -9,23 +9,27 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from archit_codemod.declaration.checking.completeness import check_completeness
+from archit_codemod.declaration.checking.removed_hooks import removed_hooks_refusal
+from archit_codemod.declaration.checking.settings_again import settings_to_set_again
 from archit_codemod.declaration.checking.verify import verify
 from archit_codemod.declaration.checking.verify import verify as verify_output
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
-from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.planning.planner import make_plan
 from archit_codemod.declaration.provenance import Provenance
-from archit_codemod.declaration.records import Modification, Trace
+from archit_codemod.declaration.records import Modification, SettingChange, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
 
-__all__ = ["Output", "declare", "generate", "infer_trace", "reaches", "verify"]
+__all__ = ["Output", "declare", "generate", "infer_trace", "reaches", "verified", "verify"]
 
 
 def generate(
@@ -36,13 +40,15 @@ def generate(
     mode: str = "subclass",
     prune: bool = False,
     provenance: Provenance | None = None,
+    settings_again: Mapping[str, Sequence[SettingChange]] | None = None,
 ) -> Output:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
 
     ``mode`` is ``"subclass"`` (one module of subclasses) or ``"vendor"`` (edited copies of the original files;
     ``prune`` leaves out what the modified models do not use). ``provenance`` says how the header names the
     script and the traced statements, and where the output will be imported from (default: file names only,
-    imported from an unknown folder).
+    imported from an unknown folder). ``settings_again`` (root name -> settings) are set again by the root
+    classes besides those the completeness check finds (see :func:`verified`).
 
     First each root is compared with its original class rebuilt on ``meta``
     (:func:`~archit_codemod.declaration.checking.completeness.check_completeness`): what the trace missed is added
@@ -63,6 +69,8 @@ def generate(
         checked = check_completeness(trace, roots)
     for warning in checked.warnings:
         script.warn(warning)
+    for root_name, settings in (settings_again or {}).items():
+        checked.settings[root_name] = [*checked.settings.get(root_name, []), *settings]
     with stage("planning"):
         plan = make_plan(
             checked.trace,
@@ -78,6 +86,38 @@ def generate(
 
             return emit_vendor(plan, prune=prune)
         return emit_subclass(plan)
+
+
+def verified(
+    output: Output,
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    generate_again: Callable[[Mapping[str, Sequence[SettingChange]]], Output],
+) -> Output:
+    """``output`` once verified; or, when verification finds only plain settings the script changed after
+    building a module (:mod:`~archit_codemod.declaration.checking.settings_again`), the output
+    ``generate_again(settings_again)`` returns with those set again, verified.
+
+    Raises:
+        DeclarationError: verification finds only hooks the script removed through their handles
+            (:mod:`~archit_codemod.declaration.checking.removed_hooks`).
+        VerificationError: anything else differs, or the output generated again does not rebuild the model.
+    """
+    settings_again: dict[str, list[SettingChange]] = {}
+    while True:
+        try:
+            verify_output(output, trace, roots)
+            return output
+        except VerificationError as failure:
+            found = settings_to_set_again(failure, roots)
+            if found is None or found[0] in settings_again:
+                root = roots.get(failure.root_name or "")
+                refusal = removed_hooks_refusal(failure, trace, root) if root is not None else None
+                if refusal is not None:
+                    raise refusal from None
+                raise
+            settings_again[found[0]] = found[1]
+        output = generate_again(settings_again)
 
 
 def declare(
@@ -99,7 +139,8 @@ def declare(
     roots = {"model": model}
     output = generate(trace, roots, suffix=suffix)
     if verify:
-        verify_output(output, trace, roots)
+        again = functools.partial(generate, trace, roots, suffix=suffix)
+        output = verified(output, trace, roots, lambda settings: again(settings_again=settings))
     return output.source
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import torch
 from torch import nn
 
+from archit_codemod.declaration.checking.functional import short_error
 from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import DeclarationError
@@ -85,10 +87,33 @@ def save_pretrained(output: Output, roots: dict[str, nn.Module], directory: Path
             f"--save-pretrained: {root_name} has weights on the meta device, so there are none to save. "
             "Fix: build the model on a real device in the script, or omit --save-pretrained."
         )
+    state_dict = root.state_dict()
+    _refuse_entries_that_are_no_tensors(root_name, state_dict)
     config = copy.deepcopy(root.config)
     config.auto_map = auto_map_for(config.model_type, output)
     with load_output(output, directory) as package:
         model_class = getattr(package.module(module), class_name)
         model = model_class(config)
-        model.load_state_dict(root.state_dict(), strict=True)
-        model.save_pretrained(directory)
+        model.load_state_dict(state_dict, strict=True)
+        try:
+            model.save_pretrained(directory)
+        except Exception as error:
+            raise DeclarationError(
+                f"--save-pretrained: transformers' save_pretrained cannot save {root_name} "
+                f"({short_error(error)}). Fix: omit --save-pretrained; build the model with "
+                f"{class_name}(config) and load its state_dict with load_state_dict."
+            ) from None
+
+
+def _refuse_entries_that_are_no_tensors(root_name: str, state_dict: dict) -> None:
+    """transformers' ``save_pretrained`` writes tensors only: torch's dynamically quantized ``Linear`` keeps its
+    weight dtype (``torch.qint8``, ``torch.float16``) in its ``state_dict`` beside the packed weights."""
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            module_path = key.rpartition(".")[0].removesuffix("._packed_params") or "<root>"
+            raise DeclarationError(
+                f"--save-pretrained: {root_name}.{module_path} (a {type(value).__qualname__} at {key!r} of its "
+                "state_dict, not a tensor) cannot be saved by transformers' save_pretrained, which writes "
+                "tensors only. Fix: omit --save-pretrained; build the model with the generated class and load its "
+                "state_dict with load_state_dict."
+            )

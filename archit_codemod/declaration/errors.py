@@ -1,5 +1,9 @@
 """Errors of the declaration half, each mapped to the command line's exit code (docs/cli.md lists them)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class DeclarationError(Exception):
     """A modification was traced but cannot be declared faithfully (exit code 2).
@@ -26,4 +30,13 @@ class NothingModifiedError(Exception):
 
 
 class VerificationError(Exception):
-    """The generated code does not rebuild the traced model (exit code 1); the message names the first differing paths."""
+    """The generated code does not rebuild the traced model (exit code 1); the message names the first differing paths.
+
+    ``differences`` are those found between the traced root ``root_name`` and the generated model (empty when the
+    code failed to import, build or run).
+    """
+
+    def __init__(self, message: str, differences: tuple[Any, ...] = (), root_name: str | None = None):
+        super().__init__(message)
+        self.differences = differences
+        self.root_name = root_name

@@ -81,12 +81,17 @@ class FakeCodemod:
         if self.verify_error is not None:
             raise self.verify_error
 
+    def verify_once(self, generated, trace, roots, generate_again):
+        """``api.verified`` for an output whose verification finds nothing to set again."""
+        self.verify(generated, trace, roots)
+        return generated
+
 
 @pytest.fixture
 def fake_codemod(monkeypatch) -> FakeCodemod:
     fake = FakeCodemod()
     module = types.ModuleType("archit_codemod.declaration.api")
-    module.generate, module.verify = fake.generate, fake.verify
+    module.generate, module.verify, module.verified = fake.generate, fake.verify, fake.verify_once
     monkeypatch.setitem(sys.modules, "archit_codemod.declaration.api", module)
     monkeypatch.setattr(archit_codemod.declaration, "api", module, raising=False)
     return fake

@@ -139,6 +139,29 @@ def test_plain_settings_are_compared_and_other_attributes_are_not():
     ]
 
 
+class Switchable(nn.Linear):
+    """Like a PEFT tuner layer: ``disable_adapters`` is read through a property from a private attribute."""
+
+    def __init__(self) -> None:
+        super().__init__(2, 2)
+        self._disable_adapters = False
+        self._cache = {}
+
+    @property
+    def disable_adapters(self) -> bool:
+        return self._disable_adapters
+
+
+def test_a_private_attribute_read_through_a_public_property_is_a_setting_other_private_ones_are_not():
+    changed = Switchable()
+    changed._disable_adapters = True
+    changed._cache = 3
+    assert described(Switchable(), changed) == ["<root>: setting _disable_adapters = True, original = False"]
+    # Present on one side only, a private attribute is a record of how the object was made, not a difference.
+    del changed._disable_adapters
+    assert described(Switchable(), changed) == []
+
+
 def test_the_folder_a_model_was_loaded_from_is_no_difference(tmp_path):
     BertForMaskedLM(TINY_BERT).save_pretrained(tmp_path)
     loaded = BertForMaskedLM.from_pretrained(tmp_path)

@@ -96,6 +96,21 @@ def test_quantize_dynamic_in_place_is_declared_from_the_quantized_modules_constr
     )
 
 
+def test_save_pretrained_of_dynamically_quantized_weights_is_refused_naming_the_module(
+    scripts, tmp_path, capsys
+):
+    # transformers' save_pretrained writes tensors only; the quantized Linear's state_dict also holds its dtype.
+    body = "model = BertModel(config)\ntorch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.float16, inplace=True)\n"
+    script = scripts("quantized.py", HEADER + body)
+    folder = tmp_path / "vendored"
+    code = main(["--mode", "vendor", "--save-pretrained", "-o", str(folder), str(script)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--save-pretrained: model.encoder.layer.0.attention.self.query (a dtype at " in err
+    assert "Fix: omit --save-pretrained" in err
+    assert "internal error" not in err and not folder.exists()
+
+
 def test_quantize_dynamic_returning_a_copy_declares_the_copy(scripts):
     body = (
         NET
@@ -344,6 +359,47 @@ def test_resized_token_embeddings_are_nothing_to_declare(scripts):
     rebuilt = transformers.BertForMaskedLM(model.config)
     rebuilt.load_state_dict(model.state_dict(), strict=True)
     assert rebuilt.bert.embeddings.word_embeddings.weight.shape == (120, 32)
+
+
+FREQUENCIES = """
+class Frequencies(nn.Module):
+    def __init__(self, base):
+        super().__init__()
+        # Not saved in the state_dict: the class computes it (as rotary embeddings compute inv_freq).
+        self.register_buffer("inverse", base ** -torch.arange(4.0), persistent=False)
+
+    def forward(self, x):
+        return x * self.inverse
+
+
+class Positional(nn.Module):
+    def __init__(self, base):
+        super().__init__()
+        self.frequencies = Frequencies(base)
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.proj(self.frequencies(x))
+
+
+model = Positional(10.0)
+"""
+
+
+def test_a_replacement_that_computes_unsaved_buffers_otherwise_is_declared_not_nothing(scripts, mode):
+    # Same class, same shapes, nothing in the state_dict differs: only the unsaved buffer's values tell.
+    body = FREQUENCIES + "model.frequencies = Frequencies(10000.0)\n"
+    generated, built = declared(scripts, body, {"x": torch.ones(2, 4)}, mode)
+    assert "Frequencies(10000.0)" in output_text(generated)
+    assert torch.equal(built.frequencies.inverse, 10000.0 ** -torch.arange(4.0))
+
+
+def test_a_replacement_that_computes_the_same_unsaved_buffers_is_nothing_to_declare(scripts):
+    trace, roots = traced(scripts, FREQUENCIES + "model.frequencies = Frequencies(10.0)\n")
+    with pytest.raises(
+        NothingModifiedError, match="nothing to declare: the script changed model: frequencies"
+    ):
+        generate(trace, roots)
 
 
 def test_a_resize_the_config_does_not_follow_is_refused_not_passed_over(scripts):

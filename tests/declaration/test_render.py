@@ -14,6 +14,7 @@ from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.objects import config_keywords
 from archit_codemod.declaration.rendering.render import (
     OriginalArgument,
     RenderContext,
@@ -187,6 +188,23 @@ def test_a_same_shape_replacement_matches_sizes_by_position_then_by_value():
     assert _source("features", None, 32, LINEAR_32_32, same_shape=True) is None
 
 
+def test_a_module_constructor_call_leaves_out_its_device_and_keeps_its_dtype(names):
+    # torch.nn.utils.skip_init builds with device="meta", then moves the module to a real device: the placement
+    # belongs to whoever builds the model, and on meta the rebuilt module would hold no weights.
+    renderer = _renderer(names)
+    kwargs = {"bias": False, "device": torch.device("meta"), "dtype": torch.float16}
+    call = renderer.call(cst.Name("Linear"), (32, 5), kwargs, _context(), nn.Linear)
+    assert _code(call) == "Linear(32, 5, bias=False, dtype=torch.float16)"
+    assert _code(renderer.call(cst.Name("Linear"), (32, 5), {"device": "cpu"}, _context(), nn.Linear)) == (
+        "Linear(32, 5)"
+    )
+    # a call that builds no module (a config, a library function) keeps every argument
+    assert (
+        _code(renderer.call(cst.Name("make"), (), {"device": "cpu"}, _context(), None))
+        == "make(device='cpu')"
+    )
+
+
 def test_calls_match_original_arguments_only_when_given_the_modules_sizes(names):
     context = _context(original_arguments=LINEAR_32_32, replaced_sizes=frozenset({32}))
     renderer = _renderer(names)
@@ -355,6 +373,45 @@ class _CompilerState:
 
     def __call__(self, function):
         return function
+
+
+class _Scale:
+    """A hook object that keeps its constructor arguments under the parameters' names."""
+
+    def __init__(self, factor, offset=0.0):
+        self.factor = factor
+        self.offset = offset
+
+
+class _Halved:
+    """Keeps a value derived from its argument: no call of its class is guessed at."""
+
+    def __init__(self, factor):
+        self.half = factor / 2
+
+
+def test_an_object_whose_class_builds_it_again_from_its_attributes_is_written_as_that_call(names):
+    rendered = _code(_renderer(names).value(_Scale(0.5, offset=1.0), _context(), "hook"))
+    assert rendered == "_Scale(factor=0.5, offset=1.0)"
+    assert vars(eval(rendered)) == {"factor": 0.5, "offset": 1.0}
+    changed = _Scale(0.5)
+    changed.extra = 3  # set after building: the call would not make it
+    for value in (changed, _Halved(4)):
+        with pytest.raises(DeclarationError, match="which has no source form"):
+            _renderer(names).value(value, _context(), "hook")
+
+
+def test_a_config_other_than_the_models_is_written_as_a_call_of_its_class_that_rebuilds_it(names):
+    # transformers 4's configs are no dataclasses; its public to_diff_dict() gives the arguments.
+    from transformers import LlamaConfig
+
+    config = LlamaConfig(hidden_size=32, num_attention_heads=4, num_hidden_layers=2, vocab_size=99)
+    config.rms_norm_eps = 1e-5  # a copy of the model's config, changed after building it
+    keywords = config_keywords(config)
+    assert keywords is not None and "transformers_version" not in keywords
+    rebuilt = LlamaConfig(**keywords)
+    assert rebuilt.to_diff_dict() == config.to_diff_dict() and rebuilt.rms_norm_eps == 1e-5
+    assert config_keywords({"hidden_size": 32}) is None
 
 
 def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functions(names):

@@ -14,7 +14,9 @@ Per module path (every path of a module reachable at several), a snapshot record
   hook objects);
 - its parametrizations (``torch.nn.utils.parametrize``): for each parametrized tensor, the
   parametrization classes in order and the shapes of the original tensors;
-- its plain settings: the public attributes in the module's ``__dict__`` (and children set to ``None``)
+- its plain settings: the public attributes in the module's ``__dict__`` (and children set to ``None``), and
+  the private ones the class reads through a property of the public name (``_disable_adapters``; compared only
+  where both models have them),
   whose values are ``None``, ``bool``, ``int``, ``float``, ``str``, enum members, plain functions (by
   qualified name), integer and quantized dtypes (``torch.qint8``), or tuples and lists of those. Devices
   and floating-point dtypes are not settings (placement and precision are choices of loading, not of the
@@ -291,12 +293,22 @@ def _settings(module: nn.Module, copies: Mapping[str, str]) -> dict[str, Any]:
     # A child set to None reads as None, like an attribute set to None before any child of that name existed.
     settings = {name: None for name, child in module._modules.items() if child is None}
     for name, value in vars(module).items():
-        if name.startswith("_") or name in LOADING_RECORDS:
+        if (name.startswith("_") and not _read_through_property(module, name)) or name in LOADING_RECORDS:
             continue
         plain = _plain(value, copies)
         if plain is not _NOT_PLAIN:
             settings[name] = plain
     return settings
+
+
+def _read_through_property(module: nn.Module, name: str) -> bool:
+    """Whether the private attribute ``name`` is a public setting stored under another name: the class reads it
+    through a property of the name without the underscore (PEFT's ``disable_adapters`` reads
+    ``_disable_adapters``, which ``disable_adapter_layers()`` sets)."""
+    public = name[1:]
+    return not public.startswith("_") and isinstance(
+        inspect.getattr_static(type(module), public, None), property
+    )
 
 
 def _restated(module: nn.Module, settings: dict[str, Any]) -> frozenset[str]:
@@ -465,6 +477,8 @@ def _setting_differences(
         before, after = expected.settings.get(name, missing), got.settings.get(name, missing)
         if before is missing and name in got.restated or after is missing and name in expected.restated:
             continue  # an attribute that only restates the config (resize_token_embeddings sets vocab_size)
+        if name.startswith("_") and missing in (before, after):
+            continue  # a private setting compares by value: from_pretrained alone sets _use_kernels
         if not _same_value(before, after):
             shown = (
                 None if before is missing else f"= {before!r}",

@@ -45,7 +45,14 @@ from archit_codemod.declaration.records import LibraryCall, Modification, Settin
 from archit_codemod.declaration.tracing.changes import net_changes
 from archit_codemod.declaration.tracing.roots import find_roots, paths_index
 
-__all__ = ["RebuildError", "Checked", "check_completeness", "rebuild_original", "roots_to_declare"]
+__all__ = [
+    "RebuildError",
+    "Checked",
+    "check_completeness",
+    "is_literal",
+    "rebuild_original",
+    "roots_to_declare",
+]
 
 
 class RebuildError(Exception):
@@ -85,6 +92,9 @@ class _RootCheck:
     """The calls that explain a difference."""
     settings: list[SettingChange] = field(default_factory=list)
     """The changed plain settings, to set again."""
+    unsaved_values_differ: set[str] = field(default_factory=set)
+    """Changed paths whose new module holds buffers no checkpoint saves (rotary frequencies) with other values
+    than the module it replaced: the class must compute them, and a rebuild on ``meta`` cannot show values."""
 
 
 def rebuild_original(root: nn.Module, trace: Trace | None) -> tuple[nn.Module, bool]:
@@ -256,6 +266,14 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         rebuilt_containers.update(_rebuilt_containers(root, reference))
         expected, got = snapshot(reference), snapshot(root)
         check = _RootCheck(name, root, reference, expected, got, differences(expected, got), changed)
+        check.unsaved_values_differ = {
+            path
+            for owner_changes in changes.values()
+            for child, change in owner_changes.items()
+            if _unsaved_buffers_differ(change.old, change.new)
+            for owner_path in paths.get(id(change.owner), ())
+            if (path := _join(owner_path, child)) in changed
+        }
         check.calls = _effect_calls(root, trace)
         root_inferred = _unexplained(check, trace)
         check.replayed += [call for call in _calls_on_new_modules(check) if call not in check.replayed]
@@ -316,12 +334,43 @@ def _proven_redundant(check: _RootCheck) -> set[str]:
     equal = {
         path
         for path in check.changed
-        if path not in involved and not any(ancestor in unmatched for ancestor in path_and_ancestors(path))
+        if path not in involved
+        and path not in check.unsaved_values_differ
+        and not any(ancestor in unmatched for ancestor in path_and_ancestors(path))
     }
     by_owner: dict[int, list[str]] = {}
     for path, (owner, _) in check.changed.items():
         by_owner.setdefault(id(owner), []).append(path)
     return {path for paths in by_owner.values() if set(paths) <= equal for path in paths}
+
+
+def _unsaved_buffers_differ(old: nn.Module | None, new: nn.Module | None) -> bool:
+    """Whether ``new`` holds a buffer left out of the ``state_dict`` whose value ``old`` (the module it replaced,
+    as the original class built it) does not hold at the same name."""
+    if old is None or new is None:
+        return False
+    before = dict(_unsaved_buffers(old))
+    for name, tensor in _unsaved_buffers(new):
+        other = before.get(name)
+        if other is tensor:
+            continue  # the same buffer, kept (a layer stack truncated)
+        if other is None or other.shape != tensor.shape or other.dtype != tensor.dtype:
+            return True
+        on_meta = (other.device.type == "meta", tensor.device.type == "meta")
+        if on_meta == (True, True):
+            continue  # a model built on meta holds no values to differ by
+        if True in on_meta or not torch.equal(other, tensor):
+            return True
+    return False
+
+
+def _unsaved_buffers(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    return [
+        (_join(path, name), tensor)
+        for path, submodule in module.named_modules()
+        for name, tensor in submodule._buffers.items()
+        if tensor is not None and name in submodule._non_persistent_buffers_set
+    ]
 
 
 def _involves(difference: Difference, path: str) -> bool:
@@ -432,7 +481,7 @@ def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingCha
         return None
     module = check.root.get_submodule(difference.path)
     value = vars(module).get(difference.name, _ABSENT)
-    if difference.name in module._modules or not _is_literal(value):
+    if difference.name in module._modules or not is_literal(value):
         return None
     return SettingChange(difference.path, difference.name, value)
 
@@ -440,9 +489,9 @@ def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingCha
 _ABSENT = object()
 
 
-def _is_literal(value: Any) -> bool:
+def is_literal(value: Any) -> bool:
     if isinstance(value, list | tuple):
-        return type(value) in (list, tuple) and all(_is_literal(item) for item in value)
+        return type(value) in (list, tuple) and all(is_literal(item) for item in value)
     return type(value) in (bool, int, float, str, type(None))
 
 

@@ -184,7 +184,7 @@ def require_same_tree(
         shown = "\n  ".join(lines[:10])
         more = f"\n  ... and {len(lines) - 10} more" if len(lines) > 10 else ""
         fix = _TIES_FIX if any(difference.kind == "sharing" for difference in found) else ""
-        raise VerificationError(f"{failure}:\n  {shown}{more}{fix}")
+        raise VerificationError(f"{failure}:\n  {shown}{more}{fix}", tuple(found))
 
 
 _TIES_FIX = (
@@ -301,16 +301,20 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
             build = functools.partial(build_root, modules[stem], class_name, root, trace)
             arguments = constructor_arguments(root, trace)
-            with _replays_refused(output, package, shown):
-                verify_root(
-                    build,
-                    root,
-                    shown,
-                    root_name,
-                    original_of=original_of,
-                    script_module_name=script_module_name,
-                    arguments=arguments,
-                )
+            try:
+                with _replays_refused(output, package, shown):
+                    verify_root(
+                        build,
+                        root,
+                        shown,
+                        root_name,
+                        original_of=original_of,
+                        script_module_name=script_module_name,
+                        arguments=arguments,
+                    )
+            except VerificationError as failure:
+                failure.root_name = root_name
+                raise
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
                 _check_it_builds_on_meta(build, shown, output, package)
 

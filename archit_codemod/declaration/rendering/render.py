@@ -29,6 +29,7 @@ from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable, not_importable
+from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords
 from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.stages import stage
 
@@ -175,6 +176,9 @@ class Renderer:
         if isinstance(value, torch.Tensor) and (source := tensor_source(value)) is not None:
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(source(cst.Module([]).code_for_node(torch_name)))
+        if (keywords := constructor_keywords(value) or config_keywords(value)) is not None:
+            callee = self.names.reference(type(value), self._where(context, argument))
+            return self.call(callee, (), keywords, context, type(value))
         raise self.refusal(context, argument, value)
 
     def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
@@ -278,6 +282,10 @@ class Renderer:
         parameters of the module this call builds) is given: see :func:`original_source`.
         """
         parameter_names = _positional_names(cls, args)
+        if inspect.isclass(cls) and issubclass(cls, nn.Module):
+            # Placement is a choice of whoever builds the model (from_pretrained builds on meta, then loads), not
+            # part of the architecture: skip_init's device="meta" would leave the rebuilt module empty.
+            kwargs = {name: value for name, value in kwargs.items() if not _is_device_argument(name, value)}
 
         def render(value: Any, parameter: str, position: int | None) -> cst.BaseExpression:
             if sizes is not None and context.original_arguments:
@@ -469,6 +477,10 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # comparing e.g. tensors raises; treat as different
         return False
+
+
+def _is_device_argument(name: str, value: Any) -> bool:
+    return name == "device" and isinstance(value, torch.device | str | int)
 
 
 def _is_plain_function(value: Any) -> bool:
