@@ -77,13 +77,14 @@ TRAINING_HOOKS = ("enable_input_require_grads.<locals>.make_inputs_require_grads
 (called by ``gradient_checkpointing_enable``) makes the input embeddings' output require grad."""
 
 HOOK_KINDS = ("forward pre-hook", "forward hook", "backward pre-hook", "backward hook")
-_HOOK_DICTS = dict(
+HOOK_DICTS = dict(
     zip(
         HOOK_KINDS,
         ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"),
         strict=True,
     )
 )
+"""Each hook kind and the ``nn.Module`` attribute that holds its hooks."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def _module_info(module: nn.Module, local: Callable[[str], bool], copies: Mappin
         },
         hooks={
             kind: names
-            for kind, attribute in _HOOK_DICTS.items()
+            for kind, attribute in HOOK_DICTS.items()
             if (
                 names := tuple(
                     qualified_name(hook, local) for hook in getattr(module, attribute, {}).values()
@@ -305,10 +306,13 @@ def _read_through_property(module: nn.Module, name: str) -> bool:
     """Whether the private attribute ``name`` is a public setting stored under another name: the class reads it
     through a property of the name without the underscore (PEFT's ``disable_adapters`` reads
     ``_disable_adapters``, which ``disable_adapter_layers()`` sets)."""
-    public = name[1:]
-    return not public.startswith("_") and isinstance(
-        inspect.getattr_static(type(module), public, None), property
-    )
+    return _is_property(type(module), name[1:])
+
+
+@functools.cache
+def _is_property(cls: type, name: str) -> bool:
+    # Asked for each private attribute of each module of every snapshot: once per class is enough.
+    return not name.startswith("_") and isinstance(inspect.getattr_static(cls, name, None), property)
 
 
 def _restated(module: nn.Module, settings: dict[str, Any]) -> frozenset[str]:

@@ -49,7 +49,7 @@ __all__ = [
     "RebuildError",
     "Checked",
     "check_completeness",
-    "is_literal",
+    "literal_setting",
     "rebuild_original",
     "roots_to_declare",
 ]
@@ -479,19 +479,24 @@ def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingCha
         or difference.path not in check.expected.modules
     ):
         return None
-    module = check.root.get_submodule(difference.path)
-    value = vars(module).get(difference.name, _ABSENT)
-    if difference.name in module._modules or not is_literal(value):
+    return literal_setting(check.root.get_submodule(difference.path), difference.path, difference.name)
+
+
+def literal_setting(module: nn.Module, path: str, name: str) -> SettingChange | None:
+    """The setting ``name`` of ``module`` (at ``path``) to set again, when ``module`` holds it as a value that can be
+    written as a literal; ``None`` for a child, an object, or an attribute it does not hold."""
+    value = vars(module).get(name, _ABSENT)
+    if name in module._modules or not _is_literal(value):
         return None
-    return SettingChange(difference.path, difference.name, value)
+    return SettingChange(path, name, value)
 
 
 _ABSENT = object()
 
 
-def is_literal(value: Any) -> bool:
+def _is_literal(value: Any) -> bool:
     if isinstance(value, list | tuple):
-        return type(value) in (list, tuple) and all(is_literal(item) for item in value)
+        return type(value) in (list, tuple) and all(_is_literal(item) for item in value)
     return type(value) in (bool, int, float, str, type(None))
 
 

@@ -15,14 +15,15 @@ import operator
 
 from torch import nn
 
-from archit_codemod.declaration.checking.compare import qualified_name
+from archit_codemod.declaration.checking.compare import HOOK_DICTS, qualified_name
 from archit_codemod.declaration.checking.completeness import RebuildError, rebuild_original
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.records import Trace
 
 __all__ = ["removed_hooks_refusal"]
 
-_HOOK_DICTS = {"forward hook": "_forward_hooks", "forward pre-hook": "_forward_pre_hooks"}
+_FORWARD_HOOK_KINDS = ("forward hook", "forward pre-hook")
+"""The kinds considered: a library removes forward hooks through their handles while the model runs (calibration)."""
 
 
 def removed_hooks_refusal(
@@ -33,7 +34,7 @@ def removed_hooks_refusal(
     otherwise (the verification failure stands)."""
     found = failure.differences
     if not found or any(
-        d.kind != "hook" or d.expected is not None or d.name not in _HOOK_DICTS for d in found
+        d.kind != "hook" or d.expected is not None or d.name not in _FORWARD_HOOK_KINDS for d in found
     ):
         return None
     if not all(_registered_when_built(root.get_submodule(d.path), d.name, d.got or "", trace) for d in found):
@@ -58,5 +59,5 @@ def _registered_when_built(module: nn.Module, kind: str, listed: str, trace: Tra
     except RebuildError:
         return False
     in_script = functools.partial(operator.eq, trace.script_module_name)  # named as verification names them
-    registered = {qualified_name(hook, in_script) for hook in getattr(rebuilt, _HOOK_DICTS[kind]).values()}
+    registered = {qualified_name(hook, in_script) for hook in getattr(rebuilt, HOOK_DICTS[kind]).values()}
     return all(name.strip() in registered for name in listed.split(","))

@@ -14,13 +14,11 @@ from collections.abc import Mapping
 
 from torch import nn
 
-from archit_codemod.declaration.checking.completeness import is_literal
+from archit_codemod.declaration.checking.completeness import literal_setting
 from archit_codemod.declaration.errors import VerificationError
 from archit_codemod.declaration.records import SettingChange
 
 __all__ = ["settings_to_set_again"]
-
-_ABSENT = object()
 
 
 def settings_to_set_again(
@@ -39,8 +37,8 @@ def settings_to_set_again(
             module = root.get_submodule(difference.path)
         except AttributeError:
             return None
-        value = vars(module).get(difference.name, _ABSENT)
-        if difference.name in module._modules or value is _ABSENT or not is_literal(value):
+        setting = literal_setting(module, difference.path, difference.name)
+        if setting is None:
             return None
-        settings.append(SettingChange(difference.path, difference.name, value))
+        settings.append(setting)
     return failure.root_name, settings

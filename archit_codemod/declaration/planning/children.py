@@ -16,6 +16,7 @@ import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, ScopeProvider
 from torch import nn
 
+from archit_codemod.declaration.editing.edits import Together
 from archit_codemod.declaration.planning.context import calls_in, resolves_to
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import (
@@ -88,7 +89,7 @@ def _swap_replaced_class(
     if old is None or name is None or context.replaced_expression is None:
         return
     swapper = _Swapper(lambda callee: resolves_to(callee, type(old), source), name)
-    context.replaced_expression = context.replaced_expression.visit(swapper)
+    context.replaced_expression = context.replaced_expression.visit(Together([swapper]))
 
 
 def _plan_added(owner: OwnerEdits, change: Change, path: str) -> None:
@@ -163,7 +164,7 @@ def swapped_expression(
     if not any(resolves_to(callee, type(child), source) for callee in callees):
         planning.warn(_picked_warning(owner, callees[0], child, generated))
     targets = {id(callee) for callee in callees}
-    return original.visit(_Swapper(lambda callee: id(callee) in targets, generated))
+    return original.visit(Together([_Swapper(lambda callee: id(callee) in targets, generated)]))
 
 
 def callees_building(
@@ -289,29 +290,16 @@ def _value_of(statement: Any, name: str, owner: OwnerEdits) -> cst.BaseExpressio
 
 
 class _Swapper(cst.CSTTransformer):
-    """Every callee that ``is_target`` accepts becomes ``name``."""
+    """Every callee that ``is_target`` accepts becomes ``name``. Run inside :class:`Together`, which leaves what the
+    swap did not change as the original nodes: the vendor emitter renames a reference to a class it renames in
+    place by identity (``downsample=SwinPatchMerging`` in an argument of a swapped call)."""
 
     def __init__(self, is_target: Callable[[cst.BaseExpression], bool], name: str) -> None:
         super().__init__()
         self.is_target = is_target
         self.name = name
-        self.swaps = 0
-        self._swaps_on_entry: list[int] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self._swaps_on_entry.append(self.swaps)
-        return super().on_visit(node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         if self.is_target(original_node.func):
-            self.swaps += 1
             return updated_node.with_changes(func=cst.Name(self.name))
         return updated_node
-
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
-        # What the swap left alone stays the original node: the vendor emitter renames a reference to a class it
-        # renames in place by identity (`downsample=SwinPatchMerging` in an argument of a swapped call).
-        left = super().on_leave(original_node, updated_node)
-        if self._swaps_on_entry.pop() == self.swaps and left is updated_node:
-            return original_node
-        return left
