@@ -689,6 +689,50 @@ def test_a_module_list_built_by_a_loop_that_appends(tmp_path, scripts, capsys, n
     assert all(layer.lin.bias is None for layer in rebuilt.layers)
 
 
+LIST_FILLED_TWICE = """
+from torch import nn
+
+
+class Layer(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.lin = nn.Linear(4, width)
+
+
+class Merger(nn.Module):
+    def __init__(self, times, out=6):
+        super().__init__()
+        mlps = [Layer(4) for _ in range(times - 1)]
+        mlps.append(Layer(out))
+        self.mlp = nn.ModuleList(mlps)
+
+
+one = Merger(1)
+two = Merger(2)
+for model in (one, two):
+    for layer in model.mlp:
+        layer.lin = nn.Linear(4, layer.lin.out_features, bias=False)
+"""
+
+
+def test_a_module_list_of_a_local_list_filled_by_a_comprehension_and_an_append(
+    tmp_path, scripts, capsys, new_output
+):
+    # As MiniCPM-OCR's merger: with one item, nn.ModuleList(mlps) is not nn.Sequential(item); both calls that fill
+    # the list are swapped, so each item is built once, as in the traced run.
+    script = scripts("filled_twice.py", LIST_FILLED_TWICE)
+    generate_with_cli(script, new_output, capsys)
+    text = declared_text(new_output)
+    assert "mlps = [LayerModified(4) for _ in range(times - 1)]" in text
+    assert "mlps.append(LayerModified(out))" in text
+    assert "self.mlp = nn.ModuleList(mlps)" in text and "self.mlp[" not in text
+    with declared_names(new_output) as names:
+        for times, widths in ((1, [6]), (2, [4, 6])):
+            rebuilt = names["MergerModified"](times)
+            assert [layer.lin.out_features for layer in rebuilt.mlp] == widths
+            assert all(layer.lin.bias is None for layer in rebuilt.mlp)
+
+
 SHARED_BART_EMBEDDINGS = """
 from torch import nn
 from transformers import BartConfig, BartModel

@@ -18,7 +18,10 @@ class TestRewriteContainer:
         def item_expression(key, original):
             return cst.parse_expression(per_key[key]) if key in per_key else original
 
-        result = rewrite_container(cst.parse_expression(source), keys, item_expression)
+        sequential = source.startswith("nn.Sequential(")
+        result = rewrite_container(
+            cst.parse_expression(source), keys, item_expression, items_as_arguments=sequential
+        )
         return None if result is None else _code(result)
 
     def test_same_change_everywhere_keeps_the_comprehension(self):
@@ -116,8 +119,16 @@ class TestRewriteContainerItemsAddedOrDeleted:
         for name in ("appended",):
             if name in options:
                 options[name] = [cst.parse_expression(code) for code in options[name]]
+        options.setdefault("items_as_arguments", source.startswith("nn.Sequential("))
         result = rewrite_container(cst.parse_expression(source), keys, item_expression, **options)
         return None if result is None else _code(result)
+
+    def test_a_container_of_one_item_built_from_a_name(self):
+        # nn.ModuleList(mlps) holds one list, not the item: it cannot be rewritten item by item (MiniCPM-OCR's merger)
+        assert self.change("nn.ModuleList(mlps)", ["0"], {"0": "M()"}) is None
+        assert self.change("nn.ModuleDict(blocks)", ["a"], {"a": "M()"}) is None
+        # nn.Sequential(block) holds the item itself
+        assert self.change("nn.Sequential(block)", ["0"], {"0": "M()"}) == "nn.Sequential(M())"
 
     def test_items_appended_after_a_comprehension_and_a_list(self):
         assert (

@@ -20,6 +20,7 @@ def rewrite_container(
     keys: Sequence[str],
     item_expression: ItemExpression,
     *,
+    items_as_arguments: bool = False,
     appended: Sequence[cst.BaseExpression] = (),
     dropped: int = 0,
     removed_keys: Sequence[str] = (),
@@ -37,7 +38,9 @@ def rewrite_container(
       are added under ``appended_keys``;
     - ``nn.ModuleDict({k: V for k in names})``: the value picks per key (``A() if k == "b" else V``).
 
-    ``keys`` are the keys of the items the original expression builds and that are kept, in order.
+    ``keys`` are the keys of the items the original expression builds and that are kept, in order. The items are
+    the call's arguments only with ``items_as_arguments`` (an ``nn.Sequential``): ``nn.ModuleList(layers)`` with one
+    item holds a list, not the item.
     """
     if not isinstance(expression, cst.Call) or not expression.args:
         return None
@@ -59,8 +62,10 @@ def rewrite_container(
         return (
             None if new_value is None else expression.with_changes(args=[first.with_changes(value=new_value)])
         )
-    if len(expression.args) == len(keys) + dropped and all(
-        a.star == "" and a.keyword is None for a in expression.args
+    if (
+        items_as_arguments
+        and len(expression.args) == len(keys) + dropped
+        and all(a.star == "" and a.keyword is None for a in expression.args)
     ):
         return _rewrite_arguments(expression, keys, item_expression, appended)
     return None

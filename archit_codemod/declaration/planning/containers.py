@@ -74,6 +74,7 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
             statement.value,
             layout.kept_keys,
             item_expression,
+            items_as_arguments=isinstance(container, nn.Sequential),
             appended=appended,
             dropped=layout.dropped,
             removed_keys=layout.removed_keys,
@@ -86,7 +87,7 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
         owner.edits.extend(rewritten)
         return
     changes_length = layout.dropped or layout.removed_keys or layout.appended_keys
-    if not changes_length and _swap_appended_items(owner, name, container, planned, source):
+    if not changes_length and _swap_items_of_a_local_list(owner, name, container, planned, source):
         return
     if changes_length:
         raise DeclarationError(
@@ -190,7 +191,10 @@ def _nested_expression(
             owner, plan.container, plan.planned, key, item_original, source, join(path, key), name
         )
 
-    value = None if original is None else rewrite_container(original, plan.keys, item_expression)
+    value = None
+    if original is not None:
+        sequential = isinstance(plan.container, nn.Sequential)
+        value = rewrite_container(original, plan.keys, item_expression, items_as_arguments=sequential)
     if value is None:
         raise DeclarationError(
             f"{path}: items of this {type(plan.container).__name__}, nested in another container, changed, and "
@@ -223,11 +227,13 @@ def _summarize(
         owner.summary.append(f"{name}[{', '.join(removed)}] deleted")
 
 
-def _swap_appended_items(
+def _swap_items_of_a_local_list(
     owner: OwnerEdits, name: str, container: nn.Module, planned: dict[str, ItemPlan], source: ClassSource
 ) -> bool:
-    """``items = []; for ...: items.append(Layer(...)); self.<name> = nn.ModuleList(items)`` (FalconH1): when every
-    item gets the same generated class, swap the callee inside the one ``append`` call; whether it did."""
+    """``items = [...]; items.append(Layer(...)); self.<name> = nn.ModuleList(items)`` (FalconH1, MiniCPM-OCR's
+    merger): when every item gets the same generated class, swap the callee of every call of the items' class in the
+    statements that fill the local list (its assignments, ``append``/``extend``/``insert``, ``+=``); whether it did.
+    """
     plans = [planned.get(key) for key in container._modules]
     if not plans or not all(isinstance(plan, ClassPlan) for plan in plans):
         return False
@@ -242,21 +248,24 @@ def _swap_appended_items(
     assignments = m.findall(function, built)
     if len(assignments) != 1:
         return False
-    items = assignments[0].value.args[0].value.value
-    appends = m.findall(
-        function, m.Call(func=m.Attribute(value=m.Name(items), attr=m.Name("append")), args=[m.Arg()])
-    )
-    if len(appends) != 1:
-        return False
+    items = m.Name(assignments[0].value.args[0].value.value)
+    filling = [
+        *m.findall(function, m.Assign(targets=[m.AssignTarget(items)])),
+        *m.findall(function, m.AugAssign(target=items)),
+        *m.findall(
+            function, m.Call(func=m.Attribute(items, m.Name("append") | m.Name("extend") | m.Name("insert")))
+        ),
+    ]
     child_class = type(next(iter(container._modules.values())))
     callees = [
         call.func
-        for call in m.findall(appends[0].args[0].value, m.Call())
+        for statement in filling
+        for call in m.findall(statement, m.Call())
         if resolves_to(call.func, child_class, source)
     ]
-    if len(callees) != 1:
+    if not callees:
         return False
-    owner.edits.append(SwapCallee(callees[0], generated.name))
+    owner.edits.extend(SwapCallee(callee, generated.name) for callee in callees)
     return True
 
 

@@ -37,6 +37,22 @@ from archit_codemod.declaration.tracing.changes import Change
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
 
+@dataclass(frozen=True)
+class HandedDown:
+    """A module built in one module's ``__init__`` (its builder) and passed to the constructor of another, its owner.
+
+    ``SpeechT5ForSpeechToText.__init__`` builds ``text_decoder = SpeechT5DecoderWithTextPrenet(config)`` and passes it
+    to ``SpeechT5Model(config, encoder, text_decoder)``: the generated class swaps the callee where the builder calls
+    it, not in the owner, whose ``__init__`` only stores what it receives.
+    """
+
+    child: nn.Module
+    generated: str
+    """The name of the child's generated class."""
+    path: str
+    """The child's path from the root."""
+
+
 @dataclass
 class Planning:
     """The state shared by the decisions of one run (see the module docstring)."""
@@ -57,6 +73,8 @@ class Planning:
     """``changes`` with the deferred replacements: what the generated model classes say about ties."""
     model_dtypes: dict[int, torch.dtype] = field(default_factory=dict)
     """``id(module)`` -> the main floating-point dtype of the root the module is in."""
+    handed_down: dict[int, list[HandedDown]] = field(default_factory=dict)
+    """``id(builder)`` -> the children whose generated class its ``__init__`` builds and hands to their owner."""
     renderer: Renderer = field(init=False)
     _sources: dict[type, ClassSource] = field(default_factory=dict)
     _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)

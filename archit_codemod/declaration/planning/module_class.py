@@ -11,6 +11,7 @@ from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.handed_down import hand_down, plan_handed_down
 from archit_codemod.declaration.planning.library_calls import (
     attached_by,
     module_expression,
@@ -49,8 +50,9 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
                 plan_container(owner, name, child, child_path)
             continue
         generated = planning.namer.plan_of(child)
-        if generated is not None:
+        if generated is not None and not hand_down(owner, name, child, generated, child_path):
             plan_child_class(owner, name, child, generated, child_path)
+    plan_handed_down(owner)
     for call in planning.replays.get(id(module), ()):
         attached = attached_by(call, planning.trace)
         statement = replay_statement(call, module, planning.renderer, owner.context(path), attached)
@@ -112,6 +114,8 @@ def _init_copy(
         if change is None and (old is None or not planning.dirty(old)):
             continue
         deepest = max(deepest, _builder_depth(planning, definers, name, old))
+    for handed in planning.handed_down.get(id(module), ()):
+        deepest = max(deepest, _builder_depth(planning, definers, "", handed.child))
     chain = [source]
     for depth in range(1, deepest + 1):
         try:

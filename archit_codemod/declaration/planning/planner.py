@@ -17,6 +17,7 @@ from torch import nn
 from archit_codemod.declaration.checking.compare import main_dtype
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.handed_down import refuse_unbuilt
 from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
@@ -85,7 +86,11 @@ def make_plan(
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
             with stage("planning", path=str(instance)):
-                planning.namer.add(module, plan_class(planning, module, instance))
+                draft = plan_class(planning, module, instance)
+            # A module whose changed children were all built by its builder (handed down) keeps its class.
+            if draft.edits or draft.members:
+                planning.namer.add(module, draft)
+    refuse_unbuilt(planning, roots)
     root_plans = {}
     for root_name, root in roots.items():
         plan = planning.namer.plan_of(root)

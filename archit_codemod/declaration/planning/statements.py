@@ -6,6 +6,7 @@ attribute is found under both its spellings: ``self.__cache`` as written, ``_Blo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -163,13 +164,26 @@ class InitStatements:
         statements = [s for s in self.assigning(name) if is_rewritable(s, target)]
         if built is None:
             return statements
-        filename = Path(built.filename).resolve()
-        chosen = []
-        for statement in statements:
-            lines = self.copy.lines_of(statement)
-            if lines is not None and lines[0] == filename and lines[1] <= built.lineno <= lines[2]:
-                chosen.append(statement)
-        return chosen or statements
+        return [statement for statement in statements if self._holds(statement, built)] or statements
+
+    def made_at(self, built: ConstructorCall) -> cst.SimpleStatementLine | None:
+        """The statement line of the copied ``__init__`` that holds the recorded constructor call, or ``None``."""
+        return next(
+            (line for line in m.findall(self.merged, m.SimpleStatementLine()) if self._holds(line, built)),
+            None,
+        )
+
+    def builds_here(self, name: str, built: ConstructorCall) -> bool:
+        """Whether a statement assigning ``self.<name>`` holds the recorded constructor call."""
+        return any(self._holds(statement, built) for statement in self.assigning(name))
+
+    def _holds(self, node: cst.CSTNode, built: ConstructorCall) -> bool:
+        lines = self.copy.lines_of(node)
+        return (
+            lines is not None
+            and lines[0] == _resolved(built.filename)
+            and lines[1] <= built.lineno <= lines[2]
+        )
 
     def source_of(self, statements: Sequence[cst.CSTNode]) -> ClassSource:
         """The class whose ``__init__`` holds the first of ``statements``: its globals resolve their names."""
@@ -192,3 +206,8 @@ class InitStatements:
     def mutates(self, name: str) -> bool:
         """Whether the ``__init__`` assigns into ``self.<name>`` (``self.qkv.bias = nn.Parameter(...)``)."""
         return self._uses_of(name).mutations > 0
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(filename: str) -> Path:
+    return Path(filename).resolve()

@@ -9,11 +9,14 @@ one module object placed at several paths may be declared as separate modules: w
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
+import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
@@ -60,6 +63,8 @@ class TieOverrides:
     no_output_embeddings: bool = False
     """``get_output_embeddings`` reports none: the input embeddings no longer tie to the output layer."""
     input_weight: str | None = None
+    written_out: tuple[str, ...] = ()
+    """The pattern keys of the original ``_tied_weights_keys`` that ``tied_weights_keys`` writes out as tensor names."""
 
 
 def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverrides:
@@ -105,7 +110,40 @@ def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverride
             kept.append(target)
     if kept is not None and kept == (dict(ties) if isinstance(ties, dict) else list(ties)):
         kept = None
-    return TieOverrides(kept, embeddings_broken, input_weight)
+    written_out: tuple[str, ...] = ()
+    if isinstance(kept, dict):
+        kept, written_out = _patterns_expanded(kept, tensors, shared)
+    return TieOverrides(kept, embeddings_broken, input_weight, written_out)
+
+
+def _patterns_expanded(
+    kept: dict[str, str], tensors: dict[str, torch.Tensor], shared: Callable[[str, str], bool]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``kept`` with each pattern entry replaced by the tensor names it ties in the traced model; the patterns.
+
+    transformers reads a mapping whose every entry looks like a tensor name as literal names (its check for that
+    passes ``"embeddings.word_embeddings.weight$"``, IBert's), and expands patterns only otherwise: dropping a plain
+    entry can turn the patterns left into names no tensor has. Written out, they mean the same either way.
+    """
+    if all(_is_plain_parameter_name(name) for name in (*kept, *kept.values())):
+        return kept, ()
+    names = sorted(tensors)
+    expanded: dict[str, str] = {}
+    written_out = []
+    for target, source in kept.items():
+        if _is_plain_parameter_name(target) and _is_plain_parameter_name(source):
+            expanded[target] = source
+            continue
+        targets = [name for name in names if re.search("^" + target, name)]
+        sources = [name for name in names if re.search("^" + source, name)]
+        if not sources or len(targets) % len(sources):
+            expanded[target] = source  # not a tie of the traced model: verification compares what it ties
+            continue
+        pairs = {t: s for t, s in zip(targets, itertools.cycle(sources)) if shared(t, s)}
+        if pairs:
+            written_out.append(target)
+            expanded.update(pairs)
+    return expanded, tuple(written_out)
 
 
 def _tie_members(module: nn.Module, path: str, changes: Changes) -> list[ClassMember]:
@@ -113,9 +151,8 @@ def _tie_members(module: nn.Module, path: str, changes: Changes) -> list[ClassMe
     members: list[ClassMember] = []
     if overrides.tied_weights_keys is not None:
         ties = type(module)._tied_weights_keys
-        members.append(
-            ClassMember("_tied_weights_keys", _tied_keys_statement(overrides.tied_weights_keys, ties))
-        )
+        statement = _tied_keys_statement(overrides.tied_weights_keys, ties, overrides.written_out)
+        members.append(ClassMember("_tied_weights_keys", statement))
     if overrides.no_output_embeddings:
         members.append(
             ClassMember("get_output_embeddings", _no_output_embeddings_method(overrides.input_weight))
@@ -188,8 +225,10 @@ def _is_plain_parameter_name(name: str) -> bool:
     return all(part.isidentifier() or part.isdigit() for part in name.split("."))
 
 
-def _tied_keys_statement(kept: dict | list, original: dict | list | tuple) -> cst.BaseStatement:
-    dropped = [k for k in original if k not in kept]
+def _tied_keys_statement(
+    kept: dict | list, original: dict | list | tuple, written_out: tuple[str, ...]
+) -> cst.BaseStatement:
+    dropped = [k for k in original if k not in kept and k not in written_out]
     moved = [k for k in original if k in kept and isinstance(original, dict) and kept[k] != original[k]]
     comments = []
     if dropped:
@@ -197,6 +236,10 @@ def _tied_keys_statement(kept: dict | list, original: dict | list | tuple) -> cs
     if moved:
         comments.append(
             f"# {', '.join(moved)}: tied to what still shares it, the module it named was replaced."
+        )
+    if written_out:
+        comments.append(
+            f"# {', '.join(written_out)}: written out as the tensor names it ties (a mapping of names is read literally)."
         )
     statement = cst.parse_statement(f"_tied_weights_keys = {json.dumps(kept)}\n")
     return statement.with_changes(

@@ -1,0 +1,93 @@
+"""Children built by one module's ``__init__`` and handed to the constructor of another, which only stores them.
+
+``SpeechT5ForSpeechToText.__init__`` builds ``text_decoder = SpeechT5DecoderWithTextPrenet(config)`` and passes it
+to ``SpeechT5Model(config, encoder, text_decoder)``, whose ``__init__`` stores it as
+``self.decoder = SpeechT5DecoderWithoutPrenet(config) if decoder is None else decoder``. When the decoder's class
+gets a generated version, the callee to swap is the builder's, where the tracer recorded the call; swapping a
+call in the owner's statement would build the branch that did not run::
+
+    text_decoder = SpeechT5DecoderWithTextPrenet(config)          # before, in the builder
+    text_decoder = SpeechT5DecoderWithTextPrenetModified(config)  # after; the owner's statement stays as written
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.planning.children import callees_building
+from archit_codemod.declaration.planning.context import HandedDown, Planning
+from archit_codemod.declaration.planning.owner import OwnerEdits
+from archit_codemod.declaration.planning.plan import ClassPlan, SwapCallee
+
+
+def hand_down(owner: OwnerEdits, name: str, child: nn.Module, generated: ClassPlan, path: str) -> bool:
+    """Leave ``child``'s generated class to the module that built it and passed it in; whether it was.
+
+    That is when the recorded constructor call was made in the ``__init__`` of another module and no statement of
+    ``owner``'s ``__init__`` that assigns ``self.<name>`` holds it.
+    """
+    call = owner.planning.trace.call_of(child)
+    if call is None or call.parent is None or call.parent is owner.module:
+        return False
+    if owner.statements.builds_here(name, call):
+        return False
+    builder = owner.planning.handed_down.setdefault(id(call.parent), [])
+    builder.append(HandedDown(child, generated.name, path))
+    return True
+
+
+def plan_handed_down(owner: OwnerEdits) -> None:
+    """Swap the callee of each child that ``owner``'s ``__init__`` built and handed down.
+
+    Raises:
+        DeclarationError: the recorded call is not in a statement of the copied ``__init__``, or the statement does
+            not show which call built the child.
+    """
+    for handed in owner.planning.handed_down.pop(id(owner.module), ()):
+        call = owner.planning.trace.call_of(handed.child)
+        statement = owner.statements.made_at(call)
+        callees = None
+        if statement is not None:
+            source = owner.source_for([statement])
+            callees = callees_building(statement, handed.child, source, call)
+        if callees is None:
+            raise DeclarationError(_not_found(owner, handed, call))
+        owner.edits.extend(SwapCallee(callee, handed.generated) for callee in callees)
+        relative = handed.path.removeprefix(f"{owner.path}.") if owner.path else handed.path
+        owner.summary.append(f"{relative}: {handed.generated}, built here")
+
+
+def refuse_unbuilt(planning: Planning, roots: dict[str, nn.Module]) -> None:
+    """Refuse children whose builder got no generated class, so that nothing swaps their callee.
+
+    Raises:
+        DeclarationError: naming the child's path, its builder and where it was built.
+    """
+    paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
+    for children in planning.handed_down.values():
+        for handed in children:
+            call = planning.trace.call_of(handed.child)
+            builder = call.parent
+            where = (
+                f"the module at {paths[id(builder)] or '<root>'}"
+                if id(builder) in paths
+                else "a module outside the model"
+            )
+            raise DeclarationError(
+                f"{handed.path}: built by {type(builder).__qualname__}.__init__ ({where}) at "
+                f"{call.filename}:{call.lineno} and passed to the constructor of the module that holds it; its class "
+                f"got a generated version ({handed.generated}), but no generated class rebuilds that "
+                f"{type(builder).__qualname__}. Fix: let the module that holds it build it, or build the changed "
+                "module in the script and assign it to the model."
+            )
+
+
+def _not_found(owner: OwnerEdits, handed: HandedDown, call) -> str:
+    builder = type(owner.module).__qualname__
+    return (
+        f"{handed.path}: {builder}.__init__ built it at {call.filename}:{call.lineno} and passed it to the module "
+        f"that holds it, but no statement of the copied {builder}.__init__ there shows a call of "
+        f"{type(handed.child).__qualname__} to swap for {handed.generated}. Fix: build it with a plain call of its "
+        "class in that statement, or assign the changed module to the model in the script."
+    )

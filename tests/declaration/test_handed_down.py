@@ -1,0 +1,149 @@
+"""A child built in one module's ``__init__`` and passed to another's constructor is swapped where it was built.
+
+SpeechT5's speech-to-text model builds ``text_decoder = SpeechT5DecoderWithTextPrenet(config)`` and passes it to
+``SpeechT5Model(config, encoder, decoder)``, which stores ``SpeechT5DecoderWithoutPrenet(config) if decoder is None
+else decoder``. Swapping the callee in that statement builds the branch that did not run; the call to swap is the
+builder's.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from output_support import imported_root, root_init_statements
+
+from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.tracing.roots import find_roots
+from archit_codemod.declaration.tracing.tracer import run_script
+from tests.declaration.conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+import zoo_cells  # noqa: E402
+
+CLASSES = """
+import torch
+from torch import nn
+
+
+class LoRA(nn.Module):
+    def __init__(self, base, rank=2):
+        super().__init__()
+        self.base = base
+        self.down = nn.Linear(base.in_features, rank, bias=False)
+        self.up = nn.Linear(rank, base.out_features, bias=False)
+
+    def forward(self, x):
+        return self.base(x) + self.up(self.down(x))
+
+
+class SpeechDecoder(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+class TextDecoder(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.embed = nn.Linear(width, width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x):
+        return self.proj(self.embed(x))
+
+
+class Body(nn.Module):
+    def __init__(self, width, decoder=None):
+        super().__init__()
+        self.decoder = SpeechDecoder(width) if decoder is None else decoder
+
+    def forward(self, x):
+        return self.decoder(x)
+
+
+class TextModel(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        text_decoder = TextDecoder(width)
+        self.body = Body(width, text_decoder)
+        self.head = nn.Linear(width, 3)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class Holder(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.decoder = TextDecoder(width)
+"""
+
+
+def test_the_callee_is_swapped_in_the_builder_and_the_owner_keeps_its_class(scripts, mode):
+    script = scripts(
+        "handed_down.py",
+        CLASSES
+        + """
+model = TextModel(8)
+model.body.decoder.proj = LoRA(model.body.decoder.proj)
+""",
+    )
+    trace = run_script(script)
+    roots = roots_to_declare(trace)
+    output = generate(trace, roots, mode=mode)
+    verify(output, trace, roots)
+
+    statements = root_init_statements(output)
+    assert "text_decoder = TextDecoderModified(width)" in statements
+    assert "self.body = Body(width, text_decoder)" in statements
+    assert not any(name.startswith("Body") for name in output.classes)
+
+    traced = roots["model"].eval()
+    with imported_root(output, "model") as model_class:
+        rebuilt = model_class(8).eval()
+    assert type(rebuilt.body).__name__ == "Body"
+    assert type(rebuilt.body.decoder.proj).__name__ == "LoRA"
+    rebuilt.load_state_dict(traced.state_dict(), strict=True)
+    inputs = torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(inputs), traced(inputs))
+
+
+def test_a_child_built_by_a_module_no_generated_class_rebuilds_is_refused(scripts):
+    script = scripts(
+        "held_elsewhere.py",
+        CLASSES
+        + """
+holder = Holder(8)
+model = Body(8, holder.decoder)
+model.decoder.proj = LoRA(model.decoder.proj)
+""",
+    )
+    trace = run_script(script)
+    with pytest.raises(DeclarationError) as refused:
+        generate(trace, find_roots(trace, "model"))
+    message = str(refused.value)
+    assert message.startswith("decoder: built by Holder.__init__ (a module outside the model) at ")
+    assert "TextDecoderModified" in message and "Fix:" in message
+
+
+TINY_SPEECHT5 = (
+    "hidden_size=32 encoder_layers=2 decoder_layers=2 encoder_attention_heads=2 decoder_attention_heads=2 "
+    "encoder_ffn_dim=37 decoder_ffn_dim=37 vocab_size=99"
+)
+
+
+def test_speecht5_speech_to_text_declares_its_text_decoder_where_the_model_builds_it():
+    cells = zoo_cells.run_kind(
+        ["speecht5"], "SpeechT5ForSpeechToText", "embedding", settings=tuple(TINY_SPEECHT5.split())
+    )
+    assert [(cell["mode"], cell["result"]) for cell in cells] == [("subclass", "pass"), ("vendor", "pass")], (
+        cells
+    )
