@@ -108,3 +108,72 @@ def test_a_nested_container_of_another_length_is_refused_naming_it(scripts, mode
         DeclarationError, match=r"funnel\.encoder\.blocks\.1: items were added to, deleted from"
     ):
         generate(trace, roots, mode=mode)
+
+
+# Florence-2's vision backbone and Evolla's resampler build their nested lists with loops the container rewrite
+# cannot follow (inner lists from a generator, appended to a local list; inner lists appended to the attribute
+# itself). When each changed item's class has one generated class, and every module of that class the owner built
+# is such an item, every call of the class in the __init__ is swapped, whatever builds the lists around it.
+BUILT_BY_LOOPS = """
+from torch import nn
+
+
+class Attention(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.proj = nn.Linear(width, width)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, width, mult=2):
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width * mult), nn.Linear(width * mult, width))
+
+
+class Backbone(nn.Module):
+    def __init__(self, widths=(4, 8)):
+        super().__init__()
+        blocks = []
+        for width in widths:
+            block = nn.ModuleList(Attention(width) for _ in range(2))
+            blocks.append(block)
+        self.blocks = nn.ModuleList(blocks)
+        self.layers = nn.ModuleList([])
+        for _ in range(2):
+            self.layers.append(nn.ModuleList([Attention(8), FeedForward(8)]))
+        self.head = nn.Linear(8, 2)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+
+
+import torch
+
+model = Backbone()
+for module in list(model.modules()):
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.LayerNorm):
+            setattr(module, name, RMSNorm(child.normalized_shape[0]))
+"""
+
+
+def test_items_of_lists_built_by_loops_get_their_class_swapped_at_every_call(scripts, mode):
+    trace, roots, output = _declared(scripts, mode, BUILT_BY_LOOPS)
+
+    text = "".join(file.text for file in output.files)
+    assert "block = nn.ModuleList((AttentionModified(width) for _ in range(2)))" in text or (
+        "block = nn.ModuleList(AttentionModified(width) for _ in range(2))" in text
+    )
+    assert "self.layers.append(nn.ModuleList([AttentionModified(8), FeedForwardModified(8)]))" in text
+    traced = roots["model"]
+    with load_output(output) as package:
+        module_name, class_name = output.roots["model"]
+        rebuilt = build_root(package.module(module_name), class_name, traced, trace)
+    assert [type(block[0]).__name__ for block in rebuilt.blocks] == ["AttentionModified", "AttentionModified"]
+    assert [block[0].proj.in_features for block in rebuilt.blocks] == [4, 8]
+    assert type(rebuilt.layers[1][1].net[0]).__name__ == "RMSNorm"
+    rebuilt.load_state_dict(traced.state_dict(), strict=True)

@@ -87,7 +87,7 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
         owner.edits.extend(rewritten)
         return
     changes_length = layout.dropped or layout.removed_keys or layout.appended_keys
-    if not changes_length and _swap_items_of_a_local_list(owner, name, container, planned, source):
+    if not changes_length and _swap_every_call_of_the_items_classes(owner, container, planned):
         return
     if changes_length:
         raise DeclarationError(
@@ -227,46 +227,65 @@ def _summarize(
         owner.summary.append(f"{name}[{', '.join(removed)}] deleted")
 
 
-def _swap_items_of_a_local_list(
-    owner: OwnerEdits, name: str, container: nn.Module, planned: dict[str, ItemPlan], source: ClassSource
+def _swap_every_call_of_the_items_classes(
+    owner: OwnerEdits, container: nn.Module, planned: dict[str, ItemPlan]
 ) -> bool:
-    """``items = [...]; items.append(Layer(...)); self.<name> = nn.ModuleList(items)`` (FalconH1, MiniCPM-OCR's
-    merger): when every item gets the same generated class, swap the callee of every call of the items' class in the
-    statements that fill the local list (its assignments, ``append``/``extend``/``insert``, ``+=``); whether it did.
+    """When every module of each changed item's class that the owner's ``__init__`` built (as the tracer recorded)
+    has one and the same generated class, swap the callee of every call of the class in the copied ``__init__``;
+    whether it did.
+
+    However the ``__init__`` builds its containers (a local list filled by appends, FalconH1; a comprehension and an
+    append, MiniCPM-OCR's merger; inner ``ModuleList``s appended to a local list, Florence-2's vision backbone), each
+    call of such a class there builds one of those modules, as traced.
     """
-    plans = [planned.get(key) for key in container._modules]
-    if not plans or not all(isinstance(plan, ClassPlan) for plan in plans):
+    items = _items_of_generated_classes(container, planned)
+    if not items:
         return False
-    generated = plans[0]
-    if any(plan is not generated for plan in plans):
+    planning = owner.planning
+    generated: dict[type, ClassPlan] = {}
+    for item, _ in items:
+        item_class = type(item)
+        if item_class in generated:
+            continue
+        plans = {
+            id(plan): plan
+            for module in owner.module.modules()
+            if type(module) is item_class and planning.builder_of(module) is owner.module
+            for plan in [planning.namer.plan_of(module)]
+        }
+        if len(plans) != 1 or None in plans.values():
+            return False
+        generated[item_class] = next(iter(plans.values()))
+    calls = []
+    for call in m.findall(owner.statements.merged, m.Call()):
+        source = owner.source_for([call])
+        found = [cls for cls in generated if resolves_to(call.func, cls, source)]
+        if found:
+            calls.append((call.func, generated[found[0]].name))
+    if not calls:
         return False
-    function = owner.statements.merged
-    built = m.Assign(
-        targets=[m.AssignTarget(m.Attribute(value=m.Name(owner.self_name), attr=m.Name(name)))],
-        value=m.Call(args=[m.Arg(value=m.Name(), keyword=None, star="")]),
-    )
-    assignments = m.findall(function, built)
-    if len(assignments) != 1:
-        return False
-    items = m.Name(assignments[0].value.args[0].value.value)
-    filling = [
-        *m.findall(function, m.Assign(targets=[m.AssignTarget(items)])),
-        *m.findall(function, m.AugAssign(target=items)),
-        *m.findall(
-            function, m.Call(func=m.Attribute(items, m.Name("append") | m.Name("extend") | m.Name("insert")))
-        ),
-    ]
-    child_class = type(next(iter(container._modules.values())))
-    callees = [
-        call.func
-        for statement in filling
-        for call in m.findall(statement, m.Call())
-        if resolves_to(call.func, child_class, source)
-    ]
-    if not callees:
-        return False
-    owner.edits.extend(SwapCallee(callee, generated.name) for callee in callees)
+    # Another container of the same owner may have swapped them already.
+    swapped = {id(edit.callee) for edit in owner.edits if isinstance(edit, SwapCallee)}
+    owner.edits.extend(SwapCallee(callee, name) for callee, name in calls if id(callee) not in swapped)
     return True
+
+
+def _items_of_generated_classes(
+    container: nn.Module, planned: dict[str, ItemPlan]
+) -> list[tuple[nn.Module, ClassPlan]] | None:
+    """Each changed item (of nested containers too) with its generated class; ``None`` when one was replaced."""
+    found: list[tuple[nn.Module, ClassPlan]] = []
+    for key, plan in planned.items():
+        if isinstance(plan, NestedItems):
+            inner = _items_of_generated_classes(plan.container, plan.planned)
+            if inner is None:
+                return None
+            found += inner
+        elif isinstance(plan, ClassPlan):
+            found.append((container._modules[key], plan))
+        else:
+            return None
+    return found
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from archit_codemod.declaration.rendering.render import (
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.sources.inline import InitCopy
 from archit_codemod.declaration.sources.locate import ClassSource, locate_class
-from archit_codemod.declaration.tracing.changes import Change
+from archit_codemod.declaration.tracing.changes import Change, is_container
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
@@ -106,6 +106,16 @@ class Planning:
         original = self.trace.copied_from(module)
         origin = self.trace.call_of(original) if original is not None else None
         return as_built_for(origin, original, module) if origin is not None else None
+
+    def builder_of(self, module: nn.Module) -> nn.Module | None:
+        """The module whose ``__init__`` built ``module``, as the tracer recorded it, looking through containers: an
+        item of ``nn.ModuleList(Block(...) for ...)`` is built while the list's ``__init__`` consumes the generator."""
+        call = self.trace.call_of(module)
+        builder = call.parent if call is not None else None
+        while builder is not None and is_container(builder):
+            call = self.trace.call_of(builder)
+            builder = call.parent if call is not None else None
+        return builder
 
     def warn(self, message: str) -> None:
         self.script.warn(message)

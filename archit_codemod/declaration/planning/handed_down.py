@@ -28,12 +28,10 @@ def hand_down(owner: OwnerEdits, name: str, child: nn.Module, generated: ClassPl
     ``owner``'s ``__init__`` that assigns ``self.<name>`` holds it.
     """
     call = owner.planning.trace.call_of(child)
-    if call is None or call.parent is None or call.parent is owner.module:
+    builder = owner.planning.builder_of(child)
+    if builder is None or builder is owner.module or owner.statements.builds_here(name, call):
         return False
-    if owner.statements.builds_here(name, call):
-        return False
-    builder = owner.planning.handed_down.setdefault(id(call.parent), [])
-    builder.append(HandedDown(child, generated.name, path))
+    owner.planning.handed_down.setdefault(id(builder), []).append(HandedDown(child, generated.name, path))
     return True
 
 
@@ -68,7 +66,7 @@ def refuse_unbuilt(planning: Planning, roots: dict[str, nn.Module]) -> None:
     for children in planning.handed_down.values():
         for handed in children:
             call = planning.trace.call_of(handed.child)
-            builder = call.parent
+            builder = planning.builder_of(handed.child)
             where = (
                 f"the module at {paths[id(builder)] or '<root>'}"
                 if id(builder) in paths
