@@ -74,8 +74,11 @@ def check(model: nn.Module) -> None:
     try:
         with torch.device("meta"):
             rebuilt = type(model)(model.config)
-    except ValueError as error:  # a config that validates its settings together (Gemma 4's cache sharing)
-        raise NotApplicableError(f"the halved config builds no model: {error}") from None
+    except Exception as error:  # noqa: BLE001 - settings validated together (Gemma 4's cache sharing), a backbone's
+        # out_indices past the halved stages (Mask2Former, GroundingDINO): the halved config builds no model
+        raise NotApplicableError(
+            f"the halved config builds no model: {type(error).__name__}: {error}"
+        ) from None
     rebuilt_shapes = {name: tuple(tensor.shape) for name, tensor in rebuilt.state_dict().items()}
     shapes = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
     for name in sorted(shapes.keys() | rebuilt_shapes.keys()):

@@ -1,9 +1,12 @@
-"""A child built in one module's ``__init__`` and passed to another's constructor is swapped where it was built.
+"""A child whose class got a generated version is swapped where the tracer saw it built.
+
+A child built in one module's ``__init__`` and passed to another's constructor is swapped in the builder.
 
 SpeechT5's speech-to-text model builds ``text_decoder = SpeechT5DecoderWithTextPrenet(config)`` and passes it to
 ``SpeechT5Model(config, encoder, decoder)``, which stores ``SpeechT5DecoderWithoutPrenet(config) if decoder is None
 else decoder``. Swapping the callee in that statement builds the branch that did not run; the call to swap is the
-builder's.
+builder's. A child built by a factory function the owner calls (Mask2Former's ``load_backbone(config)``) is built
+by its recorded call instead: the factory is no callee to swap, whatever its arguments look like.
 """
 
 from __future__ import annotations
@@ -147,3 +150,41 @@ def test_speecht5_speech_to_text_declares_its_text_decoder_where_the_model_build
     assert [(cell["mode"], cell["result"]) for cell in cells] == [("subclass", "pass"), ("vendor", "pass")], (
         cells
     )
+
+
+FACTORY = """
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.proj = nn.Linear(width, width)
+
+
+def build_block(width):
+    return Block(width * 2)
+
+
+class Model(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.block = build_block(width)
+
+
+model = Model(4)
+model.block.proj = nn.Linear(8, 8, bias=False)
+"""
+
+
+def test_a_child_built_by_a_factory_is_built_by_its_recorded_call_not_by_swapping_the_factory(scripts, mode):
+    script = scripts("factory.py", FACTORY)
+    trace = run_script(script)
+    roots = roots_to_declare(trace)
+    output = generate(trace, roots, mode=mode)
+    verify(output, trace, roots)
+
+    assert "self.block = BlockModified(8)" in root_init_statements(output)
+    with imported_root(output, "model") as model_class:
+        rebuilt = model_class(4)
+    assert rebuilt.block.proj.in_features == 8 and rebuilt.block.proj.bias is None

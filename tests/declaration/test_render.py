@@ -414,6 +414,35 @@ def test_a_config_other_than_the_models_is_written_as_a_call_of_its_class_that_r
     assert config_keywords({"hidden_size": 32}) is None
 
 
+def test_a_config_a_parameter_config_holds_is_written_as_its_attribute(names):
+    # GroundingDINO's load_backbone(config) builds the backbone from config.backbone_config itself.
+    from transformers import AutoConfig
+
+    config = AutoConfig.for_model("grounding-dino")
+    context = _context(parameters=[(config, "config")])
+    assert (
+        _code(_renderer(names).value(config.backbone_config, context, "config")) == "config.backbone_config"
+    )
+    # another config, equal or not, is no attribute of it
+    assert _code(_renderer(names).value(type(config.backbone_config)(), context, "config")).startswith(
+        "SwinConfig("
+    )
+
+
+def test_a_backbone_config_is_written_with_the_stages_its_constructor_takes_back(names):
+    # transformers 5's configs are dataclasses whose private fields (_out_features) the constructor does not take back
+    from transformers import SwinConfig
+
+    config = SwinConfig(
+        embed_dim=16, depths=[1, 1, 1], num_heads=[1, 1, 1], out_features=["stage2", "stage3"]
+    )
+    rendered = _code(_renderer(names).value(config, _context(), "config"))
+    assert "_out_features" not in rendered
+    rebuilt = eval(rendered, {"SwinConfig": SwinConfig})
+    assert rebuilt.out_features == ["stage2", "stage3"] and rebuilt.out_indices == [2, 3]
+    assert rebuilt.depths == [1, 1, 1] and rebuilt.embed_dim == 16
+
+
 def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functions(names):
     with pytest.raises(DeclarationError) as refused:
         _renderer(names).call(cst.Name("Wrapper"), (_CompilerState(),), {}, _context(), cls=_Wrapper)

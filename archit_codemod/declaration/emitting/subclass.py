@@ -92,8 +92,22 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
         name=cst.Name(plan.name),
         bases=[cst.Arg(base)],
         body=cst.IndentedBlock(body),
+        decorators=_init_wrapping_decorators(plan),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
+
+
+def _init_wrapping_decorators(plan: ClassPlan) -> Sequence[cst.Decorator]:
+    """The original's class decorators, when one of them replaced its ``__init__`` by a wrapper.
+
+    transformers' ``@use_experts_implementation(...)`` wraps an experts class's ``__init__`` to set ``has_bias``,
+    ``config`` and more after it: a subclass that re-declares ``__init__`` must be wrapped the same way.
+    """
+    source = plan.init.fragments[0]
+    init = vars(source.definer).get("__init__")
+    if source.definer is not plan.original or not hasattr(init, "__wrapped__"):
+        return ()
+    return tuple(decorator.with_changes(leading_lines=()) for decorator in source.class_def.decorators)
 
 
 def only_extends(plan: ClassPlan) -> bool:

@@ -136,9 +136,12 @@ def plan_child_class(owner: OwnerEdits, name: str, child: nn.Module, generated: 
         owner.append_assignment(name, value)
         planning.warn(owner.out_of_sight(path, name))
         return
+    # A call of the recorded shape stands for the class only where the recorded call was made: a statement that
+    # calls a factory (Mask2Former's load_backbone(config)) built the child in another file.
+    shaped = call if call is not None and owner.statements.builds_here(name, call) else None
     for statement in statements:
         value = _value_of(statement, name, owner)
-        callees = callees_building(value, child, source, call)
+        callees = callees_building(value, child, source, shaped)
         if callees is not None:
             owner.edits.extend(SwapCallee(callee, generated.name) for callee in callees)
             if not any(resolves_to(callee, type(child), source) for callee in callees):

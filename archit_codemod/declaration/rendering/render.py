@@ -27,6 +27,7 @@ from torch import nn
 
 from archit_codemod.declaration.checking.compare import is_parametrized_class
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.pretrained import is_pretrained_config
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable, not_importable
 from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords
@@ -152,6 +153,8 @@ class Renderer:
             for candidate, name in context.parameters:
                 if candidate is value:
                     return cst.Name(name)
+            if (sub_config := _sub_config_of_a_parameter(value, context)) is not None:
+                return sub_config
             if id(value) in context.references:
                 return context.references[id(value)]
         if isinstance(value, enum.Enum):
@@ -167,6 +170,13 @@ class Renderer:
             return cst.parse_expression(f"{cst.Module([]).code_for_node(torch_name)}.device({str(value)!r})")
         if type(value) in (list, tuple, set, dict):
             return self._container(value, context, argument)
+        if is_pretrained_config(value):
+            # Before the dataclasses (transformers 5's configs are ones): a config's private fields
+            # (``_out_features``) are not what its constructor takes back; its diff dict is.
+            if (keywords := config_keywords(value) or constructor_keywords(value)) is None:
+                raise self.refusal(context, argument, value)
+            callee = self.names.reference(type(value), self._where(context, argument))
+            return self.call(callee, (), keywords, context, type(value))
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return self._dataclass(value, context, argument)
         if isinstance(value, nn.Module):
@@ -176,7 +186,7 @@ class Renderer:
         if isinstance(value, torch.Tensor) and (source := tensor_source(value)) is not None:
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(source(cst.Module([]).code_for_node(torch_name)))
-        if (keywords := constructor_keywords(value) or config_keywords(value)) is not None:
+        if (keywords := constructor_keywords(value)) is not None:
             callee = self.names.reference(type(value), self._where(context, argument))
             return self.call(callee, (), keywords, context, type(value))
         raise self.refusal(context, argument, value)
@@ -552,3 +562,16 @@ def builtin_constructor(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, A
     if len(dtypes) == 1 and (dtype := dtypes.pop()) != torch.get_default_dtype():
         kwargs["dtype"] = dtype
     return args, kwargs
+
+
+def _sub_config_of_a_parameter(value: Any, context: RenderContext) -> cst.BaseExpression | None:
+    """``config.backbone_config`` for the config a parameter's config holds (GroundingDINO's ``load_backbone(config)``
+    builds its backbone from ``config.backbone_config`` itself)."""
+    if not is_pretrained_config(value):
+        return None
+    for candidate, name in context.parameters:
+        if is_pretrained_config(candidate):
+            for attribute, held in vars(candidate).items():
+                if held is value and attribute.isidentifier() and not attribute.startswith("_"):
+                    return cst.Attribute(cst.Name(name), cst.Name(attribute))
+    return None
