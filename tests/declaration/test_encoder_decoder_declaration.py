@@ -10,9 +10,7 @@ from __future__ import annotations
 import ast
 
 import torch
-import transformers
 from output_support import output_text
-from packaging.version import Version
 
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
@@ -40,10 +38,10 @@ def test_an_encoder_decoder_model_is_declared(scripts, mode):
     roots = roots_to_declare(trace)
     output = generate(trace, roots, mode=mode)
     verify(output, trace, roots)
-    if Version(transformers.__version__) < Version("5"):
-        # 4.57's AutoModel.from_config builds the encoder from a copy of config.encoder, which no expression of the
-        # copied __init__ names: the copy is written as a call of its config class (4.57 configs are no dataclasses).
-        assert "BertConfig(" in output_text(output)
+    # AutoModel.from_config(config.encoder) built the encoder from the composite config's own sub-config: the
+    # generated class builds it from that attribute, not from a literal copy of its values.
+    assert "BertModelModified(config.encoder)" in output_text(output)
+    assert "BertConfig(" not in output_text(output)
 
     module_name, class_name = output.roots["model"]
     text = next(file.text for file in output.files if file.name == f"{module_name}.py")

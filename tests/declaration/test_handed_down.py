@@ -188,3 +188,46 @@ def test_a_child_built_by_a_factory_is_built_by_its_recorded_call_not_by_swappin
     with imported_root(output, "model") as model_class:
         rebuilt = model_class(4)
     assert rebuilt.block.proj.in_features == 8 and rebuilt.block.proj.bias is None
+
+
+PASS_THROUGH_FACTORY = """
+from dataclasses import dataclass
+
+from torch import nn
+
+
+@dataclass
+class Settings:
+    width: int = 4
+
+
+class Block(nn.Module):
+    def __init__(self, settings):
+        super().__init__()
+        self.proj = nn.Linear(settings.width, settings.width)
+
+
+def from_settings(settings):
+    return Block(settings)
+
+
+class Model(nn.Module):
+    def __init__(self, settings):
+        super().__init__()
+        self.block = from_settings(settings)
+
+
+model = Model(Settings())
+model.block.proj = nn.Linear(4, 4, bias=False)
+"""
+
+
+def test_a_factory_that_passes_its_arguments_through_is_swapped_for_the_class(scripts, mode):
+    # As AutoModel.from_config(config.encoder): the class was given what the factory was given.
+    script = scripts("pass_through.py", PASS_THROUGH_FACTORY)
+    trace = run_script(script)
+    roots = roots_to_declare(trace)
+    output = generate(trace, roots, mode=mode)
+    verify(output, trace, roots)
+
+    assert "self.block = BlockModified(settings)" in root_init_statements(output)

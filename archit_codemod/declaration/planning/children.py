@@ -8,6 +8,7 @@ with a warning.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 from torch import nn
 
 from archit_codemod.declaration.editing.edits import Together
+from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.context import calls_in, resolves_to
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import (
@@ -136,12 +138,15 @@ def plan_child_class(owner: OwnerEdits, name: str, child: nn.Module, generated: 
         owner.append_assignment(name, value)
         planning.warn(owner.out_of_sight(path, name))
         return
-    # A call of the recorded shape stands for the class only where the recorded call was made: a statement that
-    # calls a factory (Mask2Former's load_backbone(config)) built the child in another file.
-    shaped = call if call is not None and owner.statements.builds_here(name, call) else None
+    passes_recorded = None
+    if call is not None and not owner.statements.builds_here(name, call):
+        # The statement called a factory that built the child in another file: the factory's call stands for the
+        # class when it passes what the class was given (AutoModel.from_config(config.encoder)), not when the factory
+        # derives it (Mask2Former's load_backbone(config) builds from config.backbone_config).
+        passes_recorded = functools.partial(_passes_recorded_arguments, owner, call, path)
     for statement in statements:
         value = _value_of(statement, name, owner)
-        callees = callees_building(value, child, source, shaped)
+        callees = callees_building(value, child, source, call, passes_recorded)
         if callees is not None:
             owner.edits.extend(SwapCallee(callee, generated.name) for callee in callees)
             if not any(resolves_to(callee, type(child), source) for callee in callees):
@@ -171,16 +176,25 @@ def swapped_expression(
 
 
 def callees_building(
-    expression: cst.BaseExpression, child: nn.Module, source: ClassSource, call: Any
+    expression: cst.BaseExpression,
+    child: nn.Module,
+    source: ClassSource,
+    call: Any,
+    passes_recorded: Callable[[cst.Call], bool] | None = None,
 ) -> list[cst.BaseExpression] | None:
     """The callees in ``expression`` that built ``child``: calls of its class by name, else the one call whose
-    arguments have the shape the tracer recorded (``attention_class(config, ...)``); ``None`` when neither."""
+    arguments have the shape the tracer recorded (``attention_class(config, ...)``), and pass what was recorded when
+    ``passes_recorded`` tells; ``None`` when neither."""
     calls = calls_in(expression)
     by_name = [c.func for c in calls if resolves_to(c.func, type(child), source)]
     if by_name:
         return by_name
     if call is not None:
-        shaped = [c for c in calls if _has_shape(c, call.args, call.kwargs)]
+        shaped = [
+            c
+            for c in calls
+            if _has_shape(c, call.args, call.kwargs) and (passes_recorded is None or passes_recorded(c))
+        ]
         if len(shaped) == 1:
             return [shaped[0].func]
     return None
@@ -253,6 +267,24 @@ def _single_local_definition(function: cst.FunctionDef, name: str) -> cst.BaseEx
         return None
     definitions = m.findall(function.body, m.Assign(targets=[m.AssignTarget(m.Name(name))]))
     return definitions[0].value if len(definitions) == 1 else None
+
+
+def _passes_recorded_arguments(owner: OwnerEdits, recorded: Any, path: str, call: cst.Call) -> bool:
+    """Whether each argument of ``call`` is written as the recorded argument renders in ``owner``'s ``__init__``."""
+    context = owner.context(path)
+    written = {
+        (arg.keyword.value if arg.keyword is not None else index): _code(arg.value)
+        for index, arg in enumerate(call.args)
+    }
+    expected = {**dict(enumerate(recorded.args)), **recorded.kwargs}
+    try:
+        rendered = {
+            key: _code(owner.planning.renderer.value(value, context, str(key)))
+            for key, value in expected.items()
+        }
+    except DeclarationError:
+        return False
+    return rendered == written
 
 
 def _has_shape(call: cst.Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
