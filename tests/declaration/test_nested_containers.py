@@ -177,3 +177,52 @@ def test_items_of_lists_built_by_loops_get_their_class_swapped_at_every_call(scr
     assert [block[0].proj.in_features for block in rebuilt.blocks] == [4, 8]
     assert type(rebuilt.layers[1][1].net[0]).__name__ == "RMSNorm"
     rebuilt.load_state_dict(traced.state_dict(), strict=True)
+
+
+# LongT5's block appends `attention_layer(config, ...)`, a local alias of the class, and `LongT5LayerCrossAttention(...)`
+# to `self.layer`: the alias has no call of the class to swap, so the calls are not swapped for only one of them.
+ALIASED_ITEM = """
+from torch import nn
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.q = nn.Linear(width, width)
+
+
+class LocalAttention(SelfAttention):
+    pass
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.q = nn.Linear(width, width)
+
+
+class Block(nn.Module):
+    def __init__(self, width, is_decoder=True):
+        super().__init__()
+        attention_layer = SelfAttention if is_decoder else LocalAttention
+        self.layer = nn.ModuleList()
+        self.layer.append(attention_layer(width))
+        if is_decoder:
+            self.layer.append(CrossAttention(width))
+
+
+model = Block(4)
+for layer in model.layer:
+    layer.q = nn.Linear(4, 4, bias=False)
+"""
+
+
+def test_an_item_built_through_an_alias_is_not_left_behind_when_the_others_are_swapped(scripts, mode):
+    trace, roots, output = _declared(scripts, mode, ALIASED_ITEM)
+
+    traced = roots["model"]
+    with load_output(output) as package:
+        module_name, class_name = output.roots["model"]
+        rebuilt = build_root(package.module(module_name), class_name, traced, trace)
+    assert [layer.q.bias for layer in rebuilt.layer] == [None, None]
+    rebuilt.load_state_dict(traced.state_dict(), strict=True)
