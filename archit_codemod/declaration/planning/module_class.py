@@ -21,7 +21,7 @@ from archit_codemod.declaration.planning.library_calls import (
 from archit_codemod.declaration.planning.owner import OwnerEdits
 from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
 from archit_codemod.declaration.planning.statements import AssignmentStatements, written
-from archit_codemod.declaration.planning.transformers_policy import class_members
+from archit_codemod.declaration.planning.transformers_policy import class_members, instance_tie_edits
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.records import LibraryCall, SettingChange
 from archit_codemod.declaration.sources.inline import InitCopy, inlining_problem
@@ -70,6 +70,7 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         owner.causes.append(Cause(join(setting.path, setting.name), "the script"))
     tie_changes = planning.all_changes if planning.all_changes is not None else planning.changes
     members = class_members(module, path, tie_changes, _generated_of(planning), planning.warn)
+    owner.edits.extend(instance_tie_edits(module, path, tie_changes, owner.statements))
     return ClassPlan(
         name="",
         original=type(module),

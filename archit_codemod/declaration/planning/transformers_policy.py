@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.planning.plan import ClassMember
+from archit_codemod.declaration.planning.plan import ClassMember, Edit, ReplaceValue
+from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import LibraryCall
@@ -84,7 +85,8 @@ def tie_overrides(module: nn.Module, path: str, changes: Changes) -> TieOverride
         return target in tensors and source in tensors and tensors[target] is tensors[source]
 
     output_weight, input_weight, embeddings_broken = _embedding_tie(module, touches)
-    ties = getattr(type(module), "_tied_weights_keys", None)
+    # Marian sets the mapping on the instance in __init__ for some configs: that one is what post_init reads.
+    ties = vars(module).get("_tied_weights_keys", getattr(type(module), "_tied_weights_keys", None))
     kept: dict | list | None = None
     if isinstance(ties, dict):
         kept = {}
@@ -146,11 +148,29 @@ def _patterns_expanded(
     return expanded, tuple(written_out)
 
 
+def instance_tie_edits(
+    module: nn.Module, path: str, changes: Changes, statements: InitStatements
+) -> list[Edit]:
+    """``self._tied_weights_keys = {...}`` in the copied ``__init__`` (MarianMTModel's, when it shares its
+    embeddings) assigning the overridden mapping: set on the instance, it hides the generated class's own before
+    ``post_init`` reads it."""
+    if not is_pretrained_model(module) or "_tied_weights_keys" not in vars(module):
+        return []
+    kept = tie_overrides(module, path, changes).tied_weights_keys
+    if kept is None:
+        return []
+    value = cst.parse_expression(json.dumps(kept))
+    return [
+        ReplaceValue(statement, "_tied_weights_keys", value)
+        for statement in statements.assigning("_tied_weights_keys")
+    ]
+
+
 def _tie_members(module: nn.Module, path: str, changes: Changes) -> list[ClassMember]:
     overrides = tie_overrides(module, path, changes)
     members: list[ClassMember] = []
     if overrides.tied_weights_keys is not None:
-        ties = type(module)._tied_weights_keys
+        ties = vars(module).get("_tied_weights_keys", type(module)._tied_weights_keys)
         statement = _tied_keys_statement(overrides.tied_weights_keys, ties, overrides.written_out)
         members.append(ClassMember("_tied_weights_keys", statement))
     if overrides.no_output_embeddings:
