@@ -14,10 +14,31 @@ from pathlib import Path
 
 from torch import nn
 
-from archit_codemod.declaration.checking.verify import load_output
+from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.checking.verify import build_root, load_output
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
+from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.tracing.tracer import run_script
 
 MODES = ("subclass", "vendor")
+
+
+def declared(script: Path, mode: str) -> tuple[Trace, dict[str, nn.Module], Output]:
+    """``script`` traced, every modified root declared in ``mode``, and the output verified."""
+    trace = run_script(script)
+    roots = roots_to_declare(trace)
+    output = generate(trace, roots, mode=mode)
+    verify(output, trace, roots)
+    return trace, roots, output
+
+
+@contextlib.contextmanager
+def rebuilt_root(output: Output, trace: Trace, traced: nn.Module, root: str = "model") -> Iterator[nn.Module]:
+    """The root ``root`` built from the generated code as ``traced`` was built, while its package is imported."""
+    with load_output(output) as package:
+        module, class_name = output.roots[root]
+        yield build_root(package.module(module), class_name, traced, trace)
 
 
 @contextlib.contextmanager

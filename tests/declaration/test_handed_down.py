@@ -15,10 +15,9 @@ import sys
 
 import pytest
 import torch
-from output_support import imported_root, root_init_statements
+from output_support import declared, imported_root, root_init_statements
 
-from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.api import generate
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.tracing.roots import find_roots
 from archit_codemod.declaration.tracing.tracer import run_script
@@ -98,10 +97,7 @@ model = TextModel(8)
 model.body.decoder.proj = LoRA(model.body.decoder.proj)
 """,
     )
-    trace = run_script(script)
-    roots = roots_to_declare(trace)
-    output = generate(trace, roots, mode=mode)
-    verify(output, trace, roots)
+    trace, roots, output = declared(script, mode)
 
     statements = root_init_statements(output)
     assert "text_decoder = TextDecoderModified(width)" in statements
@@ -179,10 +175,7 @@ model.block.proj = nn.Linear(8, 8, bias=False)
 
 def test_a_child_built_by_a_factory_is_built_by_its_recorded_call_not_by_swapping_the_factory(scripts, mode):
     script = scripts("factory.py", FACTORY)
-    trace = run_script(script)
-    roots = roots_to_declare(trace)
-    output = generate(trace, roots, mode=mode)
-    verify(output, trace, roots)
+    trace, roots, output = declared(script, mode)
 
     assert "self.block = BlockModified(8)" in root_init_statements(output)
     with imported_root(output, "model") as model_class:
@@ -225,9 +218,6 @@ model.block.proj = nn.Linear(4, 4, bias=False)
 def test_a_factory_that_passes_its_arguments_through_is_swapped_for_the_class(scripts, mode):
     # As AutoModel.from_config(config.encoder): the class was given what the factory was given.
     script = scripts("pass_through.py", PASS_THROUGH_FACTORY)
-    trace = run_script(script)
-    roots = roots_to_declare(trace)
-    output = generate(trace, roots, mode=mode)
-    verify(output, trace, roots)
+    trace, roots, output = declared(script, mode)
 
     assert "self.block = BlockModified(settings)" in root_init_statements(output)

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import torch
 import transformers
-from output_support import init_code
+from output_support import declared, init_code, rebuilt_root
 from packaging.version import Version
-
-from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.checking.completeness import roots_to_declare
-from archit_codemod.declaration.checking.verify import build_root, load_output
-from archit_codemod.declaration.tracing.tracer import run_script
 
 SCRIPT = """
 from torch import nn
@@ -45,20 +40,16 @@ model.lm_head = MLPHead(32, 99)
 
 def test_the_instance_mapping_set_in_init_drops_the_replaced_heads_tie(scripts, mode):
     script = scripts("marian_head.py", SCRIPT)
-    trace = run_script(script)
-    roots = roots_to_declare(trace)
-    output = generate(trace, roots, mode=mode)
-    verify(output, trace, roots)
+    trace, roots, output = declared(script, mode)
 
     module_name, class_name = output.roots["model"]
     if Version(transformers.__version__) >= Version("5"):
         init = init_code(output, class_name)
         assert "self._tied_weights_keys = {" in init and '"lm_head.weight"' not in init
     traced = roots["model"]
-    with load_output(output) as package:
-        built = build_root(package.module(module_name), class_name, traced, trace)
-    assert not hasattr(built.lm_head, "weight")
-    built.load_state_dict(traced.state_dict(), strict=True)
-    inputs = {"input_ids": torch.tensor([[3, 4, 5]]), "decoder_input_ids": torch.tensor([[0, 6]])}
-    with torch.no_grad():
-        assert torch.equal(built.eval()(**inputs).logits, traced.eval()(**inputs).logits)
+    with rebuilt_root(output, trace, traced) as built:
+        assert not hasattr(built.lm_head, "weight")
+        built.load_state_dict(traced.state_dict(), strict=True)
+        inputs = {"input_ids": torch.tensor([[3, 4, 5]]), "decoder_input_ids": torch.tensor([[0, 6]])}
+        with torch.no_grad():
+            assert torch.equal(built.eval()(**inputs).logits, traced.eval()(**inputs).logits)

@@ -12,6 +12,7 @@ import ast
 
 import pytest
 import torch
+from output_support import rebuilt_root
 
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
@@ -170,13 +171,14 @@ def test_items_of_lists_built_by_loops_get_their_class_swapped_at_every_call(scr
     )
     assert "self.layers.append(nn.ModuleList([AttentionModified(8), FeedForwardModified(8)]))" in text
     traced = roots["model"]
-    with load_output(output) as package:
-        module_name, class_name = output.roots["model"]
-        rebuilt = build_root(package.module(module_name), class_name, traced, trace)
-    assert [type(block[0]).__name__ for block in rebuilt.blocks] == ["AttentionModified", "AttentionModified"]
-    assert [block[0].proj.in_features for block in rebuilt.blocks] == [4, 8]
-    assert type(rebuilt.layers[1][1].net[0]).__name__ == "RMSNorm"
-    rebuilt.load_state_dict(traced.state_dict(), strict=True)
+    with rebuilt_root(output, trace, traced) as rebuilt:
+        assert [type(block[0]).__name__ for block in rebuilt.blocks] == [
+            "AttentionModified",
+            "AttentionModified",
+        ]
+        assert [block[0].proj.in_features for block in rebuilt.blocks] == [4, 8]
+        assert type(rebuilt.layers[1][1].net[0]).__name__ == "RMSNorm"
+        rebuilt.load_state_dict(traced.state_dict(), strict=True)
 
 
 # LongT5's block appends `attention_layer(config, ...)`, a local alias of the class, and `LongT5LayerCrossAttention(...)`
@@ -221,8 +223,6 @@ def test_an_item_built_through_an_alias_is_not_left_behind_when_the_others_are_s
     trace, roots, output = _declared(scripts, mode, ALIASED_ITEM)
 
     traced = roots["model"]
-    with load_output(output) as package:
-        module_name, class_name = output.roots["model"]
-        rebuilt = build_root(package.module(module_name), class_name, traced, trace)
-    assert [layer.q.bias for layer in rebuilt.layer] == [None, None]
-    rebuilt.load_state_dict(traced.state_dict(), strict=True)
+    with rebuilt_root(output, trace, traced) as rebuilt:
+        assert [layer.q.bias for layer in rebuilt.layer] == [None, None]
+        rebuilt.load_state_dict(traced.state_dict(), strict=True)

@@ -12,13 +12,8 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
-from output_support import class_code
+from output_support import class_code, declared, rebuilt_root
 from packaging.version import Version
-
-from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.checking.completeness import roots_to_declare
-from archit_codemod.declaration.checking.verify import build_root, load_output
-from archit_codemod.declaration.tracing.tracer import run_script
 
 pytestmark = pytest.mark.skipif(
     Version(transformers.__version__) < Version("5"),
@@ -43,23 +38,18 @@ model.lm_head.decoder = decoder
 
 def test_a_pattern_left_alone_in_the_mapping_is_written_out_as_the_names_it_ties(scripts, mode):
     script = scripts("ibert_decoder.py", SCRIPT)
-    trace = run_script(script)
-    roots = roots_to_declare(trace)
-    output = generate(trace, roots, mode=mode)
-    verify(output, trace, roots)
+    trace, roots, output = declared(script, mode)
 
-    module_name, class_name = output.roots["model"]
-    code = class_code(output, class_name)
+    code = class_code(output, output.roots["model"][1])
     assert (
         '_tied_weights_keys = {"lm_head.decoder.weight": "ibert.embeddings.word_embeddings.weight"}' in code
     )
     assert "# lm_head.decoder.bias: no longer tied" in code
     traced = roots["model"]
-    with load_output(output) as package:
-        built = build_root(package.module(module_name), class_name, traced, trace)
-    assert built.lm_head.decoder.weight is built.ibert.embeddings.word_embeddings.weight
-    assert built.lm_head.decoder.bias is None
-    built.load_state_dict(traced.state_dict(), strict=True)
-    input_ids = torch.tensor([[3, 4, 5, 6]])
-    with torch.no_grad():
-        assert torch.equal(built.eval()(input_ids).logits, traced.eval()(input_ids).logits)
+    with rebuilt_root(output, trace, traced) as built:
+        assert built.lm_head.decoder.weight is built.ibert.embeddings.word_embeddings.weight
+        assert built.lm_head.decoder.bias is None
+        built.load_state_dict(traced.state_dict(), strict=True)
+        input_ids = torch.tensor([[3, 4, 5, 6]])
+        with torch.no_grad():
+            assert torch.equal(built.eval()(input_ids).logits, traced.eval()(input_ids).logits)

@@ -8,12 +8,7 @@ keeps its decorator where it is.
 
 from __future__ import annotations
 
-from output_support import file_of
-
-from archit_codemod.declaration.api import generate, verify
-from archit_codemod.declaration.checking.completeness import roots_to_declare
-from archit_codemod.declaration.checking.verify import build_root, load_output
-from archit_codemod.declaration.tracing.tracer import run_script
+from output_support import declared, file_of, rebuilt_root
 
 SCRIPT = """
 import functools
@@ -65,16 +60,10 @@ model.experts.norm = RMSNorm(4)
 
 def test_the_decorator_that_wrapped_init_wraps_the_generated_class_too(scripts, mode):
     script = scripts("wrapped_init.py", SCRIPT)
-    trace = run_script(script)
-    roots = roots_to_declare(trace)
-    output = generate(trace, roots, mode=mode)
-    verify(output, trace, roots)
+    trace, roots, output = declared(script, mode)
 
     experts = next(name for name in output.classes if name.startswith("Experts"))
     assert f"@with_settings(has_bias=False, scale=2.0)\nclass {experts}" in file_of(output, experts).text
-    traced = roots["model"]
-    with load_output(output) as package:
-        module_name, class_name = output.roots["model"]
-        rebuilt = build_root(package.module(module_name), class_name, traced, trace)
-    assert (rebuilt.experts.has_bias, rebuilt.experts.scale) == (False, 2.0)
-    assert type(rebuilt.experts.norm).__name__ == "RMSNorm"
+    with rebuilt_root(output, trace, roots["model"]) as rebuilt:
+        assert (rebuilt.experts.has_bias, rebuilt.experts.scale) == (False, 2.0)
+        assert type(rebuilt.experts.norm).__name__ == "RMSNorm"

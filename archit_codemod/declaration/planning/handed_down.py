@@ -62,6 +62,8 @@ def refuse_unbuilt(planning: Planning, roots: dict[str, nn.Module]) -> None:
     Raises:
         DeclarationError: naming the child's path, its builder and where it was built.
     """
+    if not planning.handed_down:
+        return
     paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
     for children in planning.handed_down.values():
         for handed in children:

@@ -70,7 +70,7 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         owner.causes.append(Cause(join(setting.path, setting.name), "the script"))
     tie_changes = planning.all_changes if planning.all_changes is not None else planning.changes
     members = class_members(module, path, tie_changes, _generated_of(planning), planning.warn)
-    owner.edits.extend(instance_tie_edits(module, path, tie_changes, owner.statements))
+    owner.edits.extend(instance_tie_edits(module, members, owner.statements))
     return ClassPlan(
         name="",
         original=type(module),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -149,21 +149,18 @@ def _patterns_expanded(
 
 
 def instance_tie_edits(
-    module: nn.Module, path: str, changes: Changes, statements: InitStatements
+    module: nn.Module, members: Sequence[ClassMember], statements: InitStatements
 ) -> list[Edit]:
     """``self._tied_weights_keys = {...}`` in the copied ``__init__`` (MarianMTModel's, when it shares its
-    embeddings) assigning the overridden mapping: set on the instance, it hides the generated class's own before
-    ``post_init`` reads it."""
-    if not is_pretrained_model(module) or "_tied_weights_keys" not in vars(module):
+    embeddings) assigning the mapping of the generated class's ``_tied_weights_keys`` member: set on the instance,
+    the original mapping hides the class's before ``post_init`` reads it."""
+    if "_tied_weights_keys" not in vars(module):
         return []
-    kept = tie_overrides(module, path, changes).tied_weights_keys
-    if kept is None:
+    member = next((m for m in members if m.name == "_tied_weights_keys"), None)
+    if member is None:
         return []
-    value = cst.parse_expression(json.dumps(kept))
-    return [
-        ReplaceValue(statement, "_tied_weights_keys", value)
-        for statement in statements.assigning("_tied_weights_keys")
-    ]
+    value = member.statement.body[0].value
+    return [ReplaceValue(s, "_tied_weights_keys", value) for s in statements.assigning("_tied_weights_keys")]
 
 
 def _tie_members(module: nn.Module, path: str, changes: Changes) -> list[ClassMember]:
