@@ -10,6 +10,10 @@
     ``python SCRIPT`` alone takes 6 s or more (python, importing torch and transformers, building the model), the
     6 s cannot be met by the codemod, and the line after the verdict says so and shows what the codemod adds.
 
+(c) With ``--many-classes``: a tiny Llama whose every layer gets LoRA wrappers of another rank (``r = i + 1``), so
+    that each layer needs generated classes of its own (three per layer), at 16 and 64 layers: the codemod's
+    own time per generated class, which should not grow with their number.
+
 Every measurement is a fresh subprocess (imports included, as a user would see it); the peak memory is the
 child's maximum resident set size from ``os.wait4``, which also gives its CPU time (user + system): on a
 shared, loaded machine the CPU-time ratio is the steadier of the two. Run from anywhere:
@@ -36,6 +40,32 @@ TIME_RATIO_TARGET = 1.15
 LLAMA_SECONDS_TARGET = 6.0
 LLAMA_LAYERS = (8, 32, 80)
 LLAMA_MEGABYTES_TARGET = 2048.0
+MANY_CLASSES_LAYERS = (16, 64)
+RANK_PER_LAYER_SCRIPT = """
+from torch import nn
+from transformers import LlamaConfig, LlamaForCausalLM
+
+
+class LoRALinear(nn.Module):
+    def __init__(self, base, r):
+        super().__init__()
+        self.base = base
+        self.lora_A = nn.Linear(base.in_features, r, bias=False)
+        self.lora_B = nn.Linear(r, base.out_features, bias=False)
+
+    def forward(self, x):
+        return self.base(x) + self.lora_B(self.lora_A(x))
+
+
+config = LlamaConfig(
+    vocab_size=99, hidden_size=32, intermediate_size=37, num_hidden_layers={layers}, num_attention_heads=4,
+    num_key_value_heads=4, max_position_embeddings=64,
+)
+model = LlamaForCausalLM(config)
+for i, layer in enumerate(model.model.layers):
+    layer.self_attn.q_proj = LoRALinear(layer.self_attn.q_proj, r=i + 1)
+    layer.mlp.up_proj = LoRALinear(layer.mlp.up_proj, r=i + 1)
+"""
 
 
 @dataclass
@@ -100,8 +130,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per command (medians are reported)")
     parser.add_argument("--python", default=sys.executable, help="interpreter to benchmark with")
+    parser.add_argument(
+        "--many-classes", action="store_true", help="only (c): a different LoRA rank in every layer"
+    )
     args = parser.parse_args()
     python = args.python
+    if args.many_classes:
+        many_classes(python, args.repeats)
+        return
 
     with tempfile.TemporaryDirectory() as scratch:
         output = str(Path(scratch) / "subclass.py")
@@ -176,6 +212,36 @@ def main() -> None:
         + ", ".join(f"{variant.split(', ')[1]} {seconds:.2f} s" for variant, seconds in own.items())
         + f" (largest minus smallest: {max(own.values()) - min(own.values()):.2f} s)"
     )
+
+
+def many_classes(python: str, repeats: int) -> None:
+    """(c): the codemod's own time per generated class, with three generated classes per layer."""
+    rows, own = [], {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for layers in MANY_CLASSES_LAYERS:
+            script = Path(scratch) / f"rank_per_layer_{layers}.py"
+            script.write_text(RANK_PER_LAYER_SCRIPT.format(layers=layers))
+            output = str(Path(scratch) / f"declared_{layers}.py")
+            measured = measure_interleaved(
+                {
+                    f"python rank_per_layer.py ({layers} layers)": [python, str(script)],
+                    f"python -m archit_codemod rank_per_layer.py ({layers} layers)": [
+                        python, "-m", "archit_codemod", "-o", output, str(script),
+                    ],
+                },
+                repeats,
+            )  # fmt: skip
+            script_row, codemod_row = measured.values()
+            rows += [script_row, codemod_row]
+            own[layers] = codemod_row.cpu_seconds - script_row.cpu_seconds
+    print_table(
+        "(c) a different LoRA rank in every layer of a tiny Llama (3 generated classes per layer)", rows
+    )
+    for layers, seconds in own.items():
+        classes = 3 * layers + 2  # attention, MLP and decoder layer per layer; LlamaModel, LlamaForCausalLM
+        print(
+            f"  {layers} layers: the codemod's own CPU time {seconds:.2f} s, {1000 * seconds / classes:.0f} ms per class"
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Statements with comments inside their brackets are left as they are (flattening 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import libcst as cst
@@ -284,7 +285,13 @@ def statement_key(statement: cst.SimpleStatementLine) -> str:
 
 def original_statements(nodes: Iterable[cst.CSTNode]) -> set[str]:
     """The :func:`statement_key` of every simple statement in ``nodes``."""
-    return {statement_key(s) for node in nodes for s in m.findall(node, m.SimpleStatementLine())}
+    return {key for node in nodes for key in _statement_keys(node)}
+
+
+@functools.lru_cache(maxsize=256)
+def _statement_keys(node: cst.CSTNode) -> frozenset[str]:
+    # Nodes are compared by identity: an original ``__init__``, copied into many generated classes, is read once.
+    return frozenset(statement_key(s) for s in m.findall(node, m.SimpleStatementLine()))
 
 
 class LayoutTooLong(LayoutRewritten):

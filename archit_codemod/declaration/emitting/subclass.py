@@ -24,7 +24,7 @@ from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_in
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.emitting.vendor_file import AbsoluteImports
 from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
-from archit_codemod.declaration.rendering.names import NameTable, free_names
+from archit_codemod.declaration.rendering.names import NameTable, free_names, original_free_names
 
 
 def emit_subclass(plan: Plan) -> Output:
@@ -160,7 +160,7 @@ _TIGHT_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""
 def _bind_free_names(plan: ClassPlan, class_def: cst.ClassDef, names: NameTable) -> None:
     """Bind every global the generated class reads as the file it was copied from binds it."""
     fragments = plan.init.fragments
-    reads = [(fragment, free_names(fragment.init_def)) for fragment in fragments]
+    reads = [(fragment, original_free_names(fragment.init_def)) for fragment in fragments]
     where = f"{plan.name} (copy of {fragments[0].definer.__qualname__}.__init__)"
     for name in sorted(free_names(class_def)):
         if name in names.local:

@@ -49,7 +49,13 @@ from archit_codemod.declaration.emitting.vendor_file import (
 from archit_codemod.declaration.emitting.vendor_placement import VendoredFile, place_classes
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
-from archit_codemod.declaration.rendering.names import ImportBinding, NameTable, free_names, unbound_names
+from archit_codemod.declaration.rendering.names import (
+    ImportBinding,
+    NameTable,
+    free_names,
+    original_free_names,
+    unbound_names,
+)
 from archit_codemod.declaration.sources.locate import ParsedSource
 
 _SCRIPT = "<script>"
@@ -254,7 +260,7 @@ class _VendorEmitter:
         now imported."""
         for plan in file.plans():
             for fragment in plan.init.fragments:
-                if fragment.parsed is not file.parsed and name in free_names(fragment.init_def):
+                if fragment.parsed is not file.parsed and name in original_free_names(fragment.init_def):
                     self.plan.names.require_name(
                         name, fragment.parsed, f"{plan.name} in the vendored {file.name}"
                     )

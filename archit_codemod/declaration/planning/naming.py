@@ -8,6 +8,7 @@ A module whose plan lacks edits that do nothing to it shares the class of a plan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -31,12 +32,15 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-def fingerprint(plan: ClassPlan) -> tuple:
-    """What makes two plans the same class: the class, the ``__init__`` copied, the edits and the members."""
+def fingerprint(plan: ClassPlan, key: Callable[[Edit], tuple] | None = None) -> tuple:
+    """What makes two plans the same class: the class, the ``__init__`` copied, the edits and the members.
+
+    ``key`` is :func:`edit_key`, or a cache of it."""
+    key = key or edit_key
     return (
         plan.original,
         tuple(id(source.init_def) for source in plan.init.fragments),
-        tuple(edit_key(edit) for edit in plan.edits),
+        tuple(key(edit) for edit in plan.edits),
         tuple((member.name, _code(member.statement)) for member in plan.members),
     )
 
@@ -67,6 +71,11 @@ class ClassNamer:
     _of_module: dict[int, int] = field(default_factory=dict)
     _modules: list[list[nn.Module]] = field(default_factory=list)
     """The modules of each class, by index."""
+    _fingerprints: list[tuple] = field(default_factory=list)
+    """The fingerprint of each class, by index."""
+    _edit_keys: dict[int, tuple[Edit, tuple]] = field(default_factory=dict)
+    """``id(edit)`` -> the edit (kept alive, so that its id is not reused) and its key: rendering an edit's code is
+    what comparing plans costs."""
 
     def name_of(self, module: nn.Module) -> str | None:
         """The generated class that declares ``module``, ``None`` when its own class is used as is."""
@@ -91,7 +100,7 @@ class ClassNamer:
         """The class for ``module`` planned as ``draft`` (its name not chosen yet): an equal one, one that builds
         ``module`` as ``draft`` would, one whose modules ``draft`` builds as they are (it takes ``draft``'s edits and
         keeps its name, which its owners' plans already use), or ``draft`` named."""
-        key = fingerprint(draft)
+        key = fingerprint(draft, self._edit_key)
         index = self._by_fingerprint.get(key)
         if index is None:
             index = self._covering(module, draft)
@@ -101,6 +110,7 @@ class ClassNamer:
             index = len(self.classes)
             self.classes.append(replace(draft, name=self._fresh_name(draft.original.__name__)))
             self._modules.append([])
+            self._fingerprints.append(key)
             self._by_fingerprint[key] = index
         else:
             plan = self.classes[index]
@@ -125,26 +135,36 @@ class ClassNamer:
             if all(
                 self._covers(draft, module, self.plan_of(module).edits) for module in self._modules[index]
             ):
-                plan = self.classes[index]
-                del self._by_fingerprint[fingerprint(plan)]
-                self.classes[index] = replace(plan, edits=draft.edits, summary=draft.summary)
+                del self._by_fingerprint[self._fingerprints[index]]
+                self.classes[index] = replace(self.classes[index], edits=draft.edits, summary=draft.summary)
+                self._fingerprints[index] = key
                 self._by_fingerprint[key] = index
                 return index
         return None
 
     def _alike(self, draft: ClassPlan) -> list[int]:
         """The classes of ``draft``'s original class, ``__init__`` and members: those that may build its module."""
-        kind = _without_edits(fingerprint(draft))
+        kind = _without_edits(fingerprint(draft, self._edit_key))
         return [
             index
             for index, plan in enumerate(self.classes)
-            if plan.original is draft.original and _without_edits(fingerprint(plan)) == kind
+            if plan.original is draft.original and _without_edits(self._fingerprints[index]) == kind
         ]
 
     def _covers(self, plan: ClassPlan, module: nn.Module, own_edits: tuple[Edit, ...]) -> bool:
         return covers(
-            plan, module, own_edits, edit_key=edit_key, plan_named=self._plan_named, name_of=self.name_of
+            plan,
+            module,
+            own_edits,
+            edit_key=self._edit_key,
+            plan_named=self._plan_named,
+            name_of=self.name_of,
         )
+
+    def _edit_key(self, edit: Edit) -> tuple:
+        if id(edit) not in self._edit_keys:
+            self._edit_keys[id(edit)] = (edit, edit_key(edit))
+        return self._edit_keys[id(edit)][1]
 
     def _plan_named(self, name: str) -> ClassPlan | None:
         return next((plan for plan in self.classes if plan.name == name), None)

@@ -18,6 +18,7 @@ generated module logs under its own name.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import inspect
 import sys
@@ -92,6 +93,13 @@ def free_names(node: cst.CSTNode) -> set[str]:
     # No copy of the tree: only names are read from the scopes, never a node's metadata, so a node that occurs twice
     # (a rendered value placed at two statements) does no harm.
     return unbound_names(MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider))
+
+
+@functools.lru_cache(maxsize=256)
+def original_free_names(node: cst.CSTNode) -> frozenset[str]:
+    """:func:`free_names` of a node of a parsed source file, which stays as parsed: asked once per node (a class
+    changed in every layer differently copies one ``__init__`` into as many generated classes)."""
+    return frozenset(free_names(node))
 
 
 def unbound_names(scopes: Mapping[cst.CSTNode, Scope | None]) -> set[str]:
