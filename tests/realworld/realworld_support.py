@@ -54,7 +54,6 @@ REQUIREMENTS: dict[str, str] = {
     "tf_prune_heads.py": "transformers<5",  # transformers 5 removed prune_heads
     # transformers 5's add_adapter asks for peft>=0.22, which is not released yet.
     "tf_add_adapter_lora.py": "transformers<5 | peft>=0.22",
-    "torchao_int8_weight_only.py": "torchao",
 }
 """Scripts that run only with some installed versions: alternatives separated by ``|``."""
 
@@ -74,15 +73,6 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
     "torch_quantize_dynamic.py": "transformers' save_pretrained cannot save torch's packed quantized parameters",
     "quanto_qint8_freeze.py": _CANNOT_LOAD_QUANTO,
     "quanto_qfloat8.py": _CANNOT_LOAD_QUANTO,
-    "torch_fuse_linear_bn.py": "not a transformers model: no config to save",
-    "peft_randlora.py": (
-        "RandLoRA shares its random bases between the adapted layers, and transformers' save_pretrained refuses "
-        "tensors shared between modules that the model class does not declare tied"
-    ),
-    "torchao_int8_weight_only.py": (
-        "transformers' save_pretrained cannot write torchao's quantized tensor subclasses (it saves them only "
-        "through its own TorchAo quantizer, from_pretrained(quantization_config=TorchAoConfig(...)))"
-    ),
 }
 if Version(transformers.__version__) < Version("5"):
     NO_SAVE_PRETRAINED["tf_add_adapter_lora.py"] = (
