@@ -3,6 +3,7 @@
 Two modules of one class whose ``__init__`` gets the same edits (every layer with the same LoRA wrappers) share
 one generated class, ``BertSelfAttentionModified``; the same class changed differently at different places gets
 numbered classes (``...Modified``, ``...Modified2``). Plans compare by their edits' code, before any class exists.
+A module whose plan lacks edits that do nothing to it shares the class of a plan that has them (:mod:`.covering`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 from torch import nn
 
+from archit_codemod.declaration.planning.covering import covers
 from archit_codemod.declaration.planning.plan import (
     AfterInit,
     AppendStatement,
@@ -34,12 +36,13 @@ def fingerprint(plan: ClassPlan) -> tuple:
     return (
         plan.original,
         tuple(id(source.init_def) for source in plan.init.fragments),
-        tuple(_edit_key(edit) for edit in plan.edits),
+        tuple(edit_key(edit) for edit in plan.edits),
         tuple((member.name, _code(member.statement)) for member in plan.members),
     )
 
 
-def _edit_key(edit: Edit) -> tuple:
+def edit_key(edit: Edit) -> tuple:
+    """What makes two edits the same."""
     if isinstance(edit, ReplaceValue):
         return ("replace", id(edit.statement), edit.attribute, _code(edit.value))
     if isinstance(edit, SwapCallee):
@@ -62,6 +65,8 @@ class ClassNamer:
     classes: list[ClassPlan] = field(default_factory=list)
     _by_fingerprint: dict[tuple, int] = field(default_factory=dict)
     _of_module: dict[int, int] = field(default_factory=dict)
+    _modules: list[list[nn.Module]] = field(default_factory=list)
+    """The modules of each class, by index."""
 
     def name_of(self, module: nn.Module) -> str | None:
         """The generated class that declares ``module``, ``None`` when its own class is used as is."""
@@ -83,12 +88,19 @@ class ClassNamer:
         return True
 
     def add(self, module: nn.Module, draft: ClassPlan) -> ClassPlan:
-        """The class for ``module`` planned as ``draft`` (its name not chosen yet): an equal one, or ``draft`` named."""
+        """The class for ``module`` planned as ``draft`` (its name not chosen yet): an equal one, one that builds
+        ``module`` as ``draft`` would, one whose modules ``draft`` builds as they are (it takes ``draft``'s edits and
+        keeps its name, which its owners' plans already use), or ``draft`` named."""
         key = fingerprint(draft)
         index = self._by_fingerprint.get(key)
         if index is None:
+            index = self._covering(module, draft)
+        if index is None:
+            index = self._widened_by(draft, key)
+        if index is None:
             index = len(self.classes)
             self.classes.append(replace(draft, name=self._fresh_name(draft.original.__name__)))
+            self._modules.append([])
             self._by_fingerprint[key] = index
         else:
             plan = self.classes[index]
@@ -98,7 +110,44 @@ class ClassNamer:
                 causes=(*plan.causes, *(c for c in draft.causes if c not in plan.causes)),
             )
         self._of_module[id(module)] = index
+        self._modules[index].append(module)
         return self.classes[index]
+
+    def _covering(self, module: nn.Module, draft: ClassPlan) -> int | None:
+        """A class that builds ``module`` as ``draft`` would."""
+        return next(
+            (i for i in self._alike(draft) if self._covers(self.classes[i], module, draft.edits)), None
+        )
+
+    def _widened_by(self, draft: ClassPlan, key: tuple) -> int | None:
+        """A class whose every module ``draft`` builds as it is, given ``draft``'s edits; ``None`` when none is."""
+        for index in self._alike(draft):
+            if all(
+                self._covers(draft, module, self.plan_of(module).edits) for module in self._modules[index]
+            ):
+                plan = self.classes[index]
+                del self._by_fingerprint[fingerprint(plan)]
+                self.classes[index] = replace(plan, edits=draft.edits, summary=draft.summary)
+                self._by_fingerprint[key] = index
+                return index
+        return None
+
+    def _alike(self, draft: ClassPlan) -> list[int]:
+        """The classes of ``draft``'s original class, ``__init__`` and members: those that may build its module."""
+        kind = _without_edits(fingerprint(draft))
+        return [
+            index
+            for index, plan in enumerate(self.classes)
+            if plan.original is draft.original and _without_edits(fingerprint(plan)) == kind
+        ]
+
+    def _covers(self, plan: ClassPlan, module: nn.Module, own_edits: tuple[Edit, ...]) -> bool:
+        return covers(
+            plan, module, own_edits, edit_key=edit_key, plan_named=self._plan_named, name_of=self.name_of
+        )
+
+    def _plan_named(self, name: str) -> ClassPlan | None:
+        return next((plan for plan in self.classes if plan.name == name), None)
 
     def _fresh_name(self, base: str) -> str:
         name = f"{base}{self.suffix}"
@@ -108,3 +157,8 @@ class ClassNamer:
             number += 1
         self.names.reserve_local(name)
         return name
+
+
+def _without_edits(key: tuple) -> tuple:
+    original, init, _, members = key
+    return original, init, members
