@@ -70,7 +70,9 @@ class SettingChange:
     value: Any
 
 
-EffectKind = Literal["parameter", "buffer", "forward_hook", "forward_pre_hook"]
+EffectKind = Literal[
+    "parameter", "buffer", "forward_hook", "forward_pre_hook", "backward_hook", "backward_pre_hook"
+]
 
 
 @dataclass(eq=False)

@@ -287,3 +287,16 @@ def test_nothing_under_a_module_of_another_class_is_compared_among_many_layers()
         "layers.10.0: setting out_features = 3, original = 2",
         "layers.11: traced Identity, original Sequential",
     ]
+
+
+class MarkedTensor(torch.Tensor):
+    """A tensor subclass standing for a quantized layout (torchao's Int8Tensor): same shape and dtype."""
+
+
+def test_a_parameter_turned_into_a_tensor_subclass_is_a_difference() -> None:
+    original, changed = Block(), Block()
+    changed.fc.weight = nn.Parameter(changed.fc.weight.detach().as_subclass(MarkedTensor))
+    assert described(original, changed) == [
+        f"fc.weight: parameter class {__name__}.MarkedTensor, original torch.Tensor"
+    ]
+    assert described(Block(), Block()) == []

@@ -133,6 +133,25 @@ def test_a_module_written_into_modules_directly_is_declared(scripts, mode):
     assert isinstance(built.act, nn.GELU)
 
 
+def test_a_module_changed_then_replaced_unseen_is_declared_not_nothing(scripts, mode):
+    # The only recorded change is to a module that a direct write into _modules then replaced (as
+    # torch.ao.quantization's prepare then convert do): the model still differs from its class.
+    body = (
+        NET
+        + "model = Net(8)\nmodel.act.extra = nn.Identity()\nmodel._modules['act'] = nn.GELU(approximate='tanh')\n"
+    )
+    generated, built = declared(scripts, body, {"x": torch.randn(2, 8)}, mode)
+    assert "self.act = nn.GELU(approximate='tanh')" in output_text(generated)
+    assert isinstance(built.act, nn.GELU) and not hasattr(built.act, "extra")
+
+
+def test_a_module_changed_then_replaced_by_an_equal_one_is_still_nothing(scripts):
+    body = NET + "model = Net(8)\nmodel.act.extra = nn.Identity()\nmodel._modules['act'] = nn.ReLU()\n"
+    trace = run_script(scripts("modify.py", HEADER + body))
+    with pytest.raises(NothingModifiedError, match="no longer part of any model"):
+        roots_to_declare(trace)
+
+
 # --- refused, with the path, what differs and a fix that works --------------------------------------------
 
 
@@ -234,6 +253,26 @@ def test_a_hook_registered_by_the_script_is_declared_with_its_function_copied(sc
     assert [hook.__name__ for hook in built.encoder.layer[1].output.dense._forward_hooks.values()] == [
         "clamp"
     ]
+
+
+@pytest.mark.parametrize(
+    ("registration", "hooks"),
+    [
+        ("register_full_backward_hook", "_backward_hooks"),
+        ("register_full_backward_pre_hook", "_backward_pre_hooks"),
+    ],
+)
+def test_a_full_backward_hook_registered_by_the_script_is_declared(scripts, mode, registration, hooks):
+    body = (
+        "def clip(module, grads, *rest):\n    return tuple(g if g is None else g.clamp(-1, 1) for g in grads)\n"
+        f"model = BertModel(config)\nmodel.encoder.layer[1].output.dense.{registration}(clip)\n"
+    )
+    generated, built = declared(scripts, body, INPUT_IDS, mode)
+    assert f"self.encoder.layer[1].output.dense.{registration}(clip)" in output_text(generated)
+    dense = built.encoder.layer[1].output.dense
+    assert [hook.__name__ for hook in getattr(dense, hooks).values()] == ["clip"]
+    # torch tells a full backward hook from the deprecated register_backward_hook by this flag
+    assert dense._is_full_backward_hook is (registration == "register_full_backward_hook" or None)
 
 
 @pytest.mark.parametrize(

@@ -414,6 +414,24 @@ def test_a_config_other_than_the_models_is_written_as_a_call_of_its_class_that_r
     assert config_keywords({"hidden_size": 32}) is None
 
 
+def test_a_config_copied_from_a_built_model_keeps_the_attention_implementation_the_model_chose(names):
+    # A layer built from a copy of the model's config would otherwise run eager attention on the masks the
+    # model prepares for SDPA (OPT's decoder gives SDPA no mask for a causal batch without padding).
+    import copy
+
+    from transformers import OPTConfig, OPTForCausalLM
+
+    config = OPTConfig(hidden_size=16, num_attention_heads=2, num_hidden_layers=1, ffn_dim=8, vocab_size=99)
+    OPTForCausalLM(config)  # resolves the attention implementation into its config (SDPA on CPU)
+    wide = copy.deepcopy(config)
+    wide.ffn_dim = 64
+    keywords = config_keywords(wide)
+    assert keywords is not None and keywords["attn_implementation"] == "sdpa"
+    rebuilt = OPTConfig(**keywords)
+    assert rebuilt._attn_implementation == "sdpa" and rebuilt.to_diff_dict() == wide.to_diff_dict()
+    assert "attn_implementation" not in config_keywords(OPTConfig(hidden_size=16))
+
+
 def test_a_config_a_parameter_config_holds_is_written_as_its_attribute(names):
     # GroundingDINO's load_backbone(config) builds the backbone from config.backbone_config itself.
     from transformers import AutoConfig

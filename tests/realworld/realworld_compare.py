@@ -12,6 +12,7 @@ import copy
 import enum
 import functools
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,7 +37,7 @@ def class_difference(
 
     A class the generated code imports must be the traced class itself. A class the generated code defines
     (a subclass, a vendored copy, a copy of a script class) must carry the traced class's name, with or
-    without the suffix; in subclass mode a suffixed class must subclass the traced class. torch builds a
+    without the suffix (and a number after it); in subclass mode a suffixed class must subclass the traced class. torch builds a
     ``Parametrized<Name>`` class per parametrized module: those compare by the class they parametrize.
     """
     if built is traced:
@@ -52,7 +53,8 @@ def class_difference(
         return shown
     if built.__qualname__ == traced.__qualname__:
         return None
-    if built.__qualname__ != traced.__qualname__ + SUFFIX:
+    # Two different declarations of one class are told apart by a number: LlamaMLPModified, LlamaMLPModified2.
+    if not re.fullmatch(re.escape(traced.__qualname__ + SUFFIX) + r"(\d*)", built.__qualname__):
         return shown
     if subclass_mode and traced.__module__ != "__main__" and not issubclass(built, traced):
         return f"{shown} (not a subclass of it)"

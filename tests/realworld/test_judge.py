@@ -58,6 +58,10 @@ def test_a_generated_class_must_carry_the_traced_name_and_subclass_it_in_subclas
     assert "not a subclass" in class_difference(unrelated, Net, generated, subclass_mode=True)
     assert class_difference(unrelated, Net, generated, subclass_mode=False) is None  # a vendored copy
     assert class_difference(NetModified, Net, set(), subclass_mode=True) is not None  # not generated
+    second_version = type("NetModified2", (Net,), {"__module__": __name__})
+    assert class_difference(second_version, Net, generated, subclass_mode=True) is None
+    other_name = type("NetModifiedX", (Net,), {"__module__": __name__})
+    assert class_difference(other_name, Net, generated, subclass_mode=True) is not None
 
 
 def test_settings_hooks_and_meta_tensors_are_differences() -> None:

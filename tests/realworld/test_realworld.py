@@ -98,6 +98,10 @@ EXPECTED = {
     "peft_merge_adapter.py": "declared",
     "torch_pre_hook_kwargs.py": "declared",
     "quanto_calibrated_activations.py": "refused",
+    "tf_act_fn_gelu_tanh.py": "declared",
+    "tf_opt_layer_replacement.py": "declared",
+    "torch_ao_static_quant.py": "refused",
+    "torch_full_backward_hook.py": "declared",
 }
 
 

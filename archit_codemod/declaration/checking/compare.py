@@ -7,8 +7,9 @@ its original class rebuilt on ``meta``) and verification (the traced model again
 Per module path (every path of a module reachable at several), a snapshot records:
 
 - the class;
-- its own parameters and buffers: shape, dtype, ``requires_grad``, device type, and whether a buffer is
-  saved in the ``state_dict``;
+- its own parameters and buffers: shape, dtype, ``requires_grad``, device type, whether a buffer is
+  saved in the ``state_dict``, and the class of a tensor subclass (torchao's quantized ``Int8Tensor``: the same
+  shape and dtype, other data and another ``state_dict``);
 - its forward, forward pre-, backward and backward pre-hooks, by the qualified name of the hook (the
   class of a hook object: torch's pruning methods and old-style ``weight_norm``/``spectral_norm`` are
   hook objects);
@@ -98,6 +99,9 @@ class TensorInfo:
     """The device type (``"cpu"``, ``"meta"``, ...)."""
     persistent: bool = True
     """For a buffer: whether it is saved in the ``state_dict``."""
+    subclass: str = ""
+    """The qualified name of the tensor's class when it is a subclass of ``torch.Tensor`` other than
+    ``nn.Parameter``; ``""`` for a plain tensor or parameter."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +271,15 @@ def _tensor_info(tensor: torch.Tensor, *, persistent: bool = True) -> TensorInfo
         requires_grad=tensor.requires_grad,
         device=tensor.device.type,
         persistent=persistent,
+        subclass=_tensor_subclass(tensor),
     )
+
+
+def _tensor_subclass(tensor: torch.Tensor) -> str:
+    cls = type(tensor)
+    if cls in (torch.Tensor, nn.Parameter) or issubclass(cls, nn.parameter.UninitializedTensorMixin):
+        return ""
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _parametrizations(
@@ -509,6 +521,9 @@ def _tensor_differences(
         found.append(Difference(path, kind, name, "shape", _shape(expected), _shape(got)))
     if not _same_dtype_role(expected.dtype, got.dtype, main_dtypes):
         found.append(Difference(path, kind, name, "dtype", str(expected.dtype), str(got.dtype)))
+    if expected.subclass != got.subclass:
+        shown = (expected.subclass or "torch.Tensor", got.subclass or "torch.Tensor")
+        found.append(Difference(path, kind, name, "class", *shown))
     if expected.persistent != got.persistent:
         shown = {True: "saved in the state_dict", False: "not saved in the state_dict"}
         found.append(Difference(path, kind, name, "", shown[expected.persistent], shown[got.persistent]))

@@ -23,6 +23,7 @@ so they are all kept.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,14 +172,20 @@ def rebuilt_argument(value: Any, trace: Trace | None, memo: dict[int, nn.Module]
 
 def roots_to_declare(trace: Trace, model_name: str | None = None) -> dict[str, nn.Module]:
     """The roots to check and declare: :func:`~archit_codemod.declaration.tracing.roots.find_roots`'s, or, when the
-    tracer recorded no change, every model the script holds that differs from its original class.
+    tracer recorded no change to a module still in a model, every model the script holds that differs from its
+    original class.
+
+    Every recorded change may be to modules that were replaced afterwards without an assignment the tracer sees
+    (``torch.ao.quantization.convert`` writes ``module._modules[name]``, dropping the observers ``prepare``
+    added), so that the models the script holds still differ from their classes.
 
     Raises:
         NothingModifiedError: nothing was modified, and no model the script holds differs from its class.
         DeclarationError: the tracer recorded nothing and a model the script holds cannot be rebuilt to compare.
     """
     if trace.modifications:
-        return find_roots(trace, model_name)
+        with contextlib.suppress(NothingModifiedError):
+            return find_roots(trace, model_name)
     candidates = _script_models(trace, model_name)
     unchecked: dict[str, str] = {}
     found = {}
@@ -195,8 +202,9 @@ def roots_to_declare(trace: Trace, model_name: str | None = None) -> dict[str, n
     if unchecked:
         shown = "; ".join(f"{name}: {reason}" for name, reason in unchecked.items())
         raise DeclarationError(
-            f"The tracer recorded no change, and the codemod cannot compare {', '.join(unchecked)} with its "
-            f"original class to see whether the script changed it otherwise ({shown}). Fix: build the model with "
+            "The tracer recorded no change to a module still in a model, and the codemod cannot compare "
+            f"{', '.join(unchecked)} with its original class to see whether the script changed it otherwise "
+            f"({shown}). Fix: build the model with "
             "its constructor or from_pretrained in the script (not by copying or unpickling a model), or pass "
             "--model NAME to declare another model."
         )

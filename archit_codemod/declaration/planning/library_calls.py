@@ -111,7 +111,7 @@ def replay_statement(
         if id(module) not in attached
     }
     function, arguments = _in_place(call)
-    where = f"the call of {call.name} at {call.filename}:{call.lineno}"
+    where = f"{context.path or '<root>'}: the call of {call.name} at {call.filename}:{call.lineno}"
     context.references = {key: module_expression(path) for key, path in paths.items()}
 
     def render(value: Any, parameter: str) -> cst.BaseExpression:
@@ -128,8 +128,10 @@ def replay_statement(
         )
     elif function is None:
         raise DeclarationError(
-            f"{where}: the function it ran cannot be named (a closure or a lambda), so the generated class cannot "
-            "call it again. Fix: call a function defined at the top level of an importable module."
+            f"{where}: the function it ran cannot be named (a closure, a lambda, or the wrapper a decorator "
+            "such as `deprecated` puts around a library function), so the generated class cannot call it again. "
+            "Fix: call a function defined at the top level of an importable module, or make this change after "
+            "building the model, in your own code (the checkpoint does not hold it)."
         )
     else:
         callee = renderer.names.reference(function, where)

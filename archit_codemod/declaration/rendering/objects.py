@@ -68,7 +68,8 @@ _CONFIG_RECORDS = ("transformers_version", "model_type")
 
 def config_keywords(value: Any) -> dict[str, Any] | None:
     """The keyword arguments with which a transformers config's class builds a config equal to ``value``, from
-    its public ``to_diff_dict()``; ``None`` for any other value, or when the call would build another config.
+    its public ``to_diff_dict()`` and its attention implementation (``attn_implementation=``, which the diff
+    dict leaves out); ``None`` for any other value, or when the call would build another config.
 
     Configs of transformers 5 are dataclasses and written as such; a 4.x config is not.
     """
@@ -77,9 +78,18 @@ def config_keywords(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, PretrainedConfig):
         return None
     keywords = {name: item for name, item in value.to_diff_dict().items() if name not in _CONFIG_RECORDS}
+    attention = getattr(value, "_attn_implementation", None)
+    if attention is not None:
+        # A config given to one module (a copy of the model's, with another setting) keeps the attention
+        # implementation the model resolved: built without it, that module would run eager attention on
+        # the masks the model prepares for its own.
+        keywords["attn_implementation"] = attention
     try:
         rebuilt = type(value)(**keywords)
     except Exception:  # a config class that does not take its own attributes back
         return None
     same = {name: item for name, item in rebuilt.to_diff_dict().items() if name not in _CONFIG_RECORDS}
-    return keywords if same == keywords else None
+    written = {name: item for name, item in keywords.items() if name != "attn_implementation"}
+    if same != written or getattr(rebuilt, "_attn_implementation", None) != attention:
+        return None
+    return keywords

@@ -426,6 +426,8 @@ _REGISTRATIONS: tuple[tuple[str, EffectKind], ...] = (
     ("register_buffer", "buffer"),
     ("register_forward_hook", "forward_hook"),
     ("register_forward_pre_hook", "forward_pre_hook"),
+    ("register_full_backward_hook", "backward_hook"),
+    ("register_full_backward_pre_hook", "backward_pre_hook"),
 )
 
 # Operations that change children without torch's registration hook (see torch/nn/modules/container.py).
