@@ -8,7 +8,6 @@ A module whose plan lacks edits that do nothing to it shares the class of a plan
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -30,19 +29,6 @@ from archit_codemod.declaration.rendering.names import NameTable
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
-
-
-def fingerprint(plan: ClassPlan, key: Callable[[Edit], tuple] | None = None) -> tuple:
-    """What makes two plans the same class: the class, the ``__init__`` copied, the edits and the members.
-
-    ``key`` is :func:`edit_key`, or a cache of it."""
-    key = key or edit_key
-    return (
-        plan.original,
-        tuple(id(source.init_def) for source in plan.init.fragments),
-        tuple(key(edit) for edit in plan.edits),
-        tuple((member.name, _code(member.statement)) for member in plan.members),
-    )
 
 
 def edit_key(edit: Edit) -> tuple:
@@ -100,10 +86,10 @@ class ClassNamer:
         """The class for ``module`` planned as ``draft`` (its name not chosen yet): an equal one, one that builds
         ``module`` as ``draft`` would, one whose modules ``draft`` builds as they are (it takes ``draft``'s edits and
         keeps its name, which its owners' plans already use), or ``draft`` named."""
-        key = fingerprint(draft, self._edit_key)
+        key = self._fingerprint(draft)
         index = self._by_fingerprint.get(key)
         if index is None:
-            index = self._covering(module, draft)
+            index = self._covering(module, draft, key)
         if index is None:
             index = self._widened_by(draft, key)
         if index is None:
@@ -123,18 +109,15 @@ class ClassNamer:
         self._modules[index].append(module)
         return self.classes[index]
 
-    def _covering(self, module: nn.Module, draft: ClassPlan) -> int | None:
-        """A class that builds ``module`` as ``draft`` would."""
-        return next(
-            (i for i in self._alike(draft) if self._covers(self.classes[i], module, draft.edits)), None
-        )
+    def _covering(self, module: nn.Module, draft: ClassPlan, key: tuple) -> int | None:
+        """A class that builds ``module`` as ``draft`` (whose fingerprint is ``key``) would."""
+        return next((i for i in self._alike(key) if self._covers(self.classes[i], module, draft.edits)), None)
 
     def _widened_by(self, draft: ClassPlan, key: tuple) -> int | None:
         """A class whose every module ``draft`` builds as it is, given ``draft``'s edits; ``None`` when none is."""
-        for index in self._alike(draft):
-            if all(
-                self._covers(draft, module, self.plan_of(module).edits) for module in self._modules[index]
-            ):
+        for index in self._alike(key):
+            edits = self.classes[index].edits
+            if all(self._covers(draft, module, edits) for module in self._modules[index]):
                 del self._by_fingerprint[self._fingerprints[index]]
                 self.classes[index] = replace(self.classes[index], edits=draft.edits, summary=draft.summary)
                 self._fingerprints[index] = key
@@ -142,14 +125,20 @@ class ClassNamer:
                 return index
         return None
 
-    def _alike(self, draft: ClassPlan) -> list[int]:
-        """The classes of ``draft``'s original class, ``__init__`` and members: those that may build its module."""
-        kind = _without_edits(fingerprint(draft, self._edit_key))
-        return [
-            index
-            for index, plan in enumerate(self.classes)
-            if plan.original is draft.original and _without_edits(self._fingerprints[index]) == kind
-        ]
+    def _alike(self, key: tuple) -> list[int]:
+        """The classes of the original class, ``__init__`` and members of the plan whose fingerprint is ``key``:
+        those that may build its module."""
+        kind = _without_edits(key)
+        return [index for index, known in enumerate(self._fingerprints) if _without_edits(known) == kind]
+
+    def _fingerprint(self, plan: ClassPlan) -> tuple:
+        """What makes two plans the same class: the class, the ``__init__`` copied, the edits and the members."""
+        return (
+            plan.original,
+            tuple(id(source.init_def) for source in plan.init.fragments),
+            tuple(self._edit_key(edit) for edit in plan.edits),
+            tuple((member.name, _code(member.statement)) for member in plan.members),
+        )
 
     def _covers(self, plan: ClassPlan, module: nn.Module, own_edits: tuple[Edit, ...]) -> bool:
         return covers(
