@@ -21,17 +21,13 @@ from typing import Any
 
 import torch
 import transformers
+from golden_files import GOLDEN_DIR, golden_for
+from golden_files import write_golden as write_golden_file
 from torch import nn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = REPO_ROOT / "examples"
-GOLDEN_DIR = REPO_ROOT / "golden"
 SUFFIX = "Modified"
-
-_TRANSFORMERS_MAJOR, _TRANSFORMERS_MINOR = (int(part) for part in transformers.__version__.split(".")[:2])
-GOLDEN_VARIANT = "" if _TRANSFORMERS_MAJOR >= 5 else f"-{_TRANSFORMERS_MAJOR}.{_TRANSFORMERS_MINOR}"
-"""Golden files are kept for transformers 5.x (``subclass.py``); an older version whose modeling files
-make the output differ gets its own file (``subclass-4.57.py``) next to it."""
 
 
 @dataclass(frozen=True)
@@ -73,28 +69,17 @@ EXAMPLES = {
 
 
 def golden_path(stem: str) -> Path:
-    """The golden file the current transformers version compares with."""
-    main = GOLDEN_DIR / stem / "subclass.py"
-    variant = GOLDEN_DIR / stem / f"subclass{GOLDEN_VARIANT}.py"
-    return variant if variant.exists() else main
+    """The golden file the installed transformers release compares with (see ``golden_files``)."""
+    return golden_for(GOLDEN_DIR / stem / "subclass.py")
 
 
 def write_golden(stem: str, source: str) -> Path:
-    """Store ``source`` as the golden output of ``stem`` for the current transformers version.
-
-    On an older transformers version the variant file is only kept when it differs from the main one.
-    """
-    main = GOLDEN_DIR / stem / "subclass.py"
-    main.parent.mkdir(parents=True, exist_ok=True)
-    if not GOLDEN_VARIANT:
-        main.write_text(source, encoding="utf-8")
-        return main
-    variant = GOLDEN_DIR / stem / f"subclass{GOLDEN_VARIANT}.py"
-    if main.exists() and main.read_text(encoding="utf-8") == source:
-        variant.unlink(missing_ok=True)
-        return main
-    variant.write_text(source, encoding="utf-8")
-    return variant
+    """Store ``source`` as the golden output of ``stem`` for the installed transformers release."""
+    return write_golden_file(
+        GOLDEN_DIR / stem / "subclass.py",
+        lambda path: path.write_text(source, encoding="utf-8"),
+        lambda path: path.exists() and path.read_text(encoding="utf-8") == source,
+    )
 
 
 def code_without_header(source: str) -> str:

@@ -1,7 +1,7 @@
 """``--mode vendor``: golden vendored folders, only rewritten lines differ, and the remote-code round trip.
 
-The vendored copies of transformers' modeling files depend on the installed transformers version, so their
-golden folders are per version: ``golden/<example>/vendor/`` for 5.x, ``vendor-4.57/`` for 4.57.
+The vendored copies of transformers' modeling files depend on the installed transformers release, so their
+golden folders are per release (``golden_files``): ``golden/<example>/vendor/`` for the newest, ``vendor-4.57/``...
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ import copy
 import difflib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-import transformers
 from examples_support import (
     EXAMPLES,
     GOLDEN_DIR,
@@ -29,6 +27,7 @@ from examples_support import (
     run_codemod_in_process,
     traced,
 )
+from golden_files import golden_for, write_golden
 from vendor_expectations import EXPECTED, Vendored
 
 from archit_codemod.declaration.api import generate, verify
@@ -36,8 +35,6 @@ from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import GeneratedFile
 
 VENDORED_EXAMPLES = sorted(EXAMPLES)
-_MAJOR_MINOR = ".".join(transformers.__version__.split(".")[:2])
-GOLDEN_FOLDER = "vendor" if int(_MAJOR_MINOR.split(".")[0]) >= 5 else f"vendor-{_MAJOR_MINOR}"
 
 
 def saves_pretrained(stem: str) -> bool:
@@ -86,23 +83,21 @@ def python_files(folder: Path) -> dict[str, str]:
 
 
 def golden_folder(stem: str) -> Path:
-    """The golden folder the installed transformers compares with (a variant only where the files differ)."""
-    variant = GOLDEN_DIR / stem / GOLDEN_FOLDER
-    return variant if variant.is_dir() else GOLDEN_DIR / stem / "vendor"
+    """The golden folder the installed transformers release compares with (see ``golden_files``)."""
+    return golden_for(GOLDEN_DIR / stem / "vendor")
 
 
 def write_golden_folder(stem: str, files: dict[str, str]) -> None:
-    """Store ``files`` as the golden folder of ``stem``; on transformers 4.57 only where they differ from 5.x."""
-    main_folder = GOLDEN_DIR / stem / "vendor"
-    target = GOLDEN_DIR / stem / GOLDEN_FOLDER
-    if target != main_folder and main_folder.is_dir() and python_files(main_folder) == files:
-        shutil.rmtree(target, ignore_errors=True)
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    for stale in target.iterdir():
-        stale.unlink()
-    for name, text in files.items():
-        (target / name).write_text(text, encoding="utf-8")
+    """Store ``files`` as the golden folder of ``stem`` for the installed transformers release."""
+
+    def write(folder: Path) -> None:
+        folder.mkdir(parents=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+
+    write_golden(
+        GOLDEN_DIR / stem / "vendor", write, lambda folder: folder.is_dir() and python_files(folder) == files
+    )
 
 
 @pytest.mark.parametrize("stem", VENDORED_EXAMPLES)

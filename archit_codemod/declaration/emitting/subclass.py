@@ -19,6 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from archit_codemod.declaration.editing.edits import apply_in_place
 from archit_codemod.declaration.editing.layout import LayoutRewritten, layout_statement, wrapped_import
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
+from archit_codemod.declaration.emitting.decorated import carried_decorators, inherited_again
 from archit_codemod.declaration.emitting.header import change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
@@ -30,11 +31,11 @@ from archit_codemod.declaration.rendering.names import NameTable, free_names, or
 def emit_subclass(plan: Plan) -> Output:
     """The subclass module that declares ``plan``."""
     names = plan.names.copy()
-    class_defs = []
+    class_defs: list[cst.BaseStatement] = []
     for class_plan in plan.classes:
         class_def = subclass_def(class_plan, names)
         _bind_free_names(class_plan, class_def, names)
-        class_defs.append(class_def)
+        class_defs += [class_def, *inherited_again(class_plan)]
     header = header_lines(plan.script.shown_path, list(plan.roots), change_list(plan))
     source = assemble(names, class_defs, header)
     stem = _module_name(plan)
@@ -92,22 +93,9 @@ def subclass_def(plan: ClassPlan, names: NameTable) -> cst.ClassDef:
         name=cst.Name(plan.name),
         bases=[cst.Arg(base)],
         body=cst.IndentedBlock(body),
-        decorators=_init_wrapping_decorators(plan),
+        decorators=carried_decorators(plan),
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
-
-
-def _init_wrapping_decorators(plan: ClassPlan) -> Sequence[cst.Decorator]:
-    """The original's class decorators, when one of them replaced its ``__init__`` by a wrapper.
-
-    transformers' ``@use_experts_implementation(...)`` wraps an experts class's ``__init__`` to set ``has_bias``,
-    ``config`` and more after it: a subclass that re-declares ``__init__`` must be wrapped the same way.
-    """
-    source = plan.init.fragments[0]
-    init = vars(source.definer).get("__init__")
-    if source.definer is not plan.original or not hasattr(init, "__wrapped__"):
-        return ()
-    return tuple(decorator.with_changes(leading_lines=()) for decorator in source.class_def.decorators)
 
 
 def only_extends(plan: ClassPlan) -> bool:
@@ -177,7 +165,7 @@ def _bind_free_names(plan: ClassPlan, class_def: cst.ClassDef, names: NameTable)
             names.require_name(name, fragment.parsed, where)
 
 
-def assemble(names: NameTable, class_defs: Sequence[cst.ClassDef], header: Sequence[str]) -> str:
+def assemble(names: NameTable, class_defs: Sequence[cst.BaseStatement], header: Sequence[str]) -> str:
     """The module: header, imports, copied statements, the script's definitions in script order, the classes."""
     comments = [cst.EmptyLine(comment=cst.Comment(line)) for line in header]
     body: list[cst.BaseStatement] = []

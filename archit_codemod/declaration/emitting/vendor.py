@@ -26,6 +26,7 @@ import libcst.matchers as m
 from archit_codemod.declaration.editing.edits import Together, apply_in_place
 from archit_codemod.declaration.editing.layout import LayoutTooLong, layout_statement, original_statements
 from archit_codemod.declaration.editing.subclass import prepare_for_subclass
+from archit_codemod.declaration.emitting.decorated import carried_decorators, inherited_again
 from archit_codemod.declaration.emitting.header import change_comment, change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.lazy_imports import GuardLazyImports
@@ -184,6 +185,7 @@ class _VendorEmitter:
             name=cst.Name(plan.name),
             bases=[cst.Arg(cst.Name(plan.original.__name__))],
             body=cst.IndentedBlock(body),
+            decorators=carried_decorators(plan),
             leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
         )
 
@@ -331,7 +333,11 @@ class _EditClasses(cst.CSTTransformer):
                 self.file, original_node, updated_node, self.file.in_place[key]
             )
         if key in self.file.copies:
-            subclasses = [self.emitter.modified_subclass(self.file, plan) for plan in self.file.copies[key]]
+            subclasses = [
+                statement
+                for plan in self.file.copies[key]
+                for statement in [self.emitter.modified_subclass(self.file, plan), *inherited_again(plan)]
+            ]
             return cst.FlattenSentinel([updated_node, *subclasses])
         return updated_node
 

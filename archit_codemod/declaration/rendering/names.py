@@ -38,6 +38,7 @@ from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.importability import beside_script
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.sources.locate import ParsedSource, absolute_module, module_source
+from archit_codemod.declaration.sources.wrapped import reached_functions
 
 
 @dataclass(frozen=True)
@@ -484,11 +485,21 @@ def _defined_by(cls: type, statement: cst.CSTNode, parsed: ParsedSource) -> bool
     if not isinstance(statement, cst.ClassDef):
         return True  # `Name = type(...)`, `Name = make()`: the namespace identity check decides
     position = parsed.positions_in(statement)[statement]
-    functions = [inspect.unwrap(value) for value in vars(cls).values() if inspect.isfunction(value)]
+    # A class decorator may have put wrappers written elsewhere in place of the methods: the body's own
+    # functions are those the wrappers reach that carry the class's qualified name.
+    functions = [
+        inspect.unwrap(function)
+        for value in vars(cls).values()
+        if inspect.isfunction(value)
+        for function in reached_functions(value)
+        if inspect.isfunction(function)
+    ]
     lines = [
         function.__code__.co_firstlineno
         for function in functions
-        if inspect.isfunction(function) and Path(function.__code__.co_filename).resolve() == parsed.path
+        if inspect.isfunction(function)
+        and function.__qualname__.startswith(f"{cls.__qualname__}.")
+        and Path(function.__code__.co_filename).resolve() == parsed.path
     ]
     return all(position.start.line <= line <= position.end.line for line in lines)
 

@@ -175,6 +175,8 @@ class _EarlyReturn(cst.CSTVisitor):
 
 def inlining_problem(caller: ClassSource, callee: ClassSource) -> str | None:
     """Why ``callee.__init__``'s body cannot replace ``caller.__init__``'s ``super().__init__(...)``; ``None`` if it can."""
+    if callee.runs_a_wrapper:
+        return f"{callee.definer.__name__}.__init__ is wrapped by a decorator, which does more than its body"
     function = caller.init_def
     calls = m.findall(function.body, _SUPER_INIT_CALL)
     top_level = [s for s in function.body.body if m.matches(s, _SUPER_INIT_STATEMENT)]

@@ -32,6 +32,7 @@ from libcst.metadata import (
 )
 
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.sources.wrapped import is_function_like, layers_between, reached_functions
 
 if TYPE_CHECKING:
     from archit_codemod.declaration.script import ScriptSource
@@ -170,6 +171,14 @@ class ClassSource:
     init_def: cst.FunctionDef
     namespace: dict[str, Any]
     """The globals of the definer's module (the script's namespace for script classes)."""
+    runs_a_wrapper: bool = False
+    """Whether ``cls`` runs a wrapper of ``init_def`` that a decorator put in its place: calling the class's
+    ``__init__`` does more than ``init_def``'s body (so that body cannot be inlined in its place)."""
+    wrapping_decorators: tuple[cst.Decorator, ...] = ()
+    """The class decorators that made that wrapper, which a class re-declaring ``__init__`` carries."""
+    rewrapped_members: tuple[str, ...] = ()
+    """The other members those decorators put in place, which a subclass carrying them inherits instead (see
+    :func:`_rewrapped_members`)."""
 
     @property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
@@ -220,55 +229,174 @@ def module_source(module_name: str) -> ParsedSource:
 
 
 def locate_class(cls: type, script: ScriptSource) -> ClassSource:
-    """The ``ClassSource`` of ``cls``: the ``ClassDef`` and ``__init__`` of the class that defines ``__init__``."""
-    definer = next((klass for klass in cls.__mro__ if "__init__" in vars(klass)), None)
-    if definer is None or definer is object:
+    """The ``ClassSource`` of ``cls``: the ``ClassDef`` and ``__init__`` of the class whose body wrote the
+    ``__init__`` that ``cls`` runs, found through any wrapper a decorator put in its place."""
+    holder = next((klass for klass in cls.__mro__ if "__init__" in vars(klass)), None)
+    if holder is None or holder is object:
         raise DeclarationError(f"{cls.__qualname__} has no __init__ of its own to copy.")
+    held = vars(holder)["__init__"]
+    not_at_their_lines = []
+    for function in reached_functions(held):
+        definer = _writer_of(function, cls)
+        if definer is None:
+            continue
+        parsed, namespace = _parsed_module_of(definer, script)
+        line = function.__code__.co_firstlineno
+        found = _find_class_and_init(parsed, definer, line)
+        if found is None:
+            not_at_their_lines.append((definer, parsed.path, line))
+            continue
+        top, class_def, init_def = found
+        decorators = _wrapping_decorators(holder, definer, class_def, init_def, function is not held)
+        return ClassSource(
+            cls,
+            definer,
+            parsed,
+            top,
+            class_def,
+            init_def,
+            namespace,
+            runs_a_wrapper=function is not held,
+            wrapping_decorators=decorators,
+            rewrapped_members=_rewrapped_members(definer, parsed, top, class_def) if decorators else (),
+        )
+    if not_at_their_lines:
+        definer, path, line = not_at_their_lines[-1]
+        raise DeclarationError(
+            f"Cannot find the __init__ of {definer.__qualname__} in {path} at line {line}, where the function its "
+            "class runs was written: the file changed after it was imported, or a decorator replaced that "
+            "__init__ without keeping the original. Fix: make sure the file on disk is the one that was "
+            "imported (no edits after the run); make a decorator of your own keep the original "
+            "(functools.wraps(function) on its wrapper)."
+        )
+    where = f"{holder.__module__}.{holder.__qualname__}"
+    raise DeclarationError(
+        f"The __init__ of {where} runs {_function_name(held)}, and no function it wraps is an __init__ written "
+        "in the body of a class: a decorator replaced it without keeping the original. Fix: make the decorator "
+        "keep the original (decorate its wrapper with functools.wraps(function), or call the original from the "
+        "wrapper), or build the model without that decorator."
+    )
+
+
+def _writer_of(function: Any, cls: type) -> type | None:
+    """The class of ``cls``'s MRO whose body may have written ``function`` as its ``__init__`` (by name only: a
+    wrapper made with ``functools.wraps`` carries the same names, and the line tells them apart)."""
+    code = getattr(function, "__code__", None)
+    if code is None or code.co_name != "__init__":
+        return None
+    qualname = getattr(function, "__qualname__", "")
+    module = getattr(function, "__module__", None)
+    for klass in cls.__mro__:
+        if f"{klass.__qualname__}.__init__" == qualname and klass.__module__ == module:
+            _check_importable(klass)
+            return klass
+    return None
+
+
+def _check_importable(definer: type) -> None:
     if "<locals>" in definer.__qualname__:
         raise DeclarationError(
             f"{definer.__qualname__} is defined inside a function, so no module can import it. "
             "Fix: define the class at the top level of its module."
         )
-    if definer.__module__ == "__main__" and not script.owns(definer):
+
+
+def _parsed_module_of(definer: type, script: ScriptSource) -> tuple[ParsedSource, dict[str, Any]]:
+    if script.owns(definer):
+        return script.parsed(), script.namespace
+    if definer.__module__ == "__main__":
         raise DeclarationError(
             f"{definer.__qualname__} was defined in an interactive session (module __main__ without a file), so "
             "the codemod has no source to copy and no other program could import it. Fix: define it in a module "
             "or a script file, and run that under `python -m archit_codemod SCRIPT`."
         )
-    if script.owns(definer):
-        parsed = script.parsed()
-        namespace = script.namespace
-    else:
-        try:
-            parsed = module_source(definer.__module__)
-        except (TypeError, OSError) as error:
-            raise DeclarationError(
-                f"Cannot find the source of {definer.__module__}.{definer.__qualname__} ({error})."
-            ) from error
-        namespace = vars(sys.modules[definer.__module__])
-    top, class_def, init_def = _find_class_and_init(parsed, definer)
-    return ClassSource(cls, definer, parsed, top, class_def, init_def, namespace)
+    try:
+        parsed = module_source(definer.__module__)
+    except (TypeError, OSError) as error:
+        raise DeclarationError(
+            f"Cannot find the source of {definer.__module__}.{definer.__qualname__} ({error})."
+        ) from error
+    return parsed, vars(sys.modules[definer.__module__])
+
+
+def _wrapping_decorators(
+    holder: type, definer: type, class_def: cst.ClassDef, init_def: cst.FunctionDef, wrapped: bool
+) -> tuple[cst.Decorator, ...]:
+    """The class decorators that put a wrapper in place of the written ``__init__``: a class that re-declares
+    ``__init__`` carries them, so that the wrapper's work (per-instance state, a wrapped ``forward``) happens.
+
+    A wrapper that the ``def``'s own decorators make is copied with the ``def``; one that no decorator in the
+    source explains (installed by other code at run time) is not carried, and verification compares its work.
+    """
+    if not wrapped or init_def.decorators or holder is not definer:
+        return ()
+    return tuple(decorator.with_changes(leading_lines=()) for decorator in class_def.decorators)
+
+
+def _rewrapped_members(
+    definer: type, parsed: ParsedSource, top: cst.CSTNode, class_def: cst.ClassDef
+) -> tuple[str, ...]:
+    """The members besides ``__init__`` that the class decorators put in place (a wrapper of a method, or a method
+    the body does not define): on a generated subclass, the decorators would put them in place again, wrapping
+    the original's wrappers a second time, so the subclass drops its own and inherits the original's.
+
+    A method is wrapped by the class decorators when more wrappers lie between what the class holds and the
+    function the body wrote than the ``def``'s own decorators account for (one each).
+    """
+    positions = parsed.positions_in(top)
+    written = {
+        statement.name.value: statement
+        for statement in class_def.body.body
+        if isinstance(statement, cst.FunctionDef)
+    }
+    bound_otherwise = {
+        target.value
+        for statement in class_def.body.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+        if isinstance(small, cst.Assign | cst.AnnAssign)
+        for target in ([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target])
+        if isinstance(target, cst.Name)
+    }
+    found = []
+    for name, held in vars(definer).items():
+        if name == "__init__" or name in bound_otherwise or not is_function_like(held):
+            continue
+        statement = written.get(name)
+        if statement is None:
+            found.append(name)
+            continue
+        first = statement.decorators[0] if statement.decorators else statement
+        line = positions[first].start.line
+        function = next(
+            (
+                reached
+                for reached in reached_functions(held)
+                if getattr(getattr(reached, "__code__", None), "co_firstlineno", None) == line
+                and Path(reached.__code__.co_filename).resolve() == parsed.path
+            ),
+            None,
+        )
+        layers = layers_between(held, function) if function is not None else None
+        if layers is None or layers > len(statement.decorators):
+            found.append(name)
+    return tuple(found)
+
+
+def _function_name(function: Any) -> str:
+    module = getattr(function, "__module__", None) or "?"
+    return f"{module}.{getattr(function, '__qualname__', repr(function))}"
 
 
 def _find_class_and_init(
-    parsed: ParsedSource, definer: type
-) -> tuple[cst.CSTNode, cst.ClassDef, cst.FunctionDef]:
-    """``(top-level statement holding the class, the class, its __init__)``."""
+    parsed: ParsedSource, definer: type, init_line: int
+) -> tuple[cst.CSTNode, cst.ClassDef, cst.FunctionDef] | None:
+    """``(top-level statement holding the class, the class, its __init__)``: the ``def __init__`` of a class
+    named as ``definer`` that starts at ``init_line``; ``None`` when there is none."""
     parts = definer.__qualname__.split(".")
     candidates = [
         (top, class_def) for top in parsed.module.body for class_def in _class_defs_by_qualname([top], parts)
     ]
-    # A decorated __init__ (functools.wraps) is the wrapper: its own code is where the decorator lives.
-    init = inspect.unwrap(vars(definer)["__init__"])
-    code = getattr(init, "__code__", None)
-    # functools.wraps copies the name, not the code: a wrapper that hides the original has its own co_name.
-    if code is None or code.co_name != "__init__":
-        raise DeclarationError(
-            f"The __init__ of {definer.__qualname__} is not the function written in its class body in {parsed.path}: "
-            "a decorator replaced it without keeping a reference to it. Fix: make the decorator keep the "
-            "original (decorate its wrapper with functools.wraps(function)), or remove it."
-        )
-    init_line = code.co_firstlineno
     for top, class_def in candidates:
         for statement in class_def.body.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
@@ -276,10 +404,7 @@ def _find_class_and_init(
                 first = statement.decorators[0] if statement.decorators else statement
                 if parsed.positions_in(top)[first].start.line == init_line:
                     return top, class_def, statement
-    raise DeclarationError(
-        f"Cannot find the __init__ of {definer.__qualname__} in {parsed.path} at line {init_line}. "
-        "Fix: make sure the file on disk is the one that was imported (no edits after the run)."
-    )
+    return None
 
 
 def _class_defs_by_qualname(body, parts: list[str]) -> list[cst.ClassDef]:
