@@ -106,8 +106,8 @@ def verified(
     settings_again: dict[str, list[SettingChange]] = {}
     while True:
         try:
-            verify_output(output, trace, roots)
-            return output
+            verdict = verify_output(output, trace, roots)
+            return dataclasses.replace(output, warnings=(*output.warnings, *verdict.notes()))
         except VerificationError as failure:
             found = settings_to_set_again(failure, roots)
             if found is None or found[0] in settings_again:

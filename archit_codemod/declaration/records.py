@@ -59,10 +59,10 @@ class LibraryCall:
 
 @dataclass(frozen=True)
 class SettingChange:
-    """A plain setting the script changed on a module the original class builds: ``module.p = 0.0``.
+    """An attribute the script set on a module the original class builds: a plain setting (``module.p = 0.0``),
+    or instance state (``module.forward = types.MethodType(sink_forward, module)``, a steering object).
 
-    ``path`` is the module's path from the root, ``name`` the attribute, ``value`` what the script left there (a
-    number, a string, a flag, ``None``, or a tuple or list of those).
+    ``path`` is the module's path from the root, ``name`` the attribute, ``value`` what the script left there.
     """
 
     path: str

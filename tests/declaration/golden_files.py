@@ -32,7 +32,9 @@ def release_of(version: str) -> Version:
 INSTALLED = release_of(transformers.__version__)
 
 
-MAIN_RELEASE = release_of(RELEASE_FILE.read_text(encoding="utf-8").strip()) if RELEASE_FILE.exists() else INSTALLED
+MAIN_RELEASE = (
+    release_of(RELEASE_FILE.read_text(encoding="utf-8").strip()) if RELEASE_FILE.exists() else INSTALLED
+)
 """The release the main files were written with, read once when the tests start (a regeneration rewrites it)."""
 
 

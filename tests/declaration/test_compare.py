@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import types
 
 import pytest
 import torch
@@ -66,6 +67,8 @@ def test_pruning_shows_its_tensors_and_its_forward_pre_hook():
         "fc.weight_orig: parameter (4, 4) not in the original model",
         "fc.weight_mask: buffer (4, 4) not in the original model",
         "fc: forward pre-hook torch.nn.utils.prune.L1Unstructured not in the original model",
+        # The hook keeps the pruned weight as a plain attribute, computed from the two tensors above.
+        "fc: state weight a tensor of shape (4, 4) not in the original model",
     ]
 
 
@@ -125,18 +128,51 @@ class Mode(enum.Enum):
     EXACT = "exact"
 
 
-def test_plain_settings_are_compared_and_other_attributes_are_not():
+def test_plain_settings_compare_by_value_and_other_attributes_by_what_they_hold():
     changed = Block()
     changed.width = 8
     changed.mode = Mode.FAST
     changed.shape = (1, 2)
-    changed.lookup = {"a": 1}  # not a plain setting
+    changed.lookup = {"a": 1}  # instance state: compared by its items
     changed.device_used = torch.device("cpu")  # placement, not architecture
     assert described(Block(), changed) == [
         "<root>: setting width = 8, original = 4",
         f"<root>: setting mode = '{__name__}.Mode.FAST' not in the original model",
         "<root>: setting shape = (1, 2) not in the original model",
+        "<root>: state lookup a dict not in the original model",
     ]
+    same, other = Block(), Block()
+    same.lookup, other.lookup = {"a": 1}, {"a": 2}
+    assert described(same, other) == ["<root>: state lookup a dict, original a dict"]
+
+
+def scaled_forward(self, x):
+    return 2 * self.act(self.fc(x))
+
+
+class Steering:
+    def __init__(self, scale):
+        self.scale = scale
+
+
+def test_a_forward_bound_to_one_instance_and_an_object_it_holds_are_differences():
+    patched = Block()
+    patched.forward = types.MethodType(scaled_forward, patched)
+    patched.fc.controller = Steering(0.5)
+    assert described(Block(), patched) == [
+        f"<root>: state forward bound method {__name__}.scaled_forward not in the original model",
+        f"fc: state controller a {__name__}.Steering with other attributes not in the original model",
+    ]
+    # Objects compare by their attributes: another scale is another model.
+    again = Block()
+    again.forward = types.MethodType(scaled_forward, again)
+    again.fc.controller = Steering(0.25)
+    assert described(again, patched) == [
+        f"fc: state controller a {__name__}.Steering with other attributes, original a {__name__}.Steering "
+        "with other attributes"
+    ]
+    again.fc.controller = Steering(0.5)
+    assert described(again, patched) == []
 
 
 class Switchable(nn.Linear):
@@ -152,14 +188,24 @@ class Switchable(nn.Linear):
         return self._disable_adapters
 
 
-def test_a_private_attribute_read_through_a_public_property_is_a_setting_other_private_ones_are_not():
+def test_a_private_attribute_read_through_a_public_property_is_a_setting_other_private_ones_are_state():
     changed = Switchable()
     changed._disable_adapters = True
     changed._cache = 3
-    assert described(Switchable(), changed) == ["<root>: setting _disable_adapters = True, original = False"]
-    # Present on one side only, a private attribute is a record of how the object was made, not a difference.
+    assert described(Switchable(), changed) == [
+        "<root>: setting _disable_adapters = True, original = False",
+        "<root>: state _cache = 3, original a dict",
+    ]
+    # A private plain value on one side only is a record of how the object was made (from_pretrained's
+    # _is_hf_initialized), not a difference; a private object is (what a class decorator gives each instance).
     del changed._disable_adapters
+    changed._cache = {}
+    changed._loaded = True
     assert described(Switchable(), changed) == []
+    changed._kernel_funcs = {"rotary": nn.Identity()}
+    assert described(Switchable(), changed) == [
+        "<root>: state _kernel_funcs a dict not in the original model"
+    ]
 
 
 def test_the_folder_a_model_was_loaded_from_is_no_difference(tmp_path):

@@ -46,6 +46,6 @@ FAMILIES = {
 def test_lora_inside_the_attention_of_a_decoder_family(model_type: str, class_name: str) -> None:
     cells = zoo_cells.run_kind([model_type], class_name, "lora", settings=TINY)
 
-    assert [(cell["mode"], cell["result"]) for cell in cells] == [(mode, "pass") for mode in zoo_cells.MODES], [
-        (cell["mode"], cell["stage"], cell["reason"]) for cell in cells
-    ]
+    assert [(cell["mode"], cell["result"]) for cell in cells] == [
+        (mode, "pass") for mode in zoo_cells.MODES
+    ], [(cell["mode"], cell["stage"], cell["reason"]) for cell in cells]

@@ -70,7 +70,36 @@ def test_the_size_limit_turns_the_cpu_check_off(scripts, monkeypatch):
     generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
     monkeypatch.setattr(functional, "MAX_PARAMETERS", 1000)
     assert skip_reason(roots["model"]) == "it has more than 1,000 parameters"
-    verify(generated, trace, roots)  # only the meta comparison runs, and it cannot see the factor
+    # Only the meta comparison runs, and it cannot see the factor: the verdict says so, and why.
+    verdict = verify(generated, trace, roots)
+    assert verdict.outputs_not_compared == {"model": "it has more than 1,000 parameters"}
+    assert verdict.notes() == (
+        "model: the generated code was checked structurally (modules, tensors, ties, hooks, settings, instance "
+        "state), but its outputs were not compared with the traced model's: it has more than 1,000 parameters.",
+    )
+
+
+def test_outputs_compared_leave_nothing_to_say(scripts):
+    generated, trace, roots = generated_for(scripts, SCALED)
+    assert verify(generated, trace, roots).outputs_not_compared == {}
+
+
+def test_a_model_that_fails_on_its_dummy_inputs_is_run_on_inputs_built_from_its_config(scripts):
+    # A token classifier whose forward needs an attention mask: BERT's dummy_inputs carry none, the config-built
+    # inputs do, so the outputs are compared (and a wrong factor is found).
+    body = SCALED.replace(
+        "model = BertModel(config)\n",
+        "class NeedsMask(BertModel):\n"
+        "    def forward(self, input_ids=None, attention_mask=None, **kwargs):\n"
+        "        assert attention_mask is not None, 'needs a mask'\n"
+        "        return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)\n\n\n"
+        "model = NeedsMask(config)\n",
+    )
+    generated, trace, roots = generated_for(scripts, body)
+    assert verify(generated, trace, roots).outputs_not_compared == {}
+    wrong = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    with pytest.raises(VerificationError, match="its outputs on inputs built from its config differ"):
+        verify(wrong, trace, roots)
 
 
 def test_a_module_left_on_meta_fails_verification(scripts):
@@ -141,7 +170,7 @@ def test_skip_reasons():
     assert skip_reason(nn.Linear(2, 2)) is None
     with torch.device("meta"):
         on_meta = nn.Linear(2, 2)
-    assert skip_reason(on_meta) == "its weights are not all on the CPU"
+    assert skip_reason(on_meta) == "its weights are on the meta device, with no values to compute with"
 
 
 def test_the_first_differing_output_is_named_by_its_path():

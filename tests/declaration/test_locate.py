@@ -13,7 +13,6 @@ from output_support import output_text
 
 from archit_codemod.declaration.api import generate, verify
 from archit_codemod.declaration.checking.verify import build_root, load_output
-from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.sources.locate import parse_source
 from archit_codemod.declaration.tracing.roots import find_roots

@@ -49,11 +49,13 @@ import math
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
+
+from archit_codemod.declaration.checking.state import StateValue, instance_state, qualified_name
 
 __all__ = [
     "TRAINING_SETTINGS",
@@ -119,6 +121,9 @@ class ModuleInfo:
     """Plain settings, and the training settings (see the module docstring)."""
     restated: frozenset[str] = frozenset()
     """Settings whose value is the module's ``config``'s attribute of the same name (``vocab_size``)."""
+    state: Mapping[str, StateValue] = field(default_factory=dict)
+    """The rest of the module's ``__dict__``, described (:mod:`~archit_codemod.declaration.checking.state`):
+    instance-bound methods, objects, containers, private values."""
 
 
 @dataclass(frozen=True)
@@ -210,8 +215,9 @@ def snapshot(
     """
     local = local or _nowhere
     copies = copies or {}
+    paths = {module: path for path, module in reversed(list(model.named_modules(remove_duplicate=False)))}
     modules = {
-        path: _module_info(module, local, copies)
+        path: _module_info(module, local, copies, paths)
         for path, module in model.named_modules(remove_duplicate=False)
     }
     groups: dict[int, list[str]] = {}
@@ -236,7 +242,9 @@ def _nowhere(module_name: str) -> bool:
     return False
 
 
-def _module_info(module: nn.Module, local: Callable[[str], bool], copies: Mapping[str, str]) -> ModuleInfo:
+def _module_info(
+    module: nn.Module, local: Callable[[str], bool], copies: Mapping[str, str], paths: Mapping[nn.Module, str]
+) -> ModuleInfo:
     settings = _settings(module, copies)
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     return ModuleInfo(
@@ -261,6 +269,7 @@ def _module_info(module: nn.Module, local: Callable[[str], bool], copies: Mappin
         parametrizations=_parametrizations(module, local),
         settings=settings,
         restated=_restated(module, settings),
+        state=instance_state(module, settings.keys() | LOADING_RECORDS, local, copies, paths),
     )
 
 
@@ -358,31 +367,11 @@ def _plain(value: Any, copies: Mapping[str, str] | None = None) -> Any:
     if isinstance(value, torch.dtype) and not value.is_floating_point:
         return str(value)  # a quantized or integer dtype is part of the architecture (torch.qint8)
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType):
-        module = getattr(value, "__module__", None)
-        if copies and module in copies:
-            return f"{copies[module]}.{value.__qualname__}"
-        return qualified_name(value)
+        return qualified_name(value, copies=copies)
     if type(value) in (tuple, list):
         items = [_plain(item, copies) for item in value]
         return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else tuple(items)
     return _NOT_PLAIN
-
-
-def qualified_name(obj: Any, local: Callable[[str], bool] | None = None) -> str:
-    """``module.QualName`` of a class or function; of the class of any other object (a hook object).
-
-    ``<script>.QualName`` when ``local`` accepts the module (see :func:`snapshot`).
-    """
-    if isinstance(obj, functools.partial):
-        return f"functools.partial({qualified_name(obj.func, local)})"
-    if inspect.ismethod(obj):
-        obj = obj.__func__
-    if not (inspect.isclass(obj) or inspect.isroutine(obj)):
-        obj = type(obj)
-    module = getattr(obj, "__module__", None) or "?"
-    if local is not None and local(module):
-        module = "<script>"
-    return f"{module}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 # -- comparing --------------------------------------------------------------------------------------------
@@ -479,7 +468,11 @@ def _module_differences(
         if before != after:
             shown = _parametrization(before), _parametrization(after)
             found.append(Difference(path, "parametrization", name, "", *shown))
-    return found + _setting_differences(path, expected, got, training_state)
+    return (
+        found
+        + _setting_differences(path, expected, got, training_state)
+        + _state_differences(path, expected, got)
+    )
 
 
 def _setting_differences(
@@ -502,6 +495,46 @@ def _setting_differences(
             )
             found.append(Difference(path, "setting", name, "", *shown))
     return found
+
+
+def _state_differences(path: str, expected: ModuleInfo, got: ModuleInfo) -> list[Difference]:
+    """Instance state that differs. A private plain value present on one side only is no difference: loading and
+    libraries set private flags (``_is_hf_initialized``); a private object is (the per-instance kernel functions
+    a class decorator adds)."""
+    found = []
+    missing = object()
+    for name in _union(expected.state, got.state):
+        before, after = expected.state.get(name, missing), got.state.get(name, missing)
+        if before == after:
+            continue
+        present = after if before is missing else before
+        if name.startswith("_") and missing in (before, after) and _is_plain_description(present):
+            continue
+        shown = (None if before is missing else _shown(before), None if after is missing else _shown(after))
+        found.append(Difference(path, "state", name, "", *shown))
+    return found
+
+
+def _is_plain_description(description: StateValue) -> bool:
+    return not isinstance(description, tuple)
+
+
+def _shown(description: StateValue) -> str:
+    """A state description as a reader knows it: ``bound method <script>.sink_forward``, ``SteeringController``."""
+    if not isinstance(description, tuple):
+        return f"= {description!r}"
+    kind, *rest = description
+    if kind == "config":
+        return "a config"
+    if kind == "module at":
+        return f"the module at {rest[0] or '<root>'}"
+    if kind in ("bound method", "function", "class", "module", "partial"):
+        return f"{kind} {rest[0]}"
+    if kind == "object":
+        return f"a {rest[0]}" + (" with other attributes" if len(rest) > 1 else "")
+    if kind == "tensor":
+        return f"a tensor of shape {rest[0]}"
+    return f"a {kind}"
 
 
 def _tensor_differences(

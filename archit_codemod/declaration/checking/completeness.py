@@ -479,15 +479,20 @@ def _calls_on_new_modules(check: _RootCheck) -> list[LibraryCall]:
 
 
 def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingChange | None:
-    """The setting to set again for a changed plain setting of a module both models have, if it can be written
-    as a literal; ``None`` for any other difference (a removed setting, a child set to ``None``, an object)."""
+    """The attribute to set again for a module both models have: a changed plain setting that can be written as a
+    literal, or instance state the script put there (a ``forward`` bound to the instance, an object), which
+    planning renders or refuses by name; ``None`` for any other difference (a removed setting or state, a child
+    set to ``None``)."""
     if (
-        difference.kind != "setting"
+        difference.kind not in ("setting", "state")
         or difference.got is None
         or difference.path not in check.expected.modules
     ):
         return None
-    return literal_setting(check.root.get_submodule(difference.path), difference.path, difference.name)
+    module = check.root.get_submodule(difference.path)
+    if difference.kind == "state":
+        return SettingChange(difference.path, difference.name, vars(module)[difference.name])
+    return literal_setting(module, difference.path, difference.name)
 
 
 def literal_setting(module: nn.Module, path: str, name: str) -> SettingChange | None:
@@ -630,6 +635,11 @@ _ADVICE = {
         "(tie_word_embeddings) to what you want before building the model instead of sharing or unsharing tensors "
         "by assignment."
     ),
+    "state": (
+        "instance state: give the module class of your own that attribute in its __init__ (or as a method, for a "
+        "forward patched on one instance) and assign an instance of that class, or set the attribute again after "
+        "loading the model."
+    ),
     "tensor": (
         "tensors: assign a new module built with the shapes and dtypes you want (owner.attribute = "
         "nn.Linear(..., dtype=...)) instead of changing a module's parameters or buffers in place."
@@ -656,7 +666,9 @@ def _advice_key(difference: Difference, by_path: dict[str, set[str]]) -> str:
         return "norm hook"
     if difference.kind in ("parametrization", "class") or ".parametrizations" in f".{difference.path}":
         return "parametrization"
-    return {"hook": "hook", "setting": "setting", "sharing": "sharing"}.get(difference.kind, "tensor")
+    return {"hook": "hook", "setting": "setting", "sharing": "sharing", "state": "state"}.get(
+        difference.kind, "tensor"
+    )
 
 
 def _refusal(check: _RootCheck, refused: list[tuple[Difference, str | None]]) -> str:

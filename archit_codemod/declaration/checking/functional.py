@@ -10,10 +10,12 @@ Where it is cheap, verification goes beyond comparing module trees on ``meta``:
    every output tensor must match (``torch.testing.assert_close`` with its default tolerances for the dtype,
    which is exact to float rounding; the traced model's modes are restored afterwards).
 
-It runs only when the traced weights are real (on the CPU, none on ``meta``), the model has at most
-:data:`MAX_PARAMETERS` parameters (the CPU build allocates and initialises a second copy of the weights), and
-the root's constructor call passes no modules (building it again would put the traced modules into the new
-instance). Otherwise the meta comparison alone decides.
+The inputs are the model's ``dummy_inputs``, or, where it has none or the traced model fails on them, inputs
+built from its config (:func:`example_inputs`). It runs only when the traced weights are real (on the CPU, none on
+``meta``), the model has at most :data:`MAX_PARAMETERS` parameters (the CPU build allocates and initialises a
+second copy of the weights), and the root's constructor call passes no modules (building it again would put the
+traced modules into the new instance). Otherwise the meta comparison alone decides, and verification says why the
+outputs were not compared (:class:`~archit_codemod.declaration.checking.verify.Verdict`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_PARAMETERS",
     "build_on_cpu",
     "check_outputs",
+    "example_inputs",
     "first_output_difference",
     "short_error",
     "skip_reason",
@@ -45,8 +48,11 @@ MAX_PARAMETERS = 30_000_000
 def skip_reason(traced: nn.Module, arguments: tuple[Any, ...] = ()) -> str | None:
     """Why the functional check does not run for ``traced`` (built with ``arguments``), or ``None``."""
     tensors = [*traced.parameters(), *traced.buffers()]
-    if any(tensor.device.type != "cpu" for tensor in tensors):
-        return "its weights are not all on the CPU"
+    devices = sorted({tensor.device.type for tensor in tensors} - {"cpu"})
+    if "meta" in devices:
+        return "its weights are on the meta device, with no values to compute with"
+    if devices:
+        return f"its weights are not all on the CPU ({', '.join(devices)})"
     if sum(parameter.numel() for parameter in traced.parameters()) > MAX_PARAMETERS:
         return f"it has more than {MAX_PARAMETERS:,} parameters"
     return None
@@ -75,8 +81,10 @@ def build_on_cpu(build: Callable[[], nn.Module], failure: str) -> nn.Module:
     return built
 
 
-def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> None:
+def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> str | None:
     """Load ``traced``'s weights strictly into ``built`` (a CPU build) and compare outputs (see module doc).
+
+    Returns why the outputs were not compared (no inputs on which the traced model runs), or ``None``.
 
     Raises:
         VerificationError: starting with ``failure``, naming the keys that do not load or the first differing
@@ -89,24 +97,76 @@ def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> None:
             f"{failure}: the traced model's state_dict does not load into it strictly: {error}"
         ) from error
     _match_dtypes(built, traced)
-    inputs = _dummy_inputs(traced)
-    if inputs is None:
-        return
-    try:
-        expected = _run(traced, inputs)
-    except Exception:
-        return  # the traced model itself does not run on its dummy inputs: nothing to compare with
-    try:
-        got = _run(built, inputs)
-    except Exception as error:
-        raise VerificationError(
-            f"{failure}: it fails on dummy_inputs, where the traced model runs: {short_error(error)}"
-        ) from error
-    difference = first_output_difference(expected, got)
-    if difference is not None:
-        raise VerificationError(
-            f"{failure}: with the traced weights loaded, its outputs on dummy_inputs differ: {difference}"
+    tried = []
+    for described, inputs in example_inputs(traced):
+        try:
+            expected = _run(traced, inputs)
+        except Exception as error:  # the traced model itself does not run on them: try other inputs
+            tried.append(f"{described}: {short_error(error)}")
+            continue
+        try:
+            got = _run(built, inputs)
+        except Exception as error:
+            raise VerificationError(
+                f"{failure}: it fails on {described}, where the traced model runs: {short_error(error)}"
+            ) from error
+        difference = first_output_difference(expected, got)
+        if difference is not None:
+            raise VerificationError(
+                f"{failure}: with the traced weights loaded, its outputs on {described} differ: {difference}"
+            )
+        return None
+    if not tried:
+        return "the codemod has no inputs for it (no dummy_inputs, and no input it can build from a config)"
+    return f"the traced model runs on none of the inputs the codemod can build ({'; '.join(tried)})"
+
+
+def example_inputs(model: nn.Module) -> Iterator[tuple[str, Any]]:
+    """Inputs to run ``model`` on, described: its ``dummy_inputs``, then inputs built from its config for its main
+    input (token ids within the vocabulary, images, audio), with decoder inputs for an encoder-decoder."""
+    dummy = _dummy_inputs(model)
+    if dummy is not None:
+        yield "dummy_inputs", dummy
+    built = _inputs_from_config(model)
+    if built is not None:
+        yield "inputs built from its config", built
+
+
+def _inputs_from_config(model: nn.Module) -> dict[str, torch.Tensor] | None:
+    config = getattr(model, "config", None)
+    name = getattr(model, "main_input_name", None)
+    if config is None or name is None:
+        return None
+    generator = torch.Generator().manual_seed(0)
+    floating = next((p.dtype for p in model.parameters() if p.dtype.is_floating_point), torch.float32)
+    inputs: dict[str, torch.Tensor] = {}
+    vocabulary = getattr(config, "vocab_size", None)
+    if name == "input_ids" and isinstance(vocabulary, int) and vocabulary > 1:
+        inputs["input_ids"] = torch.randint(1, vocabulary, (2, 7), generator=generator)
+        inputs["attention_mask"] = torch.ones(2, 7, dtype=torch.long)
+    elif name == "pixel_values":
+        size = getattr(config, "image_size", None)
+        height, width = (size, size) if isinstance(size, int) else tuple(size or (0, 0))[:2]
+        channels = getattr(config, "num_channels", 3)
+        if not height:
+            return None
+        inputs["pixel_values"] = torch.randn(1, channels, height, width, generator=generator, dtype=floating)
+    elif name == "input_values":
+        inputs["input_values"] = torch.randn(1, 4000, generator=generator, dtype=floating)
+    elif name == "input_features":
+        bins = getattr(config, "num_mel_bins", None)
+        positions = getattr(config, "max_source_positions", None)
+        if not (bins and positions):
+            return None
+        inputs["input_features"] = torch.randn(1, bins, 2 * positions, generator=generator, dtype=floating)
+    else:
+        return None
+    if getattr(config, "is_encoder_decoder", False):
+        start = getattr(config, "decoder_start_token_id", None)
+        inputs["decoder_input_ids"] = torch.full(
+            (inputs[name].shape[0], 3), start if isinstance(start, int) else 0
         )
+    return inputs
 
 
 def short_error(error: BaseException) -> str:

@@ -15,8 +15,9 @@ import operator
 
 from torch import nn
 
-from archit_codemod.declaration.checking.compare import HOOK_DICTS, qualified_name
+from archit_codemod.declaration.checking.compare import HOOK_DICTS
 from archit_codemod.declaration.checking.completeness import RebuildError, rebuild_original
+from archit_codemod.declaration.checking.state import qualified_name
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.records import Trace
 

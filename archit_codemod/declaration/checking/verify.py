@@ -9,7 +9,8 @@ generated class must subclass it, a class copied from the script must have the s
 code, and a parametrized module (weight norm) compares by the class it parametrizes. Beyond the tree, what
 :mod:`archit_codemod.declaration.checking.compare` records must match: dtypes, hooks, parametrizations, plain settings,
 and which tensors are one (tied or shared) in either model. Where cheap, the generated root is also built on
-the CPU, loaded with the traced weights and run (:mod:`archit_codemod.declaration.checking.functional`).
+the CPU, loaded with the traced weights and run (:mod:`archit_codemod.declaration.checking.functional`); the
+:class:`Verdict` says, per root, why its outputs were not compared where they were not.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import tempfile
 import textwrap
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,24 @@ from archit_codemod.declaration.errors import DeclarationError, VerificationErro
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import stage
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification proved beyond the comparison of the module trees: for each root whose outputs were not
+    compared with the traced model's, why not."""
+
+    outputs_not_compared: Mapping[str, str] = field(default_factory=dict)
+    """Root name -> the reason (its weights are on meta, it is too large to build again on the CPU...)."""
+
+    def notes(self) -> tuple[str, ...]:
+        """One line per such root, for the user."""
+        return tuple(
+            f"{root}: the generated code was checked structurally (modules, tensors, ties, hooks, settings, "
+            f"instance state), but its outputs were not compared with the traced model's: {reason}."
+            for root, reason in self.outputs_not_compared.items()
+        )
+
 
 _counter = itertools.count()
 OUTPUT_PACKAGE_PREFIX = "archit_codemod_output_"
@@ -203,8 +223,9 @@ def verify_root(
     original_of: dict[str, type],
     script_module_name: str,
     arguments: tuple[Any, ...] = (),
-) -> None:
-    """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``.
+) -> str | None:
+    """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``;
+    return why its outputs were not compared, or ``None`` when they were.
 
     Where :func:`~archit_codemod.declaration.checking.functional.skip_reason` allows (``arguments`` are the root's
     constructor arguments), the root is built on the CPU: the module trees must compare equal
@@ -227,8 +248,7 @@ def verify_root(
         # meta (torch's quantized ones), others build differently there (a parametrization that computes).
         on_cpu = build_on_cpu(build, failure)
         same_tree(on_cpu)
-        check_outputs(on_cpu, traced, failure)
-        return
+        return check_outputs(on_cpu, traced, failure)
     try:
         with torch.device("meta"):
             built = build()
@@ -243,6 +263,7 @@ def verify_root(
             "meta, run the script with a smaller config on the CPU, or make the change after loading the model."
         ) from error
     same_tree(built)
+    return too_large
 
 
 def _check_it_builds_on_meta(
@@ -279,15 +300,17 @@ def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ..
     return (*call.args, *call.kwargs.values()) if call is not None else ()
 
 
-def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> None:
+def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> Verdict:
     """Import ``output`` as a package and check that each root class rebuilds its traced root.
 
-    The checks are :func:`verify_root`'s, the same in both modes.
+    The checks are :func:`verify_root`'s, the same in both modes. The :class:`Verdict` says which roots' outputs
+    were not compared, and why.
 
     Raises:
         VerificationError: the generated code fails to import or build, or the first differences.
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
+    not_compared: dict[str, str | None] = {}
     with stage("verifying"), load_output(output) as package:
         try:
             original_of = _original_classes(output, package, roots)
@@ -303,7 +326,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             arguments = constructor_arguments(root, trace)
             try:
                 with _replays_refused(output, package, shown):
-                    verify_root(
+                    not_compared[root_name] = verify_root(
                         build,
                         root,
                         shown,
@@ -317,6 +340,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                 raise
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
                 _check_it_builds_on_meta(build, shown, output, package)
+    return Verdict({root: reason for root, reason in not_compared.items() if reason is not None})
 
 
 @contextlib.contextmanager

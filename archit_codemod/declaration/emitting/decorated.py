@@ -37,7 +37,9 @@ def inherited_again(plan: ClassPlan) -> list[cst.SimpleStatementLine]:
     decorator = cst.Module([]).code_for_node(source.wrapping_decorators[0].decorator)
     shown = decorator if len(decorator) <= 40 else decorator.split("(", 1)[0] + "(...)"
     listed = ", ".join(members)
-    comment = f"# @{shown} wrapped {source.definer.__name__}'s {listed} already: inherited, not wrapped twice."
+    comment = (
+        f"# @{shown} wrapped {source.definer.__name__}'s {listed} already: inherited, not wrapped twice."
+    )
     targets = ", ".join(f"{plan.name}.{member}" for member in members)
     statement = cst.parse_statement(f"del {targets}\n")
     blank = [cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import libcst as cst
@@ -65,8 +66,9 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
         owner.summary.append(f"{child_path}: {type(change.new).__name__} after post_init")
         owner.causes.append(Cause(child_path, change.where))
     for setting in planning.settings.get(id(module), ()):
-        owner.edits.append(AfterInit(_setting_statement(planning, owner, setting, path), (setting.path,)))
-        owner.summary.append(f"{join(setting.path, setting.name)} = {setting.value!r}")
+        statement = _setting_statement(planning, owner, setting, path)
+        owner.edits.append(AfterInit(statement, (setting.path,)))
+        owner.summary.append(_assignment_summary(statement))
         owner.causes.append(Cause(join(setting.path, setting.name), "the script"))
     tie_changes = planning.all_changes if planning.all_changes is not None else planning.changes
     members = class_members(module, path, tie_changes, _generated_of(planning), planning.warn)
@@ -169,10 +171,24 @@ def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[st
 def _setting_statement(
     planning: Planning, owner: OwnerEdits, setting: SettingChange, path: str
 ) -> cst.SimpleStatementLine:
-    """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again."""
-    value = planning.renderer.value(setting.value, owner.context(path), setting.name)
+    """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again; instance state
+    the same way (a method bound to the module refers to it by its path)."""
+    module = owner.module.get_submodule(setting.path)
+    context = dataclasses.replace(
+        owner.context(join(path, setting.path)),
+        references={id(module): module_expression(setting.path)},
+        role="attribute",
+    )
+    value = planning.renderer.value(setting.value, context, setting.name)
     target = module_expression(join(setting.path, setting.name))
     return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+
+
+def _assignment_summary(statement: cst.SimpleStatementLine) -> str:
+    """``pooler.forward = types.MethodType(scaled_forward, self.pooler)`` for the docstring: what is set, from
+    the root, and the value as the statement writes it (shortened)."""
+    code = cst.Module([]).code_for_node(statement).strip().removeprefix("self.")
+    return code if len(code) <= 80 else code[:77] + "..."
 
 
 def _replacement_statement(

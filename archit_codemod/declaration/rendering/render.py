@@ -17,6 +17,7 @@ import enum
 import inspect
 import io
 import math
+import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,9 @@ class RenderContext:
     """The sizes of ``replaced``'s parameters (see :func:`parameter_sizes`)."""
     references: dict[int, cst.BaseExpression] = field(default_factory=dict)
     """``id(object)`` -> an expression that refers to it where the code runs (``self.encoder.layer[0]``)."""
+    role: str = "argument"
+    """What a rendered value is to the module at ``path`` (for messages): an ``"argument"`` of its constructor,
+    or an ``"attribute"`` set on it."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,8 @@ class Renderer:
             return self.module(value, context, argument)
         if inspect.isclass(value) or _is_plain_function(value):
             return self.names.reference(value, self._where(context, argument))
+        if isinstance(value, types.MethodType) and _is_plain_function(value.__func__):
+            return self._bound_method(value, context, argument)
         if isinstance(value, torch.Tensor) and (source := tensor_source(value)) is not None:
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(source(cst.Module([]).code_for_node(torch_name)))
@@ -328,7 +334,7 @@ class Renderer:
         constructing = next((cls for cls in reversed(self._constructing) if cls is not None), None)
         built = f"building {getattr(constructing, '__qualname__', constructing)}, " if constructing else ""
         return DeclarationError(
-            f"Cannot declare {context.path or '<root>'} (in {context.owner}): {built}argument {argument!r} is a "
+            f"Cannot declare {context.path or '<root>'} (in {context.owner}): {built}{context.role} {argument!r} is a "
             f"{type(value).__module__}.{type(value).__qualname__} ({shown}), which has no source form. "
             f"Fix: {_fix_for(value)}"
         )
@@ -336,12 +342,25 @@ class Renderer:
     # -- helpers -----------------------------------------------------------------------------------------
 
     def _where(self, context: RenderContext, argument: str) -> str:
-        return f"{context.path or '<root>'} (in {context.owner}), argument {argument!r}"
+        return f"{context.path or '<root>'} (in {context.owner}), {context.role} {argument!r}"
 
     def _primitive(self, value: Any, context: RenderContext) -> cst.BaseExpression:
         if isinstance(value, float) and not math.isfinite(value):
             return cst.parse_expression(f"float({str(value)!r})")
         return cst.parse_expression(repr(value))
+
+    def _bound_method(
+        self, value: types.MethodType, context: RenderContext, argument: str
+    ) -> cst.BaseExpression:
+        """``types.MethodType(sink_forward, self.model.layers[0].self_attn)``: a function bound to one object (a
+        ``forward`` patched on one instance), when that object is one the code refers to."""
+        bound_to = context.references.get(id(value.__self__))
+        if bound_to is None:
+            raise self.refusal(context, argument, value)
+        where = self._where(context, argument)
+        method_type = cst.Attribute(self.names.reference(types, where), cst.Name("MethodType"))
+        function = self.names.reference(value.__func__, where)
+        return cst.Call(method_type, _with_commas([cst.Arg(function), cst.Arg(bound_to)]))
 
     def _enum_member(self, value: enum.Enum, context: RenderContext, argument: str) -> cst.BaseExpression:
         """``Owner.NAME``; a combination of flags (``Permission.READ | Permission.WRITE``) as ``Owner(3)``."""
@@ -459,6 +478,12 @@ def _fix_for(value: Any) -> str:
         return "pass the file's path (a string) and open the file inside the module's __init__ or forward."
     if inspect.isgenerator(value) or isinstance(value, Iterator):
         return "pass a list or tuple of literals instead of an iterator or generator."
+    if isinstance(value, types.MethodType):
+        return (
+            "bind a function defined at the top level of a module (or of the script), without closure, to the "
+            "module that holds it (module.forward = types.MethodType(function, module)); or make it a method of a "
+            "module class of your own and assign an instance of that class."
+        )
     if inspect.isroutine(value):
         return (
             "define the function at the top level of a module (or of the script), without closure, and pass it "
