@@ -50,7 +50,7 @@ import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -58,8 +58,10 @@ from torch import nn
 from archit_codemod.declaration.checking.state import StateValue, instance_state, qualified_name
 
 __all__ = [
+    "ABSENT",
     "TRAINING_SETTINGS",
     "Difference",
+    "DifferenceKind",
     "ModelSnapshot",
     "ModuleInfo",
     "TensorInfo",
@@ -146,23 +148,46 @@ class ModelSnapshot:
         return info.parameters.get(own) or info.buffers.get(own)
 
 
+DifferenceKind = Literal[
+    "module", "class", "parameter", "buffer", "hook", "parametrization", "setting", "state", "sharing"
+]
+TensorAspect = Literal["", "shape", "dtype", "class", "saved", "requires_grad"]
+
+
+class _Absent:
+    """The value of what one model does not have (``None`` is a setting's value like any other)."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
 @dataclass(frozen=True)
 class Difference:
-    """One thing that differs between an expected and a got model.
+    """One thing that differs between an expected and a got model, with the two values as data.
 
-    ``kind`` is ``"module"`` (present in one model only), ``"class"``, ``"parameter"``, ``"buffer"``,
-    ``"hook"``, ``"parametrization"``, ``"setting"`` or ``"sharing"``. ``name`` is what differs at ``path``
-    (a tensor, a setting, a hook kind, a parametrized tensor; ``""`` for the module itself), ``aspect`` which
-    property of it (``"shape"``, ``"dtype"``...; ``""`` when it is present on one side only), ``expected``
-    and ``got`` the two values as text (``None`` where absent).
+    ``name`` is what differs at ``path`` (a tensor, a setting, an attribute, a hook kind, a parametrized tensor;
+    ``""`` for the module itself). ``expected`` and ``got`` by ``kind``:
+
+    - ``"module"``, ``"class"``: the qualified class name (``ABSENT`` for a module one model lacks);
+    - ``"parameter"``, ``"buffer"``: by ``aspect``: ``""`` the shape (``ABSENT`` where one model lacks the tensor),
+      ``"shape"`` the shapes, ``"dtype"`` the dtypes, ``"class"`` the tensor subclass names (``""`` for a plain
+      tensor), ``"saved"`` whether it is in the ``state_dict``, ``"requires_grad"`` the flags;
+    - ``"hook"``: the qualified names of the hooks of kind ``name``, in the order they run (``()`` for none);
+    - ``"parametrization"``: ``(classes, shapes of the originals)``, or ``ABSENT``;
+    - ``"setting"``: the plain value, or ``ABSENT``;
+    - ``"state"``: the value described (:func:`~archit_codemod.declaration.checking.state.describe`), or ``ABSENT``;
+    - ``"sharing"``: the names of the other tensors it is one tensor with (``()`` for none).
     """
 
     path: str
-    kind: str
+    kind: DifferenceKind
     name: str = ""
-    aspect: str = ""
-    expected: str | None = None
-    got: str | None = None
+    aspect: TensorAspect = ""
+    expected: Any = ABSENT
+    got: Any = ABSENT
     related: tuple[str, ...] = ()
     """For ``"sharing"``: the other tensors (dotted names) it is one tensor with, on either side."""
 
@@ -173,18 +198,29 @@ class Difference:
             return f"{self.path}.{self.name}" if self.path else self.name
         return self.path or "<root>"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The dotted names of what this is about: the module path, a setting or attribute of it, or, for ties,
+        every tied tensor."""
+        if self.kind == "sharing":
+            return (self.where, *self.related)
+        if self.kind == "setting":
+            return (f"{self.path}.{self.name}" if self.path else self.name,)  # a child set to None reads so
+        return (self.path,)
+
     def describe(self, expected_as: str = "expected", got_as: str = "got") -> str:
         """One line, naming the two sides ``expected_as`` and ``got_as`` (``"traced"``, ``"generated"``)."""
+        expected, got = self._shown(self.expected), self._shown(self.got)
         if self.kind == "class":
-            return f"{self.where}: {got_as} {self.got}, {expected_as} {self.expected}"
+            return f"{self.where}: {got_as} {got}, {expected_as} {expected}"
         if self.kind == "module":
-            if self.got is None:
-                return f"{self.where}: missing from the {got_as} model ({self.expected})"
-            return f"{self.where}: not in the {expected_as} model ({self.got})"
+            if got is None:
+                return f"{self.where}: missing from the {got_as} model ({expected})"
+            return f"{self.where}: not in the {expected_as} model ({got})"
         if self.kind == "sharing":
             return (
-                f"{self.where}: one tensor with {self.expected or 'nothing'} in the {expected_as} model, "
-                f"with {self.got or 'nothing'} in the {got_as} model"
+                f"{self.where}: one tensor with {expected or 'nothing'} in the {expected_as} model, "
+                f"with {got or 'nothing'} in the {got_as} model"
             )
         if self.kind in ("parameter", "buffer"):
             label = self.kind  # the name is part of `where`
@@ -192,12 +228,31 @@ class Difference:
             label = self.name  # "forward pre-hook"
         else:
             label = f"{self.kind} {self.name}"
-        if self.expected is None:
-            return f"{self.where}: {label} {self.got} not in the {expected_as} model"
-        if self.got is None:
-            return f"{self.where}: {label} {self.expected} missing from the {got_as} model"
-        aspect = f" {self.aspect}" if self.aspect else ""
-        return f"{self.where}: {label}{aspect} {self.got}, {expected_as} {self.expected}"
+        if expected is None:
+            return f"{self.where}: {label} {got} not in the {expected_as} model"
+        if got is None:
+            return f"{self.where}: {label} {expected} missing from the {got_as} model"
+        aspect = f" {self.aspect}" if self.aspect not in ("", "saved") else ""
+        return f"{self.where}: {label}{aspect} {got}, {expected_as} {expected}"
+
+    def _shown(self, value: Any) -> str | None:
+        """``value`` as the line shows it; ``None`` for what a model does not have."""
+        if value is ABSENT:
+            return None
+        if self.kind in ("hook", "sharing"):
+            return ", ".join(value) or None
+        if self.kind == "parametrization":
+            classes, shapes = value
+            return f"{' -> '.join(classes)} of original {', '.join(str(shape) for shape in shapes)}"
+        if self.kind == "setting":
+            return f"= {value!r}"
+        if self.kind == "state":
+            return _shown_state(value)
+        if self.aspect == "class":
+            return value or "torch.Tensor"
+        if self.aspect == "saved":
+            return "saved in the state_dict" if value else "not saved in the state_dict"
+        return str(value)
 
 
 # -- taking a snapshot ------------------------------------------------------------------------------------
@@ -417,8 +472,8 @@ def differences(
                 Difference(
                     path,
                     "module",
-                    expected=_class_name(before.cls) if before else None,
-                    got=_class_name(after.cls) if after else None,
+                    expected=_class_name(before.cls) if before else ABSENT,
+                    got=_class_name(after.cls) if after else ABSENT,
                 )
             )
             skipped.add(path)
@@ -462,12 +517,12 @@ def _module_differences(
         if not training_state:
             before, after = _without_training_hooks(before), _without_training_hooks(after)
         if before != after:
-            found.append(Difference(path, "hook", kind, "", _listed(before), _listed(after)))
+            found.append(Difference(path, "hook", kind, expected=before, got=after))
     for name in _union(expected.parametrizations, got.parametrizations):
-        before, after = expected.parametrizations.get(name), got.parametrizations.get(name)
+        before = expected.parametrizations.get(name, ABSENT)
+        after = got.parametrizations.get(name, ABSENT)
         if before != after:
-            shown = _parametrization(before), _parametrization(after)
-            found.append(Difference(path, "parametrization", name, "", *shown))
+            found.append(Difference(path, "parametrization", name, expected=before, got=after))
     return (
         found
         + _setting_differences(path, expected, got, training_state)
@@ -479,21 +534,16 @@ def _setting_differences(
     path: str, expected: ModuleInfo, got: ModuleInfo, training_state: bool
 ) -> list[Difference]:
     found = []
-    missing = object()
     for name in _union(expected.settings, got.settings):
         if name in TRAINING_SETTINGS and not training_state:
             continue
-        before, after = expected.settings.get(name, missing), got.settings.get(name, missing)
-        if before is missing and name in got.restated or after is missing and name in expected.restated:
+        before, after = expected.settings.get(name, ABSENT), got.settings.get(name, ABSENT)
+        if before is ABSENT and name in got.restated or after is ABSENT and name in expected.restated:
             continue  # an attribute that only restates the config (resize_token_embeddings sets vocab_size)
-        if name.startswith("_") and missing in (before, after):
+        if name.startswith("_") and ABSENT in (before, after):
             continue  # a private setting compares by value: from_pretrained alone sets _use_kernels
         if not _same_value(before, after):
-            shown = (
-                None if before is missing else f"= {before!r}",
-                None if after is missing else f"= {after!r}",
-            )
-            found.append(Difference(path, "setting", name, "", *shown))
+            found.append(Difference(path, "setting", name, expected=before, got=after))
     return found
 
 
@@ -502,24 +552,18 @@ def _state_differences(path: str, expected: ModuleInfo, got: ModuleInfo) -> list
     libraries set private flags (``_is_hf_initialized``); a private object is (the per-instance kernel functions
     a class decorator adds)."""
     found = []
-    missing = object()
     for name in _union(expected.state, got.state):
-        before, after = expected.state.get(name, missing), got.state.get(name, missing)
+        before, after = expected.state.get(name, ABSENT), got.state.get(name, ABSENT)
         if before == after:
             continue
-        present = after if before is missing else before
-        if name.startswith("_") and missing in (before, after) and _is_plain_description(present):
+        present = after if before is ABSENT else before
+        if name.startswith("_") and ABSENT in (before, after) and not isinstance(present, tuple):
             continue
-        shown = (None if before is missing else _shown(before), None if after is missing else _shown(after))
-        found.append(Difference(path, "state", name, "", *shown))
+        found.append(Difference(path, "state", name, expected=before, got=after))
     return found
 
 
-def _is_plain_description(description: StateValue) -> bool:
-    return not isinstance(description, tuple)
-
-
-def _shown(description: StateValue) -> str:
+def _shown_state(description: StateValue) -> str:
     """A state description as a reader knows it: ``bound method <script>.sink_forward``, ``SteeringController``."""
     if not isinstance(description, tuple):
         return f"= {description!r}"
@@ -547,23 +591,19 @@ def _tensor_differences(
     training_state: bool,
 ) -> list[Difference]:
     if expected is None or got is None:
-        shown = _shape(expected or got)
-        return [Difference(path, kind, name, "", shown if expected else None, shown if got else None)]
+        shapes = (expected.shape if expected else ABSENT, got.shape if got else ABSENT)
+        return [Difference(path, kind, name, "", *shapes)]
     found = []
     if expected.shape != got.shape:
-        found.append(Difference(path, kind, name, "shape", _shape(expected), _shape(got)))
+        found.append(Difference(path, kind, name, "shape", expected.shape, got.shape))
     if not _same_dtype_role(expected.dtype, got.dtype, main_dtypes):
-        found.append(Difference(path, kind, name, "dtype", str(expected.dtype), str(got.dtype)))
+        found.append(Difference(path, kind, name, "dtype", expected.dtype, got.dtype))
     if expected.subclass != got.subclass:
-        shown = (expected.subclass or "torch.Tensor", got.subclass or "torch.Tensor")
-        found.append(Difference(path, kind, name, "class", *shown))
+        found.append(Difference(path, kind, name, "class", expected.subclass, got.subclass))
     if expected.persistent != got.persistent:
-        shown = {True: "saved in the state_dict", False: "not saved in the state_dict"}
-        found.append(Difference(path, kind, name, "", shown[expected.persistent], shown[got.persistent]))
+        found.append(Difference(path, kind, name, "saved", expected.persistent, got.persistent))
     if training_state and expected.requires_grad != got.requires_grad:
-        found.append(
-            Difference(path, kind, name, "requires_grad", str(expected.requires_grad), str(got.requires_grad))
-        )
+        found.append(Difference(path, kind, name, "requires_grad", expected.requires_grad, got.requires_grad))
     return found
 
 
@@ -589,10 +629,9 @@ def _sharing_differences(expected: ModelSnapshot, got: ModelSnapshot, skipped: s
                 path,
                 "sharing",
                 own,
-                "",
-                _listed(sorted(before)),
-                _listed(sorted(after)),
-                tuple(sorted(before | after)),
+                expected=tuple(sorted(before)),
+                got=tuple(sorted(after)),
+                related=tuple(sorted(before | after)),
             )
         )
     return found
@@ -645,17 +684,3 @@ def _class_name(cls: type) -> str:
     return cls.__qualname__
 
 
-def _shape(info: TensorInfo | None) -> str:
-    return str(tuple(info.shape)) if info is not None else ""
-
-
-def _listed(names: Iterable[str]) -> str | None:
-    names = list(names)
-    return ", ".join(names) if names else None
-
-
-def _parametrization(value: tuple[tuple[str, ...], tuple[tuple[int, ...], ...]] | None) -> str | None:
-    if value is None:
-        return None
-    classes, shapes = value
-    return f"{' -> '.join(classes)} of original {', '.join(str(shape) for shape in shapes)}"

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.checking.compare import (
+    ABSENT,
     Difference,
     ModelSnapshot,
     differences,
@@ -336,7 +337,7 @@ def _proven_redundant(check: _RootCheck) -> set[str]:
         path
         for d in check.found
         if not (d.kind == "setting" and (d.path, d.name) in set_again)
-        for name in _names(d)
+        for name in d.names
         for path in path_and_ancestors(name)
     }
     equal = {
@@ -383,21 +384,12 @@ def _unsaved_buffers(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
 
 def _involves(difference: Difference, path: str) -> bool:
     """Whether ``difference`` is at or under ``path`` (for ties: whether one of the tied tensors is)."""
-    return any(_under(name, path) for name in _names(difference))
+    return any(_under(name, path) for name in difference.names)
 
 
 def _involves_any(difference: Difference, paths: set[str]) -> bool:
     """Whether ``difference`` is at or under one of ``paths``."""
-    return any(path in paths for name in _names(difference) for path in path_and_ancestors(name))
-
-
-def _names(difference: Difference) -> list[str]:
-    """The paths ``difference`` is about (for ties: every tied tensor)."""
-    if difference.kind == "sharing":
-        return [difference.where, *difference.related]
-    if difference.kind == "setting":
-        return [_join(difference.path, difference.name)]  # a child set to None reads as a setting
-    return [difference.path]
+    return any(path in paths for name in difference.names for path in path_and_ancestors(name))
 
 
 def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
@@ -485,7 +477,7 @@ def _declarable_setting(check: _RootCheck, difference: Difference) -> SettingCha
     set to ``None``)."""
     if (
         difference.kind not in ("setting", "state")
-        or difference.got is None
+        or difference.got is ABSENT
         or difference.path not in check.expected.modules
     ):
         return None
@@ -654,13 +646,14 @@ _ADVICE = {
         "tracing."
     ),
 }
+_PRUNING_HOOKS = ("torch.nn.utils.prune.",)
 _NORM_HOOKS = ("torch.nn.utils.weight_norm.", "torch.nn.utils.spectral_norm.")
 
 
 def _advice_key(difference: Difference, by_path: dict[str, set[str]]) -> str:
     """Which advice fits ``difference``; the other differences of its module (``by_path``) tell pruning apart."""
     hooks = by_path.get(difference.path, set())
-    if any("torch.nn.utils.prune." in hook for hook in hooks):
+    if any(hook.startswith(_PRUNING_HOOKS) for hook in hooks):
         return "pruning"
     if any(hook.startswith(_NORM_HOOKS) for hook in hooks):
         return "norm hook"
@@ -675,7 +668,7 @@ def _refusal(check: _RootCheck, refused: list[tuple[Difference, str | None]]) ->
     hooks_by_path: dict[str, set[str]] = {}
     for difference, _ in refused:
         if difference.kind == "hook":
-            hooks_by_path.setdefault(difference.path, set()).update((difference.got or "").split(", "))
+            hooks_by_path.setdefault(difference.path, set()).update(difference.got)
     keys = [advice or _advice_key(difference, hooks_by_path) for difference, advice in refused]
     lines = [_described(check, difference) for difference, _ in refused]
     shown = "\n  ".join(lines[:12]) + (f"\n  ... and {len(lines) - 12} more" if len(lines) > 12 else "")

@@ -34,15 +34,13 @@ def removed_hooks_refusal(
     ``root`` no longer has, though its module's own constructor call, made again, registers it; ``None``
     otherwise (the verification failure stands)."""
     found = failure.differences
-    if not found or any(
-        d.kind != "hook" or d.expected is not None or d.name not in _FORWARD_HOOK_KINDS for d in found
-    ):
+    if not found or any(d.kind != "hook" or d.expected or d.name not in _FORWARD_HOOK_KINDS for d in found):
         return None
-    if not all(_registered_when_built(root.get_submodule(d.path), d.name, d.got or "", trace) for d in found):
+    if not all(_registered_when_built(root.get_submodule(d.path), d.name, d.got, trace) for d in found):
         return None
     shown_root = failure.root_name or "model"
     paths = sorted({f"{shown_root}.{d.path}" if d.path else shown_root for d in found})
-    hooks = sorted({f"{d.name} {d.got}" for d in found})
+    hooks = sorted({f"{d.name} {', '.join(d.got)}" for d in found})
     shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
     return DeclarationError(
         f"Cannot declare {shown}: the script removed hooks from these modules ({'; '.join(hooks)}) that their "
@@ -53,7 +51,7 @@ def removed_hooks_refusal(
     )
 
 
-def _registered_when_built(module: nn.Module, kind: str, listed: str, trace: Trace) -> bool:
+def _registered_when_built(module: nn.Module, kind: str, listed: tuple[str, ...], trace: Trace) -> bool:
     """Whether ``module``'s recorded constructor call, made again on ``meta``, registers the hooks ``listed``."""
     try:
         rebuilt, _ = rebuild_original(module, trace)
@@ -61,4 +59,4 @@ def _registered_when_built(module: nn.Module, kind: str, listed: str, trace: Tra
         return False
     in_script = functools.partial(operator.eq, trace.script_module_name)  # named as verification names them
     registered = {qualified_name(hook, in_script) for hook in getattr(rebuilt, HOOK_DICTS[kind]).values()}
-    return all(name.strip() in registered for name in listed.split(","))
+    return all(name in registered for name in listed)
