@@ -20,7 +20,7 @@ from archit_codemod.declaration.checking.removed_hooks import removed_hooks_refu
 from archit_codemod.declaration.checking.settings_again import settings_to_set_again
 from archit_codemod.declaration.checking.verify import verify
 from archit_codemod.declaration.checking.verify import verify as verify_output
-from archit_codemod.declaration.emitting.output import Output
+from archit_codemod.declaration.emitting.output import Mode, Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.planning.planner import make_plan
@@ -37,7 +37,7 @@ def generate(
     roots: dict[str, nn.Module],
     *,
     suffix: str = "Modified",
-    mode: str = "subclass",
+    mode: Mode = "subclass",
     prune: bool = False,
     provenance: Provenance | None = None,
     settings_again: Mapping[str, Sequence[SettingChange]] | None = None,

@@ -682,5 +682,3 @@ def _is_under_any(name: str, paths: set[str]) -> bool:
 
 def _class_name(cls: type) -> str:
     return cls.__qualname__
-
-

@@ -21,7 +21,6 @@ import functools
 import importlib
 import inspect
 import itertools
-import linecache
 import sys
 import tempfile
 import textwrap
@@ -53,6 +52,7 @@ from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.sources.wrapped import reached_functions
 from archit_codemod.declaration.stages import stage
 
 
@@ -266,9 +266,7 @@ def verify_root(
     return too_large
 
 
-def _check_it_builds_on_meta(
-    build: Callable[[], nn.Module], shown: str, output: Output, package: LoadedOutput
-) -> None:
+def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> None:
     """transformers' ``from_pretrained`` builds a model on ``meta`` first. A class that rebuilds the model on the
     CPU but fails there is still declared, with a warning, unless a library call it makes again is what fails:
     that call is better made after loading, and the refusal says so.
@@ -280,10 +278,10 @@ def _check_it_builds_on_meta(
         with torch.device("meta"), quiet():
             build()
     except Exception as error:
-        line = _replay_line(error, output, package)
-        if line is not None:
+        function = _failed_replay(error, output)
+        if function is not None:
             raise _replay_refusal(
-                shown, line, output, error, " on the meta device, where from_pretrained builds models,"
+                shown, function, output, error, " on the meta device, where from_pretrained builds models,"
             ) from error
         warnings.warn(
             f"{shown} rebuilds the model when built with its constructor, but it fails to build on the meta "
@@ -325,7 +323,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             build = functools.partial(build_root, modules[stem], class_name, root, trace)
             arguments = constructor_arguments(root, trace)
             try:
-                with _replays_refused(output, package, shown):
+                with _replays_refused(output, shown):
                     not_compared[root_name] = verify_root(
                         build,
                         root,
@@ -339,52 +337,51 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                 failure.root_name = root_name
                 raise
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
-                _check_it_builds_on_meta(build, shown, output, package)
+                _check_it_builds_on_meta(build, shown, output)
     return Verdict({root: reason for root, reason in not_compared.items() if reason is not None})
 
 
 @contextlib.contextmanager
-def _replays_refused(output: Output, package: LoadedOutput, shown: str) -> Iterator[None]:
+def _replays_refused(output: Output, shown: str) -> Iterator[None]:
     """A build that fails inside a library call the generated class makes again is a refusal, not a bug."""
     try:
         yield
     except VerificationError as failure:
         error = failure.__cause__
-        line = _replay_line(error, output, package) if error is not None else None
-        if line is None:
+        function = _failed_replay(error, output) if error is not None else None
+        if function is None:
             raise
-        raise _replay_refusal(shown, line, output, error) from error
+        raise _replay_refusal(shown, function, output, error) from error
 
 
 def _replay_refusal(
-    shown: str, line: str, output: Output, error: BaseException, where: str = ""
+    shown: str, function: Callable[..., Any], output: Output, error: BaseException, where: str = ""
 ) -> DeclarationError:
-    targets = [target or "<root>" for target in output.replays.get(line, ())]
+    targets = [target or "<root>" for target in output.replays.get(function, ())]
     received = f" (on {', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''})" if targets else ""
     return DeclarationError(
         f"{shown}: the library call the script made cannot be made again in a generated class: "
-        f"`{line}...)`{received}{where} "
+        f"`{getattr(function, '__qualname__', function)}(...)`{received}{where} "
         f"raises {short_error(error)} Fix: apply this change after building the model, in "
         "your own code (the checkpoint does not hold it), or use a form of the library that changes the model in "
         "place."
     )
 
 
-def _replay_line(error: BaseException, output: Output, package: LoadedOutput) -> str | None:
-    """The replayed call (its first line) that ``error``'s traceback passes through, if any."""
-    folder = sys.modules[package.name].__path__[0]
+def _failed_replay(error: BaseException, output: Output) -> Callable[..., Any] | None:
+    """The library function a generated class calls to make a recorded call again that ``error``'s traceback passes
+    through (recognised by its code, or a code of a function it wraps), if any."""
+    codes = {
+        code: function
+        for function in output.replays
+        for reached in reached_functions(function)
+        if (code := getattr(reached, "__code__", None)) is not None
+    }
     traceback_ = error.__traceback__
     while traceback_ is not None:
-        code = traceback_.tb_frame.f_code
-        if code.co_filename.startswith(folder):
-            # The failing line may be inside the call's arguments: look up to the line that starts the call.
-            for lineno in range(traceback_.tb_lineno, max(traceback_.tb_lineno - 60, 0), -1):
-                line = linecache.getline(code.co_filename, lineno).strip()
-                found = next((replay for replay in output.replays if line.startswith(replay)), None)
-                if found is not None:
-                    return found
-                if line.startswith(("def ", "class ")):
-                    break
+        function = codes.get(traceback_.tb_frame.f_code)
+        if function is not None:
+            return function
         traceback_ = traceback_.tb_next
     return None
 

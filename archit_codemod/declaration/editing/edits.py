@@ -7,19 +7,13 @@ not edit stays as written, comments and blank lines included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import libcst as cst
 import libcst.matchers as m
 
-from archit_codemod.declaration.planning.plan import (
-    AfterInit,
-    AppendStatement,
-    Edit,
-    RemoveAssignment,
-    ReplaceValue,
-    SwapCallee,
-)
+from archit_codemod.declaration.planning.plan import Edit, RemoveAssignment, ReplaceValue, SwapCallee
 
 
 class ReplaceAssignedValues(cst.CSTTransformer):
@@ -33,13 +27,13 @@ class ReplaceAssignedValues(cst.CSTTransformer):
 
     def __init__(self, edits: Sequence[ReplaceValue]) -> None:
         super().__init__()
-        self.edits: dict[int, list[ReplaceValue]] = {}
+        self.edits: dict[cst.CSTNode, list[ReplaceValue]] = {}
         for edit in edits:
-            self.edits.setdefault(id(edit.statement), []).append(edit)
+            self.edits.setdefault(edit.statement, []).append(edit)
         self.applied = 0
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
-        edits = self.edits.get(id(original_node))
+        edits = self.edits.get(original_node)
         if not edits:
             return updated_node
         [target] = [t.target for t in updated_node.targets]
@@ -56,7 +50,7 @@ class ReplaceAssignedValues(cst.CSTTransformer):
         return updated_node.with_changes(value=updated_node.value.with_changes(elements=elements))
 
     def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
-        edits = self.edits.get(id(original_node))
+        edits = self.edits.get(original_node)
         if not edits:
             return updated_node
         self.applied += 1
@@ -76,13 +70,13 @@ class SwapCallees(cst.CSTTransformer):
 
     def __init__(self, edits: Sequence[SwapCallee]) -> None:
         super().__init__()
-        self.names = {id(edit.callee): edit.name for edit in edits}
+        self.names = {edit.callee: edit.name for edit in edits}
         self.applied = 0
 
     def _swap(
         self, original_node: cst.BaseExpression, updated_node: cst.BaseExpression
     ) -> cst.BaseExpression:
-        name = self.names.get(id(original_node))
+        name = self.names.get(original_node)
         if name is None:
             return updated_node
         self.applied += 1
@@ -111,13 +105,13 @@ class RemoveAssignments(cst.CSTTransformer):
 
     def __init__(self, edits: Sequence[RemoveAssignment]) -> None:
         super().__init__()
-        self.statements = {id(edit.statement) for edit in edits}
+        self.statements = {edit.statement for edit in edits}
         self.applied = 0
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
-        if any(id(small) in self.statements for small in original_node.body):
+        if any(small in self.statements for small in original_node.body):
             self.applied += 1
             return cst.RemoveFromParent()
         return updated_node
@@ -202,25 +196,28 @@ class Together(cst.CSTTransformer):
         return result
 
 
+IN_PLACE: dict[type, Callable[[Sequence[Any]], cst.CSTTransformer]] = {
+    SwapCallee: SwapCallees,
+    ReplaceValue: ReplaceAssignedValues,
+    RemoveAssignment: RemoveAssignments,
+}
+"""The transformer that makes each kind of edit placed ``"in place"``, given all the edits of that kind."""
+
+
 def apply_in_place(
     node: cst.CSTNodeT, edits: Sequence[Edit], also: Sequence[cst.CSTTransformer] = ()
 ) -> cst.CSTNodeT:
-    """``node`` (a node of the original source) with the replace, swap and remove edits made, in one pass
-    together with ``also`` (transformers that, too, recognise original nodes by identity).
+    """``node`` (a node of the original source) with the edits placed ``"in place"`` made, in one pass together
+    with ``also`` (transformers that, too, recognise original nodes by identity).
 
     Appended statements are not placed here: they go to the end of the whole ``__init__`` once its inlined
     parts are merged (:func:`append_statements`).
     """
-    transformers: list[cst.CSTTransformer] = list(also)
-    swapped = [edit for edit in edits if isinstance(edit, SwapCallee)]
-    replaced = [edit for edit in edits if isinstance(edit, ReplaceValue)]
-    removed = [edit for edit in edits if isinstance(edit, RemoveAssignment)]
-    if swapped:
-        transformers.append(SwapCallees(swapped))
-    if replaced:
-        transformers.append(ReplaceAssignedValues(replaced))
-    if removed:
-        transformers.append(RemoveAssignments(removed))
+    by_kind: dict[type, list[Edit]] = {}
+    for edit in edits:
+        if edit.placement == "in place":
+            by_kind.setdefault(type(edit), []).append(edit)
+    transformers = [*also, *(IN_PLACE[kind](of_kind) for kind, of_kind in by_kind.items())]
     if not transformers:
         return node
     return node.visit(Together(transformers))
@@ -228,10 +225,10 @@ def apply_in_place(
 
 def append_statements(function: cst.FunctionDef, edits: Sequence[Edit], self_name: str) -> cst.FunctionDef:
     """``function`` with the appended statements of ``edits``: before ``self.post_init()``, then after it."""
-    statements = [edit.statement for edit in edits if isinstance(edit, AppendStatement)]
+    statements = [edit.statement for edit in edits if edit.placement == "before post_init"]
     if statements:
         function = function.visit(InsertBeforePostInit(statements, self_name))
-    finishing = [edit.statement for edit in edits if isinstance(edit, AfterInit)]
+    finishing = [edit.statement for edit in edits if edit.placement == "after __init__"]
     if finishing:
         body = [*function.body.body, *finishing]
         function = function.with_changes(body=function.body.with_changes(body=body))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+Mode = Literal["subclass", "vendor"]
+"""How a declaration is written: one module of subclasses, or edited copies of the original files."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class GeneratedFile:
 class Output:
     """The generated files, importable together as one package (subclass mode is a package of one file)."""
 
-    mode: Literal["subclass", "vendor"]
+    mode: Mode
     files: tuple[GeneratedFile, ...]
     roots: dict[str, tuple[str, str]]
     """Root name -> ``(module inside the package, class name)``."""
@@ -37,9 +41,9 @@ class Output:
     copied_classes: dict[str, type] = field(default_factory=dict)
     """Class name -> the class of a module beside the script whose definition the output copies as it is (the
     output's users cannot import that module)."""
-    replays: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """How each library call the generated classes make again starts (``inject_adapter_in_model(``) -> the paths
-    of the modules it receives."""
+    replays: dict[Callable[..., Any], tuple[str, ...]] = field(default_factory=dict)
+    """Each library function the generated classes call to make a recorded call again
+    (``inject_adapter_in_model``) -> the paths of the modules such calls change."""
 
     @property
     def source(self) -> str:

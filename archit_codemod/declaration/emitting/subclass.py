@@ -24,7 +24,7 @@ from archit_codemod.declaration.emitting.header import change_list, header_lines
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.emitting.vendor_file import AbsoluteImports
-from archit_codemod.declaration.planning.plan import AfterInit, AppendStatement, ClassPlan, Plan
+from archit_codemod.declaration.planning.plan import ClassPlan, Plan
 from archit_codemod.declaration.rendering.names import NameTable, free_names, original_free_names
 
 
@@ -103,13 +103,16 @@ def only_extends(plan: ClassPlan) -> bool:
     there is none), so that calling the original and then them is the same ``__init__``."""
     if not plan.edits:
         return False
-    if not all(isinstance(edit, AppendStatement | AfterInit) for edit in plan.edits):
+    if any(edit.placement == "in place" for edit in plan.edits):
         return False
-    if not any(isinstance(edit, AppendStatement) for edit in plan.edits):
+    if all(edit.placement == "after __init__" for edit in plan.edits):
         return True
-    body = plan.init.fragments[0].init_def.body.body
-    last = cst.Module([]).code_for_node(body[-1]).strip() if body else ""
-    return len(plan.init.fragments) == 1 and not last.endswith(".post_init()")
+    source = plan.init.fragments[0]
+    body = source.init_def.body.body
+    post_init = m.SimpleStatementLine(
+        body=[m.Expr(m.Call(func=m.Attribute(value=m.Name(source.self_name), attr=m.Name("post_init"))))]
+    )
+    return len(plan.init.fragments) == 1 and not (body and m.matches(body[-1], post_init))
 
 
 def extension_init(plan: ClassPlan) -> cst.FunctionDef:
@@ -135,7 +138,7 @@ def extension_init(plan: ClassPlan) -> cst.FunctionDef:
     ]
     call = cst.parse_expression("super().__init__()").with_changes(args=[*separated, *arguments[-1:]])
     body = [cst.SimpleStatementLine([cst.Expr(call)])]
-    body += [edit.statement for edit in plan.edits if isinstance(edit, AppendStatement | AfterInit)]
+    body += [edit.statement for edit in plan.edits if edit.placement != "in place"]
     function = cst.FunctionDef(
         name=cst.Name("__init__"), params=params, body=cst.IndentedBlock(body), returns=original.returns
     )

@@ -49,7 +49,7 @@ from archit_codemod.declaration.emitting.vendor_file import (
 )
 from archit_codemod.declaration.emitting.vendor_placement import VendoredFile, place_classes
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.planning.plan import AppendStatement, ClassPlan, Edit, Plan, ReplaceValue
+from archit_codemod.declaration.planning.plan import ClassPlan, Plan
 from archit_codemod.declaration.rendering.names import (
     ImportBinding,
     NameTable,
@@ -129,7 +129,7 @@ class _VendorEmitter:
         source = plan.init.fragments[0]
         own_init = source.class_def is original
         renamer = RenameReferences(file.references)
-        edits = [_renamed_edit(edit, file.references) for edit in plan.edits]
+        edits = [edit.with_rendered(RenameReferences(file.references)) for edit in plan.edits]
 
         def rewrite_part(level: int, part, function: cst.FunctionDef) -> cst.FunctionDef:
             edited = apply_in_place(
@@ -163,7 +163,7 @@ class _VendorEmitter:
         ...)`` in ``_can_record_outputs``, ``isinstance`` in ``_init_weights``), and a copy would escape those.
         """
         renamer = RenameReferences(file.references)
-        edits = [_renamed_edit(edit, file.references) for edit in plan.edits]
+        edits = [edit.with_rendered(RenameReferences(file.references)) for edit in plan.edits]
 
         def rewrite_part(level: int, part, function: cst.FunctionDef) -> cst.FunctionDef:
             edited = apply_in_place(
@@ -386,15 +386,6 @@ def _introduced_names(file: VendoredFile, module: cst.Module) -> set[str]:
         bound = {assignment.name for assignment in file.parsed.global_scope.assignments} - renamed_away
     candidates = read - bound - set(dir(builtins))
     return candidates - _original_free_names(file.parsed) if candidates else candidates
-
-
-def _renamed_edit(edit: Edit, references: dict[int, str]) -> Edit:
-    """``edit`` with the references its new code holds to classes renamed in place renamed too."""
-    if isinstance(edit, ReplaceValue):
-        return dataclasses.replace(edit, value=edit.value.visit(RenameReferences(references)))
-    if isinstance(edit, AppendStatement):
-        return dataclasses.replace(edit, statement=edit.statement.visit(RenameReferences(references)))
-    return edit
 
 
 _FREE_NAMES: dict[int, tuple[ParsedSource, frozenset[str]]] = {}

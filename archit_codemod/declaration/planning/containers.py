@@ -265,8 +265,8 @@ def _swap_every_call_of_the_items_classes(
     if {name for _, name in calls} != {plan.name for plan in generated.values()}:
         return False  # a class built through an alias (LongT5's attention_layer(...)) has no call to swap
     # Another container of the same owner may have swapped them already.
-    swapped = {id(edit.callee) for edit in owner.edits if isinstance(edit, SwapCallee)}
-    owner.edits.extend(SwapCallee(callee, name) for callee, name in calls if id(callee) not in swapped)
+    swapped = {edit.callee for edit in owner.edits if isinstance(edit, SwapCallee)}
+    owner.edits.extend(SwapCallee(callee, name) for callee, name in calls if callee not in swapped)
     return True
 
 

@@ -21,16 +21,12 @@ from torch import nn
 from archit_codemod.declaration.planning.plan import ClassPlan, Edit, ReplaceValue, SwapCallee
 from archit_codemod.declaration.tracing.changes import is_container
 
-EditKey = Callable[[Edit], tuple]
-"""What makes two edits the same (``naming.edit_key``)."""
-
 
 def covers(
     plan: ClassPlan,
     module: nn.Module,
     own_edits: tuple[Edit, ...],
     *,
-    edit_key: EditKey,
     plan_named: Callable[[str], ClassPlan | None],
     name_of: Callable[[nn.Module], str | None],
 ) -> bool:
@@ -40,13 +36,12 @@ def covers(
     """
     if type(module) is not plan.original:
         return False
-    own = {edit_key(edit) for edit in own_edits}
-    planned = {edit_key(edit): edit for edit in plan.edits}
+    own = {edit.key for edit in own_edits}
+    planned = {edit.key: edit for edit in plan.edits}
     if not own <= planned.keys():
         return False
     return all(
-        key in own
-        or _does_nothing_to(edit, module, plan_named=plan_named, name_of=name_of, edit_key=edit_key)
+        key in own or _does_nothing_to(edit, module, plan_named=plan_named, name_of=name_of)
         for key, edit in planned.items()
     )
 
@@ -55,7 +50,6 @@ def _does_nothing_to(
     edit: Edit,
     module: nn.Module,
     *,
-    edit_key: EditKey,
     plan_named: Callable[[str], ClassPlan | None],
     name_of: Callable[[nn.Module], str | None],
 ) -> bool:
@@ -68,10 +62,7 @@ def _does_nothing_to(
         return False
     return all(
         name_of(child) == edit.name
-        or (
-            name_of(child) is None
-            and covers(swapped, child, (), edit_key=edit_key, plan_named=plan_named, name_of=name_of)
-        )
+        or (name_of(child) is None and covers(swapped, child, (), plan_named=plan_named, name_of=name_of))
         for child in _built_by(module)
         if isinstance(child, swapped.original)
     )

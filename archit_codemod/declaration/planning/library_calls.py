@@ -15,6 +15,7 @@ Some library calls return a new object instead of changing their argument; their
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -94,9 +95,17 @@ def without_replayed(
     return changes_without(changes, lambda change: id(change.first.call) in ids)
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A library call made again: the statement, and the function it calls (by which a failure is recognised)."""
+
+    statement: cst.SimpleStatementLine
+    calls: Callable[..., Any] | None
+
+
 def replay_statement(
     call: LibraryCall, root: nn.Module, renderer: Renderer, context: RenderContext, attached: set[int]
-) -> cst.SimpleStatementLine:
+) -> Replay:
     """``call`` made again on ``root`` as ``self``: ``inject_adapter_in_model(LoraConfig(r=4, ...), self)``.
 
     A module of the model is referred to by its path (``self.encoder.layer[0]``), except those the call itself
@@ -112,7 +121,9 @@ def replay_statement(
     }
     function, arguments = _in_place(call)
     where = f"{context.path or '<root>'}: the call of {call.name} at {call.filename}:{call.lineno}"
-    context.references = {key: module_expression(path) for key, path in paths.items()}
+    context = dataclasses.replace(
+        context, references={key: module_expression(path) for key, path in paths.items()}
+    )
 
     def render(value: Any, parameter: str) -> cst.BaseExpression:
         return renderer.value(value, context, parameter)
@@ -126,6 +137,7 @@ def replay_statement(
         callee: cst.BaseExpression = cst.Attribute(
             module_expression(paths[id(call.receiver)]), cst.Name(call.name)
         )
+        called = getattr(type(call.receiver), call.name, None)
     elif function is None:
         raise DeclarationError(
             f"{where}: the function it ran cannot be named (a closure, a lambda, or the wrapper a decorator "
@@ -135,10 +147,12 @@ def replay_statement(
         )
     else:
         callee = renderer.names.reference(function, where)
+        called = function
     rendered = [
         _argument(name, value, positional, render) for name, value, positional in _passed(function, arguments)
     ]
-    return cst.SimpleStatementLine([cst.Expr(cst.Call(callee, _with_commas(rendered)))])
+    statement = cst.SimpleStatementLine([cst.Expr(cst.Call(callee, _with_commas(rendered)))])
+    return Replay(statement, called)
 
 
 def module_expression(path: str) -> cst.BaseExpression:

@@ -56,8 +56,8 @@ def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> Cla
     plan_handed_down(owner)
     for call in planning.replays.get(id(module), ()):
         attached = attached_by(call, planning.trace)
-        statement = replay_statement(call, module, planning.renderer, owner.context(path), attached)
-        owner.edits.append(AfterInit(statement, _paths_received(call, module, path)))
+        replay = replay_statement(call, module, planning.renderer, owner.context(path), attached)
+        owner.edits.append(AfterInit(replay.statement, _paths_received(call, module, path), replay.calls))
         owner.summary.append(f"{call.name}(...) after __init__")
         owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
     for child_path, change in planning.deferred.get(id(module), ()):

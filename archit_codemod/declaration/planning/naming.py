@@ -15,35 +15,15 @@ from torch import nn
 
 from archit_codemod.declaration.planning.covering import covers
 from archit_codemod.declaration.planning.plan import (
-    AfterInit,
-    AppendStatement,
     ClassPlan,
     Edit,
     Instance,
-    RemoveAssignment,
-    ReplaceValue,
-    SwapCallee,
 )
 from archit_codemod.declaration.rendering.names import NameTable
 
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
-
-
-def edit_key(edit: Edit) -> tuple:
-    """What makes two edits the same."""
-    if isinstance(edit, ReplaceValue):
-        return ("replace", id(edit.statement), edit.attribute, _code(edit.value))
-    if isinstance(edit, SwapCallee):
-        return ("swap", id(edit.callee), edit.name)
-    if isinstance(edit, RemoveAssignment):
-        return ("remove", id(edit.statement))
-    if isinstance(edit, AppendStatement):
-        return ("append", _code(edit.statement))
-    if isinstance(edit, AfterInit):
-        return ("after", _code(edit.statement))
-    raise TypeError(f"unknown edit {edit!r}")
 
 
 @dataclass
@@ -59,9 +39,6 @@ class ClassNamer:
     """The modules of each class, by index."""
     _fingerprints: list[tuple] = field(default_factory=list)
     """The fingerprint of each class, by index."""
-    _edit_keys: dict[int, tuple[Edit, tuple]] = field(default_factory=dict)
-    """``id(edit)`` -> the edit (kept alive, so that its id is not reused) and its key: rendering an edit's code is
-    what comparing plans costs."""
 
     def name_of(self, module: nn.Module) -> str | None:
         """The generated class that declares ``module``, ``None`` when its own class is used as is."""
@@ -136,24 +113,12 @@ class ClassNamer:
         return (
             plan.original,
             tuple(id(source.init_def) for source in plan.init.fragments),
-            tuple(self._edit_key(edit) for edit in plan.edits),
+            tuple(edit.key for edit in plan.edits),
             tuple((member.name, _code(member.statement)) for member in plan.members),
         )
 
     def _covers(self, plan: ClassPlan, module: nn.Module, own_edits: tuple[Edit, ...]) -> bool:
-        return covers(
-            plan,
-            module,
-            own_edits,
-            edit_key=self._edit_key,
-            plan_named=self._plan_named,
-            name_of=self.name_of,
-        )
-
-    def _edit_key(self, edit: Edit) -> tuple:
-        if id(edit) not in self._edit_keys:
-            self._edit_keys[id(edit)] = (edit, edit_key(edit))
-        return self._edit_keys[id(edit)][1]
+        return covers(plan, module, own_edits, plan_named=self._plan_named, name_of=self.name_of)
 
     def _plan_named(self, name: str) -> ClassPlan | None:
         return next((plan for plan in self.classes if plan.name == name), None)

@@ -12,7 +12,11 @@ renders and names everything before any class is assembled.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import libcst as cst
 
@@ -22,6 +26,14 @@ from archit_codemod.declaration.sources.inline import InitCopy
 
 Assignment = cst.Assign | cst.AnnAssign
 
+Placement = Literal["in place", "before post_init", "after __init__"]
+"""Where an edit takes effect: on nodes of the copied ``__init__`` (``editing.edits.IN_PLACE``), at the end of it
+before a trailing ``self.post_init()``, or once it has finished."""
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
 
 @dataclass(frozen=True, eq=False)
 class ReplaceValue:
@@ -30,41 +42,87 @@ class ReplaceValue:
     ``statement`` may assign several targets (``self.a, self.b = A(), B()``): only ``attribute``'s value changes.
     """
 
+    placement: ClassVar[Placement] = "in place"
     statement: Assignment
     attribute: str
     value: cst.BaseExpression
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        """What makes two edits the same (the original node by identity, the new code by text)."""
+        return ("replace", self.statement, self.attribute, _code(self.value))
+
+    def with_rendered(self, transformer: cst.CSTTransformer) -> ReplaceValue:
+        """The edit with ``transformer`` applied to the code it brings (not to the original node it edits)."""
+        return dataclasses.replace(self, value=self.value.visit(transformer))
 
 
 @dataclass(frozen=True, eq=False)
 class SwapCallee:
     """The class a call names (``callee``, a ``Name`` or ``Attribute`` node) becomes the generated class ``name``."""
 
+    placement: ClassVar[Placement] = "in place"
     callee: cst.BaseExpression
     name: str
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        return ("swap", self.callee, self.name)
+
+    def with_rendered(self, transformer: cst.CSTTransformer) -> SwapCallee:
+        return self
 
 
 @dataclass(frozen=True, eq=False)
 class RemoveAssignment:
     """``statement`` (assigning ``self.<attribute>``) is removed: the attribute is declared absent."""
 
+    placement: ClassVar[Placement] = "in place"
     statement: Assignment
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        return ("remove", self.statement)
+
+    def with_rendered(self, transformer: cst.CSTTransformer) -> RemoveAssignment:
+        return self
 
 
 @dataclass(frozen=True, eq=False)
 class AppendStatement:
     """``statement`` runs at the end of ``__init__``, before a trailing ``self.post_init()``."""
 
+    placement: ClassVar[Placement] = "before post_init"
     statement: cst.BaseStatement
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        return ("append", _code(self.statement))
+
+    def with_rendered(self, transformer: cst.CSTTransformer) -> AppendStatement:
+        return dataclasses.replace(self, statement=self.statement.visit(transformer))
 
 
 @dataclass(frozen=True, eq=False)
 class AfterInit:
     """``statement`` runs once the original ``__init__`` is done, ``self.post_init()`` included: a library call
-    that changes the finished model (``inject_adapter_in_model(config, self)``)."""
+    made again on the finished model (``inject_adapter_in_model(config, self)``), a setting or attribute set again,
+    a replacement ``post_init`` would change."""
 
+    placement: ClassVar[Placement] = "after __init__"
     statement: cst.BaseStatement
     targets: tuple[str, ...] = ()
-    """Paths (from the root) of the modules the call receives, to name them when it cannot be made again."""
+    """Paths (from the root) of the modules the statement changes, to name them when it cannot be made again."""
+    replays: Callable[..., Any] | None = None
+    """The library function the statement calls to make a recorded call again (``inject_adapter_in_model``);
+    ``None`` for an assignment."""
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        return ("after", _code(self.statement))
+
+    def with_rendered(self, transformer: cst.CSTTransformer) -> AfterInit:
+        return dataclasses.replace(self, statement=self.statement.visit(transformer))
 
 
 Edit = ReplaceValue | SwapCallee | RemoveAssignment | AppendStatement | AfterInit
@@ -141,13 +199,12 @@ class Plan:
     kept_originals: dict[type, int]
 
     @property
-    def replays(self) -> dict[str, tuple[str, ...]]:
-        """How each library call made again at the end of an ``__init__`` starts (``inject_adapter_in_model(``),
-        whatever the layout of its arguments -> the paths of the modules such calls receive."""
-        targets: dict[str, list[str]] = {}
+    def replays(self) -> dict[Callable[..., Any], tuple[str, ...]]:
+        """Each library function the generated classes call to make a recorded call again -> the paths of the
+        modules such calls change (to name them when one fails)."""
+        targets: dict[Callable[..., Any], list[str]] = {}
         for class_plan in self.classes:
             for edit in class_plan.edits:
-                if isinstance(edit, AfterInit):
-                    code = cst.Module([]).code_for_node(edit.statement).strip()
-                    targets.setdefault(code.split("(", 1)[0] + "(", []).extend(edit.targets)
-        return {start: tuple(dict.fromkeys(paths)) for start, paths in targets.items()}
+                if edit.placement == "after __init__" and edit.replays is not None:
+                    targets.setdefault(edit.replays, []).extend(edit.targets)
+        return {function: tuple(dict.fromkeys(paths)) for function, paths in targets.items()}
