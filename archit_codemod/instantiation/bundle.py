@@ -58,12 +58,14 @@ def standaloneFilesOf(model: Any) -> dict[str, str]:
     if runsAsStandaloneCopy():
         return filesOfThisCopy()
     try:
+        # Imported here: this module is copied into standalone folders, which hold no standalone.py (it needs LibCST).
         from archit_codemod.instantiation.standalone import standaloneSources
     except ImportError as error:
         raise ImportError(
             f"Writing a standalone folder needs archit_codemod: {error}. Fix: pip install archit_codemod."
         ) from error
-    return standaloneSources(model)
+    sources = standaloneSources(model)
+    return {**sources.copies, f"{ENTRY_MODULE}.py": sources.entry_module}
 
 
 def autoMapOf(task_class_name: str, auto_classes: tuple[str, ...]) -> dict[str, str]:

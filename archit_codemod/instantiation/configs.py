@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -149,12 +150,24 @@ class CombinedConfig(PretrainedConfig):
         self.tie_word_embeddings = bool(getattr(self.head_config, "tie_weights", False))
         self._matchLabelsToHead()
 
-    def replaceHeadConfig(self, head_config: HeadConfig) -> None:
-        """Describe a new head: its config and class, weight tying, and labels (see ``ModelWithHead.replaceHead``)."""
-        self.head_config = head_config
-        self.head_config_class = import_path(type(head_config))
-        self.tie_word_embeddings = bool(getattr(head_config, "tie_weights", False))
-        self._matchLabelsToHead()
+    def copyWith(self, **values: Any) -> CombinedConfig:
+        """A copy of this config with the attributes ``values`` set; this config is left as it is. The base model's
+        config and the head config are the same objects in the copy (a base model built with one keeps it)."""
+        copied = copy.copy(self)
+        for name, value in values.items():
+            setattr(copied, name, value)
+        return copied
+
+    def withHeadConfig(self, head_config: HeadConfig) -> CombinedConfig:
+        """A copy of this config that describes a new head (see ``ModelWithHead.replaceHead``): its config and
+        class, weight tying, and labels; this config is left as it is."""
+        copied = self.copyWith(
+            head_config=head_config,
+            head_config_class=import_path(type(head_config)),
+            tie_word_embeddings=bool(getattr(head_config, "tie_weights", False)),
+        )
+        copied._matchLabelsToHead()
+        return copied
 
     def _matchLabelsToHead(self) -> None:
         """Give ``id2label``/``label2id`` one entry per output of a head with labels (pipelines name their

@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import BaseModel, ModelWithHead
+from archit_codemod.instantiation.abstracts.base_model import BaseModel
+from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 from archit_codemod.instantiation.configs import CombinedConfig
 from archit_codemod.instantiation.layers import ScalarMix
 

@@ -2,16 +2,19 @@
 or a model with its own head).
 
 From a transformers checkpoint, only the core is loaded, with the core class's own public ``from_pretrained``; the
-head is new,
-unless the head class maps the checkpoint's own head onto it (:meth:`Head.weightsFromTransformersHead`). A model that
-generates gets the checkpoint's ``generation_config.json`` when it has one.
+head is new, unless the head class declares how it maps the checkpoint's own head onto it
+(``Head.transformers_head_mapping``, see :mod:`.heads.reuse`). A model that generates gets the checkpoint's
+``generation_config.json`` when it has one.
+
+From a checkpoint this package saved, ``ModelWithHead.from_pretrained`` reads the config (:func:`readOwnConfig`), hands
+the checkpoint to the task class that saved it when that is a subclass (:func:`savedSubclass`), checks its arguments
+(:func:`refuseArgumentsAgainstOwnCheckpoint`), and loads with transformers' ``PreTrainedModel.from_pretrained``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -21,15 +24,18 @@ from archit_codemod.instantiation.configs import CombinedConfig, HeadConfig
 from archit_codemod.util import checkpointToStateDict, dataclass_to_dict, import_path
 
 if TYPE_CHECKING:
-    from archit_codemod.instantiation.abstracts import BaseModel, ModelWithHead
+    from archit_codemod.instantiation.abstracts.base_model import BaseModel
+    from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 
 __all__ = [
     "HUB_KWARGS",
     "hubKwargs",
     "loadFromTransformersCheckpoint",
     "loadMappedHeadWeights",
-    "loadOwnCheckpoint",
+    "readOwnConfig",
+    "refuseArgumentsAgainstOwnCheckpoint",
     "refuseContradictingHeadConfig",
+    "savedSubclass",
 ]
 
 logger = logging.getLogger(__name__)
@@ -43,28 +49,26 @@ def hubKwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
 
 
-def loadOwnCheckpoint(
+def readOwnConfig(checkpoint: str | os.PathLike, kwargs: dict[str, Any]) -> CombinedConfig:
+    """The combined config of a checkpoint this package saved, read with the checkpoint-locating keyword arguments
+    among ``kwargs`` (those of ``from_pretrained``)."""
+    config_kwargs = hubKwargs(kwargs)
+    # The attention implementation is read by the core when it is built, from the base model's config, which
+    # CombinedConfig gives it (transformers would only set it on the combined config).
+    if kwargs.get("attn_implementation") is not None:
+        config_kwargs["attn_implementation"] = kwargs["attn_implementation"]
+    return CombinedConfig.from_pretrained(checkpoint, **config_kwargs)
+
+
+def refuseArgumentsAgainstOwnCheckpoint(
     task_class: type[ModelWithHead],
-    load: Callable[..., ModelWithHead],
+    config: CombinedConfig,
     checkpoint: str | os.PathLike,
     base_model_class: type[BaseModel] | None,
     head_config: HeadConfig | None,
-    **kwargs: Any,
-) -> ModelWithHead:
-    """``task_class.from_pretrained`` for a checkpoint this package saved (kind 3 there): the config is read (or
-    taken from ``config=``, as transformers' auto classes pass it) and checked against the arguments, then ``load``
-    (``PreTrainedModel.from_pretrained``) builds the model from it and loads the weights."""
-    config = kwargs.pop("config", None)
-    if not isinstance(config, CombinedConfig):
-        config_kwargs = hubKwargs(kwargs)
-        # The attention implementation is read by the core when it is built, from the base model's config, which
-        # CombinedConfig gives it (transformers would only set it on the combined config).
-        if kwargs.get("attn_implementation") is not None:
-            config_kwargs["attn_implementation"] = kwargs["attn_implementation"]
-        config = CombinedConfig.from_pretrained(checkpoint, **config_kwargs)
-    saved_class = _savedSubclass(task_class, config)
-    if saved_class is not None:  # e.g. ModelWithHead.from_pretrained, or an auto class's family of tasks
-        return saved_class.from_pretrained(checkpoint, base_model_class, head_config, config=config, **kwargs)
+) -> None:
+    """Refuse loading a checkpoint this package saved when its config names another task, or when the
+    ``base_model_class`` or ``head_config`` given contradicts it (both are optional for such a checkpoint)."""
     task_class.refuseConfigOfOtherTask(config)
     if base_model_class is not None and import_path(base_model_class) != config.base_model_class:
         raise ValueError(
@@ -73,10 +77,9 @@ def loadOwnCheckpoint(
         )
     if head_config is not None:
         refuseContradictingHeadConfig(head_config, config.head_config, checkpoint)
-    return load(checkpoint, config=config, **kwargs)
 
 
-def _savedSubclass(task_class: type[ModelWithHead], config: CombinedConfig) -> type[ModelWithHead] | None:
+def savedSubclass(task_class: type[ModelWithHead], config: CombinedConfig) -> type[ModelWithHead] | None:
     """The class that saved ``config`` when it is a proper subclass of ``task_class`` (which then loads as it)."""
     saved = config.model_with_head_class
     if saved is None or saved in {import_path(klass) for klass in task_class.__mro__}:
@@ -116,11 +119,10 @@ def loadFromTransformersCheckpoint(
 
     mapped = None
     head_class = task_class.headClass()
-    if dropped and head_class.mapsTransformersHeads():
+    mapping = head_class.transformersHeadMapping()
+    if dropped and mapping is not None:
         dropped_weights = checkpointToStateDict(_localFolder(checkpoint, kwargs), dropped)
-        mapped = head_class.weightsFromTransformersHead(
-            dropped_weights, core.config, model.head.base_config, head_config
-        )
+        mapped = mapping(dropped_weights, core.config, model.head.base_config, head_config)
     if mapped is not None:
         loadMappedHeadWeights(model, mapped, checkpoint)
         logger.info(f"The head of {checkpoint} was mapped into the new {head_class.__name__}.")
@@ -178,7 +180,7 @@ def _savedGenerationConfig(
 
 
 def loadMappedHeadWeights(model: ModelWithHead, mapped: dict[str, torch.Tensor], checkpoint: Any) -> None:
-    """Load what :meth:`Head.weightsFromTransformersHead` returned into ``model.head``. Parameters tied to the base
+    """Load what the head class's ``transformers_head_mapping`` returned into ``model.head``. Parameters tied to the base
     model may be left out (a tied decoder is not stored apart in the checkpoint, and already holds the loaded
     embeddings); any other missing or unknown name is a bug of the mapping, refused before anything is loaded."""
     reference = model.head.state_dict()
@@ -186,7 +188,7 @@ def loadMappedHeadWeights(model: ModelWithHead, mapped: dict[str, torch.Tensor],
     missing = sorted(set(reference) - set(mapped) - model.headParametersTiedToBaseModel())
     if unknown or missing:
         raise ValueError(
-            f"{type(model.head).__name__}.weightsFromTransformersHead mapped the head of {checkpoint} onto names "
+            f"{type(model.head).__name__}.transformers_head_mapping mapped the head of {checkpoint} onto names "
             f"that do not fit the head: unknown {unknown}, missing {missing} (only parameters tied to the base "
             f"model may be left out). Fix the mapping so it returns exactly the head's state dict keys."
         )

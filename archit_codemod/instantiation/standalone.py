@@ -1,8 +1,8 @@
 """The files of a standalone model folder (see :mod:`.bundle`), made from the source of the model's modules with LibCST.
 
 Each module the model's classes need is copied as it is, except its imports of copied modules, which become
-relative imports of the flat copies (``from archit_codemod.instantiation.abstracts import Head`` ->
-``from .archit_codemod__instantiation__abstracts import Head``); a name imported from a package that re-exports it
+relative imports of the flat copies (``from archit_codemod.instantiation.abstracts.head import Head`` ->
+``from .archit_codemod__instantiation__abstracts__head import Head``); a name imported from a package that re-exports it
 is imported from the module that defines it, so package ``__init__`` files (and what they register) stay out. The
 modules copied are those of the task, head, head-config and base-model classes and of the combined config, and every
 module of this package or of the user's own code (not installed in site-packages) that they import at module level.
@@ -14,17 +14,17 @@ import importlib
 import sys
 import sysconfig
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import libcst as cst
 
 import archit_codemod
-from archit_codemod.instantiation.bundle import ENTRY_MODULE
 from archit_codemod.instantiation.configs import CombinedConfig
 from archit_codemod.util import import_path, standaloneModuleName
 
-__all__ = ["StandaloneError", "standaloneSources"]
+__all__ = ["StandaloneError", "StandaloneSources", "standaloneSources"]
 
 _PACKAGE = "archit_codemod"
 # Modules of the package that never go into a standalone folder: they need libcst or register with transformers.
@@ -38,9 +38,19 @@ class StandaloneError(ValueError):
     """The model's classes cannot be written out as a standalone folder; the message says why and what to do."""
 
 
-def standaloneSources(model: Any) -> dict[str, str]:
-    """File name -> text of every file a standalone folder of ``model`` (a ``ModelWithHead``) needs besides what
-    ``save_pretrained`` writes: the copied modules and the entry module."""
+@dataclass(frozen=True)
+class StandaloneSources:
+    """The source files a standalone folder of a model needs besides what ``save_pretrained`` writes. Where they go
+    (the entry module's file name, ``auto_map``) is :mod:`.bundle`'s to say."""
+
+    # File name -> text of each copied module.
+    copies: dict[str, str]
+    # Text of the entry module: imports of the classes auto_map names, and of one name of each copy.
+    entry_module: str
+
+
+def standaloneSources(model: Any) -> StandaloneSources:
+    """The copied modules and the entry module of a standalone folder of ``model`` (a ``ModelWithHead``)."""
     exported = {
         "CombinedConfig": CombinedConfig,
         type(model).__name__: type(model),
@@ -56,9 +66,8 @@ def standaloneSources(model: Any) -> dict[str, str]:
             )
     roots = [klass.__module__ for klass in shared]
     modules = _moduleClosure(roots)
-    files = {f"{standaloneModuleName(name)}.py": _copyOfModule(name, modules) for name in sorted(modules)}
-    files[f"{ENTRY_MODULE}.py"] = _entryModule(exported, modules)
-    return files
+    copies = {f"{standaloneModuleName(name)}.py": _copyOfModule(name, modules) for name in sorted(modules)}
+    return StandaloneSources(copies=copies, entry_module=_entryModule(exported, modules))
 
 
 def _isCopied(module_name: str) -> bool:

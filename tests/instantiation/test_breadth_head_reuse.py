@@ -244,10 +244,12 @@ def test_a_tied_lm_head_stored_anyway_maps_to_nothing_for_a_tied_head():
     assert causalLMWeights(weights, config, base_config, CausalLMHeadConfig(tie_weights=False)) is None
 
 
+def _incomplete_mapping(weights, transformers_config, base_config, head_config):
+    return {"classifier.weight": weights["classifier.weight"]}  # forgets the bias
+
+
 class _HeadWithIncompleteMapping(TokenClassificationHead):
-    @classmethod
-    def weightsFromTransformersHead(cls, weights, transformers_config, base_config, head_config):
-        return {"classifier.weight": weights["classifier.weight"]}  # forgets the bias
+    transformers_head_mapping = staticmethod(_incomplete_mapping)
 
 
 class _ForTokenClassificationWithIncompleteMapping(ForSingleLabelTokenClassification):
@@ -262,6 +264,34 @@ def test_a_mapping_that_leaves_out_an_untied_parameter_is_refused(tmp_path):
         _ForTokenClassificationWithIncompleteMapping.from_pretrained(
             tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=5)
         )
+
+
+class _TokenClassificationHeadWithOneMoreLayer(TokenClassificationHead):
+    """Declares no mapping of its own: its parent's returns no weights for the layer added here."""
+
+    def __init__(self, base_config, head_config):
+        super().__init__(base_config, head_config)
+        self.rescoring = torch.nn.Linear(head_config.num_labels, head_config.num_labels)
+
+    def forward(self, encoder_output, attention_mask, **kwargs):
+        return self.rescoring(super().forward(encoder_output, attention_mask, **kwargs))
+
+
+class _ForTokenClassificationWithOneMoreLayer(ForSingleLabelTokenClassification):
+    @classmethod
+    def headClass(cls):
+        return _TokenClassificationHeadWithOneMoreLayer
+
+
+def test_a_subclass_of_a_mapped_head_class_gets_a_fresh_head_unless_it_declares_a_mapping(tmp_path, caplog):
+    reference = save(transformers.BertForTokenClassification, "bert", tmp_path, num_labels=5)
+    assert _TokenClassificationHeadWithOneMoreLayer.transformersHeadMapping() is None
+    with caplog.at_level(logging.WARNING):
+        model = _ForTokenClassificationWithOneMoreLayer.from_pretrained(
+            tmp_path, AutoBaseModel, TokenClassificationHeadConfig(num_labels=5)
+        )
+    assert "Dropped 2 weight(s)" in caplog.text and "'classifier.weight'" in caplog.text
+    assert not torch.equal(model.head.classifier.weight, reference.classifier.weight)
 
 
 def test_a_checkpoint_without_a_head_only_reports_the_dropped_pooler(tmp_path, caplog):

@@ -6,6 +6,7 @@ both hold the same weights. The prompts are a left-padded batch, so attention ma
 """
 
 import copy
+import logging
 
 import pytest
 import torch
@@ -13,7 +14,11 @@ import transformers
 from breadth_tiny_models import ARCHITECTURES_BY_NAME, VOCAB
 
 from archit_codemod.instantiation.basemodels import AutoBaseModel
-from archit_codemod.instantiation.heads import CausalLMHeadConfig
+from archit_codemod.instantiation.heads import (
+    CausalLMHeadConfig,
+    MaskedLMHeadConfig,
+    TokenClassificationHeadConfig,
+)
 from archit_codemod.instantiation.outputs import CACHE_NAME
 from archit_codemod.instantiation.tasks import (
     ForCausalLM,
@@ -159,4 +164,75 @@ def test_a_new_causal_lm_takes_its_generation_config_from_the_base_model_config(
 def test_only_causal_language_models_generate(task):
     assert ForCausalLM.can_generate()
     assert not task.can_generate()
-    assert not hasattr(task, "generate")
+
+
+@pytest.mark.parametrize(
+    "task, head_config",
+    [
+        (ForSingleLabelTokenClassification, TokenClassificationHeadConfig(num_labels=3)),
+        (ForMaskedLM, MaskedLMHeadConfig()),
+    ],
+)
+def test_generate_on_a_model_of_another_task_names_the_task_and_the_fix(task, head_config):
+    """transformers' own classifiers answer generate with a bare AttributeError; ours say what to do instead."""
+    model = task.fromModelAndHeadConfig(
+        AutoBaseModel(ARCHITECTURES_BY_NAME["bert"].make_config()), head_config
+    )
+    input_ids, attention_mask = prompts()
+    with pytest.raises(TypeError) as refusal:
+        model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=2)
+    message = str(refusal.value)
+    assert message.startswith(f"{task.__name__} (a {task.headClass().__name__} on its base model)")
+    assert "does not generate text" in message
+    assert "Fix: call the model for its predictions" in message
+    assert "ForCausalLM.from_pretrained(path, AutoBaseModel, CausalLMHeadConfig(...))" in message
+
+
+@pytest.fixture(scope="module")
+def mlm_checkpoint(tmp_path_factory) -> str:
+    """A BERT masked-LM checkpoint: an encoder that attends to both sides of each token."""
+    folder = tmp_path_factory.mktemp("bert-mlm")
+    torch.manual_seed(0)
+    transformers.BertForMaskedLM(ARCHITECTURES_BY_NAME["bert"].make_config()).save_pretrained(folder)
+    return str(folder)
+
+
+def test_a_causal_lm_over_a_bidirectional_encoder_refuses_to_generate(mlm_checkpoint, caplog):
+    with caplog.at_level(logging.WARNING):
+        model = ForCausalLM.from_pretrained(
+            mlm_checkpoint, AutoBaseModel, CausalLMHeadConfig(tie_weights=True)
+        )
+    warned = [record.getMessage() for record in caplog.records if record.name.endswith("tasks.lm")]
+    assert len(warned) == 1 and "lets each position see the token it predicts" in warned[0]
+    input_ids, attention_mask = prompts()
+    with pytest.raises(ValueError) as refusal:
+        model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=2)
+    message = str(refusal.value)
+    assert "ForCausalLM is built over AutoBaseModel wrapping BertModel (model_type 'bert')" in message
+    assert "attends to both sides of each token, so it cannot generate text" in message
+    assert "Fix: put ForCausalLM on a decoder's checkpoint" in message
+    assert "is_decoder=True" in message
+
+
+def test_an_encoder_configured_as_a_decoder_generates_without_a_warning(caplog):
+    """BERT with is_decoder=True attends causally (BertLMHeadModel's setting): generate runs."""
+    config = ARCHITECTURES_BY_NAME["bert"].make_config()
+    config.is_decoder = True
+    with caplog.at_level(logging.WARNING):
+        model = ForCausalLM.fromModelAndHeadConfig(AutoBaseModel(config), CausalLMHeadConfig()).eval()
+    assert not [record for record in caplog.records if record.name.endswith("tasks.lm")]
+    input_ids = torch.tensor([[5, 17, 42]])
+    generated = model.generate(input_ids=input_ids, max_new_tokens=2, min_new_tokens=2, do_sample=False)
+    assert generated.shape == (1, 5)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_decoders_attend_causally(name):
+    assert AutoBaseModel(ARCHITECTURES_BY_NAME[name].make_config()).attendsCausally()
+
+
+@pytest.mark.parametrize(
+    "name", ["bert", "roberta", "distilbert", "deberta-v2", "modernbert", "t5-encoder", "canine"]
+)
+def test_encoders_do_not_attend_causally(name):
+    assert not AutoBaseModel(ARCHITECTURES_BY_NAME[name].make_config()).attendsCausally()

@@ -1,4 +1,5 @@
-"""replaceHead keeps the base model and builds a new head, as timm's reset_classifier."""
+"""replaceHead resets the head in place and keeps the base model, as timm's reset_classifier; a head of another task
+is another model, built around the same base model with fromModelAndHeadConfig."""
 
 import pytest
 import torch
@@ -52,17 +53,31 @@ def test_a_new_label_count_gets_a_new_head_on_the_same_base_model(tmp_path):
         assert torch.equal(loaded(input_ids=input_ids, attention_mask=attention_mask).logits, output.logits)
 
 
-def test_a_task_of_the_same_family_shares_the_base_model():
+def test_a_model_of_another_task_is_built_around_the_same_base_model():
     model = classifier()
-    regression = model.replaceHead(SequenceClassificationHeadConfig(num_labels=1), task=ForSequenceRegression)
+    regression = ForSequenceRegression.fromModelAndHeadConfig(
+        model.model, SequenceClassificationHeadConfig(num_labels=1)
+    )
     assert type(regression) is ForSequenceRegression
     assert regression.model is model.model
     assert regression.config.problem_type == "regression"
+    assert model.config.problem_type == "single_label_classification"  # the first model is as it was
     input_ids, attention_mask = example_batch()
     loss = regression(
         input_ids=input_ids, attention_mask=attention_mask, labels=torch.tensor([0.5, -1.0])
     ).loss
     assert loss.ndim == 0 and torch.isfinite(loss)
+
+
+def test_replace_head_has_one_behaviour_and_names_the_call_for_another_task():
+    model = classifier(num_labels=5)
+    with pytest.raises(
+        TypeError,
+        match=r"in place.*Fix: ForSequenceRegression\.fromModelAndHeadConfig\(model\.model, head_config\)",
+    ):
+        model.replaceHead(SequenceClassificationHeadConfig(num_labels=1), task=ForSequenceRegression)
+    assert type(model) is ForSingleLabelSequenceClassification
+    assert model.head.out_proj.out_features == 5  # nothing was replaced
 
 
 def test_a_language_modelling_head_is_tied_again():
@@ -80,9 +95,11 @@ def test_a_language_modelling_head_is_tied_again():
 
 def test_a_head_config_of_another_family_is_refused_with_the_fix():
     model = classifier()
-    with pytest.raises(TypeError, match="needs a SequenceClassificationHeadConfig.*Fix"):
+    with pytest.raises(
+        TypeError, match="needs a SequenceClassificationHeadConfig.*Fix.*fromModelAndHeadConfig"
+    ):
         model.replaceHead(TokenClassificationHeadConfig(num_labels=3))
-    tagger = model.replaceHead(
-        TokenClassificationHeadConfig(num_labels=3), task=ForSingleLabelTokenClassification
+    tagger = ForSingleLabelTokenClassification.fromModelAndHeadConfig(
+        model.model, TokenClassificationHeadConfig(num_labels=3)
     )
     assert type(tagger) is ForSingleLabelTokenClassification

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from transformers import PretrainedConfig, PreTrainedModel
 
-from archit_codemod.instantiation.abstracts import PC, BaseModel
+from archit_codemod.instantiation.abstracts.base_model import PC, BaseModel
 from archit_codemod.instantiation.configs import BaseModelConfig
 
 __all__ = [

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import Head
+from archit_codemod.instantiation.abstracts.head import Head
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
 from archit_codemod.instantiation.heads.classification import (
     SequenceClassificationHead,

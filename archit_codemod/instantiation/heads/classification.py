@@ -9,8 +9,9 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import Head
+from archit_codemod.instantiation.abstracts.head import Head
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
+from archit_codemod.instantiation.heads.reuse import sequenceClassificationWeights, tokenClassificationWeights
 
 __all__ = [
     "SEQUENCE_POOLINGS",
@@ -47,6 +48,8 @@ class TokenClassificationHeadConfig(HeadConfigWithLabels):
 
 class TokenClassificationHead(Head[TokenClassificationHeadConfig]):
     """Dropout, then a linear layer from each token's embedding to ``num_labels`` logits: ``B x L x num_labels``."""
+
+    transformers_head_mapping = staticmethod(tokenClassificationWeights)
 
     def __init__(self, base_config: BaseModelConfig, head_config: TokenClassificationHeadConfig):
         super().__init__(base_config, head_config)
@@ -99,6 +102,8 @@ class SequenceClassificationHeadConfig(HeadConfigWithLabels):
 class SequenceClassificationHead(Head[SequenceClassificationHeadConfig]):
     """One vector per sequence (see ``SequenceClassificationHeadConfig.pooling``), then dropout, dense, tanh,
     dropout, dense to ``num_labels``: ``B x num_labels``."""
+
+    transformers_head_mapping = staticmethod(sequenceClassificationWeights)
 
     def __init__(self, base_config: BaseModelConfig, head_config: SequenceClassificationHeadConfig):
         super().__init__(base_config, head_config)

@@ -10,8 +10,9 @@ from torch import nn
 from transformers.activations import ACT2FN
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import Head
+from archit_codemod.instantiation.abstracts.head import Head
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
+from archit_codemod.instantiation.heads.reuse import causalLMWeights, maskedLMWeights
 
 __all__ = ["CausalLMHead", "CausalLMHeadConfig", "MaskedLMHead", "MaskedLMHeadConfig"]
 
@@ -49,6 +50,8 @@ class MaskedLMHeadConfig(HeadConfig):
 
 class MaskedLMHead(Head[MaskedLMHeadConfig]):
     """Dense, GELU, layer norm, then the decoder to vocabulary logits: ``B x L x V``."""
+
+    transformers_head_mapping = staticmethod(maskedLMWeights)
 
     def __init__(self, base_config: BaseModelConfig, head_config: MaskedLMHeadConfig):
         super().__init__(base_config, head_config)
@@ -91,6 +94,8 @@ class CausalLMHeadConfig(HeadConfig):
 
 class CausalLMHead(Head[CausalLMHeadConfig]):
     """One bias-free linear layer to vocabulary logits: ``B x L x V``."""
+
+    transformers_head_mapping = staticmethod(causalLMWeights)
 
     def __init__(self, base_config: BaseModelConfig, head_config: CausalLMHeadConfig):
         super().__init__(base_config, head_config)

@@ -9,8 +9,9 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import Head
+from archit_codemod.instantiation.abstracts.head import Head
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
+from archit_codemod.instantiation.heads.reuse import extractiveQAWeights
 
 __all__ = ["ExtractiveQAHead", "ExtractiveQAHeadConfig"]
 
@@ -22,6 +23,8 @@ class ExtractiveQAHeadConfig(HeadConfig):
 
 class ExtractiveQAHead(Head[ExtractiveQAHeadConfig]):
     """A linear layer to 2 logits per token: ``B x L x 2`` (``[..., 0]`` start, ``[..., 1]`` end)."""
+
+    transformers_head_mapping = staticmethod(extractiveQAWeights)
 
     def __init__(self, base_config: BaseModelConfig, head_config: ExtractiveQAHeadConfig):
         super().__init__(base_config, head_config)

@@ -2,11 +2,13 @@
 
 :meth:`ModelWithHead.from_pretrained <archit_codemod.instantiation.abstracts.ModelWithHead.from_pretrained>` loads
 only the base model from a checkpoint such as ``RobertaForMaskedLM`` and hands the weights it did not use to the
-head class's :meth:`~archit_codemod.instantiation.abstracts.Head.weightsFromTransformersHead`. The functions here
-are those hooks; :func:`installHeadReuse` registers them on the head classes. Each returns a complete state dict
-for our head when the transformers head has the same layers, shapes and settings, and otherwise ``None``, so the
-head stays fresh: after logging why when the checkpoint has a head of that kind that does not fit, silently when it
-has none (``ModelWithHead.from_pretrained`` names the dropped weights either way).
+mapping the head class declares (``Head.transformers_head_mapping``, a
+:data:`~archit_codemod.instantiation.abstracts.HeadWeightMapping`). The functions here are those mappings; each head
+class listed below names its own (``transformers_head_mapping = staticmethod(maskedLMWeights)``), and a subclass of it maps
+nothing unless it names one too. Each returns a complete state dict for our head when the transformers head has the
+same layers, shapes and settings, and otherwise ``None``, so the head stays fresh: after logging why when the
+checkpoint has a head of that kind that does not fit, silently when it has none (``ModelWithHead.from_pretrained``
+names the dropped weights either way). This module knows transformers' head layouts and nothing of our head classes.
 
 Mapped (outputs equal the transformers model's exactly):
 
@@ -34,31 +36,22 @@ uses GELU, decoders score the last token: none is our dense-tanh-dense head).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import torch
 from transformers import PretrainedConfig
 
+from archit_codemod.instantiation.abstracts.head import StateDict
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
-from archit_codemod.instantiation.heads.classification import (
-    SequenceClassificationHead,
-    TokenClassificationHead,
-)
-from archit_codemod.instantiation.heads.lm import CausalLMHead, MaskedLMHead
-from archit_codemod.instantiation.heads.qa import ExtractiveQAHead
 
 __all__ = [
     "causalLMWeights",
     "extractiveQAWeights",
-    "installHeadReuse",
     "maskedLMWeights",
     "sequenceClassificationWeights",
     "tokenClassificationWeights",
 ]
 
 logger = logging.getLogger(__name__)
-
-StateDict = dict[str, torch.Tensor]
 
 
 def _group(weights: StateDict, prefix: str) -> StateDict:
@@ -287,42 +280,3 @@ def _tieMismatch(checkpoint_ties: bool, config_name: str) -> str:
         f"the checkpoint's decoder is not tied to the input embeddings but the head config ties it; use "
         f"{config_name}(tie_weights=False)"
     )
-
-
-_HOOKS: dict[type, Callable[..., StateDict | None]] = {
-    TokenClassificationHead: tokenClassificationWeights,
-    SequenceClassificationHead: sequenceClassificationWeights,
-    ExtractiveQAHead: extractiveQAWeights,
-    MaskedLMHead: maskedLMWeights,
-    CausalLMHead: causalLMWeights,
-}
-
-
-def installHeadReuse() -> None:
-    """Set each head class's ``weightsFromTransformersHead`` hook to its mapping function above.
-
-    A subclass inherits the hook but gets ``None`` (a fresh head): it may have layers the mapping knows nothing of.
-    """
-    for head_class, mapping in _HOOKS.items():
-        if "weightsFromTransformersHead" not in vars(
-            head_class
-        ):  # a class that maps its weights itself keeps that
-            head_class.weightsFromTransformersHead = classmethod(_hookFor(head_class, mapping))
-
-
-def _hookFor(head_class: type, mapping: Callable[..., StateDict | None]) -> Callable[..., StateDict | None]:
-    def weightsFromTransformersHead(
-        cls: type,
-        weights: StateDict,
-        transformers_config: PretrainedConfig,
-        base_config: BaseModelConfig,
-        head_config: HeadConfig,
-    ) -> StateDict | None:
-        if cls is not head_class:
-            return _doesNotFit(
-                cls.__name__, f"it maps only into {head_class.__name__} itself, not subclasses"
-            )
-        return mapping(weights, transformers_config, base_config, head_config)
-
-    weightsFromTransformersHead.__doc__ = mapping.__doc__
-    return weightsFromTransformersHead

@@ -1,7 +1,7 @@
 """Tasks: a ModelWithHead per head and loss. Other task modules append their re-exports below."""
 
-from archit_codemod.instantiation.autoclasses import registerWithAutoClasses
 from archit_codemod.instantiation.tasks.aqa import ForExtractiveAQA
+from archit_codemod.instantiation.tasks.autoclasses import registerWithAutoClasses
 from archit_codemod.instantiation.tasks.classification import (
     ForMultiLabelSequenceClassification,
     ForSequenceClassification,

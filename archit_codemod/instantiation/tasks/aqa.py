@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from archit_codemod.instantiation.abstracts import ModelWithHead
+from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 from archit_codemod.instantiation.heads.aqa import ExtractiveAQAHead
 
 __all__ = ["ForExtractiveAQA"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import Any
 
 import torch
@@ -10,11 +11,19 @@ from torch import nn
 from transformers import GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import ModelWithHead
+from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 from archit_codemod.instantiation.heads.lm import CausalLMHead, MaskedLMHead
 from archit_codemod.instantiation.outputs import CACHE_NAMES, CausalLMOutputWithHead, cacheOf
 
 __all__ = ["ForCausalLM", "ForMaskedLM"]
+
+logger = logging.getLogger(__name__)
+
+_CAUSAL_CORE_FIX = (
+    "put ForCausalLM on a decoder's checkpoint (GPT-2, Llama, Qwen2, Mistral, ...); an encoder that can attend "
+    "causally (BERT, RoBERTa) must be built with is_decoder=True in its config and trained as a causal language model "
+    "before it generates."
+)
 
 
 class ForMaskedLM(ModelWithHead):
@@ -61,7 +70,10 @@ class ForCausalLM(ModelWithHead, GenerationMixin):
     true and ``generate`` works with greedy search, sampling, beam search, ...): the key/value cache goes through the
     base model to its core and back, ``logits_to_keep`` computes the head on the last positions only, and the
     ``generation_config`` comes from the core's config, or from the checkpoint's ``generation_config.json``.
-    Generation needs a core that decodes causally with a cache (GPT-2, Llama, Qwen2, Mistral, ...).
+    Generation needs a core that decodes causally with a cache (GPT-2, Llama, Qwen2, Mistral, ...): over a core that
+    attends to both sides of each token (a masked-LM encoder, :meth:`BaseModel.attendsCausally
+    <archit_codemod.instantiation.abstracts.BaseModel.attendsCausally>`), construction warns and ``generate``
+    refuses.
     """
 
     auto_classes = ("AutoModelForCausalLM",)
@@ -72,6 +84,25 @@ class ForCausalLM(ModelWithHead, GenerationMixin):
         if not hasattr(PreTrainedModel, "generation_config_class"):
             # transformers 4.57 derived it from the combined config, which holds no generation parameters of its own.
             self.generation_config = GenerationConfig.from_model_config(self.config.base_model_config)
+        if not self.model.attendsCausally():
+            logger.warning(
+                f"{self._whyNotCausal()}: the causal language-modelling loss lets each position see the token it "
+                f"predicts, and generate is refused. Fix: {_CAUSAL_CORE_FIX}"
+            )
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        """transformers' ``generate``, over a core that attends causally (refused with the fix otherwise: an encoder
+        would generate without a word of warning, from positions that see the whole prompt both ways)."""
+        if not self.model.attendsCausally():
+            raise ValueError(f"{self._whyNotCausal()}, so it cannot generate text. Fix: {_CAUSAL_CORE_FIX}")
+        return super().generate(*args, **kwargs)
+
+    def _whyNotCausal(self) -> str:
+        core_config = self.model.config
+        return (
+            f"{type(self).__name__} is built over {type(self.model).__name__} wrapping {type(self.model.core).__name__} "
+            f"(model_type {getattr(core_config, 'model_type', None)!r}), which attends to both sides of each token"
+        )
 
     @classmethod
     def headClass(cls) -> type[CausalLMHead]:

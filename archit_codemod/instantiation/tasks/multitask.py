@@ -11,7 +11,8 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutputWithPoolingAndNoAttention
 
-from archit_codemod.instantiation.abstracts import Head, ModelWithHead
+from archit_codemod.instantiation.abstracts.head import Head
+from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 from archit_codemod.instantiation.configs import BaseModelConfig, HeadConfig
 from archit_codemod.util import import_from_path, import_path
 

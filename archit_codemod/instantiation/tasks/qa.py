@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from archit_codemod.instantiation.abstracts import ModelWithHead
+from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 from archit_codemod.instantiation.heads.qa import ExtractiveQAHead
 from archit_codemod.instantiation.outputs import BaseModelOutputWithCache, ExtractiveQAOutputWithHead
 

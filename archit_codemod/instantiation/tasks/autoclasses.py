@@ -15,7 +15,7 @@ from __future__ import annotations
 import transformers
 from transformers import AutoConfig
 
-from archit_codemod.instantiation.abstracts import ModelWithHead
+from archit_codemod.instantiation.abstracts.model_with_head import ModelWithHead
 from archit_codemod.instantiation.configs import CombinedConfig
 from archit_codemod.instantiation.tasks.aqa import ForExtractiveAQA
 from archit_codemod.instantiation.tasks.classification import (
