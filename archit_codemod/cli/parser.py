@@ -1,54 +1,56 @@
-"""Command line: ``archit-codemod [OPTIONS] SCRIPT [SCRIPT_ARGS...]`` and ``archit-codemod check|generate``.
+"""From argv to the options of a command: :class:`~archit_codemod.cli.options.RunOptions` for the script form,
+:class:`~archit_codemod.cli.options.ProjectOptions` for ``check`` and ``generate``.
 
-Runs SCRIPT under the runtime tracer, finds the models it modified, generates the classes that declare
-the modifications, verifies them and writes them out; ``check`` and ``generate`` do that for every target
-of the project's ``pyproject.toml``. Exit status: 0 done; 1 ``--check`` found a difference, verification
-failed, or nothing was modified; 2 usage error, the script raised, a modification cannot be rendered, or an
-internal error (one message naming the stage; the traceback only with ARCHIT_CODEMOD_DEBUG=1); 130 interrupted
-(Ctrl-C); a script that exits on its own (``sys.exit(N)``, its ``--help``) passes its status N through.
+argparse's ``Namespace`` stays inside this module: each parse turns it into a frozen value at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 import archit_codemod
-from archit_codemod.terminal import COLOR_CHOICES, Console, report_interrupted
+from archit_codemod.cli.console import COLOR_CHOICES
+from archit_codemod.cli.options import ProjectCommand, ProjectOptions, RunOptions
+from archit_codemod.delivery.options import MODES, Action, WriteOptions
 
 __all__ = [
-    "EXIT_DIFFERENT",
-    "EXIT_ERROR",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
     "PROJECT_COMMANDS",
     "build_parser",
-    "main",
+    "build_project_parser",
+    "parse_project_options",
+    "parse_run_options",
+    "prog",
+    "project_command",
+    "split_at_script",
+    "usage",
 ]
 
-EXIT_OK = 0
-EXIT_DIFFERENT = 1  # --check found a difference, verification failed, or nothing was modified
-EXIT_ERROR = 2  # usage error, the script raised, a modification cannot be rendered, or an internal error
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
-
-PROJECT_COMMANDS = ("check", "generate")
-"""First arguments that run every target of the project instead of a script (``./check`` runs a script)."""
+PROJECT_COMMANDS: tuple[ProjectCommand, ...] = ("check", "generate")
+"""Words in SCRIPT's place that run every target of the project instead of a script (``./check`` runs a
+script, and so does ``-- check``)."""
 
 # Options that take a value: needed to find SCRIPT, the first argument that is not an option or its value.
-_OPTIONS_WITH_VALUE = frozenset({"-o", "--output", "--mode", "--suffix", "--model", "--color"})
+_OPTIONS_WITH_VALUE = frozenset(
+    {"-o", "--output", "--mode", "--suffix", "--model", "--color", "--regenerate-with", "--project"}
+)
+
+_DESCRIPTIONS = {
+    "check": "Check that every target listed in the project's pyproject.toml ([tool.archit_codemod]) is what its "
+    "script generates now, checkpoints included; write nothing. For CI and pre-commit.",
+    "generate": "Regenerate every target listed in the project's pyproject.toml ([tool.archit_codemod]).",
+}
 
 
-def _prog() -> str:
+def prog() -> str:
+    """The command as the user typed it: ``archit-codemod`` or ``python -m archit_codemod``."""
     return "python -m archit_codemod" if Path(sys.argv[0]).name == "__main__.py" else "archit-codemod"
 
 
-def add_output_options(parser: argparse.ArgumentParser) -> None:
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
     """``--color`` and ``-q``: shared by the script form and the project commands."""
     parser.add_argument(
         "--color",
@@ -66,9 +68,9 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the command line (options before SCRIPT; the rest goes to the script)."""
+    """The argument parser of the script form (options before SCRIPT; the rest goes to the script)."""
     parser = argparse.ArgumentParser(
-        prog=_prog(),
+        prog=prog(),
         usage="%(prog)s [OPTIONS] SCRIPT [SCRIPT_ARGS...]\n       %(prog)s {check,generate} [OPTIONS] [TARGET...]",
         description=(
             "Run SCRIPT, which modifies a PyTorch model in place, and write classes that declare "
@@ -83,9 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_options(parser)
     _add_review_options(parser)
     _add_writing_options(parser)
-    add_output_options(parser)
+    _add_output_options(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {archit_codemod.__version__}")
-    # SCRIPT_ARGS is not an argparse argument: _split_at_script hands it to the script untouched.
+    # Set by `check` for each target it runs: the fix its messages name for a stale output.
+    parser.add_argument("--regenerate-with", metavar="COMMAND", help=argparse.SUPPRESS)
+    # SCRIPT_ARGS is not an argparse argument: split_at_script hands it to the script untouched.
     parser.add_argument(
         "script",
         metavar="SCRIPT",
@@ -101,9 +105,7 @@ def _add_generation_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="file (subclass mode) or folder (vendor mode) to write; - or no -o: standard output (subclass mode)",
     )
-    parser.add_argument(
-        "--mode", choices=("subclass", "vendor"), default="subclass", help="default: %(default)s"
-    )
+    parser.add_argument("--mode", choices=MODES, default="subclass", help="default: %(default)s")
     parser.add_argument(
         "--suffix",
         metavar="NAME",
@@ -121,22 +123,29 @@ def _add_review_options(parser: argparse.ArgumentParser) -> None:
     review = parser.add_mutually_exclusive_group()
     review.add_argument(
         "--diff",
-        action="store_true",
+        dest="action",
+        action="store_const",
+        const="diff",
         help="print a patch from what is at --output to what would be generated (git apply accepts it); "
         "write nothing",
     )
     review.add_argument(
         "--diff-original",
-        action="store_true",
+        dest="action",
+        action="store_const",
+        const="diff-original",
         help="print what changed against the original sources (the installed transformers files): each "
         "generated class against the original __init__, or each vendored file against its original; write nothing",
     )
     review.add_argument(
         "--check",
-        action="store_true",
+        dest="action",
+        action="store_const",
+        const="check",
         help="write nothing; exit 1 with the patch when --output (and its checkpoint, in vendor mode) differs "
         "from what would be generated",
     )
+    parser.set_defaults(action="write")
 
 
 def _add_writing_options(parser: argparse.ArgumentParser) -> None:
@@ -164,7 +173,32 @@ def _add_writing_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _split_at_script(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+def build_project_parser(command: ProjectCommand) -> argparse.ArgumentParser:
+    """The parser of ``archit-codemod check`` / ``archit-codemod generate``."""
+    parser = argparse.ArgumentParser(
+        prog=f"{prog()} {command}",
+        usage="%(prog)s [OPTIONS] [TARGET...]",
+        description=_DESCRIPTIONS[command],
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--project",
+        metavar="PYPROJECT",
+        type=Path,
+        help="the pyproject.toml that lists the targets; default: the nearest one above the working folder "
+        "with a [tool.archit_codemod] table",
+    )
+    _add_output_options(parser)
+    parser.add_argument(
+        "targets",
+        metavar="TARGET",
+        nargs="*",
+        help="only these targets (by name, or by output as written in pyproject.toml); default: all",
+    )
+    return parser
+
+
+def split_at_script(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """``(our arguments up to and including SCRIPT, the script's arguments)``.
 
     Done before argparse so that everything after SCRIPT reaches the script verbatim, ``--`` and
@@ -181,11 +215,66 @@ def _split_at_script(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return list(argv), []
 
 
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
-    own, script_args = _split_at_script(argv)
-    options = parser.parse_args(own)
-    options.script_args = script_args
-    return options
+def project_command(argv: Sequence[str]) -> tuple[ProjectCommand, list[str]] | None:
+    """``(check or generate, its arguments)`` when ``check`` or ``generate`` stands where SCRIPT would
+    (``archit-codemod -q check``), not after ``--``; else ``None`` (the script form)."""
+    own, rest = split_at_script(argv)
+    if not own or "--" in own:
+        return None
+    for command in PROJECT_COMMANDS:
+        if own[-1] == command:
+            return command, [*own[:-1], *rest]
+    return None
+
+
+def parse_run_options(argv: Sequence[str]) -> RunOptions:
+    """The script form's options.
+
+    Raises:
+        SystemExit: ``--help`` or ``--version`` (status 0, printed), or a usage error (status 2, reported as
+            argparse reports it).
+    """
+    own, script_args = split_at_script(argv)
+    parsed = build_parser().parse_args(own)
+    output_is_stdout = parsed.output is not None and _is_standard_output(parsed.output)
+    action: Action = parsed.action
+    writing = WriteOptions(
+        output=Path(parsed.output) if parsed.output is not None and not output_is_stdout else None,
+        mode=parsed.mode,
+        suffix=parsed.suffix,
+        prune=parsed.prune,
+        save_pretrained=parsed.save_pretrained,
+        verify=parsed.verify,
+        force=parsed.force,
+        action=action,
+    )
+    return RunOptions(
+        script=parsed.script,
+        script_args=tuple(script_args),
+        writing=writing,
+        model=parsed.model,
+        output_is_stdout=output_is_stdout,
+        color=parsed.color,
+        quiet=parsed.quiet,
+        regenerate_with=parsed.regenerate_with,
+    )
+
+
+def parse_project_options(command: ProjectCommand, argv: Sequence[str]) -> ProjectOptions:
+    """The options of ``check`` or ``generate``. Raises ``SystemExit`` as :func:`parse_run_options` does."""
+    parsed = build_project_parser(command).parse_args(list(argv))
+    return ProjectOptions(
+        command=command,
+        project=parsed.project,
+        targets=tuple(parsed.targets),
+        color=parsed.color,
+        quiet=parsed.quiet,
+    )
+
+
+def usage() -> str:
+    """The script form's usage lines, as argparse prints them before a usage error."""
+    return build_parser().format_usage()
 
 
 def _is_standard_output(output: str) -> bool:
@@ -199,128 +288,3 @@ def _is_standard_output(output: str) -> bool:
         return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
     except (OSError, ValueError, AttributeError):
         return False
-
-
-@contextlib.contextmanager
-def _script_output_to(stream: TextIO | None) -> Iterator[None]:
-    if stream is None:
-        yield
-    else:
-        with contextlib.redirect_stdout(stream):
-            yield
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); the exit status."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if arguments and arguments[0] in PROJECT_COMMANDS:
-            from archit_codemod.project_cli import run_project
-
-            return run_project(arguments[0], arguments[1:])
-        return _run_script(arguments)
-    except KeyboardInterrupt:
-        # One line, as shells and git do; outputs are written atomically, so nothing is half-written.
-        report_interrupted()
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader of standard output went away (`| head`): stop quietly, as other tools do.
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream until exit
-        return EXIT_ERROR
-
-
-def _run_script(arguments: list[str]) -> int:
-    from archit_codemod.cli_checks import missing_check_output, usage_problem
-
-    parser = build_parser()
-    try:
-        options = _parse(parser, arguments)
-    except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
-        return stop.code if isinstance(stop.code, int) else EXIT_ERROR
-    if options.output is not None and _is_standard_output(options.output):
-        options.output = None
-        options.output_is_stdout = True
-    console = Console(color=options.color, quiet=options.quiet)
-    problem = usage_problem(options)
-    if problem is not None:
-        parser.print_usage(sys.stderr)
-        console.error(problem)
-        return EXIT_ERROR
-    missing = missing_check_output(options)
-    if missing is not None:
-        console.error(missing)
-        return EXIT_DIFFERENT
-    return _generate_and_deliver(options, console)
-
-
-def _generate_and_deliver(options: argparse.Namespace, console: Console) -> int:
-    from archit_codemod.declaration.errors import (
-        DeclarationError,
-        NothingModifiedError,
-        ScriptError,
-        ScriptExitedError,
-        VerificationError,
-    )
-    from archit_codemod.declaration.stages import InternalError, stage
-    from archit_codemod.delivery import deliver
-    from archit_codemod.generation import generate
-    from archit_codemod.writing import ForeignFilesError
-
-    # With code or a diff on standard output, keep the script's prints out of it.
-    to_stdout = options.output is None or options.diff or options.diff_original or options.check
-    try:
-        with _script_output_to(sys.stderr if to_stdout else None):
-            product = generate(options, console)
-    except ScriptExitedError as stop:
-        return _script_exit_status(stop, options, console)
-    except ScriptError as failure:
-        message = str(failure)
-        # A traceback or syntax error gets a heading; a one-line message (no such file...) is complete.
-        console.error(f"{options.script} failed:\n{message}" if "\n" in message else message)
-        return EXIT_ERROR
-    except (NothingModifiedError, VerificationError) as failure:
-        console.error(str(failure))
-        return EXIT_DIFFERENT
-    except DeclarationError as failure:
-        console.error(str(failure))
-        return EXIT_ERROR
-    except Exception as failure:
-        return _internal_error(failure, console)
-    try:
-        with stage("writing", expected=(ForeignFilesError, DeclarationError, OSError)):
-            return deliver(product, options, console)
-    except InternalError as failure:
-        return _internal_error(failure, console)
-    except (ForeignFilesError, DeclarationError) as failure:
-        console.error(str(failure))
-        return EXIT_ERROR
-    except OSError as failure:
-        console.error(f"cannot write {options.output}: {failure}. Fix: check the path and its permissions.")
-        return EXIT_ERROR
-
-
-def _internal_error(failure: Exception, console: Console) -> int:
-    """Report a bug of archit_codemod in one message (the traceback only with ARCHIT_CODEMOD_DEBUG=1)."""
-    from archit_codemod.declaration.stages import DEBUG_VARIABLE, InternalError
-
-    if not isinstance(failure, InternalError):
-        failure = InternalError("declaring", None, failure)
-    console.error(str(failure))
-    if os.environ.get(DEBUG_VARIABLE) == "1":
-        traceback.print_exception(failure, file=sys.stderr)
-    return EXIT_ERROR
-
-
-def _script_exit_status(stop: Exception, options: argparse.Namespace, console: Console) -> int:
-    """The script ended itself: its status is ours. A message status (``sys.exit("text")``) is printed and
-    gives 1, as Python does."""
-    status = getattr(stop, "status", 1)
-    if status in (None, 0):
-        return EXIT_OK
-    if isinstance(status, int):
-        console.error(f"{options.script} exited with status {status}; nothing was generated")
-        return status
-    print(status, file=sys.stderr)
-    console.error(f"{options.script} exited with status 1; nothing was generated")
-    return 1

@@ -9,50 +9,26 @@ not up to date by its patch; standard error gets that target's messages. The exi
 
 from __future__ import annotations
 
-import argparse
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from archit_codemod.project import Project, ProjectError, Target, find_config, load_project
-from archit_codemod.terminal import Console, wants_colour
+from archit_codemod.cli.console import Console, report_interrupted, wants_colour
+from archit_codemod.cli.exit_status import ExitStatus
+from archit_codemod.cli.options import ProjectCommand, ProjectOptions
+from archit_codemod.cli.parser import parse_project_options, prog
+from archit_codemod.cli.project_config import Project, ProjectError, Target, find_config, load_project
 
-__all__ = ["build_project_parser", "run_project"]
+__all__ = ["run_project"]
 
-_DESCRIPTIONS = {
-    "check": "Check that every target listed in the project's pyproject.toml ([tool.archit_codemod]) is what its "
-    "script generates now, checkpoints included; write nothing. For CI and pre-commit.",
-    "generate": "Regenerate every target listed in the project's pyproject.toml ([tool.archit_codemod]).",
+_RESULTS: dict[ProjectCommand, dict[int, str]] = {
+    "check": {ExitStatus.DONE: "ok", ExitStatus.FAILED: "stale"},
+    "generate": {ExitStatus.DONE: "wrote", ExitStatus.FAILED: "failed"},
 }
-_RESULTS = {"check": {0: "ok", 1: "stale"}, "generate": {0: "wrote", 1: "failed"}}
-
-
-def build_project_parser(command: str) -> argparse.ArgumentParser:
-    """The parser of ``archit-codemod check`` / ``archit-codemod generate``."""
-    from archit_codemod.cli import _prog, add_output_options
-
-    parser = argparse.ArgumentParser(
-        prog=f"{_prog()} {command}",
-        usage="%(prog)s [OPTIONS] [TARGET...]",
-        description=_DESCRIPTIONS[command],
-        allow_abbrev=False,
-    )
-    parser.add_argument(
-        "--project",
-        metavar="PYPROJECT",
-        type=Path,
-        help="the pyproject.toml that lists the targets; default: the nearest one above the working folder "
-        "with a [tool.archit_codemod] table",
-    )
-    add_output_options(parser)
-    parser.add_argument(
-        "targets",
-        metavar="TARGET",
-        nargs="*",
-        help="only these targets (by name, or by output as written in pyproject.toml); default: all",
-    )
-    return parser
+_QUIET_RESULTS = frozenset({"ok", "wrote"})
+"""The result lines ``-q`` leaves out, as it leaves out the script form's 'wrote' and 'up to date'."""
 
 
 def _selected(project: Project, wanted: Sequence[str]) -> list[Target]:
@@ -70,54 +46,82 @@ def _selected(project: Project, wanted: Sequence[str]) -> list[Target]:
     return list(dict.fromkeys(chosen))
 
 
-def _run_target(command: str, target: Target, project: Project, colour: bool) -> subprocess.CompletedProcess:
+def _run_target(
+    command: ProjectCommand, target: Target, project: Project, colour: bool
+) -> subprocess.CompletedProcess[str]:
+    """Run one target in a process of its own, as its script-form command (``--check`` for ``check``)."""
     arguments = [sys.executable, "-m", "archit_codemod", "-q", f"--color={'always' if colour else 'never'}"]
     if command == "check":
-        arguments.append("--check")
+        # The fix for a stale target is the project command, not the script form the target runs as.
+        arguments += ["--check", "--regenerate-with", f"{prog()} generate {shlex.quote(target.label)}"]
     return subprocess.run(
         [*arguments, *target.arguments()], cwd=project.root, capture_output=True, text=True, check=False
     )
 
 
-def _worst(codes: Sequence[int]) -> int:
-    if any(code not in (0, 1) for code in codes):
-        return 2
-    return max(codes, default=0)
+def _worst(codes: Sequence[int]) -> ExitStatus:
+    if any(code not in (ExitStatus.DONE, ExitStatus.FAILED) for code in codes):
+        return ExitStatus.ERROR
+    return ExitStatus(max(codes, default=ExitStatus.DONE))
 
 
-def run_project(command: str, arguments: Sequence[str]) -> int:
+def run_project(command: ProjectCommand, arguments: Sequence[str]) -> int:
     """Run ``check`` or ``generate`` with ``arguments``; the exit status."""
-    parser = build_project_parser(command)
     try:
-        options = parser.parse_args(list(arguments))
+        options = parse_project_options(command, arguments)
     except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 2
+        return stop.code if isinstance(stop.code, int) else ExitStatus.ERROR
     console = Console(color=options.color, quiet=options.quiet)
     try:
         project = load_project(options.project or find_config(Path.cwd()))
         targets = _selected(project, options.targets)
     except (ProjectError, OSError) as failure:
         console.error(str(failure))
-        return 2
+        return ExitStatus.ERROR
     colour = wants_colour(options.color, sys.stdout)
     width = max(len(target.label) for target in targets)
-    codes = []
-    for number, target in enumerate(targets, start=1):
-        console.status(f"{command} {target.label} ({number}/{len(targets)})")
-        completed = _run_target(command, target, project, colour)
-        codes.append(completed.returncode)
-        result = _RESULTS[command].get(completed.returncode, "error")
-        print(f"{result:<6} {target.label:<{width}}  ({target.script})", flush=True)
-        if completed.returncode != 0:
-            sys.stdout.write(completed.stdout)
-            sys.stdout.flush()
-        sys.stderr.write(completed.stderr)
-        sys.stderr.flush()
+    codes: list[int] = []
+    try:
+        for number, target in enumerate(targets, start=1):
+            console.status(f"{command} {target.label} ({number}/{len(targets)})")
+            completed = _run_target(command, target, project, colour)
+            codes.append(completed.returncode)
+            _show(command, target, completed, width, options)
+    except KeyboardInterrupt:
+        # Targets written before Ctrl-C stay written (each was written atomically by its own process).
+        report_interrupted(_written(command, targets, codes))
+        return ExitStatus.INTERRUPTED
     _summary(command, codes, console)
     return _worst(codes)
 
 
-def _summary(command: str, codes: Sequence[int], console: Console) -> None:
+def _show(
+    command: ProjectCommand,
+    target: Target,
+    completed: subprocess.CompletedProcess[str],
+    width: int,
+    options: ProjectOptions,
+) -> None:
+    """The target's result line (left out by ``-q`` when all is well), its patch when it is not, its messages."""
+    result = _RESULTS[command].get(completed.returncode, "error")
+    if not (options.quiet and result in _QUIET_RESULTS):
+        print(f"{result:<6} {target.label:<{width}}  ({target.script})", flush=True)
+    if completed.returncode != ExitStatus.DONE:
+        sys.stdout.write(completed.stdout)
+        sys.stdout.flush()
+    sys.stderr.write(completed.stderr)
+    sys.stderr.flush()
+
+
+def _written(command: ProjectCommand, targets: Sequence[Target], codes: Sequence[int]) -> list[str]:
+    """The labels of the targets ``generate`` wrote, given the exit statuses of those that ran."""
+    if command != "generate":
+        return []
+    ran = targets[: len(codes)]
+    return [target.label for target, code in zip(ran, codes, strict=True) if code == ExitStatus.DONE]
+
+
+def _summary(command: ProjectCommand, codes: Sequence[int], console: Console) -> None:
     counts: dict[str, int] = {}
     for code in codes:
         result = _RESULTS[command].get(code, "error")
