@@ -5,6 +5,13 @@ Two halves:
 - :mod:`archit_codemod.instantiation` puts any head on any transformers base model.
 - :mod:`archit_codemod.declaration` traces a script that modifies a model in place and rewrites the
   original class definitions (with LibCST) into classes that build the modified model.
+
+The declaration half from Python (what ``archit-codemod SCRIPT`` does, for a model modified in this process)::
+
+    with archit_codemod.trace() as traced:
+        model.encoder.layer[0] = MyLayer(config)
+    print(archit_codemod.declare(model, trace=traced))                   # the code, as text
+    archit_codemod.write(model, "models/declared.py", trace=traced)       # written, as with -o
 """
 
 import importlib
@@ -19,6 +26,13 @@ check_transformers_version()
 # Public names imported on first use, so that `import archit_codemod` (and `--help`) stays light.
 _LAZY_EXPORTS = {
     "trace": "archit_codemod.declaration.tracing.tracer",
+    "declare": "archit_codemod.declaration.api",
+    "write": "archit_codemod.delivery.write",
+    "Generated": "archit_codemod.delivery.deliver",
+    "DeclarationError": "archit_codemod.declaration.errors",
+    "NothingModifiedError": "archit_codemod.declaration.errors",
+    "VerificationError": "archit_codemod.declaration.errors",
+    "OutputError": "archit_codemod.delivery.files",
 }
 __all__ = ["__version__", *_LAZY_EXPORTS]
 

@@ -11,12 +11,12 @@ and vendor (on ``meta`` nothing can be saved, so vendor runs without ``--save-pr
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/sweep_architectures.py --out sweep.md
+    .venv/bin/python benchmarks/sweep_architectures.py --out out/sweep/sweep.md
     .venv/bin/python benchmarks/sweep_architectures.py --limit 3 --kinds lora,head --modes subclass
     .venv/bin/python benchmarks/sweep_architectures.py --only bert,LlamaForCausalLM --jobs 2
 
-    .venv/bin/python benchmarks/sweep_architectures.py --shard 2/8 --results docs/sweep/shard-2-of-8.jsonl
-    .venv/bin/python benchmarks/sweep_architectures.py --merge docs/sweep/shard-*-of-8.jsonl --out merged.md
+    .venv/bin/python benchmarks/sweep_architectures.py --shard 2/8 --results out/sweep/shard-2-of-8.jsonl
+    .venv/bin/python benchmarks/sweep_architectures.py --merge out/sweep/shard-*-of-8.jsonl --out docs/sweep/merged-of-8.md
 
 ``--only`` takes model types (``bert``) or class names; ``--limit N`` takes N architectures of each
 mapping, evenly spaced in the mapping's order (a reproducible sample). ``--shard I/N`` takes every N-th of
@@ -365,6 +365,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def write_report(text: str, out: Path | None) -> None:
     print(text)
     if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
 
 

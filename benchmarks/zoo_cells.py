@@ -15,6 +15,8 @@ the cause says otherwise); ``script-error`` (the zoo script's own change raised:
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import runpy
 import sys
 import tempfile
@@ -33,12 +35,19 @@ KINDS = {
 MODES = ("subclass", "vendor")
 CELL_RESULTS = ("pass", "refused", "not-applicable", "does-not-build", "fail", "script-error")
 SUFFIX = "Modified"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_INSTALLED_PREFIX = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/]+)+[\\/](?:site|dist)-packages[\\/]")
 
 
 def one_line(error: BaseException) -> str:
-    """The error's first line; with the next one when the first only announces it (ends with a colon)."""
+    """The error's first line; with the next one when the first only announces it (ends with a colon).
+
+    Paths are shown as the machine that ran the sweep does not matter: an installed file from its package
+    (``transformers/models/xlstm/modeling_xlstm.py``), a file of the repository from its root.
+    """
     lines = f"{type(error).__name__}: {error}".strip().splitlines()
     text = lines[0] + (" " + lines[1].strip() if len(lines) > 1 and lines[0].endswith(":") else "")
+    text = _INSTALLED_PREFIX.sub("", text).replace(f"{REPO_ROOT}{os.sep}", "")
     return text[:300]
 
 

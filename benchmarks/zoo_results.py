@@ -130,6 +130,7 @@ class ResultsWriter:
 
     def _rewrite(self, run: Run, cells: list[Cell]) -> None:
         lines = [run.record(), *({"record": "cell", **dataclasses.asdict(c)} for c in cells)]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 
     def write(self, cells: list[Cell]) -> None:

@@ -1,8 +1,8 @@
 """Bad input to the command line: one clear message each, the exit code of docs/cli.md, nothing written.
 
-Exit codes (docs/cli.md): 1 when nothing was modified (or ``--model`` names no modified module) or
-verification failed; 2 for a usage error, a script that is missing, not Python or raised, and a
-modification that cannot be rendered. A modification the codemod can see but might not declare
+Exit codes (docs/cli.md): 1 when nothing was modified (or ``--model`` names a module the script did not
+modify) or verification failed; 2 for a usage error (``--model`` naming no module of the script), a script that
+is missing, not Python or raised, and a modification that cannot be rendered. A modification the codemod can see but might not declare
 faithfully (shared module, moved submodule, change made by a forward hook) may give either exit 2 with
 the reason, or a declaration that is then executed here and must be exactly right: it rebuilds the
 traced tree, loads the traced ``state_dict`` strictly, shares the same parameters and gives the same
@@ -249,17 +249,17 @@ def test_a_script_that_modifies_nothing(tmp_path, output, scripts, capsys):
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"),
+    ("name", "expected", "status"),
     [
-        ("missing", r"no global module named 'missing'.*model"),
-        ("width", r"no global module named 'width'"),  # a global, but not a module
-        ("spare", r"modified no module of 'spare'"),  # a module, but not modified
+        ("missing", r"no global module named 'missing'. Fix: .*model", 2),  # a usage error
+        ("width", r"no global module named 'width'", 2),  # a global, but not a module
+        ("spare", r"modified no module of 'spare'", 1),  # a module, but not modified: nothing to declare
     ],
 )
-def test_model_names_no_modified_module(tmp_path, output, scripts, capsys, name, expected):
+def test_model_names_no_modified_module(tmp_path, output, scripts, capsys, name, expected, status):
     script = scripts("named.py", NETWORK + "width = 4\nspare = nn.Linear(2, 2)\nmodel.a.act = nn.GELU()\n")
     code, out, err = run_failing(["--model", name, "-o", str(output), str(script)], tmp_path, capsys)
-    assert code == 1 and out == ""
+    assert code == status and out == ""
     [line] = error_lines(err)
     assert f"--model {name}" in line and re.search(expected, line), line
 

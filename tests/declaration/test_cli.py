@@ -21,7 +21,8 @@ import pytest
 
 import archit_codemod
 import archit_codemod.declaration
-from archit_codemod.cli import _split_at_script, main
+from archit_codemod.cli import main
+from archit_codemod.cli.parser import split_at_script
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 
@@ -124,7 +125,7 @@ def _folder_listing(folder: Path) -> list[str]:
     ],
 )
 def test_everything_after_the_script_belongs_to_the_script(argv, ours, theirs):
-    assert _split_at_script(argv) == (ours, theirs)
+    assert split_at_script(argv) == (ours, theirs)
 
 
 def test_the_script_gets_its_arguments_and_runs_as_main(scripts, fake_codemod, capsys):
@@ -207,9 +208,24 @@ def test_nothing_modified_exits_1_without_calling_the_codemod(scripts, fake_code
     assert main([str(script)]) == 1
     assert "the script modified no module" in capsys.readouterr().err
     assert fake_codemod.generated == []
-    script = scripts("named.py", MODIFYING)
-    assert main(["--model", "missing", str(script)]) == 1
-    assert "no global module named 'missing'" in capsys.readouterr().err
+
+
+def test_an_unknown_model_name_is_a_usage_error(scripts, fake_codemod, capsys):
+    script = scripts("named.py", MODIFYING + "spare = nn.Linear(2, 2)\n")
+    assert main(["--model", "missing", str(script)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "archit_codemod: error: --model missing: the script has no global module named 'missing'. "
+        "Fix: give the name of one it defines (model, spare)."
+    ) in err
+    assert fake_codemod.generated == []
+
+
+def test_missing_folders_of_the_output_are_created(scripts, fake_codemod, capsys):
+    script = scripts("modify.py", MODIFYING)
+    assert main(["-o", "no/such/folder/out.py", str(script)]) == 0
+    assert Path("no/such/folder/out.py").read_text() == "class SequentialModified: ...\n"
+    assert "wrote no/such/folder/out.py" in capsys.readouterr().err
 
 
 def test_a_raising_script_exits_2_with_its_own_traceback(scripts, fake_codemod, capsys):
@@ -238,7 +254,6 @@ def test_a_raising_script_exits_2_with_its_own_traceback(scripts, fake_codemod, 
         (["--check"], "--check compares with an existing output: give it with -o PATH"),
         (["--save-pretrained", "-o", "x.py"], "--save-pretrained needs --mode vendor"),
         (["--suffix", "1-2"], "would not give valid class names"),
-        (["-o", "no/such/folder/out.py"], "does not exist. Fix: create it first"),
         (["--suffix", ""], "--suffix '' would not give valid class names"),
         (
             ["--mode", "vendor", "-o", "vfile.py"],

@@ -230,6 +230,16 @@ def test_vendor_diff_original_names_the_original_and_the_output(tmp_path: Path) 
     assert [path.name for path in tmp_path.iterdir()] == [], "--diff-original writes nothing"
 
 
+def test_vendor_diff_original_without_an_output_names_the_files_by_name(network: Path, capsys) -> None:
+    """The form the --diff usage error suggests: no folder, so each vendored file is shown by its name."""
+    assert main(["--mode", "vendor", "--diff-original", str(network)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("--- /dev/null\n+++ b/network.py\n")
+    assert "+class NetModified(nn.Module):\n" in out
+    assert "error" not in err
+    assert sorted(path.name for path in network.parent.iterdir()) == ["network.py"]
+
+
 # --- check --------------------------------------------------------------------------------------------
 
 
@@ -356,14 +366,19 @@ def test_a_foreign_vendor_folder_is_not_overwritten(tmp_path: Path) -> None:
 
 
 def test_folder_is_replaced_file_by_file_and_a_foreign_file_in_it_stops_everything(tmp_path: Path) -> None:
-    from archit_codemod.writing import GENERATED_MARK, ForeignFilesError, write_folder_atomically
+    from archit_codemod.delivery.files import GENERATED_MARK, ForeignFilesError, replaced_folder
+
+    def write(folder: Path, files: dict[str, str]) -> None:
+        with replaced_folder(folder) as staging:
+            for name, text in files.items():
+                (staging / name).write_text(text)
 
     folder = tmp_path / "out"
-    write_folder_atomically(folder, {"a.py": f"{GENERATED_MARK}\nA = 1\n"})
+    write(folder, {"a.py": f"{GENERATED_MARK}\nA = 1\n"})
     assert (folder / "a.py").read_text().endswith("A = 1\n")
     (folder / "b.py").write_text("mine\n")
     with pytest.raises(ForeignFilesError, match="b.py"):
-        write_folder_atomically(folder, {"a.py": f"{GENERATED_MARK}\nA = 2\n", "b.py": f"{GENERATED_MARK}\n"})
+        write(folder, {"a.py": f"{GENERATED_MARK}\nA = 2\n", "b.py": f"{GENERATED_MARK}\n"})
     assert (folder / "a.py").read_text().endswith("A = 1\n"), "nothing is replaced when one file is foreign"
     assert (folder / "b.py").read_text() == "mine\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from archit_codemod import cli, delivery, generation
+from archit_codemod import cli
+from archit_codemod.cli import run
 from archit_codemod.declaration.checking import completeness, verify
 from archit_codemod.declaration.planning import module_class
 from archit_codemod.declaration.rendering.render import Renderer
 from archit_codemod.declaration.stages import InternalError, stage
 from archit_codemod.declaration.tracing import tracer
+from archit_codemod.delivery import deliver
 
 SCRIPT = """
 from torch import nn
@@ -59,7 +61,7 @@ STAGES = {
     "planning": (module_class, "plan_change", "block"),
     "rendering": (Renderer, "call", "block.act"),
     "verifying": (verify, "snapshot", None),
-    "writing": (delivery, "write_atomically", None),
+    "writing": (deliver, "write_atomically", None),
 }
 
 
@@ -95,7 +97,7 @@ def test_an_internal_error_names_its_stage_exits_2_and_writes_nothing(
 
 
 def test_an_error_outside_every_stage_is_reported_the_same_way(scripts, capsys, monkeypatch):
-    monkeypatch.setattr(generation, "_report_warnings", planted)
+    monkeypatch.setattr(run, "_report_warnings", planted)
     assert cli.main([str(scripts("modify.py", SCRIPT))]) == 2
     err = capsys.readouterr().err
     assert "archit_codemod: error: internal error while declaring: PlantedError: planted bug." in err

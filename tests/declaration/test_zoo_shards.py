@@ -10,6 +10,8 @@ from tests.declaration.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 import zoo_report  # noqa: E402
+from zoo_cells import REPO_ROOT as ZOO_REPO_ROOT  # noqa: E402
+from zoo_cells import one_line  # noqa: E402
 from zoo_results import (  # noqa: E402
     Architecture,
     Cell,
@@ -121,3 +123,20 @@ def test_a_result_file_of_the_same_shard_is_continued_from_its_finished_rows(tmp
     assert cells == _cells(run.architectures)
     with pytest.raises(ValueError, match="holds another run"):
         ResultsWriter(path, _run(2, 3))
+
+
+def test_results_go_into_a_folder_that_is_created(tmp_path):
+    """The documented command writes into out/sweep/, which a fresh checkout does not have."""
+    path = tmp_path / "out" / "sweep" / "shard-1-of-3.jsonl"
+    ResultsWriter(path, _run(1, 3)).write(_cells(shard_of(ARCHITECTURES, 1, 3)[:1]))
+    run, cells = read_results(path)
+    assert run.shard == (1, 3) and len(cells) == len(KINDS) * len(MODES)
+
+
+def test_a_reason_names_no_path_of_the_machine_that_ran_the_sweep():
+    installed = "/opt/env/lib/python3.11/site-packages/transformers/models/xlstm/modeling_xlstm.py"
+    assert one_line(ValueError(f"Cannot vendor xLSTMLayer: {installed} defines it twice")) == (
+        "ValueError: Cannot vendor xLSTMLayer: transformers/models/xlstm/modeling_xlstm.py defines it twice"
+    )
+    script = ZOO_REPO_ROOT / "benchmarks" / "zoo" / "lora_query.py"
+    assert one_line(RuntimeError(f"{script} raised")) == "RuntimeError: benchmarks/zoo/lora_query.py raised"

@@ -60,6 +60,32 @@ def test_cli_reference_documents_every_option_of_help():
     assert documented == in_help
 
 
+# --- pre-commit -----------------------------------------------------------------------------------------
+
+
+def test_pre_commit_snippets_are_whole_configuration_files():
+    """What a user copies into ``.pre-commit-config.yaml`` must be one: a ``repos:`` list whose remote hooks
+    are those ``.pre-commit-hooks.yaml`` ships."""
+    import yaml
+
+    shipped = {hook["id"] for hook in yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())}
+    snippets = [
+        (document, match.group(2))
+        for document in DOCUMENTS
+        for match in FENCE.finditer(document.read_text(encoding="utf-8"))
+        if match.group(1).strip() == "yaml" and "hooks:" in match.group(2)
+    ]
+    assert len(snippets) >= 3
+    for document, snippet in snippets:
+        where = document.relative_to(REPO_ROOT)
+        configuration = yaml.safe_load(snippet)
+        assert isinstance(configuration, dict) and isinstance(configuration.get("repos"), list), where
+        for repository in configuration["repos"]:
+            assert {"repo", "hooks"} <= set(repository), where
+            if repository["repo"] != "local":
+                assert {hook["id"] for hook in repository["hooks"]} <= shipped, where
+
+
 # --- example scripts ----------------------------------------------------------------------------------
 
 

@@ -114,7 +114,8 @@ def test_wheel_holds_the_package_with_py_typed_and_its_console_script(installed)
         metadata = wheel.read(f"{dist_info}/METADATA").decode()
     assert "archit_codemod/py.typed" in names
     assert {
-        "archit_codemod/cli.py",
+        "archit_codemod/cli/__init__.py",
+        "archit_codemod/delivery/write.py",
         "archit_codemod/declaration/tracing/tracer.py",
         "archit_codemod/instantiation/tasks/lm.py",
     } <= names

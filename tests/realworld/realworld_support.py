@@ -127,6 +127,19 @@ def refused_in_doc() -> set[str]:
     return set(re.findall(r"`(\w+\.py)`", match.group(1))) if match else set()
 
 
+def results_table_rows() -> list[list[str]]:
+    """The rows of the results table of ``docs/realworld.md``: the script's name, its target, then one outcome
+    per transformers release and mode."""
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    match = re.search(r"^## Results\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    lines = match.group(1).splitlines() if match else []
+    return [
+        [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        for line in lines
+        if line.startswith("| `")
+    ]
+
+
 # --- outcomes -------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from realworld_support import (
     REQUIREMENTS,
     corpus,
     refused_in_doc,
+    results_table_rows,
     run_case,
     unavailable,
 )
@@ -134,3 +135,12 @@ def test_every_script_has_a_target_and_the_corpus_is_large_enough() -> None:
 
 def test_the_doc_lists_exactly_the_scripts_whose_refusal_is_accepted() -> None:
     assert refused_in_doc() == {script for script, target in EXPECTED.items() if target == "refused"}
+
+
+def test_the_results_table_of_the_doc_gives_each_script_its_target() -> None:
+    rows = results_table_rows()
+    assert [row[0] for row in rows] == sorted(corpus()), "one row per script, in order"
+    outcomes = {"declared", "nothing", "refused", "n/a"}
+    for script, target, *results in rows:
+        assert target == EXPECTED[script], f"{script}: the target column says {target!r}"
+        assert len(results) == 4 and set(results) <= outcomes, f"{script}: {results}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
+from archit_codemod.declaration.emitting.output import GENERATED_MARK
 from archit_codemod.declaration.planning.plan import ClassPlan, Plan
 from archit_codemod.declaration.provenance import ClassUse, Provenance, change_lines
-from archit_codemod.writing import GENERATED_MARK
 
 __all__ = ["GENERATED_MARK", "change_comment", "change_list", "header_lines"]
 

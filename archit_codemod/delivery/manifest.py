@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archit_codemod.writing import WEIGHT_FILE_PATTERNS
+from archit_codemod.delivery.files import WEIGHT_FILE_PATTERNS
 
 __all__ = ["MANIFEST_NAME", "checkpoint_problems", "model_fingerprint", "write_manifest"]
 

@@ -8,14 +8,21 @@ colours a stream that is a terminal unless the ``NO_COLOR`` environment variable
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from typing import Literal, TextIO
 
-__all__ = ["COLOR_CHOICES", "Console", "report_interrupted", "wants_colour"]
+__all__ = ["COLOR_CHOICES", "ColorChoice", "Console", "report_interrupted", "wants_colour"]
 
-COLOR_CHOICES = ("auto", "always", "never")
+ColorChoice = Literal["auto", "always", "never"]
+COLOR_CHOICES: tuple[ColorChoice, ...] = ("auto", "always", "never")
+
+_LIBRARY_LOGGER = "archit_codemod"
+"""The logger the library (``archit_codemod.delivery``) reports its stages on, at level ``INFO``."""
 
 _RESET = "\033[0m"
 _RED = "\033[1;31m"
@@ -23,7 +30,7 @@ _YELLOW = "\033[1;33m"
 _DIM = "\033[2m"
 
 
-def wants_colour(mode: str, stream: TextIO) -> bool:
+def wants_colour(mode: ColorChoice, stream: TextIO) -> bool:
     """Whether to colour what goes to ``stream`` under ``--color=mode``."""
     if mode == "always":
         return True
@@ -36,7 +43,7 @@ def wants_colour(mode: str, stream: TextIO) -> bool:
 class Console:
     """Prints the command line's messages; the streams are looked up at each call (tests replace them)."""
 
-    def __init__(self, *, color: str = "auto", quiet: bool = False) -> None:
+    def __init__(self, *, color: ColorChoice = "auto", quiet: bool = False) -> None:
         self.color = color
         self.quiet = quiet
         self._started = time.monotonic()
@@ -70,9 +77,41 @@ class Console:
         """Whether diffs printed on standard output are coloured."""
         return wants_colour(self.color, sys.stdout)
 
+    @contextlib.contextmanager
+    def library_stages_as_status(self) -> Iterator[None]:
+        """While the block runs, the stages the library logs (planning, verifying, writing) are status lines."""
+        logger = logging.getLogger(_LIBRARY_LOGGER)
+        handler = _StatusLines(self)
+        saved_level, saved_propagate = logger.level, logger.propagate
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # the console shows them; a root handler would print them again
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved_level)
+            logger.propagate = saved_propagate
 
-def report_interrupted() -> None:
-    """The one line Ctrl-C gets (on a terminal, after the ``^C`` it echoed)."""
+
+class _StatusLines(logging.Handler):
+    """Shows the library's ``INFO`` records as the console's status lines (its warnings are Python warnings)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(level=logging.INFO)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.status(record.getMessage())
+
+
+def report_interrupted(written: Sequence[str] = ()) -> None:
+    """The one line Ctrl-C gets (on a terminal, after the ``^C`` it echoed); ``written`` are the outputs written
+    before it came (by ``archit-codemod generate``, one target at a time)."""
     isatty = getattr(sys.stderr, "isatty", None)
     start = "\n" if isatty and isatty() else ""
-    print(f"{start}archit_codemod: interrupted; nothing was written", file=sys.stderr, flush=True)
+    if written:
+        what = f"interrupted after writing {', '.join(written)}; nothing else was written"
+    else:
+        what = "interrupted; nothing was written"
+    print(f"{start}archit_codemod: {what}", file=sys.stderr, flush=True)

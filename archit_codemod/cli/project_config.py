@@ -15,15 +15,18 @@
     save-pretrained = true
 
 Paths are relative to the folder of the ``pyproject.toml``. ``archit-codemod check`` and ``archit-codemod
-generate`` run every target (see :mod:`archit_codemod.project_cli`).
+generate`` run every target (see :mod:`archit_codemod.cli.project_run`).
 """
 
 from __future__ import annotations
 
+import difflib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from archit_codemod.delivery.options import MODES, Mode
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,7 +51,9 @@ TARGET_KEYS: dict[str, str] = {
 be set in ``[tool.archit_codemod]`` itself, as the default of every target."""
 
 _PER_TARGET_ONLY = frozenset({"script", "output", "args", "name"})
+_DEFAULT_KEYS = tuple(key for key in TARGET_KEYS if key not in _PER_TARGET_ONLY)
 _TYPES: dict[str, type] = {"prune": bool, "save-pretrained": bool, "verify": bool}
+_VENDOR_ONLY = ("prune", "save-pretrained")
 
 
 class ProjectError(Exception):
@@ -63,7 +68,7 @@ class Target:
     output: str
     args: tuple[str, ...] = ()
     name: str | None = None
-    mode: str = "subclass"
+    mode: Mode = "subclass"
     suffix: str | None = None
     model: str | None = None
     prune: bool = False
@@ -126,7 +131,7 @@ def _check_value(key: str, value: Any, where: str) -> None:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ProjectError(f'{where}: args must be a list of strings. Fix: args = ["--size", "tiny"].')
     elif key == "mode":
-        if value not in ("subclass", "vendor"):
+        if value not in MODES:
             raise ProjectError(f'{where}: mode = {value!r}. Fix: mode = "subclass" or mode = "vendor".')
     elif not isinstance(value, _TYPES.get(key, str)):
         kind, example = ("true or false", "true") if _TYPES.get(key) is bool else ("a string", '"..."')
@@ -138,7 +143,10 @@ def _target(entry: Any, defaults: dict[str, Any], where: str) -> Target:
         raise ProjectError(f"{where}: not a table. Fix: write it as [[tool.archit_codemod.targets]].")
     unknown = sorted(set(entry) - set(TARGET_KEYS))
     if unknown:
-        raise ProjectError(f"{where}: unknown key {unknown[0]!r}. Fix: use only {', '.join(TARGET_KEYS)}.")
+        raise ProjectError(
+            f"{where}: unknown key {unknown[0]!r}{_did_you_mean(unknown[0], TARGET_KEYS)}. "
+            f"Fix: use only {', '.join(TARGET_KEYS)}."
+        )
     for key in ("script", "output"):
         if key not in entry:
             raise ProjectError(
@@ -147,9 +155,21 @@ def _target(entry: Any, defaults: dict[str, Any], where: str) -> Target:
     merged = {**defaults, **entry}
     for key, value in merged.items():
         _check_value(key, value, where)
+    if merged.get("mode", "subclass") != "vendor":
+        for key in _VENDOR_ONLY:
+            if merged.get(key):
+                raise ProjectError(
+                    f'{where}: {key} = true needs mode = "vendor" (subclass mode writes one module). '
+                    f'Fix: add mode = "vendor", or remove {key}.'
+                )
     fields = {key.replace("-", "_"): value for key, value in merged.items()}
     fields["args"] = tuple(fields.get("args", ()))
     return Target(**fields)
+
+
+def _did_you_mean(key: str, known: tuple[str, ...] | dict[str, str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def load_project(config: Path) -> Project:
@@ -162,12 +182,17 @@ def load_project(config: Path) -> Project:
     if table is None:
         raise ProjectError(f"{config} has no [tool.archit_codemod] table. Fix: add one with its targets.")
     defaults = {key: value for key, value in table.items() if key != "targets"}
-    unknown = sorted(set(defaults) - (set(TARGET_KEYS) - _PER_TARGET_ONLY))
-    if unknown:
-        raise ProjectError(
-            f"{config}: [tool.archit_codemod] has the key {unknown[0]!r}, which is not a default for targets. "
-            "Fix: put script, output, args and name in each [[tool.archit_codemod.targets]]."
-        )
+    for key in sorted(defaults):
+        if key in _PER_TARGET_ONLY:
+            raise ProjectError(
+                f"{config}: [tool.archit_codemod] has the key {key!r}, which is not a default for targets. "
+                "Fix: put script, output, args and name in each [[tool.archit_codemod.targets]]."
+            )
+        if key not in _DEFAULT_KEYS:
+            raise ProjectError(
+                f"{config}: [tool.archit_codemod] has an unknown key {key!r}{_did_you_mean(key, _DEFAULT_KEYS)}. "
+                f"Fix: use only {', '.join(_DEFAULT_KEYS)} there (the defaults of every target), and targets."
+            )
     entries = table.get("targets")
     if not isinstance(entries, list) or not entries:
         raise ProjectError(

@@ -1,0 +1,85 @@
+"""From a trace and its root models to verified code: generate, then verify as the output's users will import it.
+
+This is the one place outside the declaration half that calls its ``generate`` and ``verified``. Nothing is
+written here. The stages are logged (``planning``, ``verifying``) on the ``archit_codemod`` logger at level
+``INFO``, which the command line shows as status lines; the codemod's warnings are issued as Python warnings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import logging
+import warnings
+from collections.abc import Iterator
+
+from torch import nn
+
+from archit_codemod.declaration.emitting.output import Output
+from archit_codemod.declaration.records import Trace
+from archit_codemod.delivery.options import WriteOptions
+
+__all__ = ["generate_verified"]
+
+_log = logging.getLogger(__name__)
+
+
+def generate_verified(trace: Trace, roots: dict[str, nn.Module], options: WriteOptions) -> Output:
+    """The code that declares ``roots`` as ``trace`` recorded them, verified unless ``options.verify`` is false.
+
+    Raises:
+        DeclarationError: a modification cannot be declared faithfully (the message names the module path and
+            the fix).
+        NothingModifiedError: nothing changed under ``roots``, or their original classes rebuild every change.
+        VerificationError: the generated code does not rebuild the traced model.
+        InternalError: a bug of archit_codemod; names the stage.
+    """
+    # Imported here: the declaration half pulls in LibCST, which `import archit_codemod` does not need.
+    from archit_codemod.declaration import api
+    from archit_codemod.declaration.importability import imported_as_users_will
+    from archit_codemod.declaration.provenance import Provenance
+
+    script_folder = trace.script_path.parent if trace.script_path is not None else None
+    if trace.script_path is not None:
+        provenance = Provenance.for_output(trace.script_path, options.output_folder)
+    else:
+        provenance = Provenance(output_folder=options.output_folder)
+    with _collections_skip_what_exists():
+        _log.info("planning")
+        generate = functools.partial(
+            api.generate,
+            trace,
+            roots,
+            suffix=options.suffix,
+            mode=options.mode,
+            prune=options.prune,
+            provenance=provenance,
+        )
+        output = generate()
+        if options.verify:
+            _log.info("verifying")
+            # A subclass module is imported from its own folder; remote code is a package of its own.
+            imported_from = options.output_folder if options.mode == "subclass" else None
+            with imported_as_users_will(script_folder, imported_from):
+                output = api.verified(
+                    output, trace, roots, lambda settings: generate(settings_again=settings)
+                )
+    for message in output.warnings:
+        warnings.warn(message, stacklevel=1)
+    return output
+
+
+@contextlib.contextmanager
+def _collections_skip_what_exists() -> Iterator[None]:
+    """Keep the garbage collector's full collections off the objects that exist now, until the block ends.
+
+    After the script, the heap holds torch, transformers and the traced model: hundreds of thousands of objects
+    that live on. The parsed sources and generated trees trigger full collections that would walk all of them
+    again; frozen, they are skipped, and ``unfreeze`` hands them back to the collector afterwards.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
