@@ -1,4 +1,5 @@
-"""The declaration half's entry points: ``generate`` and ``verify`` (for the command line), ``declare``.
+"""The declaration half's entry points: ``generate_verified`` (for the command line and the Python API),
+``generate`` and ``verify`` (its steps), ``declare``.
 
 >>> with trace() as t:
 ...     model = RobertaForMaskedLM(config)
@@ -9,8 +10,8 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -18,18 +19,31 @@ from torch import nn
 from archit_codemod.declaration.checking.completeness import check_completeness
 from archit_codemod.declaration.checking.removed_hooks import removed_hooks_refusal
 from archit_codemod.declaration.checking.settings_again import settings_to_set_again
-from archit_codemod.declaration.checking.verify import verify
+from archit_codemod.declaration.checking.verify import Verdict
 from archit_codemod.declaration.checking.verify import verify as verify_output
 from archit_codemod.declaration.emitting.output import Mode, Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
-from archit_codemod.declaration.errors import DeclarationError, VerificationError
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.importability import imported_as_users_will
 from archit_codemod.declaration.planning.planner import make_plan
 from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Modification, SettingChange, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
 
-__all__ = ["Output", "declare", "generate", "infer_trace", "reaches", "verified", "verify"]
+_log = logging.getLogger(__name__)
+"""Status records (``verifying``), which the command line shows as status lines."""
+
+__all__ = [
+    "Output",
+    "Verdict",
+    "declare",
+    "generate",
+    "generate_verified",
+    "infer_trace",
+    "reaches",
+    "verify",
+]
 
 
 def generate(
@@ -48,7 +62,7 @@ def generate(
     ``prune`` leaves out what the modified models do not use). ``provenance`` says how the header names the
     script and the traced statements, and where the output will be imported from (default: file names only,
     imported from an unknown folder). ``settings_again`` (root name -> settings) are set again by the root
-    classes besides those the completeness check finds (see :func:`verified`).
+    classes besides those the completeness check finds (see :func:`generate_verified`).
 
     First each root is compared with its original class rebuilt on ``meta``
     (:func:`~archit_codemod.declaration.checking.completeness.check_completeness`): what the trace missed is added
@@ -88,36 +102,65 @@ def generate(
         return emit_subclass(plan)
 
 
-def verified(
-    output: Output,
-    trace: Trace,
-    roots: dict[str, nn.Module],
-    generate_again: Callable[[Mapping[str, Sequence[SettingChange]]], Output],
-) -> Output:
-    """``output`` once verified; or, when verification finds only plain settings the script changed after
-    building a module (:mod:`~archit_codemod.declaration.checking.settings_again`), the output
-    ``generate_again(settings_again)`` returns with those set again, verified.
+def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> Verdict:
+    """Check that ``output`` rebuilds each of ``roots`` (see :mod:`~archit_codemod.declaration.checking.verify`).
 
     Raises:
-        DeclarationError: verification finds only hooks the script removed through their handles
-            (:mod:`~archit_codemod.declaration.checking.removed_hooks`).
-        VerificationError: anything else differs, or the output generated again does not rebuild the model.
+        VerificationError: the first root the generated code does not rebuild, with its differences.
+        DeclarationError: a library call the generated class makes again fails.
+    """
+    verdict = verify_output(output, trace, roots)
+    if verdict.failure is not None:
+        raise verdict.failure
+    return verdict
+
+
+def generate_verified(
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    *,
+    suffix: str = "Modified",
+    mode: Mode = "subclass",
+    prune: bool = False,
+    provenance: Provenance | None = None,
+) -> Output:
+    """:func:`generate`, then verify the output as its users will import it; when verification finds only plain
+    settings that the script changed after building a module
+    (:mod:`~archit_codemod.declaration.checking.settings_again`), generate once more with those set again, and
+    verify that. The output's warnings say which roots' outputs were not compared with the traced model's, and why.
+
+    Raises:
+        DeclarationError: a modification cannot be declared faithfully; or verification finds only hooks the script
+            removed through their handles (:mod:`~archit_codemod.declaration.checking.removed_hooks`).
+        NothingModifiedError: nothing changed under any of ``roots``, or the original classes rebuild every change.
+        VerificationError: the generated code does not rebuild the traced model.
     """
     settings_again: dict[str, list[SettingChange]] = {}
+    script_folder = trace.script_path.parent if trace.script_path is not None else None
     while True:
-        try:
+        output = generate(
+            trace,
+            roots,
+            suffix=suffix,
+            mode=mode,
+            prune=prune,
+            provenance=provenance,
+            settings_again=settings_again,
+        )
+        _log.info("verifying")
+        # Imported as users will: from its own folder (a subclass module), or as a package of its own (remote code).
+        imported_from = provenance.output_folder if provenance is not None and mode == "subclass" else None
+        with imported_as_users_will(script_folder, imported_from):
             verdict = verify_output(output, trace, roots)
+        failure = verdict.failure
+        if failure is None:
             return dataclasses.replace(output, warnings=(*output.warnings, *verdict.notes()))
-        except VerificationError as failure:
-            found = settings_to_set_again(failure, roots)
-            if found is None or found[0] in settings_again:
-                root = roots.get(failure.root_name or "")
-                refusal = removed_hooks_refusal(failure, trace, root) if root is not None else None
-                if refusal is not None:
-                    raise refusal from None
-                raise
-            settings_again[found[0]] = found[1]
-        output = generate_again(settings_again)
+        found = settings_to_set_again(failure, roots)
+        if found is None or found[0] in settings_again:
+            root = roots.get(failure.root_name or "")
+            refusal = removed_hooks_refusal(failure, trace, root) if root is not None else None
+            raise refusal if refusal is not None else failure
+        settings_again[found[0]] = found[1]
 
 
 def declare(
@@ -137,11 +180,9 @@ def declare(
     if trace is None or not reaches(trace, model):
         trace = infer_trace(model)
     roots = {"model": model}
-    output = generate(trace, roots, suffix=suffix)
-    if verify:
-        again = functools.partial(generate, trace, roots, suffix=suffix)
-        output = verified(output, trace, roots, lambda settings: again(settings_again=settings))
-    return output.source
+    if not verify:
+        return generate(trace, roots, suffix=suffix).source
+    return generate_verified(trace, roots, suffix=suffix).source
 
 
 def infer_trace(model: nn.Module, reference_class: type | None = None) -> Trace:

@@ -1,6 +1,6 @@
 """From a trace and its root models to verified code: generate, then verify as the output's users will import it.
 
-This is the one place outside the declaration half that calls its ``generate`` and ``verified``. Nothing is
+This is the one place outside the declaration half that calls its ``generate_verified`` (or ``generate``, unverified). Nothing is
 written here. The stages are logged (``planning``, ``verifying``) on the ``archit_codemod`` logger at level
 ``INFO``, which the command line shows as status lines; the codemod's warnings are issued as Python warnings.
 """
@@ -8,7 +8,6 @@ written here. The stages are logged (``planning``, ``verifying``) on the ``archi
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import logging
 import warnings
@@ -37,34 +36,32 @@ def generate_verified(trace: Trace, roots: dict[str, nn.Module], options: WriteO
     """
     # Imported here: the declaration half pulls in LibCST, which `import archit_codemod` does not need.
     from archit_codemod.declaration import api
-    from archit_codemod.declaration.importability import imported_as_users_will
     from archit_codemod.declaration.provenance import Provenance
 
-    script_folder = trace.script_path.parent if trace.script_path is not None else None
     if trace.script_path is not None:
         provenance = Provenance.for_output(trace.script_path, options.output_folder)
     else:
         provenance = Provenance(output_folder=options.output_folder)
     with _collections_skip_what_exists():
         _log.info("planning")
-        generate = functools.partial(
-            api.generate,
-            trace,
-            roots,
-            suffix=options.suffix,
-            mode=options.mode,
-            prune=options.prune,
-            provenance=provenance,
-        )
-        output = generate()
         if options.verify:
-            _log.info("verifying")
-            # A subclass module is imported from its own folder; remote code is a package of its own.
-            imported_from = options.output_folder if options.mode == "subclass" else None
-            with imported_as_users_will(script_folder, imported_from):
-                output = api.verified(
-                    output, trace, roots, lambda settings: generate(settings_again=settings)
-                )
+            output = api.generate_verified(
+                trace,
+                roots,
+                suffix=options.suffix,
+                mode=options.mode,
+                prune=options.prune,
+                provenance=provenance,
+            )
+        else:
+            output = api.generate(
+                trace,
+                roots,
+                suffix=options.suffix,
+                mode=options.mode,
+                prune=options.prune,
+                provenance=provenance,
+            )
     for message in output.warnings:
         warnings.warn(message, stacklevel=1)
     return output

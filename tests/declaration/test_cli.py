@@ -82,8 +82,9 @@ class FakeCodemod:
         if self.verify_error is not None:
             raise self.verify_error
 
-    def verify_once(self, generated, trace, roots, generate_again):
-        """``api.verified`` for an output whose verification finds nothing to set again."""
+    def generate_verified(self, trace, roots, **options):
+        """``api.generate_verified`` for an output whose verification finds nothing to set again."""
+        generated = self.generate(trace, roots, **options)
         self.verify(generated, trace, roots)
         return generated
 
@@ -92,7 +93,11 @@ class FakeCodemod:
 def fake_codemod(monkeypatch) -> FakeCodemod:
     fake = FakeCodemod()
     module = types.ModuleType("archit_codemod.declaration.api")
-    module.generate, module.verify, module.verified = fake.generate, fake.verify, fake.verify_once
+    module.generate, module.verify, module.generate_verified = (
+        fake.generate,
+        fake.verify,
+        fake.generate_verified,
+    )
     monkeypatch.setitem(sys.modules, "archit_codemod.declaration.api", module)
     monkeypatch.setattr(archit_codemod.declaration, "api", module, raising=False)
     return fake
@@ -477,9 +482,9 @@ def test_status_lines_on_a_terminal_only_and_without_colour_under_no_color(scrip
         f"archit_codemod: running {script}",
         "archit_codemod: planning",
         "archit_codemod: verifying",
+        "archit_codemod: writing out.py",
         # Net has no forward and no inputs: verification says, in one line, that it compared no outputs.
         "archit_codemod: warning: model: the generated code was checked structurally",
-        "archit_codemod: writing out.py",
         "archit_codemod: wrote out.py",
     ]
     assert "\033[" not in terminal

@@ -12,7 +12,8 @@ import pytest
 import torch
 from output_support import root_init_statements
 
-from archit_codemod.declaration.api import generate, verified, verify
+from archit_codemod.declaration import api
+from archit_codemod.declaration.api import generate, generate_verified, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
 from archit_codemod.declaration.checking.verify import build_root, load_output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
@@ -64,9 +65,7 @@ def test_settings_changed_after_building_a_new_module_are_set_again(scripts, mod
         verify(first, trace, roots)
     assert {(d.path, d.name) for d in failure.value.differences} == {("gate", "scale"), ("gate", "_disabled")}
 
-    output = verified(
-        first, trace, roots, lambda settings: generate(trace, roots, mode=mode, settings_again=settings)
-    )
+    output = generate_verified(trace, roots, mode=mode)
     assert root_init_statements(output)[-2:] == ["self.gate.scale = 0.5", "self.gate._disabled = True"]
     module_name, class_name = output.roots["model"]
     traced = roots["model"]
@@ -77,7 +76,7 @@ def test_settings_changed_after_building_a_new_module_are_set_again(scripts, mod
     assert torch.equal(built(x), traced(x)) and built.gate.disabled
 
 
-def test_a_difference_besides_settings_is_still_a_verification_failure(scripts):
+def test_a_difference_besides_settings_is_still_a_verification_failure(scripts, monkeypatch):
     # The gate's constructor registers a hook that the script removes through its handle: no setting explains
     # that, so the code is not generated again, and the failure names the hook.
     script = SCRIPT.replace(
@@ -86,15 +85,15 @@ def test_a_difference_besides_settings_is_still_a_verification_failure(scripts):
     )
     trace = run_script(scripts("gated_hook.py", script + "gate.handle.remove()\n"))
     roots = roots_to_declare(trace)
-    calls = []
-
-    def again(settings):
-        calls.append(settings)
-        return generate(trace, roots, settings_again=settings)
+    generated = []
+    monkeypatch.setattr(
+        api, "generate", lambda *args, **kwargs: generated.append(kwargs) or generate(*args, **kwargs)
+    )
 
     with pytest.raises(VerificationError, match="gate: forward hook") as failure:
-        verified(generate(trace, roots), trace, roots, again)
-    assert any(d.kind == "hook" for d in failure.value.differences) and calls == []
+        generate_verified(trace, roots)
+    assert any(d.kind == "hook" for d in failure.value.differences)
+    assert [kwargs["settings_again"] for kwargs in generated] == [{}]  # not generated again
 
 
 def test_hooks_a_constructor_registers_and_the_script_removed_are_refused_naming_the_modules(scripts):
@@ -107,7 +106,7 @@ def test_hooks_a_constructor_registers_and_the_script_removed_are_refused_naming
     trace = run_script(scripts("gated_removed.py", script + "gate.handle.remove()\n"))
     roots = roots_to_declare(trace)
     with pytest.raises(DeclarationError) as refused:
-        verified(generate(trace, roots), trace, roots, lambda settings: generate(trace, roots))
+        generate_verified(trace, roots)
     message = str(refused.value)
     assert message.startswith(
         "Cannot declare model.gate: the script removed hooks from these modules (forward hook "

@@ -58,9 +58,12 @@ from archit_codemod.declaration.stages import stage
 
 @dataclass(frozen=True)
 class Verdict:
-    """What verification proved beyond the comparison of the module trees: for each root whose outputs were not
-    compared with the traced model's, why not."""
+    """What verification found: the first root the generated code does not rebuild (its differences), or that
+    every root is rebuilt; and for each root whose outputs were not compared with the traced model's, why not."""
 
+    failure: VerificationError | None = None
+    """The first root the generated code does not rebuild, its differences (``failure.differences``) and its
+    name (``failure.root_name``); ``None`` when every root is rebuilt."""
     outputs_not_compared: Mapping[str, str] = field(default_factory=dict)
     """Root name -> the reason (its weights are on meta, it is too large to build again on the CPU...)."""
 
@@ -301,11 +304,11 @@ def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ..
 def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> Verdict:
     """Import ``output`` as a package and check that each root class rebuilds its traced root.
 
-    The checks are :func:`verify_root`'s, the same in both modes. The :class:`Verdict` says which roots' outputs
-    were not compared, and why.
+    The checks are :func:`verify_root`'s, the same in both modes. The :class:`Verdict` holds the first root that
+    is not rebuilt, with its differences, and says which roots' outputs were not compared, and why.
 
     Raises:
-        VerificationError: the generated code fails to import or build, or the first differences.
+        DeclarationError: a library call the generated class makes again fails (a refusal, not a failed check).
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
     not_compared: dict[str, str | None] = {}
@@ -314,9 +317,11 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             original_of = _original_classes(output, package, roots)
             modules = {stem: package.module(stem) for stem, _ in output.roots.values()}
         except Exception as error:
-            raise VerificationError(
+            failure = VerificationError(
                 f"The generated code fails to import: {type(error).__name__}: {error}"
-            ) from error
+            )
+            failure.__cause__ = error
+            return Verdict(failure)
         for root_name, (stem, class_name) in output.roots.items():
             root = roots[root_name]
             shown = class_name if output.mode == "subclass" else f"{stem}.{class_name}"
@@ -335,10 +340,10 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                     )
             except VerificationError as failure:
                 failure.root_name = root_name
-                raise
+                return Verdict(failure)
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
                 _check_it_builds_on_meta(build, shown, output)
-    return Verdict({root: reason for root, reason in not_compared.items() if reason is not None})
+    return Verdict(outputs_not_compared={root: reason for root, reason in not_compared.items() if reason})
 
 
 @contextlib.contextmanager
