@@ -154,6 +154,14 @@ class Modification:
     """The library call the script made that made this change (``None`` when the script's own statement did)."""
 
 
+@dataclass(frozen=True, eq=False)
+class ForwardCall:
+    """The arguments a module was called with: ``module(*args, **kwargs)``."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
 @dataclass(eq=False)
 class Trace:
     """Everything one traced run recorded.
@@ -178,6 +186,11 @@ class Trace:
     )
     copies: weakref.WeakKeyDictionary[nn.Module, nn.Module] = field(default_factory=weakref.WeakKeyDictionary)
     """Each module made by ``copy.deepcopy`` while tracing -> the module it copies."""
+    forward_calls: weakref.WeakKeyDictionary[nn.Module, ForwardCall] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+    """Each module the script called (not from inside another module's forward) -> the arguments of its first
+    call: inputs the model runs on, for verification to compare outputs on."""
     namespace: dict[str, Any] = field(default_factory=dict)
     script_path: Path | None = None
     script_module_name: str = "__main__"

@@ -210,3 +210,42 @@ def test_a_library_call_on_the_root_that_fails_on_meta_is_refused_naming_the_roo
     assert "`inject_adapter_in_model(...)` (on <root>) on the meta device" in message
     assert "raises RuntimeError: Tensor.item() cannot be called on meta tensors" in message
     assert message.endswith("or use a form of the library that changes the model in place.")
+
+
+def test_a_model_without_dummy_inputs_is_run_on_what_the_script_ran_it_on(scripts):
+    # A plain PyTorch network has no dummy_inputs and no config: the inputs of the script's own call are used.
+    source = """
+import torch
+from torch import nn
+
+
+class Scaled(nn.Module):
+    def __init__(self, inner, factor):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("factor", torch.tensor(float(factor)), persistent=False)
+
+    def forward(self, x):
+        return self.inner(x) * self.factor
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+model = Net()
+model.body = Scaled(model.body, 0.5)
+model(torch.ones(2, 4))
+"""
+    trace = run_script(scripts("plain.py", source))
+    roots = roots_to_declare(trace)
+    generated = generate(trace, roots)
+    assert verify(generated, trace, roots).outputs_not_compared == {}
+    wrong = edited(generated, "nn.Linear(4, 4), 0.5)", "nn.Linear(4, 4), 2.0)")
+    with pytest.raises(VerificationError, match="its outputs on the inputs the script ran it on differ"):
+        verify(wrong, trace, roots)

@@ -17,6 +17,7 @@ from archit_codemod.cli.project_config import ProjectError, Target, find_config,
 
 NET = """
 import sys
+import torch
 from torch import nn
 
 
@@ -26,9 +27,13 @@ class Net(nn.Module):
         self.body = nn.Linear(4, 4)
         self.act = nn.ReLU()
 
+    def forward(self, x):
+        return self.act(self.body(x))
+
 
 model = Net()
 model.act = nn.{activation}() if len(sys.argv) < 2 else getattr(nn, sys.argv[1])()
+model(torch.ones(2, 4))  # verification compares outputs on what the script ran
 """
 
 PYPROJECT = """

@@ -69,9 +69,7 @@ def names() -> NameTable:
 
 def _renderer(names: NameTable) -> Renderer:
     """A renderer for modules built without tracing and never changed (torch built-ins render from attributes)."""
-    return Renderer(
-        names, call_of=lambda module: None, name_of=lambda module: None, changed=lambda module: False
-    )
+    return Renderer(names)
 
 
 def _context(**changes) -> RenderContext:

@@ -10,8 +10,8 @@ Where it is cheap, verification goes beyond comparing module trees on ``meta``:
    every output tensor must match (``torch.testing.assert_close`` with its default tolerances for the dtype,
    which is exact to float rounding; the traced model's modes are restored afterwards).
 
-The inputs are the model's ``dummy_inputs``, or, where it has none or the traced model fails on them, inputs
-built from its config (:func:`example_inputs`). It runs only when the traced weights are real (on the CPU, none on
+The inputs are those the script ran the model on (the tracer records each module's first call from outside any
+forward), else the model's ``dummy_inputs``, else inputs built from its config (:func:`example_inputs`). It runs only when the traced weights are real (on the CPU, none on
 ``meta``), the model has at most :data:`MAX_PARAMETERS` parameters (the CPU build allocates and initialises a
 second copy of the weights), and the root's constructor call passes no modules (building it again would put the
 traced modules into the new instance). Otherwise the meta comparison alone decides, and verification says why the
@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import VerificationError
+from archit_codemod.declaration.records import ForwardCall
 
 __all__ = [
     "MAX_PARAMETERS",
@@ -81,7 +82,9 @@ def build_on_cpu(build: Callable[[], nn.Module], failure: str) -> nn.Module:
     return built
 
 
-def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> str | None:
+def check_outputs(
+    built: nn.Module, traced: nn.Module, failure: str, called_with: ForwardCall | None = None
+) -> str | None:
     """Load ``traced``'s weights strictly into ``built`` (a CPU build) and compare outputs (see module doc).
 
     Returns why the outputs were not compared (no inputs on which the traced model runs), or ``None``.
@@ -98,7 +101,7 @@ def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> str | No
         ) from error
     _match_dtypes(built, traced)
     tried = []
-    for described, inputs in example_inputs(traced):
+    for described, inputs in example_inputs(traced, called_with):
         try:
             expected = _run(traced, inputs)
         except Exception as error:  # the traced model itself does not run on them: try other inputs
@@ -121,9 +124,12 @@ def check_outputs(built: nn.Module, traced: nn.Module, failure: str) -> str | No
     return f"the traced model runs on none of the inputs the codemod can build ({'; '.join(tried)})"
 
 
-def example_inputs(model: nn.Module) -> Iterator[tuple[str, Any]]:
-    """Inputs to run ``model`` on, described: its ``dummy_inputs``, then inputs built from its config for its main
-    input (token ids within the vocabulary, images, audio), with decoder inputs for an encoder-decoder."""
+def example_inputs(model: nn.Module, called_with: ForwardCall | None = None) -> Iterator[tuple[str, Any]]:
+    """Inputs to run ``model`` on, described: what the script called it with (when on the CPU), its
+    ``dummy_inputs``, then inputs built from its config for its main input (token ids within the vocabulary,
+    images, audio), with decoder inputs for an encoder-decoder."""
+    if called_with is not None and _on_the_cpu([*called_with.args, *called_with.kwargs.values()]):
+        yield "the inputs the script ran it on", called_with
     dummy = _dummy_inputs(model)
     if dummy is not None:
         yield "dummy_inputs", dummy
@@ -215,6 +221,8 @@ def _run(model: nn.Module, inputs: Any) -> Any:
         model.eval()
         with torch.no_grad(), torch.random.fork_rng(devices=[]), quiet():
             torch.manual_seed(0)
+            if isinstance(inputs, ForwardCall):
+                return model(*inputs.args, **inputs.kwargs)
             return model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
     finally:
         for module, training in modes:
@@ -246,6 +254,13 @@ def _transformers_errors_only() -> Iterator[None]:
         yield
     finally:
         transformers_logging.set_verbosity(verbosity)
+
+
+def _on_the_cpu(values: list[Any]) -> bool:
+    """Whether every tensor among ``values`` (and the lists, tuples and dicts they hold) is on the CPU."""
+    return all(
+        not isinstance(value, torch.Tensor) or value.device.type == "cpu" for value in _flattened(values)
+    )
 
 
 def _dummy_inputs(model: nn.Module) -> Any:

@@ -51,7 +51,7 @@ from archit_codemod.declaration.checking.functional import (
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
-from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.records import ForwardCall, Trace
 from archit_codemod.declaration.sources.wrapped import reached_functions
 from archit_codemod.declaration.stages import stage
 
@@ -226,6 +226,7 @@ def verify_root(
     original_of: dict[str, type],
     script_module_name: str,
     arguments: tuple[Any, ...] = (),
+    called_with: ForwardCall | None = None,
 ) -> str | None:
     """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``;
     return why its outputs were not compared, or ``None`` when they were.
@@ -251,7 +252,7 @@ def verify_root(
         # meta (torch's quantized ones), others build differently there (a parametrization that computes).
         on_cpu = build_on_cpu(build, failure)
         same_tree(on_cpu)
-        return check_outputs(on_cpu, traced, failure)
+        return check_outputs(on_cpu, traced, failure, called_with)
     try:
         with torch.device("meta"):
             built = build()
@@ -337,6 +338,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                         original_of=original_of,
                         script_module_name=script_module_name,
                         arguments=arguments,
+                        called_with=trace.forward_calls.get(root) if trace is not None else None,
                     )
             except VerificationError as failure:
                 failure.root_name = root_name

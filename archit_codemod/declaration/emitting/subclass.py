@@ -44,7 +44,7 @@ def emit_subclass(plan: Plan) -> Output:
         files=(GeneratedFile(f"{stem}.py", source),),
         roots={root: (stem, class_plan.name) for root, class_plan in plan.roots.items()},
         classes={class_plan.name: (class_plan.original, stem) for class_plan in plan.classes},
-        warnings=tuple(plan.script.warnings),
+        warnings=(*plan.warnings, *plan.script.warnings),
         copied_classes=copied_classes(names),
         replays=plan.replays,
     )

@@ -107,7 +107,7 @@ class _VendorEmitter:
             files=tuple(files),
             roots={root: (self.home[plan.name], plan.name) for root, plan in self.plan.roots.items()},
             classes={plan.name: (plan.original, self.home[plan.name]) for plan in self.plan.classes},
-            warnings=tuple(self.script.warnings),
+            warnings=(*self.plan.warnings, *self.script.warnings),
             copied_classes=copied_classes(self.plan.names, script_names),
             replays=self.plan.replays,
         )

@@ -8,6 +8,7 @@ with a warning.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -20,11 +21,12 @@ from torch import nn
 from archit_codemod.declaration.editing.edits import Together
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.context import calls_in, resolves_to
-from archit_codemod.declaration.planning.owner import OwnerEdits
+from archit_codemod.declaration.planning.owner import NOTHING, Decision, Owner
 from archit_codemod.declaration.planning.plan import (
     AppendStatement,
     Cause,
     ClassPlan,
+    Edit,
     RemoveAssignment,
     ReplaceValue,
     SwapCallee,
@@ -38,74 +40,72 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-def plan_change(owner: OwnerEdits, change: Change, path: str) -> None:
-    """Edits declaring ``change`` (a child of ``owner.module`` set, set to ``None``, deleted or added)."""
-    owner.causes.append(Cause(path, change.where))
+def plan_change(owner: Owner, change: Change, path: str) -> Decision:
+    """The decision declaring ``change`` (a child of ``owner.module`` set, set to ``None``, deleted or added)."""
+    cause = Decision(causes=(Cause(path, change.where),))
     name = change.name
     if change.kind == "add":
-        if change.new is not None:
-            _plan_added(owner, change, path)
-        return
+        return cause + (_plan_added(owner, change, path) if change.new is not None else NOTHING)
     if change.kind == "delete":
-        _plan_deleted(owner, name, path)
-        owner.summary.append(f"{name} deleted")
-        return
+        return cause + _plan_deleted(owner, name, path) + Decision(summary=(f"{name} deleted",))
     planning = owner.planning
     statements = owner.statements.rewritable(name, planning.call_of(change.old))
     source = owner.source_for(statements)
     if change.new is None:
-        owner.summary.append(f"{name} = None")
+        summary = (f"{name} = None",)
         if statements:
-            owner.edits.extend(
+            edits = tuple(
                 ReplaceValue(s, _attribute_in(s, name, owner), cst.Name("None")) for s in statements
             )
-        else:
-            owner.append_assignment(name, cst.Name("None"))
-            planning.warn(owner.out_of_sight(path, name))
-        return
-    owner.summary.append(f"{name}: {type(change.new).__name__}")
+            return cause + Decision(edits, summary)
+        appended = owner.assignment_after_body(name, cst.Name("None"))
+        return cause + Decision((appended,), summary, warnings=(owner.out_of_sight(path, name),))
+    summary = (f"{name}: {type(change.new).__name__}",)
     if change.old is not None and owner.statements.mutates(name):
         # `self.qkv.bias = nn.Parameter(...)` after `self.qkv = nn.Linear(...)` (BLIP-2) changed the original
         # module before the script replaced it: build the original as written, let the body finish with it, then
         # replace it, as the traced run did (a wrapper wraps `self.qkv`).
         reference = cst.parse_expression(f"{owner.self_name}.{name}")
         context = planning.replacing_context(owner.module, path, change.old, reference, source, change.new)
-        owner.append_assignment(name, planning.renderer.module(change.new, context, name))
-        return
+        value = planning.renderer.module(change.new, context, name)
+        return cause + Decision((owner.assignment_after_body(name, value),), summary)
     if not statements:
-        owner.append_assignment(name, planning.renderer.module(change.new, owner.context(path), name))
-        planning.warn(owner.out_of_sight(path, name))
-        return
+        value = planning.renderer.module(change.new, owner.context(path), name)
+        warning = owner.out_of_sight(path, name)
+        return cause + Decision((owner.assignment_after_body(name, value),), summary, warnings=(warning,))
+    edits = []
     for statement in statements:
         original = _value_of(statement, name, owner)
         context = planning.replacing_context(owner.module, path, change.old, original, source, change.new)
-        _swap_replaced_class(context, change.old, planning.namer.name_of(change.old), source)
+        context = _swap_replaced_class(context, change.old, planning.namer.name_of(change.old), source)
         value = planning.renderer.module(change.new, context, name)
-        owner.edits.append(ReplaceValue(statement, _attribute_in(statement, name, owner), value))
+        edits.append(ReplaceValue(statement, _attribute_in(statement, name, owner), value))
+    return cause + Decision(tuple(edits), summary)
 
 
 def _swap_replaced_class(
     context: RenderContext, old: nn.Module | None, name: str | None, source: ClassSource
-) -> None:
+) -> RenderContext:
     """A replaced module changed itself before it was wrapped: its original expression builds its generated class."""
     if old is None or name is None or context.replaced_expression is None:
-        return
+        return context
     swapper = _Swapper(lambda callee: resolves_to(callee, type(old), source), name)
-    context.replaced_expression = context.replaced_expression.visit(Together([swapper]))
-
-
-def _plan_added(owner: OwnerEdits, change: Change, path: str) -> None:
-    planning = owner.planning
-    name = change.name
-    owner.append_assignment(name, planning.renderer.module(change.new, owner.context(path), name))
-    owner.summary.append(f"{name} added")
-    planning.warn(
-        f"{path} ({type(change.new).__name__}) is a new attribute of {type(owner.module).__qualname__}, set at "
-        f"{change.where}: the generated class builds it, but the inherited forward does not use it."
+    return dataclasses.replace(
+        context, replaced_expression=context.replaced_expression.visit(Together([swapper]))
     )
 
 
-def _plan_deleted(owner: OwnerEdits, name: str, path: str) -> None:
+def _plan_added(owner: Owner, change: Change, path: str) -> Decision:
+    name = change.name
+    value = owner.planning.renderer.module(change.new, owner.context(path), name)
+    warning = (
+        f"{path} ({type(change.new).__name__}) is a new attribute of {type(owner.module).__qualname__}, set at "
+        f"{change.where}: the generated class builds it, but the inherited forward does not use it."
+    )
+    return Decision((owner.assignment_after_body(name, value),), (f"{name} added",), warnings=(warning,))
+
+
+def _plan_deleted(owner: Owner, name: str, path: str) -> Decision:
     statements = owner.statements
     assignments = [
         s for s in statements.assigning(name) if isinstance(s, cst.AnnAssign) or len(s.targets) == 1
@@ -114,65 +114,71 @@ def _plan_deleted(owner: OwnerEdits, name: str, path: str) -> None:
         s for s in assignments if m.matches(_single_target(s), m.Attribute(value=m.Name(owner.self_name)))
     ]
     if statements.reads(name) == 0 and simple and len(simple) == len(statements.assigning(name)):
-        owner.edits.extend(RemoveAssignment(s) for s in simple)
-        return
-    owner.edits.append(AppendStatement(cst.parse_statement(f"del {owner.self_name}.{name}")))
+        return Decision(tuple(RemoveAssignment(s) for s in simple))
     definer = statements.copy.fragments[0].definer.__qualname__
-    owner.planning.warn(
+    warning = (
         f"{path}: {definer}.__init__ uses self.{name} or sets it out of sight, so the generated __init__ builds it "
         "as before and deletes it at the end."
     )
+    deleted = AppendStatement(cst.parse_statement(f"del {owner.self_name}.{name}"))
+    return Decision((deleted,), warnings=(warning,))
 
 
-def plan_child_class(owner: OwnerEdits, name: str, child: nn.Module, generated: ClassPlan, path: str) -> None:
+def plan_child_class(owner: Owner, name: str, child: nn.Module, generated: ClassPlan, path: str) -> Decision:
     """The child's own class got a generated version: swap the callee, keep the arguments."""
     planning = owner.planning
-    owner.summary.append(f"{name}: {generated.name}")
+    summary = (f"{name}: {generated.name}",)
     call = planning.call_of(child)
     statements = owner.statements.rewritable(name, call)
     source = owner.source_for(statements)
-    if len(statements) == 1 and _swap_alias(owner, statements[0], child, generated.name, source):
-        return
+    if len(statements) == 1:
+        swapped = _swap_alias(owner, statements[0], child, generated.name, source)
+        if swapped:
+            return Decision(swapped, summary)
     if not statements:
         value = planning.renderer.module(child, owner.context(path), name)
-        owner.append_assignment(name, value)
-        planning.warn(owner.out_of_sight(path, name))
-        return
+        warning = owner.out_of_sight(path, name)
+        return Decision((owner.assignment_after_body(name, value),), summary, warnings=(warning,))
     passes_recorded = None
     if call is not None and not owner.statements.builds_here(name, call):
         # The statement called a factory that built the child in another file: the factory's call stands for the
         # class when it passes what the class was given (AutoModel.from_config(config.encoder)), not when the factory
         # derives it (Mask2Former's load_backbone(config) builds from config.backbone_config).
         passes_recorded = functools.partial(_passes_recorded_arguments, owner, call, path)
+    edits: list[Edit] = []
+    warnings: list[str] = []
     for statement in statements:
         value = _value_of(statement, name, owner)
         callees = callees_building(value, child, source, call, passes_recorded)
         if callees is not None:
-            owner.edits.extend(SwapCallee(callee, generated.name) for callee in callees)
+            edits.extend(SwapCallee(callee, generated.name) for callee in callees)
             if not any(resolves_to(callee, type(child), source) for callee in callees):
-                planning.warn(_picked_warning(owner, callees[0], child, generated.name))
+                warnings.append(_picked_warning(owner, callees[0], child, generated.name))
         else:
             rendered = planning.renderer.module(child, owner.context(path), name)
-            owner.edits.append(ReplaceValue(statement, _attribute_in(statement, name, owner), rendered))
+            edits.append(ReplaceValue(statement, _attribute_in(statement, name, owner), rendered))
+    return Decision(tuple(edits), summary, warnings=tuple(warnings))
 
 
 def swapped_expression(
-    owner: OwnerEdits,
+    owner: Owner,
     original: cst.BaseExpression,
     child: nn.Module,
     generated: str,
     source: ClassSource,
     path: str,
-) -> cst.BaseExpression:
-    """``original`` building ``generated`` in place of ``type(child)``; the recorded call when it cannot."""
+) -> tuple[cst.BaseExpression, tuple[str, ...]]:
+    """``original`` building ``generated`` in place of ``type(child)`` (the recorded call when it cannot), and the
+    warning when the class was picked by an expression rather than named."""
     planning = owner.planning
     callees = callees_building(original, child, source, planning.call_of(child))
     if callees is None:
-        return planning.renderer.module(child, owner.context(path), path.rpartition(".")[2])
+        return planning.renderer.module(child, owner.context(path), path.rpartition(".")[2]), ()
+    warnings = ()
     if not any(resolves_to(callee, type(child), source) for callee in callees):
-        planning.warn(_picked_warning(owner, callees[0], child, generated))
-    targets = {id(callee) for callee in callees}
-    return original.visit(Together([_Swapper(lambda callee: id(callee) in targets, generated)]))
+        warnings = (_picked_warning(owner, callees[0], child, generated),)
+    targets = set(callees)
+    return original.visit(Together([_Swapper(lambda callee: callee in targets, generated)])), warnings
 
 
 def callees_building(
@@ -200,7 +206,7 @@ def callees_building(
     return None
 
 
-def _picked_warning(owner: OwnerEdits, callee: cst.BaseExpression, child: nn.Module, generated: str) -> str:
+def _picked_warning(owner: Owner, callee: cst.BaseExpression, child: nn.Module, generated: str) -> str:
     owner_name = type(owner.module).__qualname__
     return (
         f"{owner_name}.__init__: {_code(callee)} picked {type(child).__qualname__} in the traced run; the generated "
@@ -211,9 +217,9 @@ def _picked_warning(owner: OwnerEdits, callee: cst.BaseExpression, child: nn.Mod
 
 
 def _swap_alias(
-    owner: OwnerEdits, statement: Any, child: nn.Module, generated: str, source: ClassSource
-) -> bool:
-    """Swap the class where a local alias of it is defined; whether it was done.
+    owner: Owner, statement: Any, child: nn.Module, generated: str, source: ClassSource
+) -> tuple[SwapCallee, ...]:
+    """The swaps of the class where a local alias of it is defined; none when that is not how it is built.
 
     ``attention_class = BertCrossAttention if is_cross_attention else BertSelfAttention`` followed by
     ``self.self = attention_class(config, ...)``: the branch naming the child's class is swapped, the assignment of
@@ -231,18 +237,14 @@ def _swap_alias(
     if recorded is not None:
         local_calls = [c for c in local_calls if _has_shape(c, recorded.args, recorded.kwargs)]
     if len(local_calls) != 1:
-        return False
+        return ()
     definition = _single_local_definition(owner.statements.merged, local_calls[0].func.value)
     if definition is None:
-        return False
+        return ()
     names = _class_names(definition)
     if names is None:
-        return False
-    targets = [node for node in names if resolves_to(node, type(child), source)]
-    if not targets:
-        return False
-    owner.edits.extend(SwapCallee(node, generated) for node in targets)
-    return True
+        return ()
+    return tuple(SwapCallee(node, generated) for node in names if resolves_to(node, type(child), source))
 
 
 def _class_names(expression: cst.BaseExpression) -> list[cst.BaseExpression] | None:
@@ -269,7 +271,7 @@ def _single_local_definition(function: cst.FunctionDef, name: str) -> cst.BaseEx
     return definitions[0].value if len(definitions) == 1 else None
 
 
-def _passes_recorded_arguments(owner: OwnerEdits, recorded: Any, path: str, call: cst.Call) -> bool:
+def _passes_recorded_arguments(owner: Owner, recorded: Any, path: str, call: cst.Call) -> bool:
     """Whether each argument of ``call`` is written as the recorded argument renders in ``owner``'s ``__init__``."""
     context = owner.context(path)
     written = {
@@ -300,7 +302,7 @@ def _single_target(statement: Any) -> cst.BaseExpression:
     return statement.target if isinstance(statement, cst.AnnAssign) else statement.targets[0].target
 
 
-def _attribute_in(statement: Any, name: str, owner: OwnerEdits) -> str:
+def _attribute_in(statement: Any, name: str, owner: Owner) -> str:
     """The spelling of ``self.<name>`` that ``statement`` assigns (private names may be written unmangled)."""
     spellings = set(owner.statements.spellings(name))
     target = _single_target(statement)
@@ -312,7 +314,7 @@ def _attribute_in(statement: Any, name: str, owner: OwnerEdits) -> str:
     return name
 
 
-def _value_of(statement: Any, name: str, owner: OwnerEdits) -> cst.BaseExpression:
+def _value_of(statement: Any, name: str, owner: Owner) -> cst.BaseExpression:
     """The value ``statement`` assigns to ``self.<name>`` (the matching element of a tuple assignment)."""
     target = _single_target(statement)
     if not isinstance(target, cst.Tuple | cst.List):

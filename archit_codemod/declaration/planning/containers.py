@@ -20,7 +20,7 @@ from archit_codemod.declaration.editing.containers import rewrite_container
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.children import swapped_expression
 from archit_codemod.declaration.planning.context import resolves_to
-from archit_codemod.declaration.planning.owner import OwnerEdits
+from archit_codemod.declaration.planning.owner import NOTHING, Decision, Owner
 from archit_codemod.declaration.planning.plan import (
     AppendStatement,
     Cause,
@@ -45,27 +45,32 @@ class NestedItems:
 ItemPlan = Change | ClassPlan | NestedItems
 
 
-def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str) -> None:
-    """Edits declaring the changed items of ``owner.module.<name>``."""
+def plan_container(owner: Owner, name: str, container: nn.Module, path: str) -> Decision:
+    """The decision declaring the changed items of ``owner.module.<name>``."""
     planning = owner.planning
-    item_changes = planning.changes.get(id(container), {})
+    item_changes = planning.changes.get(container, {})
     layout = _container_layout(container, item_changes, path)
     planned = _planned_items(owner, container, item_changes, path)
     if not planned and not layout.dropped and not layout.removed_keys and not layout.rebuilt:
-        return
-    owner.causes.extend(_causes(planned, item_changes, path))
+        return NOTHING
+    causes = Decision(causes=tuple(_causes(planned, item_changes, path)))
     statements = owner.statements.rewritable(name, planning.call_of(container))
     if layout.rebuilt:
         # Items removed from the middle, inserted or reordered: the container is built with its items as they
         # are now, each by its own constructor call (BertLayer(config, layer_idx=1) first).
         value = planning.renderer.container(container, owner.context(path), name)
-        owner.edits.extend(ReplaceValue(statement, name, value) for statement in statements)
-        owner.summary.append(f"{name}: {type(container).__name__} of its items as the script left them")
-        return
+        edits = tuple(ReplaceValue(statement, name, value) for statement in statements)
+        summary = (f"{name}: {type(container).__name__} of its items as the script left them",)
+        return causes + Decision(edits, summary)
     source = owner.source_for(statements)
+    warnings: list[str] = []
 
     def item_expression(key: str, original: cst.BaseExpression | None) -> cst.BaseExpression:
-        return _item_expression(owner, container, planned, key, original, source, join(path, key), name)
+        expression, picked = _item_expression(
+            owner, container, planned, key, original, source, join(path, key), name
+        )
+        warnings.extend(picked)
+        return expression
 
     appended = [item_expression(key, None) for key in layout.appended_keys]
     rewritten = []
@@ -82,13 +87,14 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
         )
         if value is not None:
             rewritten.append(ReplaceValue(statement, name, value))
-    _summarize(owner, name, container, planned, layout)
+    summary = _summary(name, container, planned, layout)
     if rewritten:
-        owner.edits.extend(rewritten)
-        return
+        return causes + Decision(tuple(rewritten), summary, warnings=tuple(warnings))
     changes_length = layout.dropped or layout.removed_keys or layout.appended_keys
-    if not changes_length and _swap_every_call_of_the_items_classes(owner, container, planned):
-        return
+    if not changes_length:
+        swapped = _swap_every_call_of_the_items_classes(owner, container, planned)
+        if swapped:
+            return causes + Decision(swapped, summary, warnings=tuple(warnings))
     if changes_length:
         raise DeclarationError(
             f"{path}: items were added to or deleted from this {type(container).__name__}, but "
@@ -96,21 +102,23 @@ def plan_container(owner: OwnerEdits, name: str, container: nn.Module, path: str
             "or a dict the codemod can extend. Fix: replace the container as a whole "
             "(owner.attribute = nn.ModuleList([...])) in the script."
         )
+    edits = []
     for key in planned:
         index = key if key.isdigit() and not isinstance(container, nn.ModuleDict) else json.dumps(key)
         target = cst.parse_expression(f"{owner.self_name}.{name}[{index}]")
         value = item_expression(key, None)
-        owner.edits.append(
+        edits.append(
             AppendStatement(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)]))
         )
-    planning.warn(
+    warnings.append(
         f"{path}: the codemod cannot rewrite how {source.definer.__qualname__}.__init__ builds self.{name}; "
         "the generated __init__ replaces the changed items after the original body instead."
     )
+    return causes + Decision(tuple(edits), summary, warnings=tuple(warnings))
 
 
 def _planned_items(
-    owner: OwnerEdits, container: nn.Module, item_changes: dict[str, Change], path: str
+    owner: Owner, container: nn.Module, item_changes: dict[str, Change], path: str
 ) -> dict[str, ItemPlan]:
     planned: dict[str, ItemPlan] = {}
     for key, item in container._modules.items():
@@ -124,9 +132,9 @@ def _planned_items(
     return planned
 
 
-def _nested_items(owner: OwnerEdits, inner: nn.Module, path: str, outer: nn.Module) -> NestedItems:
+def _nested_items(owner: Owner, inner: nn.Module, path: str, outer: nn.Module) -> NestedItems:
     """The item plans of a container nested in ``outer``; refuses a change of its length or order."""
-    inner_changes = owner.planning.changes.get(id(inner), {})
+    inner_changes = owner.planning.changes.get(inner, {})
     layout = _container_layout(inner, inner_changes, path)
     if layout.dropped or layout.removed_keys or layout.appended_keys or layout.rebuilt:
         raise DeclarationError(
@@ -149,7 +157,7 @@ def _causes(planned: dict[str, ItemPlan], item_changes: dict[str, Change], path:
 
 
 def _item_expression(
-    owner: OwnerEdits,
+    owner: Owner,
     container: nn.Module,
     planned: dict[str, ItemPlan],
     key: str,
@@ -157,39 +165,43 @@ def _item_expression(
     source: ClassSource,
     item_path: str,
     name: str,
-) -> cst.BaseExpression:
+) -> tuple[cst.BaseExpression, tuple[str, ...]]:
+    """The expression of one item, and the warnings it gives rise to."""
     planning = owner.planning
     plan = planned.get(key)
     if plan is None:
-        return original
+        return original, ()
     argument = f"{name}[{key}]"
     if isinstance(plan, NestedItems):
         return _nested_expression(owner, plan, original, source, item_path, argument)
     if isinstance(plan, ClassPlan):
         item = container._modules[key]
         if original is None:
-            return planning.renderer.module(item, owner.context(item_path), argument)
+            return planning.renderer.module(item, owner.context(item_path), argument), ()
         return swapped_expression(owner, original, item, plan.name, source, item_path)
     if original is None or plan.kind == "add":
-        return planning.renderer.module(plan.new, owner.context(item_path), argument)
+        return planning.renderer.module(plan.new, owner.context(item_path), argument), ()
     context = planning.replacing_context(owner.module, item_path, plan.old, original, source, plan.new)
-    return planning.renderer.module(plan.new, context, argument)
+    return planning.renderer.module(plan.new, context, argument), ()
 
 
 def _nested_expression(
-    owner: OwnerEdits,
+    owner: Owner,
     plan: NestedItems,
     original: cst.BaseExpression | None,
     source: ClassSource,
     path: str,
     name: str,
-) -> cst.BaseExpression:
-    """The expression building a nested container, its changed items rewritten in it."""
+) -> tuple[cst.BaseExpression, tuple[str, ...]]:
+    """The expression building a nested container, its changed items rewritten in it, and the warnings."""
+    warnings: list[str] = []
 
     def item_expression(key: str, item_original: cst.BaseExpression | None) -> cst.BaseExpression:
-        return _item_expression(
+        expression, picked = _item_expression(
             owner, plan.container, plan.planned, key, item_original, source, join(path, key), name
         )
+        warnings.extend(picked)
+        return expression
 
     value = None
     if original is not None:
@@ -202,12 +214,12 @@ def _nested_expression(
             "inside the outer one's expression, which the codemod can rewrite. Fix: replace the inner container as "
             "a whole (owner.attribute[i] = nn.ModuleList([...]))."
         )
-    return value
+    return value, tuple(warnings)
 
 
-def _summarize(
-    owner: OwnerEdits, name: str, container: nn.Module, planned: dict[str, ItemPlan], layout: _ContainerLayout
-) -> None:
+def _summary(
+    name: str, container: nn.Module, planned: dict[str, ItemPlan], layout: _ContainerLayout
+) -> tuple[str, ...]:
     keys_of: dict[str, list[str]] = {}
     for key, plan in planned.items():
         if isinstance(plan, NestedItems):
@@ -219,20 +231,23 @@ def _summarize(
         else:
             shown = type(plan.new).__name__
         keys_of.setdefault(shown, []).append(key)
+    summary = []
     for shown, shown_keys in keys_of.items():
         index = "*" if len(shown_keys) == len(container._modules) else ", ".join(shown_keys)
-        owner.summary.append(f"{name}[{index}]: {shown}")
+        summary.append(f"{name}[{index}]: {shown}")
     removed = [*layout.removed_keys, *(str(len(layout.kept_keys) + i) for i in range(layout.dropped))]
     if removed:
-        owner.summary.append(f"{name}[{', '.join(removed)}] deleted")
+        summary.append(f"{name}[{', '.join(removed)}] deleted")
+    return tuple(summary)
 
 
 def _swap_every_call_of_the_items_classes(
-    owner: OwnerEdits, container: nn.Module, planned: dict[str, ItemPlan]
-) -> bool:
+    owner: Owner, container: nn.Module, planned: dict[str, ItemPlan]
+) -> tuple[SwapCallee, ...]:
     """When every module of each changed item's class that the owner's ``__init__`` built (as the tracer recorded)
-    has one and the same generated class, swap the callee of every call of the class in the copied ``__init__``;
-    whether it did.
+    has one and the same generated class, the swap of the callee of every call of the class in the copied
+    ``__init__``; none otherwise. (Another container of the same owner may swap the same calls: the owner's plan
+    keeps each swap once.)
 
     However the ``__init__`` builds its containers (a local list filled by appends, FalconH1; a comprehension and an
     append, MiniCPM-OCR's merger; inner ``ModuleList``s appended to a local list, Florence-2's vision backbone), each
@@ -240,22 +255,21 @@ def _swap_every_call_of_the_items_classes(
     """
     items = _items_of_generated_classes(container, planned)
     if not items:
-        return False
+        return ()
     planning = owner.planning
     generated: dict[type, ClassPlan] = {}
     for item, _ in items:
         item_class = type(item)
         if item_class in generated:
             continue
-        plans = {
-            id(plan): plan
+        plans = [
+            planning.namer.plan_of(module)
             for module in owner.module.modules()
             if type(module) is item_class and planning.builder_of(module) is owner.module
-            for plan in [planning.namer.plan_of(module)]
-        }
-        if len(plans) != 1 or None in plans.values():
-            return False
-        generated[item_class] = next(iter(plans.values()))
+        ]
+        if None in plans or len({plan.name for plan in plans}) != 1:
+            return ()
+        generated[item_class] = plans[0]
     calls = []
     for call in m.findall(owner.statements.merged, m.Call()):
         source = owner.source_for([call])
@@ -263,11 +277,8 @@ def _swap_every_call_of_the_items_classes(
         if found:
             calls.append((call.func, generated[found[0]].name))
     if {name for _, name in calls} != {plan.name for plan in generated.values()}:
-        return False  # a class built through an alias (LongT5's attention_layer(...)) has no call to swap
-    # Another container of the same owner may have swapped them already.
-    swapped = {edit.callee for edit in owner.edits if isinstance(edit, SwapCallee)}
-    owner.edits.extend(SwapCallee(callee, name) for callee, name in calls if callee not in swapped)
-    return True
+        return ()  # a class built through an alias (LongT5's attention_layer(...)) has no call to swap
+    return tuple(SwapCallee(callee, name) for callee, name in calls)
 
 
 def _items_of_generated_classes(

@@ -1,8 +1,9 @@
 """What every planning decision reads: the trace and its net changes, the script, the names, the renderer.
 
-One :class:`Planning` exists per run, as a ``CodemodContext`` does for a LibCST codemod: decisions are plain
-functions that take it. It also builds the :class:`~archit_codemod.declaration.rendering.render.RenderContext` of an
-expression: what the expression can refer to inside the ``__init__`` it goes into.
+One :class:`Planning` exists per run, built whole, as a ``CodemodContext`` exists for a LibCST codemod: decisions are
+plain functions that take it and return values. It also builds the
+:class:`~archit_codemod.declaration.rendering.render.RenderContext` of an expression: what the expression can refer
+to inside the ``__init__`` it goes into.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,55 +34,68 @@ from archit_codemod.declaration.rendering.render import (
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.sources.inline import InitCopy
 from archit_codemod.declaration.sources.locate import ClassSource, locate_class
-from archit_codemod.declaration.tracing.changes import Change, is_container
+from archit_codemod.declaration.tracing.changes import Change, Changes, is_container
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
 
 @dataclass(frozen=True)
-class HandedDown:
-    """A module built in one module's ``__init__`` (its builder) and passed to the constructor of another, its owner.
+class AfterInitOfRoot:
+    """What a root's generated class does once its ``__init__`` is done."""
 
-    ``SpeechT5ForSpeechToText.__init__`` builds ``text_decoder = SpeechT5DecoderWithTextPrenet(config)`` and passes it
-    to ``SpeechT5Model(config, encoder, text_decoder)``: the generated class swaps the callee where the builder calls
-    it, not in the owner, whose ``__init__`` only stores what it receives.
-    """
-
-    child: nn.Module
-    generated: str
-    """The name of the child's generated class."""
-    path: str
-    """The child's path from the root."""
+    replays: tuple[LibraryCall, ...] = ()
+    """The library calls it makes again."""
+    deferred: tuple[tuple[str, Change], ...] = ()
+    """The replacements it makes after ``post_init``, which would change them (path from the root, change)."""
+    settings: tuple[SettingChange, ...] = ()
+    """The settings and attributes it sets again."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Planning:
-    """The state shared by the decisions of one run (see the module docstring)."""
+    """What every decision of one run reads (see the module docstring). The classes planned so far are the
+    ``namer``'s, which grows as the modules are planned, children first; the rest does not change.
+
+    It answers the renderer's questions about the traced modules
+    (:class:`~archit_codemod.declaration.rendering.render.TracedModules`).
+    """
 
     trace: Trace
     script: ScriptSource
-    changes: dict[int, dict[str, Change]]
+    changes: Changes
+    """The changes the generated ``__init__`` methods make (by owner)."""
+    tie_changes: Changes
+    """The changes that what the generated model classes say about ties follows (with the deferred ones)."""
     dirty: Dirty
     names: NameTable
     namer: ClassNamer
-    replays: dict[int, list[LibraryCall]] = field(default_factory=dict)
-    """``id(root)`` -> the library calls its generated class makes again at the end of its ``__init__``."""
-    settings: dict[int, list[SettingChange]] = field(default_factory=dict)
-    """``id(root)`` -> the plain settings its generated class sets again at the end of its ``__init__``."""
-    deferred: dict[int, list[tuple[str, Change]]] = field(default_factory=dict)
-    """``id(root)`` -> the replacements its generated class makes after ``post_init`` (path from the root, change)."""
-    all_changes: dict[int, dict[str, Change]] | None = None
-    """``changes`` with the deferred replacements: what the generated model classes say about ties."""
-    model_dtypes: dict[int, torch.dtype] = field(default_factory=dict)
-    """``id(module)`` -> the main floating-point dtype of the root the module is in."""
-    handed_down: dict[int, list[HandedDown]] = field(default_factory=dict)
-    """``id(builder)`` -> the children whose generated class its ``__init__`` builds and hands to their owner."""
-    renderer: Renderer = field(init=False)
-    _sources: dict[type, ClassSource] = field(default_factory=dict)
-    _statements: dict[tuple[int, ...], InitStatements] = field(default_factory=dict)
+    after_init: Mapping[nn.Module, AfterInitOfRoot] = field(default_factory=dict)
+    """Root -> what its generated class does after its ``__init__``."""
+    model_dtypes: Mapping[nn.Module, torch.dtype] = field(default_factory=dict)
+    """Module -> the main floating-point dtype of the root it is in."""
+    _sources: dict[type, ClassSource] = field(default_factory=dict, compare=False, repr=False)
+    """Located once per class (a cache)."""
+    _statements: dict[tuple[cst.FunctionDef, ...], InitStatements] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """Read once per copied ``__init__`` (a cache: every layer copies the same)."""
 
-    def __post_init__(self) -> None:
-        self.renderer = Renderer(self.names, self.call_of, self.namer.name_of, self.dirty, self.model_dtypes)
+    @functools.cached_property
+    def renderer(self) -> Renderer:
+        return Renderer(self.names, self)
+
+    # -- what the renderer asks ---------------------------------------------------------------------------
+
+    def name_of(self, module: nn.Module) -> str | None:
+        return self.namer.name_of(module)
+
+    def changed(self, module: nn.Module) -> bool:
+        return self.dirty(module)
+
+    def model_dtype(self, module: nn.Module) -> torch.dtype | None:
+        return self.model_dtypes.get(module)
+
+    # -- lookups -------------------------------------------------------------------------------------------
 
     def source(self, cls: type) -> ClassSource:
         """Where ``cls``'s ``__init__`` is written (located once per class)."""
@@ -90,7 +105,7 @@ class Planning:
 
     def statements(self, copy: InitCopy) -> InitStatements:
         """The statements of a copied ``__init__``, read once for every module that copies it (every layer)."""
-        key = tuple(id(fragment.init_def) for fragment in copy.fragments)
+        key = tuple(fragment.init_def for fragment in copy.fragments)
         if key not in self._statements:
             self._statements[key] = InitStatements(copy)
         return self._statements[key]
@@ -116,9 +131,6 @@ class Planning:
             call = self.trace.call_of(builder)
             builder = call.parent if call is not None else None
         return builder
-
-    def warn(self, message: str) -> None:
-        self.script.warn(message)
 
     # -- render contexts -----------------------------------------------------------------------------------
 
@@ -160,14 +172,17 @@ class Planning:
         if old is None:
             return context
         call = find_call_of(original, type(old), source)
-        context.replaced = old
-        context.replaced_expression = call if call is not None else original
-        context.replacement = new
+        context = dataclasses.replace(
+            context, replaced=old, replaced_expression=call if call is not None else original, replacement=new
+        )
         if call is not None and new is not None and not self._wraps(new, old):
             # A wrapper gets its sizes from the module it wraps; matching its other arguments (r=32) to the
             # wrapped module's sizes (hidden_size=32) would only find coincidences.
-            context.original_arguments = self._original_arguments(old, call)
-            context.replaced_sizes = parameter_sizes(old)
+            context = dataclasses.replace(
+                context,
+                original_arguments=self._original_arguments(old, call),
+                replaced_sizes=parameter_sizes(old),
+            )
         return context
 
     def _wraps(self, new: nn.Module, old: nn.Module) -> bool:

@@ -12,17 +12,40 @@ call in the owner's statement would build the branch that did not run::
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.children import callees_building
-from archit_codemod.declaration.planning.context import HandedDown, Planning
-from archit_codemod.declaration.planning.owner import OwnerEdits
+from archit_codemod.declaration.planning.context import Planning
+from archit_codemod.declaration.planning.owner import Decision, Owner
 from archit_codemod.declaration.planning.plan import ClassPlan, SwapCallee
 
 
-def hand_down(owner: OwnerEdits, name: str, child: nn.Module, generated: ClassPlan, path: str) -> bool:
-    """Leave ``child``'s generated class to the module that built it and passed it in; whether it was.
+@dataclass(frozen=True)
+class HandedDown:
+    """A module built in one module's ``__init__`` (its builder) and passed to the constructor of another, its owner.
+
+    ``SpeechT5ForSpeechToText.__init__`` builds ``text_decoder = SpeechT5DecoderWithTextPrenet(config)`` and passes it
+    to ``SpeechT5Model(config, encoder, text_decoder)``: the generated class swaps the callee where the builder calls
+    it, not in the owner, whose ``__init__`` only stores what it receives.
+    """
+
+    builder: nn.Module
+    child: nn.Module
+    generated: str
+    """The name of the child's generated class."""
+    path: str
+    """The child's path from the root."""
+
+
+def handed_down(
+    owner: Owner, name: str, child: nn.Module, generated: ClassPlan, path: str
+) -> HandedDown | None:
+    """``child``'s generated class, left to the module that built it and passed it in; ``None`` when ``owner``
+    builds it itself.
 
     That is when the recorded constructor call was made in the ``__init__`` of another module and no statement of
     ``owner``'s ``__init__`` that assigns ``self.<name>`` holds it.
@@ -30,19 +53,19 @@ def hand_down(owner: OwnerEdits, name: str, child: nn.Module, generated: ClassPl
     call = owner.planning.trace.call_of(child)
     builder = owner.planning.builder_of(child)
     if builder is None or builder is owner.module or owner.statements.builds_here(name, call):
-        return False
-    owner.planning.handed_down.setdefault(id(builder), []).append(HandedDown(child, generated.name, path))
-    return True
+        return None
+    return HandedDown(builder, child, generated.name, path)
 
 
-def plan_handed_down(owner: OwnerEdits) -> None:
+def plan_handed_down(owner: Owner, children: Iterable[HandedDown]) -> Decision:
     """Swap the callee of each child that ``owner``'s ``__init__`` built and handed down.
 
     Raises:
         DeclarationError: the recorded call is not in a statement of the copied ``__init__``, or the statement does
             not show which call built the child.
     """
-    for handed in owner.planning.handed_down.pop(id(owner.module), ()):
+    decision = Decision()
+    for handed in children:
         call = owner.planning.trace.call_of(handed.child)
         statement = owner.statements.made_at(call)
         callees = None
@@ -51,27 +74,30 @@ def plan_handed_down(owner: OwnerEdits) -> None:
             callees = callees_building(statement, handed.child, source, call)
         if callees is None:
             raise DeclarationError(_not_found(owner, handed, call))
-        owner.edits.extend(SwapCallee(callee, handed.generated) for callee in callees)
         relative = handed.path.removeprefix(f"{owner.path}.") if owner.path else handed.path
-        owner.summary.append(f"{relative}: {handed.generated}, built here")
+        swaps = tuple(SwapCallee(callee, handed.generated) for callee in callees)
+        decision += Decision(swaps, (f"{relative}: {handed.generated}, built here",))
+    return decision
 
 
-def refuse_unbuilt(planning: Planning, roots: dict[str, nn.Module]) -> None:
-    """Refuse children whose builder got no generated class, so that nothing swaps their callee.
+def refuse_unbuilt(
+    planning: Planning, unbuilt: Mapping[nn.Module, list[HandedDown]], roots: dict[str, nn.Module]
+) -> None:
+    """Refuse children whose builder got no generated class (``unbuilt``), so that nothing swaps their callee.
 
     Raises:
         DeclarationError: naming the child's path, its builder and where it was built.
     """
-    if not planning.handed_down:
+    if not unbuilt:
         return
-    paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
-    for children in planning.handed_down.values():
+    paths = {module: path for root in roots.values() for path, module in root.named_modules()}
+    for children in unbuilt.values():
         for handed in children:
             call = planning.trace.call_of(handed.child)
-            builder = planning.builder_of(handed.child)
+            builder = handed.builder
             where = (
-                f"the module at {paths[id(builder)] or '<root>'}"
-                if id(builder) in paths
+                f"the module at {paths[builder] or '<root>'}"
+                if builder in paths
                 else "a module outside the model"
             )
             raise DeclarationError(
@@ -83,7 +109,7 @@ def refuse_unbuilt(planning: Planning, roots: dict[str, nn.Module]) -> None:
             )
 
 
-def _not_found(owner: OwnerEdits, handed: HandedDown, call) -> str:
+def _not_found(owner: Owner, handed: HandedDown, call) -> str:
     builder = type(owner.module).__qualname__
     return (
         f"{handed.path}: {builder}.__init__ built it at {call.filename}:{call.lineno} and passed it to the module "

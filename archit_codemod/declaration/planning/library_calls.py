@@ -104,7 +104,7 @@ class Replay:
 
 
 def replay_statement(
-    call: LibraryCall, root: nn.Module, renderer: Renderer, context: RenderContext, attached: set[int]
+    call: LibraryCall, root: nn.Module, renderer: Renderer, context: RenderContext, attached: set[nn.Module]
 ) -> Replay:
     """``call`` made again on ``root`` as ``self``: ``inject_adapter_in_model(LoraConfig(r=4, ...), self)``.
 
@@ -115,9 +115,7 @@ def replay_statement(
         DeclarationError: the called function cannot be named, or an argument cannot be written back.
     """
     paths = {
-        id(module): path
-        for path, module in root.named_modules(remove_duplicate=False)
-        if id(module) not in attached
+        module: path for path, module in root.named_modules(remove_duplicate=False) if module not in attached
     }
     function, arguments = _in_place(call)
     where = f"{context.path or '<root>'}: the call of {call.name} at {call.filename}:{call.lineno}"
@@ -129,13 +127,13 @@ def replay_statement(
         return renderer.value(value, context, parameter)
 
     if call.receiver is not None:
-        if id(call.receiver) not in paths:
+        if call.receiver not in paths:
             raise DeclarationError(
                 f"{where} was made on a {type(call.receiver).__qualname__} that is not part of the model. Fix: make "
                 "the change on a module of the model."
             )
         callee: cst.BaseExpression = cst.Attribute(
-            module_expression(paths[id(call.receiver)]), cst.Name(call.name)
+            module_expression(paths[call.receiver]), cst.Name(call.name)
         )
         called = getattr(type(call.receiver), call.name, None)
     elif function is None:
@@ -238,10 +236,10 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def attached_by(call: LibraryCall, trace: Trace) -> set[int]:
-    """``id`` of every module inside a module that ``call`` attached to the model."""
+def attached_by(call: LibraryCall, trace: Trace) -> set[nn.Module]:
+    """Every module inside a module that ``call`` attached to the model."""
     return {
-        id(module)
+        module
         for modification in trace.modifications
         if modification.call is call and modification.new is not None
         for module in modification.new.modules()

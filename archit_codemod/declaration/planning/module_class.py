@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
@@ -11,16 +12,16 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.children import plan_change, plan_child_class
 from archit_codemod.declaration.planning.containers import plan_container
-from archit_codemod.declaration.planning.context import Planning
-from archit_codemod.declaration.planning.handed_down import hand_down, plan_handed_down
+from archit_codemod.declaration.planning.context import AfterInitOfRoot, Planning
+from archit_codemod.declaration.planning.handed_down import HandedDown, handed_down, plan_handed_down
 from archit_codemod.declaration.planning.library_calls import (
     attached_by,
     module_expression,
     modules_in,
     replay_statement,
 )
-from archit_codemod.declaration.planning.owner import OwnerEdits
-from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Instance
+from archit_codemod.declaration.planning.owner import NOTHING, Decision, Owner
+from archit_codemod.declaration.planning.plan import AfterInit, Cause, ClassPlan, Edit, Instance
 from archit_codemod.declaration.planning.statements import AssignmentStatements, written
 from archit_codemod.declaration.planning.transformers_policy import class_members, instance_tie_edits
 from archit_codemod.declaration.planning.walk import join
@@ -30,67 +31,95 @@ from archit_codemod.declaration.sources.locate import ClassSource
 from archit_codemod.declaration.tracing.changes import Change, is_container
 
 
-def plan_class(planning: Planning, module: nn.Module, instance: Instance) -> ClassPlan:
-    """The plan of ``module``'s generated class (named later), its children's classes planned already."""
+@dataclass(frozen=True)
+class PlannedClass:
+    """The plan of one module's generated class (named later), with what planning it told about other modules."""
+
+    plan: ClassPlan
+    handed_down: tuple[HandedDown, ...]
+    """The children whose generated class the module that built them (an ancestor, planned later) must build."""
+    warnings: tuple[str, ...]
+
+
+def plan_class(
+    planning: Planning, module: nn.Module, instance: Instance, handed_to_it: tuple[HandedDown, ...] = ()
+) -> PlannedClass:
+    """The plan of ``module``'s generated class, its children's classes planned already; ``handed_to_it`` are the
+    children its ``__init__`` built and handed to their owners, whose generated classes it must build."""
     path = instance.path
     source = planning.source(type(module))
-    direct = planning.changes.get(id(module), {})
+    direct = planning.changes.get(module, {})
     names = list(module._modules) + [name for name in direct if name not in module._modules]
-    copy = _init_copy(planning, module, source, names, direct, path)
-    owner = OwnerEdits(planning, module, path, planning.statements(copy))
+    copy, not_inlined = _init_copy(planning, module, source, names, direct, path, handed_to_it)
+    owner = Owner(planning, module, path, planning.statements(copy))
+    decision = Decision(warnings=not_inlined)
+    handed_up: list[HandedDown] = []
     for name in names:
         child_path = join(path, name)
         if name in direct:
-            plan_change(owner, direct[name], child_path)
+            decision += plan_change(owner, direct[name], child_path)
             continue
         child = module._modules[name]
         if child is None:
             continue
         if is_container(child):
             if planning.dirty(child):
-                plan_container(owner, name, child, child_path)
+                decision += plan_container(owner, name, child, child_path)
             continue
         generated = planning.namer.plan_of(child)
-        if generated is not None and not hand_down(owner, name, child, generated, child_path):
-            plan_child_class(owner, name, child, generated, child_path)
-    plan_handed_down(owner)
-    for call in planning.replays.get(id(module), ()):
-        attached = attached_by(call, planning.trace)
-        replay = replay_statement(call, module, planning.renderer, owner.context(path), attached)
-        owner.edits.append(AfterInit(replay.statement, _paths_received(call, module, path), replay.calls))
-        owner.summary.append(f"{call.name}(...) after __init__")
-        owner.causes.append(Cause(path, f"{call.filename}:{call.lineno}"))
-    for child_path, change in planning.deferred.get(id(module), ()):
-        statement = _replacement_statement(planning, owner, child_path, change, path)
-        owner.edits.append(AfterInit(statement, (child_path,)))
-        owner.summary.append(f"{child_path}: {type(change.new).__name__} after post_init")
-        owner.causes.append(Cause(child_path, change.where))
-    for setting in planning.settings.get(id(module), ()):
-        statement = _setting_statement(planning, owner, setting, path)
-        owner.edits.append(AfterInit(statement, (setting.path,)))
-        owner.summary.append(_assignment_summary(statement))
-        owner.causes.append(Cause(join(setting.path, setting.name), "the script"))
-    tie_changes = planning.all_changes if planning.all_changes is not None else planning.changes
-    members = class_members(module, path, tie_changes, _generated_of(planning), planning.warn)
-    owner.edits.extend(instance_tie_edits(module, members, owner.statements))
-    return ClassPlan(
+        if generated is None:
+            continue
+        handed = handed_down(owner, name, child, generated, child_path)
+        if handed is not None:
+            handed_up.append(handed)
+        else:
+            decision += plan_child_class(owner, name, child, generated, child_path)
+    decision += plan_handed_down(owner, handed_to_it)
+    decision += _after_init(owner, planning.after_init.get(module, AfterInitOfRoot()))
+    members = class_members(module, path, planning.tie_changes, planning.namer)
+    edits = _each_once((*decision.edits, *instance_tie_edits(module, members, owner.statements)))
+    plan = ClassPlan(
         name="",
         original=type(module),
         init=copy,
-        edits=tuple(owner.edits),
+        edits=edits,
         members=members,
-        summary=tuple(owner.summary),
+        summary=decision.summary,
         instances=(instance,),
-        causes=tuple(owner.causes),
+        causes=decision.causes,
     )
+    return PlannedClass(plan, tuple(handed_up), decision.warnings)
 
 
-def _generated_of(planning: Planning):
-    def generated_of(module: nn.Module) -> tuple[type, str] | None:
-        plan = planning.namer.plan_of(module)
-        return (plan.original, plan.name) if plan is not None else None
+def _each_once(edits: tuple[Edit, ...]) -> tuple[Edit, ...]:
+    """``edits`` without repeats (two containers of one owner swap the calls of the same item class)."""
+    return tuple({edit.key: edit for edit in edits}.values())
 
-    return generated_of
+
+def _after_init(owner: Owner, work: AfterInitOfRoot) -> Decision:
+    """What the root's generated class does once its ``__init__`` is done: the library calls made again, the
+    replacements ``post_init`` would change, the settings and attributes set again."""
+    planning, module, path = owner.planning, owner.module, owner.path
+    decision = NOTHING
+    for call in work.replays:
+        attached = attached_by(call, planning.trace)
+        replay = replay_statement(call, module, planning.renderer, owner.context(path), attached)
+        edit = AfterInit(replay.statement, _paths_received(call, module, path), replay.calls)
+        cause = Cause(path, f"{call.filename}:{call.lineno}")
+        decision += Decision((edit,), (f"{call.name}(...) after __init__",), (cause,))
+    for child_path, change in work.deferred:
+        statement = _replacement_statement(owner, child_path, change)
+        summary = f"{child_path}: {type(change.new).__name__} after post_init"
+        decision += Decision(
+            (AfterInit(statement, (child_path,)),), (summary,), (Cause(child_path, change.where),)
+        )
+    for setting in work.settings:
+        statement = _setting_statement(owner, setting)
+        cause = Cause(join(setting.path, setting.name), "the script")
+        decision += Decision(
+            (AfterInit(statement, (setting.path,)),), (_assignment_summary(statement),), (cause,)
+        )
+    return decision
 
 
 def _init_copy(
@@ -100,7 +129,8 @@ def _init_copy(
     names: list[str],
     direct: dict[str, Change],
     path: str,
-) -> InitCopy:
+    handed_to_it: tuple[HandedDown, ...],
+) -> tuple[InitCopy, tuple[str, ...]]:
     """The ``__init__`` to copy: ``source``'s, with the ancestor bodies inlined that build a changed child.
 
     A child built by an ancestor's ``__init__`` (reached through ``super().__init__(...)``) can only be rewritten
@@ -117,7 +147,7 @@ def _init_copy(
         if change is None and (old is None or not planning.dirty(old)):
             continue
         deepest = max(deepest, _builder_depth(planning, definers, name, old))
-    for handed in planning.handed_down.get(id(module), ()):
+    for handed in handed_to_it:
         deepest = max(deepest, _builder_depth(planning, definers, "", handed.child))
     chain = [source]
     for depth in range(1, deepest + 1):
@@ -127,13 +157,13 @@ def _init_copy(
             break
         problem = inlining_problem(chain[-1], callee)
         if problem is not None:
-            planning.warn(
+            warning = (
                 f"{path or '<root>'}: a changed child of {type(module).__qualname__} is built by "
                 f"{callee.definer.__qualname__}.__init__, which the generated __init__ cannot inline ({problem})."
             )
-            break
+            return InitCopy(tuple(chain)), (warning,)
         chain.append(callee)
-    return InitCopy(tuple(chain))
+    return InitCopy(tuple(chain)), ()
 
 
 def _builder_depth(planning: Planning, definers: list[type], name: str, old: nn.Module | None) -> int:
@@ -163,23 +193,21 @@ def _builder_depth(planning: Planning, definers: list[type], name: str, old: nn.
 
 def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[str, ...]:
     """The paths (from the root) of ``module``'s submodules that ``call`` received."""
-    paths = {id(submodule): join(path, name) if name else path for name, submodule in module.named_modules()}
+    paths = {submodule: join(path, name) if name else path for name, submodule in module.named_modules()}
     received = modules_in([call.receiver, *call.arguments.values()])
-    return tuple(dict.fromkeys(paths[id(found)] for found in received if id(found) in paths))
+    return tuple(dict.fromkeys(paths[found] for found in received if found in paths))
 
 
-def _setting_statement(
-    planning: Planning, owner: OwnerEdits, setting: SettingChange, path: str
-) -> cst.SimpleStatementLine:
+def _setting_statement(owner: Owner, setting: SettingChange) -> cst.SimpleStatementLine:
     """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again; instance state
     the same way (a method bound to the module refers to it by its path)."""
     module = owner.module.get_submodule(setting.path)
     context = dataclasses.replace(
-        owner.context(join(path, setting.path)),
-        references={id(module): module_expression(setting.path)},
+        owner.context(join(owner.path, setting.path)),
+        references={module: module_expression(setting.path)},
         role="attribute",
     )
-    value = planning.renderer.value(setting.value, context, setting.name)
+    value = owner.planning.renderer.value(setting.value, context, setting.name)
     target = module_expression(join(setting.path, setting.name))
     return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
 
@@ -191,23 +219,20 @@ def _assignment_summary(statement: cst.SimpleStatementLine) -> str:
     return code if len(code) <= 80 else code[:77] + "..."
 
 
-def _replacement_statement(
-    planning: Planning, owner: OwnerEdits, child_path: str, change: Change, path: str
-) -> cst.SimpleStatementLine:
+def _replacement_statement(owner: Owner, child_path: str, change: Change) -> cst.SimpleStatementLine:
     """``self.cls.predictions.decoder = MLPHead(...)``: a replacement that ``post_init`` would change, made after it.
 
     The model's other modules, and the replaced one (a wrapper wraps it), are referred to by their paths: at that
     point the original ``__init__`` has built them all.
     """
-    context = owner.context(join(path, child_path))
-    inside_new = {id(sub) for sub in change.new.modules()}
+    inside_new = set(change.new.modules())
     references = {
-        id(sub): module_expression(join(path, sub_path))
+        sub: module_expression(join(owner.path, sub_path))
         for sub_path, sub in owner.module.named_modules(remove_duplicate=False)
-        if id(sub) not in inside_new
+        if sub not in inside_new
     }
     for sub_path, sub in change.old.named_modules():
-        references.setdefault(id(sub), module_expression(join(child_path, sub_path)))
-    context.references = references
-    value = planning.renderer.module(change.new, context, child_path.rpartition(".")[2])
+        references.setdefault(sub, module_expression(join(child_path, sub_path)))
+    context = dataclasses.replace(owner.context(join(owner.path, child_path)), references=references)
+    value = owner.planning.renderer.module(change.new, context, child_path.rpartition(".")[2])
     return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(module_expression(child_path))], value)])

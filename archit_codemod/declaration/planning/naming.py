@@ -34,7 +34,7 @@ class ClassNamer:
     suffix: str
     classes: list[ClassPlan] = field(default_factory=list)
     _by_fingerprint: dict[tuple, int] = field(default_factory=dict)
-    _of_module: dict[int, int] = field(default_factory=dict)
+    _of_module: dict[nn.Module, int] = field(default_factory=dict)
     _modules: list[list[nn.Module]] = field(default_factory=list)
     """The modules of each class, by index."""
     _fingerprints: list[tuple] = field(default_factory=list)
@@ -42,16 +42,16 @@ class ClassNamer:
 
     def name_of(self, module: nn.Module) -> str | None:
         """The generated class that declares ``module``, ``None`` when its own class is used as is."""
-        index = self._of_module.get(id(module))
+        index = self._of_module.get(module)
         return None if index is None else self.classes[index].name
 
     def plan_of(self, module: nn.Module) -> ClassPlan | None:
-        index = self._of_module.get(id(module))
+        index = self._of_module.get(module)
         return None if index is None else self.classes[index]
 
     def add_instance(self, module: nn.Module, instance: Instance) -> bool:
         """Record another place of a module planned already; whether it was planned."""
-        index = self._of_module.get(id(module))
+        index = self._of_module.get(module)
         if index is None:
             return False
         plan = self.classes[index]
@@ -82,7 +82,7 @@ class ClassNamer:
                 instances=(*plan.instances, *draft.instances),
                 causes=(*plan.causes, *(c for c in draft.causes if c not in plan.causes)),
             )
-        self._of_module[id(module)] = index
+        self._of_module[module] = index
         self._modules[index].append(module)
         return self.classes[index]
 
@@ -112,7 +112,7 @@ class ClassNamer:
         """What makes two plans the same class: the class, the ``__init__`` copied, the edits and the members."""
         return (
             plan.original,
-            tuple(id(source.init_def) for source in plan.init.fragments),
+            tuple(source.init_def for source in plan.init.fragments),
             tuple(edit.key for edit in plan.edits),
             tuple((member.name, _code(member.statement)) for member in plan.members),
         )

@@ -1,8 +1,15 @@
-"""The edits of one module's generated class while they are being decided."""
+"""What one planning decision reads about the module whose class it plans, and what it returns.
+
+A decision (``plan_change``, ``plan_child_class``, ``plan_container``...) reads an :class:`Owner` (the module, its
+path, the statements of the ``__init__`` its generated class copies, and the run's :class:`Planning`) and returns a
+:class:`Decision`: the edits to that ``__init__``, the lines of the class's docstring, the traced statements behind
+them, and the warnings for the user. :func:`~archit_codemod.declaration.planning.module_class.plan_class` adds the
+decisions up.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 from torch import nn
@@ -14,17 +21,36 @@ from archit_codemod.declaration.rendering.render import RenderContext
 from archit_codemod.declaration.sources.locate import ClassSource
 
 
-@dataclass
-class OwnerEdits:
-    """What the generated class of ``module`` (found at ``path``) changes in its copied ``__init__``."""
+@dataclass(frozen=True)
+class Decision:
+    """What one decision says about a generated class: edits, docstring lines, causes, warnings."""
+
+    edits: tuple[Edit, ...] = ()
+    summary: tuple[str, ...] = ()
+    """What changed, for the docstring: ``word_embeddings: CoolNewEmbeddingMatrix``."""
+    causes: tuple[Cause, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def __add__(self, other: Decision) -> Decision:
+        return Decision(
+            self.edits + other.edits,
+            self.summary + other.summary,
+            self.causes + other.causes,
+            self.warnings + other.warnings,
+        )
+
+
+NOTHING = Decision()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The module whose generated class is planned (found at ``path``), and the ``__init__`` that class copies."""
 
     planning: Planning
     module: nn.Module
     path: str
     statements: InitStatements
-    edits: list[Edit] = field(default_factory=list)
-    summary: list[str] = field(default_factory=list)
-    causes: list[Cause] = field(default_factory=list)
 
     @property
     def self_name(self) -> str:
@@ -33,17 +59,15 @@ class OwnerEdits:
     def context(self, path: str) -> RenderContext:
         return self.planning.context(self.module, path)
 
-    def append_assignment(self, name: str, value: cst.BaseExpression) -> None:
+    def assignment_after_body(self, name: str, value: cst.BaseExpression) -> AppendStatement:
         """``self.<name> = value`` at the end of ``__init__`` (``self.add_module("2", value)`` for a name that is
         no identifier, as the items of an ``nn.Sequential`` subclass have)."""
         if name.isidentifier():
             target = cst.Attribute(cst.Name(self.self_name), cst.Name(name))
-            statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
-        else:
-            add = cst.Attribute(cst.Name(self.self_name), cst.Name("add_module"))
-            call = cst.Call(add, [cst.Arg(cst.SimpleString(repr(name))), cst.Arg(value)])
-            statement = cst.SimpleStatementLine([cst.Expr(call)])
-        self.edits.append(AppendStatement(statement))
+            return AppendStatement(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)]))
+        add = cst.Attribute(cst.Name(self.self_name), cst.Name("add_module"))
+        call = cst.Call(add, [cst.Arg(cst.SimpleString(repr(name))), cst.Arg(value)])
+        return AppendStatement(cst.SimpleStatementLine([cst.Expr(call)]))
 
     def source_for(self, statements: list) -> ClassSource:
         return self.statements.source_of(statements)

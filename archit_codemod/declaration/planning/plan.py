@@ -197,6 +197,8 @@ class Plan:
     script: ScriptSource
     suffix: str
     kept_originals: dict[type, int]
+    warnings: tuple[str, ...] = ()
+    """What planning tells the user (a statement it could not rewrite, a class an expression picked)."""
 
     @property
     def replays(self) -> dict[Callable[..., Any], tuple[str, ...]]:

@@ -16,8 +16,8 @@ from torch import nn
 
 from archit_codemod.declaration.checking.compare import main_dtype
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.planning.context import Planning
-from archit_codemod.declaration.planning.handed_down import refuse_unbuilt
+from archit_codemod.declaration.planning.context import AfterInitOfRoot, Planning
+from archit_codemod.declaration.planning.handed_down import HandedDown, refuse_unbuilt
 from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
@@ -66,31 +66,44 @@ def make_plan(
     settings = {
         name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
     }
-    finished = {id(roots[name]) for name in [*when.replays, *settings, *when.deferred]}
+    after_init = {
+        roots[name]: AfterInitOfRoot(
+            replays=tuple(when.replays.get(name, ())),
+            deferred=tuple(when.deferred.get(name, ())),
+            settings=tuple(settings.get(name, ())),
+        )
+        for name in roots
+        if name in when.replays or name in when.deferred or name in settings
+    }
     planning = Planning(
         trace,
         script,
-        when.in_init,
-        Dirty(when.in_init, finished=finished),
-        names,
-        ClassNamer(names, suffix),
+        changes=when.in_init,
+        tie_changes=when.followed_by_ties,
+        dirty=Dirty(when.in_init, finished=frozenset(after_init)),
+        names=names,
+        namer=ClassNamer(names, suffix),
+        after_init=after_init,
         model_dtypes=_model_dtypes(roots),
-        all_changes=when.followed_by_ties,
     )
-    planning.replays = {id(roots[name]): calls for name, calls in when.replays.items()}
-    planning.settings = {id(roots[name]): changed for name, changed in settings.items()}
-    planning.deferred = {id(roots[name]): found for name, found in when.deferred.items()}
+    warnings: list[str] = []
     for root in roots.values():
         if planning.dirty(root):
-            refuse_shared_modules(root, when.declared, planning.warn)
+            warnings += refuse_shared_modules(root, when.declared)
+    # Children built by one module's __init__ and handed to another's constructor: their builder (an ancestor,
+    # planned later) builds their generated class.
+    handed_down: dict[nn.Module, list[HandedDown]] = {}
     for module, instance in modules_to_plan(roots, planning.dirty):
         if not planning.namer.add_instance(module, instance):
             with stage("planning", path=str(instance)):
-                draft = plan_class(planning, module, instance)
+                planned = plan_class(planning, module, instance, tuple(handed_down.pop(module, ())))
+            for handed in planned.handed_down:
+                handed_down.setdefault(handed.builder, []).append(handed)
+            warnings += planned.warnings
             # A module whose changed children were all built by its builder (handed down) keeps its class.
-            if draft.edits or draft.members:
-                planning.namer.add(module, draft)
-    refuse_unbuilt(planning, roots)
+            if planned.plan.edits or planned.plan.members:
+                planning.namer.add(module, planned.plan)
+    refuse_unbuilt(planning, handed_down, roots)
     root_plans = {}
     for root_name, root in roots.items():
         plan = planning.namer.plan_of(root)
@@ -107,6 +120,7 @@ def make_plan(
         script=script,
         suffix=suffix,
         kept_originals=_kept_originals(roots, planning.namer),
+        warnings=tuple(dict.fromkeys(warnings)),
     )
 
 
@@ -129,9 +143,7 @@ class _WhenMade:
 def _when_made(trace: Trace, roots: dict[str, nn.Module], replayed: Sequence[LibraryCall]) -> _WhenMade:
     changes = net_changes(trace)
     sharing = [call for root in roots.values() for call in calls_sharing_modules(root, changes)]
-    replayed = list(
-        {id(call): call for call in [*replayed_calls(trace, changes), *replayed, *sharing]}.values()
-    )
+    replayed = list(dict.fromkeys([*replayed_calls(trace, changes), *replayed, *sharing]))
     # The ties follow every replacement, also those a call that shares a module makes again after __init__ (the
     # ties name the modules it replaced).
     followed_by_ties = without_replayed(changes, [call for call in replayed if call not in sharing])
@@ -144,10 +156,10 @@ def _when_made(trace: Trace, roots: dict[str, nn.Module], replayed: Sequence[Lib
     )
 
 
-def _model_dtypes(roots: dict[str, nn.Module]) -> dict[int, torch.dtype]:
-    """``id(module)`` -> the main dtype of its root model, for every module of a root that has one."""
+def _model_dtypes(roots: dict[str, nn.Module]) -> dict[nn.Module, torch.dtype]:
+    """Module -> the main dtype of its root model, for every module of a root that has one."""
     return {
-        id(module): dtype
+        module: dtype
         for root in roots.values()
         if (dtype := main_dtype(root)) is not None
         for module in root.modules()
@@ -162,11 +174,11 @@ def _replays_by_root(
     Raises:
         DeclarationError: a call reached no root, or two roots.
     """
-    contents = {name: {id(module) for module in root.modules()} for name, root in roots.items()}
+    contents = {name: set(root.modules()) for name, root in roots.items()}
     found: dict[str, list[LibraryCall]] = {}
     for call in replayed:
         modules = list(modules_in([call.receiver, *call.arguments.values()]))
-        reached = [name for name, ids in contents.items() if any(id(module) in ids for module in modules)]
+        reached = [name for name, inside in contents.items() if any(module in inside for module in modules)]
         if len(reached) != 1:
             made_on = "several models: " + ", ".join(reached) if reached else _holder(call, roots)
             choose = ", or choose one model with --model" if reached else ""
@@ -184,11 +196,11 @@ def _holder(call: LibraryCall, roots: dict[str, nn.Module]) -> str:
     """What a call that reached no root was made on: ``a PeftModel that holds the model 'model' (as
     base_model.model)``, or ``no model``."""
     if isinstance(call.receiver, nn.Module):
-        paths = {id(module): path for path, module in call.receiver.named_modules()}
+        paths = {module: path for path, module in call.receiver.named_modules()}
         for name, root in roots.items():
-            if id(root) in paths:
+            if root in paths:
                 return (
-                    f"a {type(call.receiver).__qualname__} that holds the model {name!r} (as {paths[id(root)]}), "
+                    f"a {type(call.receiver).__qualname__} that holds the model {name!r} (as {paths[root]}), "
                     "not on the model"
                 )
     return "no model"
@@ -196,7 +208,7 @@ def _holder(call: LibraryCall, roots: dict[str, nn.Module]) -> str:
 
 def _changed_paths(call: LibraryCall, roots: dict[str, nn.Module], changes: Changes) -> str:
     """The module paths ``call`` changed: ``encoder.layers.0.self_attn.q_proj, ...``."""
-    owner_paths = {id(module): path for root in roots.values() for path, module in root.named_modules()}
+    owner_paths = {module: path for root in roots.values() for path, module in root.named_modules()}
     paths = [
         f"{owner_paths[owner]}.{change.name}".lstrip(".")
         for owner, owner_changes in changes.items()
@@ -212,12 +224,12 @@ def _changed_paths(call: LibraryCall, roots: dict[str, nn.Module], changes: Chan
 def _kept_originals(roots: dict[str, nn.Module], namer: ClassNamer) -> dict[type, int]:
     generated = {plan.original for plan in namer.classes}
     kept = dict.fromkeys(generated, 0)
-    seen: set[int] = set()
+    seen: set[nn.Module] = set()
     for root in roots.values():
         for module in root.modules():
-            if id(module) in seen or type(module) not in generated:
+            if module in seen or type(module) not in generated:
                 continue
-            seen.add(id(module))
+            seen.add(module)
             if namer.plan_of(module) is None:
                 kept[type(module)] += 1
     return kept

@@ -64,7 +64,7 @@ def _replacements(root: nn.Module, changes: Changes) -> Deferred:
     """Each child replaced by a module (not deleted, added or set to ``None``), with its first path in ``root``."""
     found = []
     for path, module in root.named_modules():
-        for name, change in changes.get(id(module), {}).items():
+        for name, change in changes.get(module, {}).items():
             if change.kind == "set" and change.old is not None and change.new is not None:
                 found.append((join(path, name), change))
     return found

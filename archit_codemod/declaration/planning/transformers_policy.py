@@ -20,29 +20,26 @@ import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import ClassMember, Edit, ReplaceValue
 from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import LibraryCall
-from archit_codemod.declaration.tracing.changes import Change
-
-Changes = dict[int, dict[str, Change]]
+from archit_codemod.declaration.tracing.changes import Changes
 
 
 def class_members(
-    module: nn.Module,
-    path: str,
-    changes: Changes,
-    generated_of: Callable[[nn.Module], tuple[type, str] | None],
-    warn,
+    module: nn.Module, path: str, changes: Changes, namer: ClassNamer
 ) -> tuple[ClassMember, ...]:
-    """The members the generated class of ``module`` adds: tie overrides, ``_no_split_modules``, methods."""
+    """The members the generated class of ``module`` adds: tie overrides, ``_no_split_modules``, methods.
 
+    ``namer`` knows the generated class of each module planned so far.
+    """
     if not is_pretrained_model(module):
         return ()
     members = _tie_members(module, path, changes)
-    members += _no_split_override(module, generated_of)
+    members += _no_split_override(module, namer)
     return tuple(members)
 
 
@@ -50,7 +47,7 @@ def _changed_prefixes(module: nn.Module, changes: Changes) -> list[str]:
     """Paths, relative to ``module``, of every child that changed below it."""
     prefixes = []
     for sub_path, sub in module.named_modules(remove_duplicate=False):
-        for name in changes.get(id(sub), {}):
+        for name in changes.get(sub, {}):
             prefixes.append(join(sub_path, name))
     return prefixes
 
@@ -207,7 +204,7 @@ def _embedding_tie(module: nn.Module, touches: Callable[[str], bool]) -> tuple[s
     return output_weight, input_weight, broken
 
 
-def _no_split_override(module: nn.Module, generated_of) -> list[ClassMember]:
+def _no_split_override(module: nn.Module, namer: ClassNamer) -> list[ClassMember]:
     """``_no_split_modules`` listing the generated versions (and subclasses) of the classes it lists.
 
     transformers and accelerate match these names against each submodule's class name: a generated
@@ -220,7 +217,8 @@ def _no_split_override(module: nn.Module, generated_of) -> list[ClassMember]:
     added = set()
     for sub in module.modules():
         # A generated class, or a class of the script's subclassing a listed one (a replaced layer).
-        cls, name = generated_of(sub) or (type(sub), type(sub).__name__)
+        plan = namer.plan_of(sub)
+        cls, name = (plan.original, plan.name) if plan is not None else (type(sub), type(sub).__name__)
         if name not in listed and any(klass.__name__ in listed for klass in cls.__mro__):
             added.add(name)
     if not added:
@@ -281,18 +279,20 @@ def _no_output_embeddings_method(input_weight: str | None) -> cst.BaseStatement:
 # -- one module object at several paths ---------------------------------------------------------------------
 
 
-def refuse_shared_modules(root: nn.Module, changes: Changes, warn) -> None:
-    """Refuse a changed module that is reachable at two paths of ``root`` (a module object shared by two owners).
+def refuse_shared_modules(root: nn.Module, changes: Changes) -> tuple[str, ...]:
+    """Refuse a changed module that is reachable at two paths of ``root`` (a module object shared by two owners);
+    the warnings for those the model's own classes tie.
 
     Generated ``__init__`` methods build each attribute with a call of its own, so declaring a shared module would
     silently give two modules with separate weights, unless the model's own classes tie those weights.
     """
+    warnings = []
     for change, inner, where in _shared_replacements(root, changes):
         if _declared_as_tied(root, inner, where):
             # BART's set_input_embeddings shares one module as shared/encoder/decoder embeddings; the
             # model's own code ties their weights, so separate modules with tied weights are the same model
             # (verification checks that the weights are shared).
-            warn(
+            warnings.append(
                 f"{', '.join(where)} are one {type(inner).__qualname__} object in the traced model; the "
                 "generated classes build one module per path, whose weights the model's classes tie "
                 "(_tied_weights_keys)."
@@ -305,6 +305,7 @@ def refuse_shared_modules(root: nn.Module, changes: Changes, warn) -> None:
             "separate weights. Fix: give each owner a module of its own (copy.deepcopy), or share the "
             "weights in the model's code (tied weights)."
         )
+    return tuple(warnings)
 
 
 def calls_sharing_modules(root: nn.Module, changes: Changes) -> list[LibraryCall]:

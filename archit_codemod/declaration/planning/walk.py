@@ -14,28 +14,28 @@ from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.planning.plan import Instance
-from archit_codemod.declaration.tracing.changes import Change, is_container
+from archit_codemod.declaration.tracing.changes import Changes, is_container
 
 
 @dataclass
 class Dirty:
     """Which modules changed, themselves or below them (a module reachable from itself counts once)."""
 
-    changes: dict[int, dict[str, Change]]
-    finished: set[int] = field(default_factory=set)
+    changes: Changes
+    finished: frozenset[nn.Module] = frozenset()
     """Modules whose ``__init__`` gets statements at its end (a library call made again)."""
-    _known: dict[int, bool] = field(default_factory=dict)
+    _known: dict[nn.Module, bool] = field(default_factory=dict)
+    """What was worked out already (a cache: every layer asks about the same modules)."""
 
     def __call__(self, module: nn.Module) -> bool:
-        key = id(module)
-        if key not in self._known:
-            self._known[key] = False  # cycles
-            self._known[key] = (
-                key in self.changes
-                or key in self.finished
+        if module not in self._known:
+            self._known[module] = False  # cycles
+            self._known[module] = (
+                module in self.changes
+                or module in self.finished
                 or any(child is not None and self(child) for child in module._modules.values())
             )
-        return self._known[key]
+        return self._known[module]
 
 
 def join(path: str, name: str) -> str:
@@ -50,7 +50,7 @@ def modules_to_plan(roots: dict[str, nn.Module], dirty: Dirty) -> Iterator[tuple
     Raises:
         DeclarationError: a root itself is a container whose items changed (no class builds it).
     """
-    done: set[int] = set()
+    done: set[nn.Module] = set()
     for root_name, root in roots.items():
         if not dirty(root):
             continue
@@ -65,12 +65,12 @@ def modules_to_plan(roots: dict[str, nn.Module], dirty: Dirty) -> Iterator[tuple
 
 
 def _post_order(
-    module: nn.Module, instance: Instance, dirty: Dirty, done: set[int]
+    module: nn.Module, instance: Instance, dirty: Dirty, done: set[nn.Module]
 ) -> Iterator[tuple[nn.Module, Instance]]:
-    if id(module) in done:
+    if module in done:
         yield module, instance
         return
-    done.add(id(module))
+    done.add(module)
     for name, child in module._modules.items():
         if child is None or not dirty(child):
             continue
@@ -83,7 +83,7 @@ def _post_order(
 
 
 def _container_items(
-    container: nn.Module, place: Instance, dirty: Dirty, done: set[int]
+    container: nn.Module, place: Instance, dirty: Dirty, done: set[nn.Module]
 ) -> Iterator[tuple[nn.Module, Instance]]:
     """The dirty items of a container to plan, also those of containers nested in it (Funnel's blocks)."""
     for key, item in container._modules.items():

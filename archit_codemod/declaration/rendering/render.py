@@ -18,9 +18,9 @@ import inspect
 import io
 import math
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import libcst as cst
 import torch
@@ -38,7 +38,7 @@ from archit_codemod.declaration.stages import stage
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
 
 
-@dataclass
+@dataclass(frozen=True)
 class RenderContext:
     """Where a value is rendered: which module, inside which ``__init__``, replacing what."""
 
@@ -57,8 +57,8 @@ class RenderContext:
     """The arguments ``replaced`` was originally built with (empty when ``replacement`` wraps ``replaced``)."""
     replaced_sizes: frozenset[int] = frozenset()
     """The sizes of ``replaced``'s parameters (see :func:`parameter_sizes`)."""
-    references: dict[int, cst.BaseExpression] = field(default_factory=dict)
-    """``id(object)`` -> an expression that refers to it where the code runs (``self.encoder.layer[0]``)."""
+    references: Mapping[nn.Module, cst.BaseExpression] = field(default_factory=dict)
+    """A module of the model -> an expression that refers to it where the code runs (``self.encoder.layer[0]``)."""
     role: str = "argument"
     """What a rendered value is to the module at ``path`` (for messages): an ``"argument"`` of its constructor,
     or an ``"attribute"`` set on it."""
@@ -113,33 +113,49 @@ def original_source(
     return next(iter(sources.values())) if len(sources) == 1 else None
 
 
-CallOf = Callable[[nn.Module], ConstructorCall | None]
-NameOf = Callable[[nn.Module], str | None]
+class TracedModules(Protocol):
+    """What the renderer asks about the modules of the traced models."""
+
+    def call_of(self, module: nn.Module) -> ConstructorCall | None:
+        """The constructor call the tracer recorded for ``module``."""
+
+    def name_of(self, module: nn.Module) -> str | None:
+        """The generated class that declares ``module``, changed after its construction; ``None`` when its class
+        is used as is."""
+
+    def changed(self, module: nn.Module) -> bool:
+        """Whether ``module``, or a module below it, changed after its construction."""
+
+    def model_dtype(self, module: nn.Module) -> torch.dtype | None:
+        """The main floating-point dtype of the model ``module`` is in (``None`` when unknown)."""
+
+
+class Untraced:
+    """Modules built without tracing and never changed: torch built-ins render from their attributes."""
+
+    def call_of(self, module: nn.Module) -> ConstructorCall | None:
+        return None
+
+    def name_of(self, module: nn.Module) -> str | None:
+        return None
+
+    def changed(self, module: nn.Module) -> bool:
+        return False
+
+    def model_dtype(self, module: nn.Module) -> torch.dtype | None:
+        return None
 
 
 class Renderer:
     """Render values as LibCST expressions, binding every name they use in a :class:`NameTable`.
 
-    ``call_of`` gives the constructor call the tracer recorded for a module; ``name_of`` gives the generated
-    class that declares a module changed after its construction (``None`` when its class is used as is);
-    ``changed`` tells whether a module changed after its construction. A module value renders as its
-    constructor call with its generated class as callee; a changed module without one is refused.
+    A module value renders as its recorded constructor call with its generated class as callee
+    (``modules``, a :class:`TracedModules`); a changed module without one is refused.
     """
 
-    def __init__(
-        self,
-        names: NameTable,
-        call_of: CallOf,
-        name_of: NameOf,
-        changed: Callable[[nn.Module], bool],
-        model_dtypes: Mapping[int, torch.dtype] | None = None,
-    ):
+    def __init__(self, names: NameTable, modules: TracedModules | None = None):
         self.names = names
-        self.call_of = call_of
-        self.name_of = name_of
-        self.changed = changed
-        self.model_dtypes = model_dtypes or {}
-        """``id(module)`` -> the main floating-point dtype of its model (see :meth:`_in_own_dtype`)."""
+        self.modules = modules if modules is not None else Untraced()
         self._constructing: list[Any] = []
         """The classes whose calls are being rendered, innermost last (for messages)."""
         self._cast_to: list[torch.dtype | None] = []
@@ -159,8 +175,8 @@ class Renderer:
                     return cst.Name(name)
             if (sub_config := _sub_config_of_a_parameter(value, context)) is not None:
                 return sub_config
-            if id(value) in context.references:
-                return context.references[id(value)]
+            if isinstance(value, nn.Module) and value in context.references:
+                return context.references[value]
         if isinstance(value, enum.Enum):
             # Before the primitives: a (str, Enum) or IntEnum member is also a str or an int.
             return self._enum_member(value, context, argument)
@@ -206,11 +222,11 @@ class Renderer:
             return self._module(module, context, argument)
 
     def _module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
-        call = self.call_of(module)
-        generated = self.name_of(module)
-        if generated is None and _built_from_items(module, call, self.changed(module)):
+        call = self.modules.call_of(module)
+        generated = self.modules.name_of(module)
+        if generated is None and _built_from_items(module, call, self.modules.changed(module)):
             return self.container(module, context, argument)
-        if generated is None and self.changed(module):
+        if generated is None and self.modules.changed(module):
             raise _changed_without_class(module, context, argument)
         if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
             args, kwargs = built_in
@@ -274,7 +290,7 @@ class Renderer:
         """The floating-point dtype of all of ``module``'s tensors when the script moved it out of its model's
         (``nn.Linear(8, 8).to(torch.bfloat16)`` in a ``float32`` model): its constructor call builds it in the
         model's, so the call is followed by ``.to(dtype)``. ``None`` when it is in its model's dtype."""
-        model_dtype = self.model_dtypes.get(id(module))
+        model_dtype = self.modules.model_dtype(module)
         tensors = [*module.parameters(), *module.buffers()]
         dtypes = {tensor.dtype for tensor in tensors if tensor.dtype.is_floating_point}
         if model_dtype is None or len(dtypes) != 1 or model_dtype in dtypes:
@@ -354,7 +370,7 @@ class Renderer:
     ) -> cst.BaseExpression:
         """``types.MethodType(sink_forward, self.model.layers[0].self_attn)``: a function bound to one object (a
         ``forward`` patched on one instance), when that object is one the code refers to."""
-        bound_to = context.references.get(id(value.__self__))
+        bound_to = context.references.get(value.__self__) if isinstance(value.__self__, nn.Module) else None
         if bound_to is None:
             raise self.refusal(context, argument, value)
         where = self._where(context, argument)

@@ -37,21 +37,17 @@ class Change:
         return f"{modification.filename}:{modification.lineno}"
 
 
-Changes = dict[int, dict[str, Change]]
-"""``id(owner) -> {child name: Change}``."""
+Changes = dict[nn.Module, dict[str, Change]]
+"""``owner -> {child name: Change}`` (modules hash by identity)."""
 
 
 def net_changes(trace: Trace) -> Changes:
-    """``id(owner) -> {child name: Change}`` for every child whose final state differs from its original."""
-    first_of: dict[tuple[int, str], Modification] = {}
-    owners: dict[int, nn.Module] = {}
+    """``owner -> {child name: Change}`` for every child whose final state differs from its original."""
+    first_of: dict[tuple[nn.Module, str], Modification] = {}
     for modification in trace.modifications:
-        key = (id(modification.owner), modification.name)
-        first_of.setdefault(key, modification)
-        owners[id(modification.owner)] = modification.owner
+        first_of.setdefault((modification.owner, modification.name), modification)
     changes: Changes = {}
-    for (owner_id, name), first in first_of.items():
-        owner = owners[owner_id]
+    for (owner, name), first in first_of.items():
         present = name in owner._modules
         new = owner._modules.get(name)
         if first.kind == "add":
@@ -64,7 +60,7 @@ def net_changes(trace: Trace) -> Changes:
             continue
         else:
             change = Change("set", owner, name, first.old, new, first)
-        changes.setdefault(owner_id, {})[name] = change
+        changes.setdefault(owner, {})[name] = change
     return changes
 
 

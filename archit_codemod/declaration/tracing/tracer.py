@@ -46,7 +46,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.module import register_module_module_registration_hook
+from torch.nn.modules.module import (
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+    register_module_module_registration_hook,
+)
 
 import archit_codemod
 from archit_codemod.declaration.errors import ScriptError, ScriptExitedError
@@ -54,6 +58,7 @@ from archit_codemod.declaration.records import (
     ConstructorCall,
     Effect,
     EffectKind,
+    ForwardCall,
     LibraryCall,
     Modification,
     ModificationKind,
@@ -90,6 +95,10 @@ class _State:
         # ids of owners inside a container operation that records its own per-key difference
         self.diffing_owners: set[int] = set()
         self.hook_handle: Any = None
+        self.forward_handles: list[Any] = []
+        self.forward_depth = 0
+        """How many module forwards are running (0: the code running is the script's, or a library's outside
+        any forward)."""
         self.patched: list[tuple[type, str, Callable[..., Any]]] = []
         # The frame of the library call the script is in, and its record: the effects of one call share it.
         self.entered: tuple[types.FrameType, LibraryCall] | None = None
@@ -441,6 +450,19 @@ _DIFFED_OPERATIONS: tuple[tuple[type[nn.Module], str], ...] = (
 )
 
 
+def _entering_forward(module: nn.Module, args: tuple[Any, ...]) -> None:
+    _state.forward_depth += 1
+
+
+def _leaving_forward(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
+    """Record the first outermost call of each module: what the script ran the model on."""
+    _state.forward_depth -= 1
+    if _state.forward_depth == 0:
+        for session in _state.sessions:
+            if module not in session.trace.forward_calls:
+                session.trace.forward_calls[module] = ForwardCall(args, dict(kwargs))
+
+
 def _install() -> None:
     module_new = nn.Module.__dict__.get("__new__")
     if module_new is None:
@@ -451,6 +473,10 @@ def _install() -> None:
             "record constructor calls on it. Please report this with your torch version."
         )
     _state.hook_handle = register_module_module_registration_hook(_on_registration)
+    _state.forward_handles = [
+        register_module_forward_pre_hook(_entering_forward),
+        register_module_forward_hook(_leaving_forward, with_kwargs=True, always_call=True),
+    ]
     patches = [(nn.Module, "__delattr__", _traced_delattr)]
     patches += [(cls, name, _traced_by_difference) for cls, name in _DIFFED_OPERATIONS]
     patches += [
@@ -467,6 +493,9 @@ def _uninstall() -> None:
     if _state.hook_handle is not None:
         _state.hook_handle.remove()
         _state.hook_handle = None
+    while _state.forward_handles:
+        _state.forward_handles.pop().remove()
+    _state.forward_depth = 0
     while _state.patched:
         cls, name, original = _state.patched.pop()
         setattr(cls, name, original)
