@@ -76,6 +76,15 @@ REQUIREMENTS: dict[str, str] = {
     "opacus_fix_resnet.py": "opacus",
     "openclip_clip_adapter.py": "open_clip_torch",
     "openclip_patch_dropout.py": "open_clip_torch",
+    "opacus_fix_hf_resnet.py": "opacus",
+    "opacus_grad_sample_module.py": "opacus",
+    "hqq_linear_swap.py": "hqq",
+    "bnb_from_pretrained_4bit.py": "bitsandbytes",
+    "torchao_int8_dynamic_filter.py": "torchao",
+    "loralib_attention.py": "loralib",
+    "tp_bert_head_dims.py": "torch-pruning",
+    "tp_resnet_channels.py": "torch-pruning",
+    "steering_vectors_patch.py": "steering-vectors",
 }
 """Scripts that run only with some installed versions: alternatives separated by ``|``."""
 
@@ -108,6 +117,15 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
     "opacus_fix_resnet.py": "a torchvision model, not a transformers PreTrainedModel",
     "openclip_clip_adapter.py": "an open_clip model, not a transformers PreTrainedModel",
     "openclip_patch_dropout.py": "an open_clip model, not a transformers PreTrainedModel",
+    "opacus_grad_sample_module.py": "an opacus GradSampleModule, not a transformers PreTrainedModel",
+    "hqq_linear_swap.py": "HQQLinear's state_dict holds settings that are not tensors (nbits, group_size, shape)",
+    "torchao_int8_dynamic_filter.py": (
+        "transformers' save_pretrained writes torchao's tensor subclasses only through its own TorchAo quantizer"
+    ),
+    "torch_ao_dynamic_named_qconfig.py": (
+        "transformers' save_pretrained cannot save torch's packed quantized parameters"
+    ),
+    "quanto_requantize.py": _CANNOT_LOAD_QUANTO,
 }
 if Version(transformers.__version__) < Version("5"):
     NO_SAVE_PRETRAINED["tf_add_adapter_lora.py"] = (

@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 from realworld_compare import class_difference, model_differences, output_difference, perturb
-from realworld_support import Outcome, _CliRun, _judge
+from realworld_support import OWN_SAVE_PRETRAINED, Outcome, _CliRun, _judge, cli_arguments
 from torch import nn
 from torch.nn.utils import prune
 from torch.nn.utils.parametrizations import weight_norm
@@ -73,6 +73,26 @@ def test_settings_hooks_and_meta_tensors_are_differences() -> None:
     assert "<root>.num_classes: setting '<absent>', traced 2" in differences
     assert "second: hooks {}, traced {'forward_hooks': [" in differences
     assert "first.weight: parameter left on the meta device" in differences
+
+
+def test_loading_records_and_checkpointing_flags_are_not_differences() -> None:
+    """timm's create_model sets its pretrained-weights record after the constructor; a model built by its class
+    lacks it, and its grad_checkpointing flag is training state, as transformers' gradient_checkpointing."""
+    traced, built = _pair()
+    traced.pretrained_cfg = {"architecture": "net", "num_classes": 2, "mean": (0.5, 0.5, 0.5)}
+    traced.default_cfg = traced.pretrained_cfg
+    traced.grad_checkpointing = True
+    built.grad_checkpointing = False
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+    traced.num_classes = 2
+    assert model_differences(built, traced, set(), subclass_mode=True) != []
+
+
+def test_a_model_saved_by_its_own_library_runs_vendor_mode_without_save_pretrained(tmp_path) -> None:
+    """--save-pretrained writes a transformers checkpoint; a diffusers model round-trips through its own class."""
+    [script] = [name for name in OWN_SAVE_PRETRAINED if name.startswith("diffusers_")][:1]
+    assert "--save-pretrained" not in cli_arguments(script, "vendor", tmp_path / "out")
+    assert "--save-pretrained" in cli_arguments("peft_lora_bert.py", "vendor", tmp_path / "out")
 
 
 def test_a_setting_that_copies_the_config_is_not_a_difference() -> None:

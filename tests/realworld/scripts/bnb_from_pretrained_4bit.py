@@ -19,7 +19,9 @@ config = LlamaConfig(
 checkpoint = tempfile.mkdtemp(prefix="bnb_checkpoint_")
 LlamaForCausalLM(config).save_pretrained(checkpoint)
 
-bnb_config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32)
+bnb_config = BitsAndBytesConfig(
+    load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
+)
 model = LlamaForCausalLM.from_pretrained(checkpoint, quantization_config=bnb_config, device_map="cpu")
 
 example_inputs = {"input_ids": torch.tensor([[1, 5, 7, 9, 2]])}

@@ -2,8 +2,8 @@
 here one that sharpens the attention with a temperature, as attention-control research code does."""
 
 import torch
-import torch.nn.functional as F
 from diffusers import UNet2DConditionModel
+from torch.nn import functional
 
 
 class TemperatureAttnProcessor:
@@ -24,7 +24,7 @@ class TemperatureAttnProcessor:
             t.view(batch_size, -1, attn.heads, head_dim).transpose(1, 2) for t in (query, key, value)
         )
         scale = attn.scale / self.temperature
-        hidden_states = F.scaled_dot_product_attention(query, key, value, scale=scale)
+        hidden_states = functional.scaled_dot_product_attention(query, key, value, scale=scale)
         hidden_states = hidden_states.transpose(1, 2).reshape(batch_size, -1, attn.heads * head_dim)
         hidden_states = attn.to_out[0](hidden_states)
         return attn.to_out[1](hidden_states)

@@ -21,7 +21,11 @@ model = UNet2DConditionModel(
 )
 old_conv = model.conv_in
 new_conv = nn.Conv2d(
-    9, old_conv.out_channels, kernel_size=old_conv.kernel_size, stride=old_conv.stride, padding=old_conv.padding
+    9,
+    old_conv.out_channels,
+    kernel_size=old_conv.kernel_size,
+    stride=old_conv.stride,
+    padding=old_conv.padding,
 )
 with torch.no_grad():
     new_conv.weight.zero_()

@@ -23,7 +23,9 @@ for layer in model.model.layers:
         setattr(
             layer.mlp,
             name,
-            HQQLinear(linear, quant_config=quant_config, compute_dtype=torch.float32, device="cpu", del_orig=True),
+            HQQLinear(
+                linear, quant_config=quant_config, compute_dtype=torch.float32, device="cpu", del_orig=True
+            ),
         )
 
 example_inputs = {"input_ids": torch.tensor([[1, 5, 7, 9, 2]])}
