@@ -88,6 +88,23 @@ def test_loading_records_and_checkpointing_flags_are_not_differences() -> None:
     assert model_differences(built, traced, set(), subclass_mode=True) != []
 
 
+def install_output_capuring_hook(module: nn.Module) -> None:
+    """Named as transformers 5's function that installs its output-capturing hooks on a model's first forward."""
+
+    def output_capturing_hook(module, args, output):
+        return None
+
+    module.register_forward_hook(output_capturing_hook)
+
+
+def test_hooks_a_library_installs_on_the_first_forward_are_not_differences() -> None:
+    traced, built = _pair()
+    install_output_capuring_hook(traced.first)
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+    traced.second.register_forward_hook(lambda module, inputs, output: output)
+    assert model_differences(built, traced, set(), subclass_mode=True) != []
+
+
 def test_a_model_saved_by_its_own_library_runs_vendor_mode_without_save_pretrained(tmp_path) -> None:
     """--save-pretrained writes a transformers checkpoint; a diffusers model round-trips through its own class."""
     [script] = [name for name in OWN_SAVE_PRETRAINED if name.startswith("diffusers_")][:1]
