@@ -404,7 +404,13 @@ def build_like_script(cls: type, traced: _Traced) -> nn.Module:
 def _check_rebuilt(
     built: nn.Module, traced: _Traced, generated_modules: set[str], *, subclass_mode: bool
 ) -> str | None:
-    """The first problem of a rebuilt model: structure, strict load of the traced weights, outputs."""
+    """The first problem of a rebuilt model: structure, strict load of the traced weights, outputs.
+
+    Both models are compared in eval mode (``_traced`` puts the traced one there): some modules change their
+    state with the mode (loralib's ``Linear`` merges its low-rank update into the weight and records it in
+    ``merged``).
+    """
+    built.eval()
     differences = model_differences(built, traced.model, generated_modules, subclass_mode=subclass_mode)
     if differences:
         more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import copy
+import types
 
 import pytest
 import torch
 from realworld_compare import class_difference, model_differences, output_difference, perturb
-from realworld_support import OWN_SAVE_PRETRAINED, Outcome, _CliRun, _judge, cli_arguments
+from realworld_support import (
+    OWN_SAVE_PRETRAINED,
+    Outcome,
+    _check_rebuilt,
+    _CliRun,
+    _judge,
+    _traced,
+    cli_arguments,
+)
 from torch import nn
 from torch.nn.utils import prune
 from torch.nn.utils.parametrizations import weight_norm
@@ -86,6 +95,27 @@ def test_loading_records_and_checkpointing_flags_are_not_differences() -> None:
     assert model_differences(built, traced, set(), subclass_mode=True) == []
     traced.num_classes = 2
     assert model_differences(built, traced, set(), subclass_mode=True) != []
+
+
+class MergingLinear(nn.Linear):
+    """Records whether its update is merged into the weight, as loralib's Linear does when put in eval mode."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, width)
+        self.merged = False
+
+    def train(self, mode: bool = True) -> MergingLinear:
+        self.merged = not mode
+        return super().train(mode)
+
+
+def test_a_rebuilt_model_is_compared_in_the_mode_of_the_traced_one() -> None:
+    torch.manual_seed(0)
+    traced = Net()
+    traced.first = MergingLinear(8)
+    built = copy.deepcopy(traced).train()
+    trace = types.SimpleNamespace(namespace={"model": traced, "example_inputs": {"x": torch.randn(3, 8)}})
+    assert _check_rebuilt(built, _traced(trace), set(), subclass_mode=True) is None
 
 
 def install_output_capuring_hook(module: nn.Module) -> None:
