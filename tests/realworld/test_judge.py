@@ -90,6 +90,7 @@ def test_loading_records_and_checkpointing_flags_are_not_differences() -> None:
     traced, built = _pair()
     traced.pretrained_cfg = {"architecture": "net", "num_classes": 2, "mean": (0.5, 0.5, 0.5)}
     traced.default_cfg = traced.pretrained_cfg
+    traced.pretrained_model_args = {}
     traced.grad_checkpointing = True
     built.grad_checkpointing = False
     assert model_differences(built, traced, set(), subclass_mode=True) == []
