@@ -126,6 +126,11 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
         "transformers' save_pretrained cannot save torch's packed quantized parameters"
     ),
     "quanto_requantize.py": _CANNOT_LOAD_QUANTO,
+    "loralib_attention.py": (
+        "loralib's Linear merges its low-rank update into the weight when put in eval mode, which from_pretrained "
+        "does after loading: a checkpoint saved from a merged model is merged a second time, whatever class "
+        "declares it (loralib saves lora_state_dict alone, into a model that holds the base weights)"
+    ),
 }
 if Version(transformers.__version__) < Version("5"):
     NO_SAVE_PRETRAINED["tf_add_adapter_lora.py"] = (
