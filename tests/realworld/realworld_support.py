@@ -73,7 +73,7 @@ REQUIREMENTS: dict[str, str] = {
     "tv_mobilenet_classifier.py": "torchvision",
     "tv_quantizable_fuse_model.py": "torchvision",
     "tv_resnet_new_fc.py": "torchvision",
-    "opacus_fix_resnet.py": "opacus",
+    "opacus_fix_resnet.py": "opacus & torchvision",
     "openclip_clip_adapter.py": "open_clip_torch",
     "openclip_patch_dropout.py": "open_clip_torch",
     "opacus_fix_hf_resnet.py": "opacus",
@@ -86,7 +86,8 @@ REQUIREMENTS: dict[str, str] = {
     "tp_resnet_channels.py": "torch-pruning",
     "steering_vectors_patch.py": "steering-vectors",
 }
-"""Scripts that run only with some installed versions: alternatives separated by ``|``."""
+"""Scripts that run only with some installed versions: alternatives separated by ``|``, each alternative one
+requirement or several joined by ``&`` (all needed)."""
 
 _CANNOT_LOAD_QUANTO = (
     "transformers' from_pretrained cannot load optimum-quanto's frozen (quantized) weights back"
@@ -188,7 +189,9 @@ def _satisfied(requirement: str) -> bool:
 def unavailable(script: str) -> str | None:
     """Why ``script`` cannot run with the installed packages; ``None`` when it can."""
     requirement = REQUIREMENTS.get(script)
-    if requirement is None or any(_satisfied(option) for option in requirement.split("|")):
+    if requirement is None or any(
+        all(_satisfied(part) for part in option.split("&")) for option in requirement.split("|")
+    ):
         return None
     return f"needs {requirement}"
 

@@ -10,12 +10,14 @@ import torch
 from realworld_compare import class_difference, model_differences, output_difference, perturb
 from realworld_support import (
     OWN_SAVE_PRETRAINED,
+    REQUIREMENTS,
     Outcome,
     _check_rebuilt,
     _CliRun,
     _judge,
     _traced,
     cli_arguments,
+    unavailable,
 )
 from torch import nn
 from torch.nn.utils import prune
@@ -230,3 +232,12 @@ def test_exit_codes_and_messages_are_classified(code, stderr, crash, label, tmp_
     )
     assert isinstance(outcome, Outcome)
     assert outcome.label == label
+
+
+def test_a_script_needs_every_library_of_one_alternative(monkeypatch) -> None:
+    monkeypatch.setitem(
+        REQUIREMENTS, "peft_lora_bert.py", "torch & no-such-package-xyz | no-such-package-xyz"
+    )
+    assert unavailable("peft_lora_bert.py") is not None
+    monkeypatch.setitem(REQUIREMENTS, "peft_lora_bert.py", "torch & packaging | no-such-package-xyz")
+    assert unavailable("peft_lora_bert.py") is None
