@@ -78,15 +78,33 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-_DERIVED = frozenset({"training", "gradient_checkpointing", "all_tied_weights_keys", "name_or_path"})
-"""Not settings: training state (the train/eval flag, transformers' gradient checkpointing flag: how a model
-trains, not what it computes, and not saved in a checkpoint), transformers' record of the ties its ``post_init``
-declared, which a script that breaks a tie leaves stale (ties themselves are compared as tensors that are one),
-and the folder ``from_pretrained`` loaded the weights from (a loading record, like the device)."""
+_DERIVED = frozenset(
+    {
+        "training",
+        "gradient_checkpointing",
+        "grad_checkpointing",
+        "all_tied_weights_keys",
+        "name_or_path",
+        "pretrained_cfg",
+        "default_cfg",
+        "pretrained_model_args",
+    }
+)
+"""Not settings: training state (the train/eval flag, the gradient checkpointing flags of transformers and of
+timm: how a model trains, not what it computes, and not saved in a checkpoint), transformers' record of the ties
+its ``post_init`` declared, which a script that breaks a tie leaves stale (ties themselves are compared as
+tensors that are one), and loading records, like the device: the folder ``from_pretrained`` loaded the weights
+from, and the pretrained-weights records (URL, hub id, preprocessing, the source checkpoint's arguments) that
+timm's ``create_model`` sets on a model after its constructor, whichever weights it then loads."""
 
 _TRAINING_HOOKS = ("enable_input_require_grads.<locals>.make_inputs_require_grads",)
 """Hooks that are training state: transformers' ``gradient_checkpointing_enable`` makes the input embeddings'
 output require grad with this forward hook."""
+
+_RUN_TIME_HOOKS = ("install_output_capuring_hook.<locals>.output_capturing_hook",)
+"""Hooks a library installs on a model's first forward pass, whatever class built it: transformers 5 (the name is
+spelled so there) installs these output-capturing hooks then. The judge runs the traced model (vendor mode's
+saved-folder check) before it compares the structure of a rebuilt model that has not run yet."""
 
 
 def settings(module: nn.Module) -> dict[str, Any]:
@@ -129,7 +147,7 @@ def hooks(module: nn.Module) -> dict[str, list[str]]:
     for table in _HOOK_TABLES:
         registered = getattr(module, table, None) or {}
         described = [_describe_hook(hook) for hook in registered.values()]
-        described = [name for name in described if not name.endswith(_TRAINING_HOOKS)]
+        described = [name for name in described if not name.endswith(_TRAINING_HOOKS + _RUN_TIME_HOOKS)]
         if described:
             found[table.strip("_")] = described
     return found

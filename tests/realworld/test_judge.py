@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import types
 
 import pytest
 import torch
 from realworld_compare import class_difference, model_differences, output_difference, perturb
-from realworld_support import Outcome, _CliRun, _judge
+from realworld_support import (
+    OWN_SAVE_PRETRAINED,
+    REQUIREMENTS,
+    Outcome,
+    _check_rebuilt,
+    _CliRun,
+    _judge,
+    _traced,
+    cli_arguments,
+    unavailable,
+)
 from torch import nn
 from torch.nn.utils import prune
 from torch.nn.utils.parametrizations import weight_norm
@@ -73,6 +84,65 @@ def test_settings_hooks_and_meta_tensors_are_differences() -> None:
     assert "<root>.num_classes: setting '<absent>', traced 2" in differences
     assert "second: hooks {}, traced {'forward_hooks': [" in differences
     assert "first.weight: parameter left on the meta device" in differences
+
+
+def test_loading_records_and_checkpointing_flags_are_not_differences() -> None:
+    """timm's create_model sets its pretrained-weights record after the constructor; a model built by its class
+    lacks it, and its grad_checkpointing flag is training state, as transformers' gradient_checkpointing."""
+    traced, built = _pair()
+    traced.pretrained_cfg = {"architecture": "net", "num_classes": 2, "mean": (0.5, 0.5, 0.5)}
+    traced.default_cfg = traced.pretrained_cfg
+    traced.pretrained_model_args = {}
+    traced.grad_checkpointing = True
+    built.grad_checkpointing = False
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+    traced.num_classes = 2
+    assert model_differences(built, traced, set(), subclass_mode=True) != []
+
+
+class MergingLinear(nn.Linear):
+    """Records whether its update is merged into the weight, as loralib's Linear does when put in eval mode."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__(width, width)
+        self.merged = False
+
+    def train(self, mode: bool = True) -> MergingLinear:
+        self.merged = not mode
+        return super().train(mode)
+
+
+def test_a_rebuilt_model_is_compared_in_the_mode_of_the_traced_one() -> None:
+    torch.manual_seed(0)
+    traced = Net()
+    traced.first = MergingLinear(8)
+    built = copy.deepcopy(traced).train()
+    trace = types.SimpleNamespace(namespace={"model": traced, "example_inputs": {"x": torch.randn(3, 8)}})
+    assert _check_rebuilt(built, _traced(trace), set(), subclass_mode=True) is None
+
+
+def install_output_capuring_hook(module: nn.Module) -> None:
+    """Named as transformers 5's function that installs its output-capturing hooks on a model's first forward."""
+
+    def output_capturing_hook(module, args, output):
+        return None
+
+    module.register_forward_hook(output_capturing_hook)
+
+
+def test_hooks_a_library_installs_on_the_first_forward_are_not_differences() -> None:
+    traced, built = _pair()
+    install_output_capuring_hook(traced.first)
+    assert model_differences(built, traced, set(), subclass_mode=True) == []
+    traced.second.register_forward_hook(lambda module, inputs, output: output)
+    assert model_differences(built, traced, set(), subclass_mode=True) != []
+
+
+def test_a_model_saved_by_its_own_library_runs_vendor_mode_without_save_pretrained(tmp_path) -> None:
+    """--save-pretrained writes a transformers checkpoint; a diffusers model round-trips through its own class."""
+    [script] = [name for name in OWN_SAVE_PRETRAINED if name.startswith("diffusers_")][:1]
+    assert "--save-pretrained" not in cli_arguments(script, "vendor", tmp_path / "out")
+    assert "--save-pretrained" in cli_arguments("peft_lora_bert.py", "vendor", tmp_path / "out")
 
 
 def test_a_setting_that_copies_the_config_is_not_a_difference() -> None:
@@ -162,3 +232,12 @@ def test_exit_codes_and_messages_are_classified(code, stderr, crash, label, tmp_
     )
     assert isinstance(outcome, Outcome)
     assert outcome.label == label
+
+
+def test_a_script_needs_every_library_of_one_alternative(monkeypatch) -> None:
+    monkeypatch.setitem(
+        REQUIREMENTS, "peft_lora_bert.py", "torch & no-such-package-xyz | no-such-package-xyz"
+    )
+    assert unavailable("peft_lora_bert.py") is not None
+    monkeypatch.setitem(REQUIREMENTS, "peft_lora_bert.py", "torch & packaging | no-such-package-xyz")
+    assert unavailable("peft_lora_bert.py") is None

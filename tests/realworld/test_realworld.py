@@ -103,6 +103,61 @@ EXPECTED = {
     "tf_opt_layer_replacement.py": "declared",
     "torch_ao_static_quant.py": "refused",
     "torch_full_backward_hook.py": "declared",
+    # Round 4 (docs/realworld.md): libraries beyond transformers and kinds no earlier round had.
+    "diffusers_custom_attn_processor.py": "declared",
+    # AttnProcessor computes what the default AttnProcessor2_0 computes: a choice of kernel, not of model.
+    "diffusers_default_attn_processor.py": "nothing",
+    "diffusers_dit_geglu_ff.py": "declared",
+    "diffusers_fuse_qkv.py": "declared",
+    "diffusers_inpaint_conv_in.py": "declared",
+    "diffusers_lora_add_adapter.py": "declared",
+    "diffusers_vae_tiling.py": "declared",
+    "timm_drop_path.py": "declared",
+    "timm_freeze_batch_norm.py": "declared",
+    # Training state, as transformers' gradient_checkpointing.
+    "timm_grad_checkpointing.py": "nothing",
+    "timm_reset_classifier.py": "declared",
+    "timm_rmsnorm_swap.py": "declared",
+    "timm_set_input_size.py": "declared",
+    "tv_convnext_stochastic_depth.py": "declared",
+    "tv_mobilenet_classifier.py": "declared",
+    "tv_quantizable_fuse_model.py": "declared",
+    "tv_resnet_new_fc.py": "declared",
+    "openclip_clip_adapter.py": "declared",
+    "openclip_patch_dropout.py": "declared",
+    "opacus_fix_resnet.py": "declared",
+    "opacus_fix_hf_resnet.py": "declared",
+    # The model is GradSampleModule(bert): rebuilt by its own constructor call, which registers the same hooks.
+    "opacus_grad_sample_module.py": "nothing",
+    "speech_wav2vec2_new_ctc_head.py": "declared",
+    # The config's max_source_positions is updated with the table: the original class rebuilds the model.
+    "speech_whisper_short_audio.py": "nothing",
+    "speech_hubert_ffn_adapters.py": "declared",
+    "hqq_linear_swap.py": "declared",
+    # The config's quantization_config makes from_pretrained quantize again, with any class.
+    "bnb_from_pretrained_4bit.py": "nothing",
+    "torchao_int8_dynamic_filter.py": "declared",
+    "quanto_qint4_activations.py": "declared",
+    "quanto_requantize.py": "declared",
+    "torch_ao_fuse_modules_resnet.py": "declared",
+    "torch_ao_dynamic_named_qconfig.py": "declared",
+    "loralib_attention.py": "declared",
+    "tp_bert_head_dims.py": "declared",
+    "tp_resnet_channels.py": "declared",
+    "torch_prune_ln_structured.py": "declared",
+    "torch_prune_random_unstructured.py": "declared",
+    "steering_vectors_patch.py": "refused",
+    "steer_attention_sink_forward.py": "declared",
+    "steer_controller_object.py": "declared",
+    "nethook_edit_output.py": "declared",
+    "tf_register_buffer_steering.py": "declared",
+    "torch_apply_activation_checkpointing.py": "declared",
+    # Compiling in place is a choice of execution: same class, same tensors, same outputs.
+    "torch_module_compile_in_place.py": "nothing",
+    # Weights loaded with assign=True are values; the architecture is the class's.
+    "accelerate_empty_weights_assign.py": "nothing",
+    "tf_calibration_forward.py": "declared",
+    "tf_quantization_config_module.py": "declared",
 }
 
 
