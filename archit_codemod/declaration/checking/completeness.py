@@ -405,7 +405,14 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
     for difference in tree_first:
         if _involves_any(difference, explained) and not _kept_setting(check, difference, explained, trace):
             continue
-        calls = [call for path, calls in check.calls.items() if _involves(difference, path) for call in calls]
+        # A call that registered tensors or hooks there explains those; instance state it did not record setting
+        # (a controller object beside a hook that reads it) is declared on its own.
+        calls = [
+            call
+            for path, calls in check.calls.items()
+            if difference.kind != "state" and _involves(difference, path)
+            for call in calls
+        ]
         if calls:
             check.replayed += [call for call in calls if call not in check.replayed]
             continue

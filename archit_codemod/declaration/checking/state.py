@@ -64,9 +64,10 @@ LOADING_STATE = frozenset(
 )
 """Instance attributes that record how a model was loaded or placed, not what it is."""
 
-BOOKKEEPING_STATE = frozenset({"all_tied_weights_keys", "_ep_plan", "warnings_issued"})
+BOOKKEEPING_STATE = frozenset({"all_tied_weights_keys", "_ep_plan", "warnings_issued", "_internal_dict"})
 """What transformers' ``post_init`` derives from class attributes (the tied keys, compared as shared tensors; the
-parallel plans) and what a model records while it runs (the warnings it issued once)."""
+parallel plans), what a model records while it runs (the warnings it issued once), and diffusers' record of the
+constructor's arguments (``ConfigMixin``'s config, which the modules' own settings show)."""
 
 TRAINING_STATE = frozenset(
     {

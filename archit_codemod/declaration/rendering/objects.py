@@ -26,10 +26,14 @@ def constructor_keywords(value: Any) -> dict[str, Any] | None:
     when there are none (no ``__init__`` of its own, a parameter it does not keep, another state once built)."""
     cls = type(value)
     state = getattr(value, "__dict__", None)
+    if not isinstance(state, dict) or isinstance(value, nn.Module | type):
+        return None
+    init = inspect.getattr_static(cls, "__init__", None)
+    if init is object.__init__ and not state and type(value).__new__ is object.__new__:
+        return {}  # a class that keeps no state (diffusers' AttnProcessor): its call without arguments
     # A constructor written in Python keeps what it is given in __dict__; a built-in type (io.StringIO) keeps its
     # state where __dict__ does not show it.
-    written_in_python = isinstance(inspect.getattr_static(cls, "__init__", None), types.FunctionType)
-    if not isinstance(state, dict) or isinstance(value, nn.Module | type) or not written_in_python:
+    if not isinstance(init, types.FunctionType):
         return None
     try:
         parameters = inspect.signature(cls).parameters.values()
