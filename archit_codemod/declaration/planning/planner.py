@@ -141,7 +141,10 @@ class _WhenMade:
 
 
 def _when_made(trace: Trace, roots: dict[str, nn.Module], replayed: Sequence[LibraryCall]) -> _WhenMade:
-    changes = net_changes(trace)
+    # Only the changes of the models to declare: a call that changed another model (quantized, then discarded) is
+    # not theirs to make again.
+    inside = {module for root in roots.values() for module in root.modules()}
+    changes = {owner: owner_changes for owner, owner_changes in net_changes(trace).items() if owner in inside}
     sharing = [call for root in roots.values() for call in calls_sharing_modules(root, changes)]
     replayed = list(dict.fromkeys([*replayed_calls(trace, changes), *replayed, *sharing]))
     # The ties follow every replacement, also those a call that shares a module makes again after __init__ (the

@@ -363,7 +363,10 @@ class Renderer:
     def _primitive(self, value: Any, context: RenderContext) -> cst.BaseExpression:
         if isinstance(value, float) and not math.isfinite(value):
             return cst.parse_expression(f"float({str(value)!r})")
-        return cst.parse_expression(repr(value))
+        written = repr(value)
+        if isinstance(value, str) and written.startswith("'") and '"' not in value:
+            written = f'"{written[1:-1]}"'  # as ruff writes strings
+        return cst.parse_expression(written)
 
     def _bound_method(
         self, value: types.MethodType, context: RenderContext, argument: str
