@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,14 @@ from archit_codemod.declaration.checking.compare import (
 from archit_codemod.declaration.checking.functional import MAX_PARAMETERS, quiet, short_error
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.planning.library_calls import is_replayable
-from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
+from archit_codemod.declaration.records import (
+    ConstructorCall,
+    LibraryCall,
+    Modification,
+    SettingChange,
+    Trace,
+)
+from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.tracing.changes import net_changes
 from archit_codemod.declaration.tracing.roots import find_roots, paths_index
 
@@ -94,6 +102,8 @@ class _RootCheck:
     """The calls that explain a difference."""
     settings: list[SettingChange] = field(default_factory=list)
     """The changed plain settings, to set again."""
+    read_back: dict[str, ConstructorCall] = field(default_factory=dict)
+    """Path of each module changed in place -> the call its class builds it with now, read from its attributes."""
     unsaved_values_differ: set[str] = field(default_factory=set)
     """Changed paths whose new module holds buffers no checkpoint saves (rotary frequencies) with other values
     than the module it replaced: the class must compute them, and a rebuild on ``meta`` cannot show values."""
@@ -253,6 +263,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     checked = Checked(trace, {})
     rebuilt_containers: dict[int, nn.Module] = {}
     inferred: list[Modification] = []
+    read_back_calls: dict[nn.Module, ConstructorCall] = {}
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
     for name, root in roots.items():
@@ -293,6 +304,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         if proven:
             redundant.append(f"{name}: {', '.join(sorted(proven))}")
         inferred += root_inferred
+        read_back_calls.update({root.get_submodule(path): call for path, call in check.read_back.items()})
         dropped |= {(id(changed[path][0]), changed[path][1]) for path in proven}
         if root_inferred or check.replayed or check.settings or len(proven) < len(changed):
             checked.roots[name] = root
@@ -303,7 +315,12 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         for m in trace.modifications
         if (id(m.owner), m.name) not in dropped
     ]
-    checked.trace = dataclasses.replace(trace, modifications=kept + inferred)
+    calls = trace.calls
+    if read_back_calls:
+        # A module changed in place is built by the call its attributes give now, not by its recorded one.
+        calls = weakref.WeakKeyDictionary(trace.calls)
+        calls.update(read_back_calls)
+    checked.trace = dataclasses.replace(trace, modifications=kept + inferred, calls=calls)
     return checked
 
 
@@ -427,11 +444,34 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
                 inferred.append(modification)
                 explained.add(difference.path)
                 continue
+        if difference.kind in ("parameter", "buffer") and difference.path:
+            modification = _changed_in_place(check, difference.path)
+            if modification is not None:
+                inferred.append(modification)
+                explained.add(difference.path)
+                continue
         refused.append((difference, advice))
     if refused:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _changed_in_place(check: _RootCheck, path: str) -> Modification | None:
+    """A module whose tensors the script changed in place (a structured pruner shrinks a Linear's weight and rewrites
+    ``in_features``), declared as replaced by the module its class builds from its attributes now; ``None`` when
+    they do not say how to build it (:func:`~archit_codemod.declaration.rendering.rebuild.read_back`)."""
+    if path not in check.expected.modules or path in check.read_back:
+        return None
+    module = check.root.get_submodule(path)
+    arguments = read_back(module)
+    if arguments is None:
+        return None
+    args, kwargs = arguments
+    check.read_back[path] = ConstructorCall(type(module), args, kwargs, filename="<read back>", lineno=0)
+    parent_path, _, child = path.rpartition(".")
+    owner = check.root.get_submodule(parent_path)
+    return _inferred("set", owner, child, check.reference.get_submodule(path), module)
 
 
 def _kept_setting(check: _RootCheck, difference: Difference, explained: set[str], trace: Trace) -> bool:

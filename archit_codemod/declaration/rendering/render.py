@@ -32,6 +32,7 @@ from archit_codemod.declaration.pretrained import is_pretrained_config
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable, not_importable
 from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords
+from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.stages import stage
 
@@ -216,7 +217,9 @@ class Renderer:
     def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
         """The constructor call that builds ``module``: the traced call, with its generated class as callee.
 
-        A torch built-in built without tracing renders from its attributes (:func:`builtin_constructor`).
+        A module built without tracing (or changed in place, whose recorded call no longer builds it) renders from
+        its attributes: a torch built-in as :func:`builtin_constructor` writes it, any other class whose arguments
+        read back (:func:`~archit_codemod.declaration.rendering.rebuild.read_back`).
         """
         with stage("rendering", path=context.path):
             return self._module(module, context, argument)
@@ -228,7 +231,7 @@ class Renderer:
             return self.container(module, context, argument)
         if generated is None and self.modules.changed(module):
             raise _changed_without_class(module, context, argument)
-        if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
+        if call is None and generated is None and (built_in := _from_attributes(module)) is not None:
             args, kwargs = built_in
             callee = self.names.reference(type(module), self._where(context, argument))
             sizes = parameter_sizes(module) if context.original_arguments else None
@@ -565,6 +568,11 @@ def _positional_names(cls: Any, args: tuple[Any, ...]) -> list[str]:
 def parameter_sizes(module: nn.Module) -> frozenset[int]:
     """Every dimension of every parameter of ``module`` (its sizes, for :func:`original_source`)."""
     return frozenset(size for parameter in module.parameters() for size in parameter.shape)
+
+
+def _from_attributes(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    built_in = builtin_constructor(module)
+    return built_in if built_in is not None else read_back(module)
 
 
 def builtin_constructor(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]] | None:

@@ -246,6 +246,8 @@ def _record_construction(
         return
     if cls.__new__ is not _module_new:
         return
+    if not args and not kwargs and _needs_arguments(cls):
+        return  # unpickling (torch.load, pickle.loads) calls cls.__new__(cls) and never __init__
     within = {id(session): _building_call(caller, session.user_filename) for session in _state.sessions}
     shared: dict[int, ConstructorCall] = {}  # nested traces share one record when they see the same call
     for session in _state.sessions:
@@ -261,6 +263,20 @@ def _record_construction(
                 within=library_call,
             )
         session.trace.calls[module] = shared[id(library_call)]
+
+
+@functools.cache
+def _needs_arguments(cls: type[nn.Module]) -> bool:
+    """Whether ``cls(...)`` must be given arguments (its ``__init__`` has a parameter without a default)."""
+    try:
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    return any(
+        parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        for parameter in parameters
+    )
 
 
 def _creation_ancestors(module: nn.Module) -> Iterator[nn.Module]:

@@ -1,0 +1,79 @@
+"""A module changed in place (no assignment the tracer sees) is declared by the call its class builds it with now,
+read back from its attributes, when that call builds it as it is; otherwise refused by path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from output_support import declared, output_text, rebuilt_root
+from torch import nn
+
+from archit_codemod.declaration.api import generate
+from archit_codemod.declaration.checking.completeness import roots_to_declare
+from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.rendering.rebuild import read_back
+from archit_codemod.declaration.tracing.tracer import run_script
+
+SHRUNK = """
+import torch
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.up = nn.Linear(width, 4 * width)
+        self.norm = nn.GroupNorm(4, 4 * width)
+        self.down = nn.Linear(4 * width, width)
+
+    def forward(self, x):
+        return self.down(self.norm(self.up(x)))
+
+
+torch.manual_seed(0)
+model = Block(8)
+# A structured pruner keeps half of the hidden units: new tensors, sizes rewritten, no module assigned.
+keep = torch.arange(16)
+with torch.no_grad():
+    model.up.weight = nn.Parameter(model.up.weight[keep])
+    model.up.bias = nn.Parameter(model.up.bias[keep])
+    model.up.out_features = 16
+    model.norm.weight = nn.Parameter(model.norm.weight[keep])
+    model.norm.bias = nn.Parameter(model.norm.bias[keep])
+    model.norm.num_channels = 16
+    model.down.weight = nn.Parameter(model.down.weight[:, keep])
+    model.down.in_features = 16
+model(torch.ones(2, 8))
+"""
+
+
+def test_layers_shrunk_in_place_are_built_by_their_classes_with_the_sizes_they_have_now(scripts, mode):
+    trace, roots, output = declared(scripts("shrunk.py", SHRUNK), mode)
+
+    text = output_text(output)
+    assert "self.up = nn.Linear(width, 16)" in text
+    assert "self.norm = nn.GroupNorm(4, 16)" in text
+    assert "self.down = nn.Linear(16, width)" in text
+    traced = roots["model"]
+    with rebuilt_root(output, trace, traced) as rebuilt:
+        rebuilt.load_state_dict(traced.state_dict(), strict=True)
+        x = torch.ones(2, 8)
+        assert torch.equal(rebuilt(x), traced(x))
+
+
+def test_read_back_gives_the_arguments_only_when_they_build_the_module_as_it_is():
+    linear = nn.Linear(8, 32, bias=False)
+    assert read_back(linear) == ((8, 32), {"bias": False})
+    conv = nn.Conv2d(3, 16, kernel_size=3, stride=2, padding=1)
+    assert read_back(conv) == ((3, 16, (3, 3)), {"stride": (2, 2), "padding": (1, 1)})
+    # A weight replaced without updating the size it is read back from: the class would build another tensor.
+    linear.weight = nn.Parameter(torch.zeros(16, 8))
+    assert read_back(linear) is None
+
+
+def test_a_module_changed_in_place_whose_arguments_do_not_read_back_is_refused_by_path(scripts):
+    source = SHRUNK.replace("    model.down.in_features = 16\n", "")
+    trace = run_script(scripts("half_done.py", source.replace("model(torch.ones(2, 8))\n", "")))
+    with pytest.raises(DeclarationError) as refused:
+        generate(trace, roots_to_declare(trace))
+    assert "down.weight: parameter shape (8, 16), original (8, 32)" in str(refused.value)
