@@ -98,6 +98,7 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
         "in its constructor and not saved, come back uninitialised"
     ),
     "torch_plain_mlp.py": "not a transformers model: no config to save",
+    "torch_ao_static_quant.py": "not a transformers model: no config to save",
     "torch_fuse_conv_bn.py": "not a transformers model: no config to save",
     "st_dense_swap.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "st_lora.py": "a SentenceTransformer, not a transformers PreTrainedModel",

@@ -422,12 +422,13 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
     for difference in tree_first:
         if _involves_any(difference, explained) and not _kept_setting(check, difference, explained, trace):
             continue
-        # A call that registered tensors or hooks there explains those; instance state it did not record setting
-        # (a controller object beside a hook that reads it) is declared on its own.
+        # A call that registered tensors or hooks there explains those, and the tensors its hooks compute (pruning
+        # keeps the pruned weight as a plain attribute); other instance state it did not record setting (a
+        # controller object beside a hook that reads it) is declared on its own.
         calls = [
             call
             for path, calls in check.calls.items()
-            if difference.kind != "state" and _involves(difference, path)
+            if not _set_by_the_script(difference) and _involves(difference, path)
             for call in calls
         ]
         if calls:
@@ -455,6 +456,13 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _set_by_the_script(difference: Difference) -> bool:
+    """Whether ``difference`` is instance state other than a computed tensor: what a call that registers tensors or
+    hooks does not set."""
+    got = difference.got
+    return difference.kind == "state" and not (isinstance(got, tuple) and got and got[0] == "tensor")
 
 
 def _changed_in_place(check: _RootCheck, path: str) -> Modification | None:

@@ -231,15 +231,15 @@ class Renderer:
             return self.container(module, context, argument)
         if generated is None and self.modules.changed(module):
             raise _changed_without_class(module, context, argument)
+        if call is None and "<locals>" in type(module).__qualname__:
+            raise not_importable(
+                type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})"
+            )
         if call is None and generated is None and (built_in := _from_attributes(module)) is not None:
             args, kwargs = built_in
             callee = self.names.reference(type(module), self._where(context, argument))
             sizes = parameter_sizes(module) if context.original_arguments else None
             return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
-        if call is None and "<locals>" in type(module).__qualname__:
-            raise not_importable(
-                type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})"
-            )
         if call is None:
             raise DeclarationError(
                 f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
