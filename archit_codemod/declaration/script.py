@@ -113,9 +113,10 @@ class ScriptSource:
         )
 
     def sources_binding(self, name: str) -> list[ParsedSource]:
-        """The script's sources whose top level binds ``name``, the latest first."""
-        if self.path is not None:
-            return [source for source in self.sources() if _binds(source, name)]
+        """The script's sources whose top level binds ``name``, the latest first (a session's cells in the order
+        they were first compiled)."""
+        if not self.is_session:
+            return [self.parsed()] if self.path is not None and _binds(self.parsed(), name) else []
         found = []
         for filename in reversed(in_memory_sources()):
             text = in_memory_text(filename)

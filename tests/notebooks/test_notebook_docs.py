@@ -38,6 +38,8 @@ def test_the_pages_cells_run_in_a_fresh_kernel_and_print_what_the_page_shows(tmp
     with running_kernel(tmp_path) as kernel:
         for line, source, expected in page_cells():
             outputs = kernel.run(source)
-            assert not outputs.failed, f"docs/notebooks.md:{line} failed: {outputs.error}\n{outputs.traceback}"
+            assert not outputs.failed, (
+                f"docs/notebooks.md:{line} failed: {outputs.error}\n{outputs.traceback}"
+            )
             if expected is not None:
                 assert outputs.stdout == expected, f"docs/notebooks.md:{line} printed something else"

@@ -4,8 +4,9 @@ Names used by a copied ``__init__`` are resolved with LibCST's scope analysis on
 comes from: a name bound by an import there is bound to the same object; a name defined at that module's top
 level is imported from that module, or copied verbatim when the module is the traced script (which no one can
 import). A session's globals (a notebook's) are bound as the latest cell that binds them does: the binding in
-effect, whichever cell reads them. Names introduced by rendering (``nn.Linear``, ``torch.float16``, a script class) are bound from the
-live object. Every name is bound once; two different objects under one name are a :class:`DeclarationError`.
+effect, whichever cell reads them. Names introduced by rendering (``nn.Linear``, ``torch.float16``, a script
+class) are bound from the live object. Every name is bound once; two different objects under one name are a
+:class:`DeclarationError`.
 
 One rule decides where an import comes from, whichever way the name was found: a class or a function is
 imported from the shortest public package that exports the very same object (``from transformers import
@@ -39,12 +40,8 @@ from archit_codemod.declaration.editing.layout import LINE_LENGTH
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.importability import beside_script
 from archit_codemod.declaration.script import ScriptSource
-from archit_codemod.declaration.sources.locate import (
-    ParsedSource,
-    absolute_module,
-    module_source,
-    source_not_kept,
-)
+from archit_codemod.declaration.sources.locate import ParsedSource, absolute_module, module_source
+from archit_codemod.declaration.sources.session import source_not_kept
 from archit_codemod.declaration.sources.wrapped import reached_functions
 
 

@@ -34,7 +34,7 @@ from libcst.metadata import (
 )
 
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.sources.session import missing_source_reason
+from archit_codemod.declaration.sources.session import source_not_kept
 from archit_codemod.declaration.sources.wrapped import is_function_like, layers_between, reached_functions
 
 if TYPE_CHECKING:
@@ -338,16 +338,6 @@ def _parsed_module_of(definer: type, script: ScriptSource) -> tuple[ParsedSource
             f"Cannot find the source of {definer.__module__}.{definer.__qualname__} ({error})."
         ) from error
     return parsed, vars(sys.modules[definer.__module__])
-
-
-def source_not_kept(qualname: str, obj: Any) -> DeclarationError:
-    """The refusal for a class or function of an interactive session's ``__main__`` whose source is not kept."""
-    return DeclarationError(
-        f"{qualname} was defined in an interactive session, and its source cannot be found: "
-        f"{missing_source_reason(obj)}. No other program can import it, and the codemod has no source to copy. "
-        "Fix: define it with a `class` or `def` statement in a notebook cell, a script file or a module (and "
-        "run that cell or script again)."
-    )
 
 
 def _wrapping_decorators(

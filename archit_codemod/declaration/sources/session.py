@@ -16,9 +16,10 @@ import os
 import re
 from typing import Any
 
+from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.sources.wrapped import reached_functions
 
-__all__ = ["defining_filename", "in_memory_sources", "in_memory_text", "mentions", "missing_source_reason"]
+__all__ = ["defining_filename", "in_memory_sources", "in_memory_text", "mentions", "source_not_kept"]
 
 
 def in_memory_text(filename: str) -> str | None:
@@ -57,15 +58,22 @@ def mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
 
 
-def missing_source_reason(obj: Any) -> str:
-    """Why no source of ``obj`` (a class or function of a session's ``__main__``) can be found."""
+def source_not_kept(qualname: str, obj: Any) -> DeclarationError:
+    """The refusal for a class or function of an interactive session's ``__main__`` (``qualname``) whose source
+    cannot be found, with the reason."""
     filename = defining_filename(obj)
     if filename is None:
-        return (
+        reason = (
             f"no cell defines {getattr(obj, '__name__', obj)!r} at its top level, and it has no method of its own "
             "whose code names the cell it came from"
         )
-    return (
-        f"its code was compiled from {filename}, whose text Python did not keep (exec() of a string, "
-        "`python -c`, or a REPL that does not keep its input, as Python's before 3.13)"
+    else:
+        reason = (
+            f"its code was compiled from {filename}, whose text Python did not keep (exec() of a string, "
+            "`python -c`, or a REPL that does not keep its input, as Python's before 3.13)"
+        )
+    return DeclarationError(
+        f"{qualname} was defined in an interactive session, and its source cannot be found: {reason}. No other "
+        "program can import it, and the codemod has no source to copy. Fix: define it with a `class` or `def` "
+        "statement in a notebook cell, a script file or a module (and run that cell or script again)."
     )
