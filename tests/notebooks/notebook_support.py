@@ -2,8 +2,8 @@
 
 No faked IPython: each cell is sent to the kernel as Jupyter sends it, and its outputs come back as a notebook
 stores them. The kernel runs this interpreter (a kernel spec of its own, so that no kernel installed for the user
-is picked), in a given folder, without hub access, and with an IPython profile folder of its own (no user startup
-files). Starting a kernel takes seconds: tests share one per module where their cells cannot disturb each other.
+is picked), in a given folder, without hub access, with an IPython profile folder of its own (no user startup
+files), and talks over Unix sockets (no network). Starting a kernel takes seconds: tests share one per module where their cells cannot disturb each other.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +29,7 @@ CELL_TIMEOUT = 600
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _kernel_manager(folder: Path) -> KernelManager:
+def _kernel_manager(folder: Path, sockets: Path) -> KernelManager:
     specs = folder / "kernels"
     spec = specs / KERNEL_NAME
     spec.mkdir(parents=True, exist_ok=True)
@@ -48,8 +49,13 @@ def _kernel_manager(folder: Path) -> KernelManager:
             }
         )
     )
+    unix = os.name != "nt"
     return KernelManager(
-        kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)])
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
+        # Unix sockets where there are: no network needed, not even the loopback interface.
+        transport="ipc" if unix else "tcp",
+        ip=str(sockets / "kernel") if unix else "127.0.0.1",
     )
 
 
@@ -85,15 +91,19 @@ class Kernel:
 def running_kernel(folder: Path) -> Iterator[Kernel]:
     """A kernel whose working folder is ``folder`` (its spec and profile in ``folder/.kernel``)."""
     notebook = nbformat.v4.new_notebook()
-    client = NotebookClient(
-        notebook,
-        km=_kernel_manager(folder / ".kernel"),
-        timeout=CELL_TIMEOUT,
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
-    )
-    with client.setup_kernel():
-        yield Kernel(client)
+    # A short folder for the sockets: a Unix socket's path has at most about a hundred characters.
+    with tempfile.TemporaryDirectory(
+        prefix="kernel-", dir="/tmp" if os.path.isdir("/tmp") else None
+    ) as sockets:
+        client = NotebookClient(
+            notebook,
+            km=_kernel_manager(folder / ".kernel", Path(sockets)),
+            timeout=CELL_TIMEOUT,
+            allow_errors=True,
+            resources={"metadata": {"path": str(folder)}},
+        )
+        with client.setup_kernel():
+            yield Kernel(client)
 
 
 class CellOutputs:

@@ -298,3 +298,12 @@ def test_options_the_magic_does_not_know_are_a_usage_error(kernel):
     )
     # The cell did not run.
     assert kernel.run("print('x' in globals())").stdout == "False\n"
+
+
+def test_the_models_are_named_as_the_notebook_names_them_not_as_ipython_keeps_outputs(kernel):
+    # A model built in an earlier cell, and that cell's value: IPython keeps it as _ and _N too, which come first
+    # in the namespace.
+    kernel.run_ok("peek = BertModel(bert_config)\npeek")
+    declared = kernel.run_ok("%%declare\npeek.pooler = None\n")
+    [code] = declared.displayed("text/plain")
+    assert "(root models: peek)" in code
