@@ -40,7 +40,7 @@ from archit_codemod.declaration.records import Trace
 from archit_codemod.declaration.stages import DEBUG_VARIABLE, InternalError
 from archit_codemod.delivery.deliver import Generated
 from archit_codemod.delivery.files import OutputError
-from archit_codemod.delivery.options import MODES, WriteOptions
+from archit_codemod.delivery.options import MODES, WriteOptions, output_problem, usage_problem
 
 __all__ = ["DeclareMagics", "load_ipython_extension", "magic_parser"]
 
@@ -132,7 +132,6 @@ class DeclareMagics(Magics):
     def declare(self, line: str, cell: str) -> None:
         __tracebackhide__ = True  # an exception of the cell's code is shown from the cell on
         arguments = _parse(line)
-        traced = self._run_traced(cell)
         options = WriteOptions(
             output=Path(arguments.output) if arguments.output is not None else None,
             mode=arguments.mode,
@@ -143,6 +142,14 @@ class DeclareMagics(Magics):
             force=arguments.force,
             action=arguments.action,
         )
+        # As the command line does before it runs the script: options that cannot work stop here, the cell unrun.
+        problem = usage_problem(options)
+        if problem is not None:
+            raise UsageError(f"%%declare: {problem}")
+        problem = output_problem(options)
+        if problem is not None:
+            _raise_as_message(OutputError(problem))
+        traced = self._run_traced(cell)
         try:
             generated = _declared(traced, self._visible(traced), arguments.model, options)
         except _SHOWN_AS_MESSAGES as error:

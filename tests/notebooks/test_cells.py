@@ -307,3 +307,10 @@ def test_the_models_are_named_as_the_notebook_names_them_not_as_ipython_keeps_ou
     declared = kernel.run_ok("%%declare\npeek.pooler = None\n")
     [code] = declared.displayed("text/plain")
     assert "(root models: peek)" in code
+
+
+def test_options_that_do_not_go_together_stop_the_cell_before_it_runs(kernel):
+    failed = kernel.run("%%declare --save-pretrained\nnot_run = 1\n")
+    assert failed.failed
+    assert failed.stderr.startswith("UsageError: %%declare: --save-pretrained needs --mode vendor")
+    assert kernel.run("print('not_run' in globals())").stdout == "False\n"
