@@ -8,7 +8,7 @@ import torch
 from output_support import declared, output_text, rebuilt_root
 from torch import nn
 
-from archit_codemod.declaration.api import generate
+from archit_codemod.declaration.api import generate, generate_verified
 from archit_codemod.declaration.checking.completeness import roots_to_declare
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.rendering.rebuild import read_back
@@ -77,3 +77,47 @@ def test_a_module_changed_in_place_whose_arguments_do_not_read_back_is_refused_b
     with pytest.raises(DeclarationError) as refused:
         generate(trace, roots_to_declare(trace))
     assert "down.weight: parameter shape (8, 16), original (8, 32)" in str(refused.value)
+
+
+FUSED = """
+import torch
+from torch import nn
+from torch.ao.quantization import fuse_modules
+
+
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+torch.manual_seed(0)
+model = Stem().eval()
+fuse_modules(model, [["conv", "bn", "relu"]], inplace=True)
+model(torch.ones(1, 3, 8, 8))
+"""
+
+
+def test_a_call_that_cannot_be_made_again_is_declared_by_the_structure_it_left(scripts, mode):
+    # fuse_modules folds the norm into the convolution, and only in eval mode: made again in a training-mode
+    # __init__ it fails. Declared module by module instead: the fused module built from the convolution it holds
+    # (which gained a bias), the norm and the activation as Identity.
+    trace = run_script(scripts("fused.py", FUSED))
+    roots = roots_to_declare(trace)
+    output = generate_verified(trace, roots, mode=mode)
+
+    text = output_text(output)
+    assert "self.conv = ConvReLU2d(nn.Conv2d(3, 8, (3, 3), padding=(1, 1)), nn.ReLU())" in text
+    assert "self.bn = nn.Identity()" in text and "self.relu = nn.Identity()" in text
+    assert "fuse_modules(" not in text
+    traced = roots["model"]
+    with rebuilt_root(output, trace, traced) as rebuilt:
+        rebuilt.load_state_dict(traced.state_dict(), strict=True)
+        rebuilt.eval()
+        x = torch.ones(1, 3, 8, 8)
+        assert torch.equal(rebuilt(x), traced(x))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ from archit_codemod.declaration.checking.compare import (
 )
 from archit_codemod.declaration.checking.functional import MAX_PARAMETERS, quiet, short_error
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.planning.library_calls import is_replayable
+from archit_codemod.declaration.planning.library_calls import is_replayable, replayed_function
 from archit_codemod.declaration.records import (
     ConstructorCall,
     LibraryCall,
@@ -251,8 +252,12 @@ def _script_models(trace: Trace, model_name: str | None) -> dict[str, nn.Module]
 # -- the check --------------------------------------------------------------------------------------------
 
 
-def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
-    """Compare each root with its original class; see the module docstring.
+def check_completeness(
+    trace: Trace, roots: dict[str, nn.Module], not_replayed: frozenset[Callable[..., Any]] = frozenset()
+) -> Checked:
+    """Compare each root with its original class; see the module docstring. The library calls that call one of
+    ``not_replayed`` (verification found that making them again fails) explain no difference: what they changed is
+    declared from the modules as they are.
 
     Raises:
         DeclarationError: a difference can be neither traced back to a recorded change nor declared; the
@@ -294,7 +299,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             for owner_path in paths.get(id(change.owner), ())
             if (path := _join(owner_path, child)) in changed
         }
-        check.calls = _effect_calls(root, trace)
+        check.calls = _effect_calls(root, trace, not_replayed)
         root_inferred = _unexplained(check, trace)
         check.replayed += [call for call in _calls_on_new_modules(check) if call not in check.replayed]
         checked.replayed += [call for call in check.replayed if call not in checked.replayed]
@@ -584,7 +589,9 @@ def _as_rebuilt(modification: Modification, rebuilt: dict[int, nn.Module]) -> Mo
     return dataclasses.replace(modification, kind="set", old=container._modules[modification.name])
 
 
-def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]:
+def _effect_calls(
+    root: nn.Module, trace: Trace, not_replayed: frozenset[Callable[..., Any]]
+) -> dict[str, list[LibraryCall]]:
     """The library calls that changed modules of ``root`` themselves, by module path: those that registered
     tensors or hooks, and those that attached modules they built (``register_parametrization``).
 
@@ -598,6 +605,8 @@ def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]
     paths: dict[int, list[str]] | None = None
     for owner, call in owners:
         if call is None or call is construction or not is_replayable(call, root):
+            continue
+        if replayed_function(call) in not_replayed:
             continue
         paths = paths if paths is not None else paths_index(root)
         for path in paths.get(id(owner), ()):

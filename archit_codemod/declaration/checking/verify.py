@@ -49,7 +49,7 @@ from archit_codemod.declaration.checking.functional import (
     skip_reason,
 )
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.errors import DeclarationError, VerificationError
+from archit_codemod.declaration.errors import DeclarationError, ReplayError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import ForwardCall, Trace
 from archit_codemod.declaration.sources.wrapped import reached_functions
@@ -64,6 +64,9 @@ class Verdict:
     failure: VerificationError | None = None
     """The first root the generated code does not rebuild, its differences (``failure.differences``) and its
     name (``failure.root_name``); ``None`` when every root is rebuilt."""
+    refusal: ReplayError | None = None
+    """A library call the generated class makes again fails (when built, or on ``meta``): what it calls is
+    ``refusal.function``."""
     outputs_not_compared: Mapping[str, str] = field(default_factory=dict)
     """Root name -> the reason (its weights are on meta, it is too large to build again on the CPU...)."""
 
@@ -270,23 +273,21 @@ def verify_root(
     return too_large
 
 
-def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> None:
+def _check_it_builds_on_meta(
+    build: Callable[[], nn.Module], shown: str, output: Output
+) -> ReplayError | None:
     """transformers' ``from_pretrained`` builds a model on ``meta`` first. A class that rebuilds the model on the
     CPU but fails there is still declared, with a warning, unless a library call it makes again is what fails:
-    that call is better made after loading, and the refusal says so.
-
-    Raises:
-        DeclarationError: a replayed library call fails on meta.
-    """
+    that call is better made after loading, and the refusal returned says so."""
     try:
         with torch.device("meta"), quiet():
             build()
     except Exception as error:
-        function = _failed_replay(error, output)
-        if function is not None:
-            raise _replay_refusal(
-                shown, function, output, error, " on the meta device, where from_pretrained builds models,"
-            ) from error
+        refusal = _replay_refusal(
+            shown, error, output, " on the meta device, where from_pretrained builds models,"
+        )
+        if refusal is not None:
+            return refusal
         warnings.warn(
             f"{shown} rebuilds the model when built with its constructor, but it fails to build on the meta "
             f"device, where transformers' from_pretrained builds models ({short_error(error)}). Build it with "
@@ -294,6 +295,7 @@ def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output:
             "from_pretrained.",
             stacklevel=2,
         )
+    return None
 
 
 def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ...]:
@@ -306,10 +308,8 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
     """Import ``output`` as a package and check that each root class rebuilds its traced root.
 
     The checks are :func:`verify_root`'s, the same in both modes. The :class:`Verdict` holds the first root that
-    is not rebuilt, with its differences, and says which roots' outputs were not compared, and why.
-
-    Raises:
-        DeclarationError: a library call the generated class makes again fails (a refusal, not a failed check).
+    is not rebuilt, with its differences, a library call made again that fails, and which roots' outputs were not
+    compared, and why.
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
     not_compared: dict[str, str | None] = {}
@@ -329,49 +329,46 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             build = functools.partial(build_root, modules[stem], class_name, root, trace)
             arguments = constructor_arguments(root, trace)
             try:
-                with _replays_refused(output, shown):
-                    not_compared[root_name] = verify_root(
-                        build,
-                        root,
-                        shown,
-                        root_name,
-                        original_of=original_of,
-                        script_module_name=script_module_name,
-                        arguments=arguments,
-                        called_with=trace.forward_calls.get(root) if trace is not None else None,
-                    )
+                not_compared[root_name] = verify_root(
+                    build,
+                    root,
+                    shown,
+                    root_name,
+                    original_of=original_of,
+                    script_module_name=script_module_name,
+                    arguments=arguments,
+                    called_with=trace.forward_calls.get(root) if trace is not None else None,
+                )
             except VerificationError as failure:
+                # A build that fails inside a library call the generated class makes again is a refusal.
+                refusal = _replay_refusal(shown, failure.__cause__, output)
+                if refusal is not None:
+                    return Verdict(refusal=refusal)
                 failure.root_name = root_name
                 return Verdict(failure)
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
-                _check_it_builds_on_meta(build, shown, output)
+                refusal = _check_it_builds_on_meta(build, shown, output)
+                if refusal is not None:
+                    return Verdict(refusal=refusal)
     return Verdict(outputs_not_compared={root: reason for root, reason in not_compared.items() if reason})
 
 
-@contextlib.contextmanager
-def _replays_refused(output: Output, shown: str) -> Iterator[None]:
-    """A build that fails inside a library call the generated class makes again is a refusal, not a bug."""
-    try:
-        yield
-    except VerificationError as failure:
-        error = failure.__cause__
-        function = _failed_replay(error, output) if error is not None else None
-        if function is None:
-            raise
-        raise _replay_refusal(shown, function, output, error) from error
-
-
 def _replay_refusal(
-    shown: str, function: Callable[..., Any], output: Output, error: BaseException, where: str = ""
-) -> DeclarationError:
+    shown: str, error: BaseException | None, output: Output, where: str = ""
+) -> ReplayError | None:
+    """The refusal when ``error`` was raised inside a library call the generated class makes again; else ``None``."""
+    function = _failed_replay(error, output) if error is not None else None
+    if function is None:
+        return None
     targets = [target or "<root>" for target in output.replays.get(function, ())]
     received = f" (on {', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''})" if targets else ""
-    return DeclarationError(
+    return ReplayError(
         f"{shown}: the library call the script made cannot be made again in a generated class: "
         f"`{getattr(function, '__qualname__', function)}(...)`{received}{where} "
         f"raises {short_error(error)} Fix: apply this change after building the model, in "
         "your own code (the checkpoint does not hold it), or use a form of the library that changes the model in "
-        "place."
+        "place.",
+        function,
     )
 
 

@@ -146,7 +146,7 @@ def replay_statement(
         callee: cst.BaseExpression = cst.Attribute(
             module_expression(paths[call.receiver]), cst.Name(call.name)
         )
-        called = getattr(type(call.receiver), call.name, None)
+        called = replayed_function(call)
     elif function is None:
         raise DeclarationError(
             f"{where}: the function it ran cannot be named (a closure, a lambda, or the wrapper a decorator "
@@ -207,6 +207,13 @@ def _placeholder(tensor: torch.Tensor, renderer: Renderer, where: str) -> cst.Ba
     shape = ", ".join(str(size) for size in tensor.shape) or "()"
     dtype = str(tensor.dtype).removeprefix("torch.")
     return cst.parse_expression(f"{torch_name}.empty({shape}, dtype={torch_name}.{dtype})")
+
+
+def replayed_function(call: LibraryCall) -> Callable[..., Any] | None:
+    """The function a generated class calls to make ``call`` again: its in-place form, or the receiver's method."""
+    if call.receiver is not None:
+        return getattr(type(call.receiver), call.name, None)
+    return _in_place(call)[0]
 
 
 def _in_place(call: LibraryCall) -> tuple[Callable[..., Any] | None, dict[str, Any]]:
