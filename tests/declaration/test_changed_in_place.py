@@ -121,3 +121,36 @@ def test_a_call_that_cannot_be_made_again_is_declared_by_the_structure_it_left(s
         rebuilt.eval()
         x = torch.ones(1, 3, 8, 8)
         assert torch.equal(rebuilt(x), traced(x))
+
+
+CLONED = """
+import io
+
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel
+
+config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, vocab_size=99)
+original = BertModel(config)
+# A fixer that clones the model by pickling (no constructor runs) and writes its replacements into _modules.
+with io.BytesIO() as buffer:
+    torch.save(original, buffer)
+    buffer.seek(0)
+    model = torch.load(buffer, weights_only=False)
+for layer in model.encoder.layer:
+    layer.output._modules["LayerNorm"] = nn.RMSNorm(32)
+"""
+
+
+def test_a_clone_unpickled_and_edited_is_declared_as_its_class_builds_it(scripts, mode):
+    # No call built the clone's modules: they are built as the original class builds them at their paths, and the
+    # norms put in their place by their own constructor calls.
+    trace = run_script(scripts("cloned.py", CLONED))
+    roots = roots_to_declare(trace)
+    output = generate_verified(trace, roots, mode=mode)
+
+    assert "self.LayerNorm = nn.RMSNorm(config.hidden_size)" in output_text(output)
+    traced = roots["model"]
+    with rebuilt_root(output, trace, traced) as rebuilt:
+        rebuilt.load_state_dict(traced.state_dict(), strict=True)
+        assert type(rebuilt.encoder.layer[1].output.LayerNorm) is nn.RMSNorm

@@ -538,3 +538,33 @@ def test_a_call_on_an_object_that_holds_the_model_is_refused_naming_the_changed_
     )
     assert "the model 'model' (as base), not on the model" in message
     assert message.endswith("(a function that changes the model in place).")
+
+
+def test_a_wrapper_built_on_frozen_layers_is_compared_with_one_built_on_the_same(scripts):
+    # A constructor that receives a model may read which of its parameters train: the original class rebuilt on
+    # arguments that train everywhere would differ from the traced one, though the script changed nothing.
+    body = """
+class Capture(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        for module in inner.modules():
+            if any(p.requires_grad for p in module.parameters(recurse=False)):
+                module.register_forward_hook(capture)
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+def capture(module, inputs, output):
+    return output
+
+
+inner = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
+inner[0].requires_grad_(False)
+model = Capture(inner)
+"""
+    trace = run_script(scripts("frozen.py", HEADER + body))
+    with pytest.raises(NothingModifiedError):
+        roots = roots_to_declare(trace)
+        generate(trace, roots)

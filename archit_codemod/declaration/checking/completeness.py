@@ -55,6 +55,7 @@ from archit_codemod.declaration.records import (
 from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.tracing.changes import net_changes
 from archit_codemod.declaration.tracing.roots import find_roots, paths_index
+from archit_codemod.declaration.tracing.tracer import trace as tracing_session
 
 __all__ = [
     "RebuildError",
@@ -169,9 +170,20 @@ def _rebuild(
     return rebuilt
 
 
+def _same_requires_grad(rebuilt: nn.Module, traced: nn.Module) -> None:
+    flags = {name: parameter.requires_grad for name, parameter in traced.named_parameters()}
+    for name, parameter in rebuilt.named_parameters():
+        if name in flags and parameter.requires_grad != flags[name]:
+            parameter.requires_grad_(flags[name])
+
+
 def rebuilt_argument(value: Any, trace: Trace | None, memo: dict[int, nn.Module]) -> Any:
     if isinstance(value, nn.Module):
-        return _rebuild(value, trace, memo)
+        rebuilt = _rebuild(value, trace, memo)
+        # A constructor that receives a module may read its training state (opacus' GradSampleModule hooks only
+        # parameters that require grad): the rebuilt argument has the state the traced one had when it was passed.
+        _same_requires_grad(rebuilt, value)
+        return rebuilt
     if type(value) in (list, tuple):
         return type(value)(rebuilt_argument(item, trace, memo) for item in value)
     if type(value) is dict:
@@ -269,6 +281,8 @@ def check_completeness(
     rebuilt_containers: dict[int, nn.Module] = {}
     inferred: list[Modification] = []
     read_back_calls: dict[nn.Module, ConstructorCall] = {}
+    found_calls: dict[nn.Module, ConstructorCall] = {}
+    found_copies: dict[nn.Module, nn.Module] = {}
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
     for name, root in roots.items():
@@ -279,8 +293,17 @@ def check_completeness(
             for child, change in owner_changes.items()
             for owner_path in paths.get(id(change.owner), ())
         }
+        untraced = _untraced_modules(root, trace)
         try:
-            reference, with_modules = rebuild_original(root, trace)
+            if untraced:
+                # Modules no constructor call built (a clone unpickled from a model of the same class): they are
+                # built as the original class builds them, so its rebuild is traced to know with what calls.
+                with tracing_session() as rebuild_trace:
+                    reference, with_modules = rebuild_original(root, trace)
+                found_calls.update(rebuild_trace.calls)
+                found_copies.update(_same_paths(root, reference, untraced))
+            else:
+                reference, with_modules = rebuild_original(root, trace)
         except RebuildError as reason:
             checked.warnings.append(
                 f"{name}: the completeness check cannot rebuild {type(root).__qualname__} ({reason}); only "
@@ -320,13 +343,41 @@ def check_completeness(
         for m in trace.modifications
         if (id(m.owner), m.name) not in dropped
     ]
-    calls = trace.calls
-    if read_back_calls:
+    calls, copies = trace.calls, trace.copies
+    if read_back_calls or found_calls:
         # A module changed in place is built by the call its attributes give now, not by its recorded one.
         calls = weakref.WeakKeyDictionary(trace.calls)
+        calls.update(found_calls)
         calls.update(read_back_calls)
-    checked.trace = dataclasses.replace(trace, modifications=kept + inferred, calls=calls)
+    if found_copies:
+        copies = weakref.WeakKeyDictionary(trace.copies)
+        copies.update(found_copies)
+    checked.trace = dataclasses.replace(trace, modifications=kept + inferred, calls=calls, copies=copies)
     return checked
+
+
+def _untraced_modules(root: nn.Module, trace: Trace) -> list[tuple[str, nn.Module]]:
+    """``(path, module)`` of each module under ``root`` that no recorded call built, and that copies none."""
+    return [
+        (path, module)
+        for path, module in root.named_modules()
+        if trace.call_of(module) is None and trace.copied_from(module) is None
+    ]
+
+
+def _same_paths(
+    root: nn.Module, reference: nn.Module, untraced: list[tuple[str, nn.Module]]
+) -> dict[nn.Module, nn.Module]:
+    """Each untraced module of ``root`` -> the module of its class at the same path of the rebuilt ``reference``."""
+    found = {}
+    for path, module in untraced:
+        try:
+            rebuilt = reference.get_submodule(path)
+        except AttributeError:
+            continue
+        if type(rebuilt) is type(module):
+            found[module] = rebuilt
+    return found
 
 
 def _nothing_to_declare(roots: dict[str, nn.Module], redundant: list[str]) -> str:
