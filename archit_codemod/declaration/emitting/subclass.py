@@ -140,7 +140,11 @@ def extension_init(plan: ClassPlan) -> cst.FunctionDef:
     body = [cst.SimpleStatementLine([cst.Expr(call)])]
     body += [edit.statement for edit in plan.edits if edit.placement != "in place"]
     function = cst.FunctionDef(
-        name=cst.Name("__init__"), params=params, body=cst.IndentedBlock(body), returns=original.returns
+        name=cst.Name("__init__"),
+        params=params,
+        body=cst.IndentedBlock(body),
+        returns=original.returns,
+        whitespace_before_params=original.whitespace_before_params,
     )
     return function.visit(LayoutRewritten(set(), indent=CLASS_INDENT))
 
