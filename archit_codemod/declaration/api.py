@@ -175,6 +175,8 @@ def generate_verified(
             not_replayed |= {verdict.refusal.function}
             continue
         failure = verdict.failure
+        if refused is not None and verdict.fails_on_meta:
+            raise refused  # declared module by module, it fails where from_pretrained builds: no better
         if failure is None:
             return dataclasses.replace(output, warnings=(*output.warnings, *verdict.notes()))
         found = settings_to_set_again(failure, roots)

@@ -69,6 +69,8 @@ class Verdict:
     ``refusal.function``."""
     outputs_not_compared: Mapping[str, str] = field(default_factory=dict)
     """Root name -> the reason (its weights are on meta, it is too large to build again on the CPU...)."""
+    fails_on_meta: tuple[str, ...] = ()
+    """The roots whose generated class builds on the CPU but not on ``meta``, where ``from_pretrained`` builds."""
 
     def notes(self) -> tuple[str, ...]:
         """One line per such root, for the user."""
@@ -273,12 +275,10 @@ def verify_root(
     return too_large
 
 
-def _check_it_builds_on_meta(
-    build: Callable[[], nn.Module], shown: str, output: Output
-) -> ReplayError | None:
-    """transformers' ``from_pretrained`` builds a model on ``meta`` first. A class that rebuilds the model on the
-    CPU but fails there is still declared, with a warning, unless a library call it makes again is what fails:
-    that call is better made after loading, and the refusal returned says so."""
+def _problem_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> ReplayError | str | None:
+    """transformers' ``from_pretrained`` builds a model on ``meta`` first: the refusal when a library call the
+    generated class makes again fails there (that call is better made after loading), the warning when something
+    else fails there, ``None`` when it builds."""
     try:
         with torch.device("meta"), quiet():
             build()
@@ -288,12 +288,11 @@ def _check_it_builds_on_meta(
         )
         if refusal is not None:
             return refusal
-        warnings.warn(
+        return (
             f"{shown} rebuilds the model when built with its constructor, but it fails to build on the meta "
             f"device, where transformers' from_pretrained builds models ({short_error(error)}). Build it with "
             f"{shown.rpartition('.')[2]}(config) and load the weights with load_state_dict instead of "
-            "from_pretrained.",
-            stacklevel=2,
+            "from_pretrained."
         )
     return None
 
@@ -313,6 +312,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
     not_compared: dict[str, str | None] = {}
+    fails_on_meta: list[str] = []
     with stage("verifying"), load_output(output) as package:
         try:
             original_of = _original_classes(output, package, roots)
@@ -347,10 +347,16 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                 failure.root_name = root_name
                 return Verdict(failure)
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
-                refusal = _check_it_builds_on_meta(build, shown, output)
-                if refusal is not None:
-                    return Verdict(refusal=refusal)
-    return Verdict(outputs_not_compared={root: reason for root, reason in not_compared.items() if reason})
+                problem = _problem_on_meta(build, shown, output)
+                if isinstance(problem, ReplayError):
+                    return Verdict(refusal=problem)
+                if problem is not None:
+                    warnings.warn(problem, stacklevel=2)
+                    fails_on_meta.append(root_name)
+    return Verdict(
+        outputs_not_compared={root: reason for root, reason in not_compared.items() if reason},
+        fails_on_meta=tuple(fails_on_meta),
+    )
 
 
 def _replay_refusal(
