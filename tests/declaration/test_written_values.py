@@ -342,3 +342,14 @@ def test_an_expression_that_reads_a_local_variable_of_a_function_is_refused_nami
     assert (
         "reads seed, a local variable of a function, whose value there the codemod does not know" in message
     )
+
+
+def test_an_expression_that_reads_the_models_weights_is_refused(scripts):
+    # The generated class runs before any weights are loaded: the traced values are not there to read.
+    source = STEERED.replace(
+        "SteeringController(config.hidden_size, alpha=4.0, seed=7)",
+        "SteeringController(config.hidden_size, alpha=float(model.pooler.dense.weight[0, 0]), seed=7)",
+    )
+    message = _refusal(scripts, "steered_from_weights.py", source)
+    assert "attribute 'controller'" in message
+    assert "reads model, a module of the model whose tensors it reads" in message

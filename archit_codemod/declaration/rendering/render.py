@@ -192,6 +192,8 @@ class Renderer:
         try:
             return self._structural(value, context, argument)
         except NoSourceFormError:
+            if isinstance(value, torch.Tensor):
+                raise  # values, not architecture: the script's expression would compute them again from others
             # What the attempt bound is not used: the expression the script wrote binds what it reads.
             self.names.restore(bound)
             written = self.as_written(value, context, argument)
@@ -438,6 +440,12 @@ class Renderer:
         if inspect.ismodule(held) or inspect.isclass(held) or _is_plain_function(held):
             return self.names.reference(held, where)
         if isinstance(held, nn.Module):
+            if found.reaches_a_tensor(free.name, held):
+                why = (
+                    "a module of the model whose tensors it reads: their traced values, which the generated class "
+                    "does not have when it runs (weights are loaded after it)"
+                )
+                raise self._unreadable(free, found, value, context, argument, why)
             if held not in context.references:
                 raise self._unreadable(free, found, value, context, argument)
             return context.references[held]
@@ -451,11 +459,18 @@ class Renderer:
             self._reading.pop()
 
     def _unreadable(
-        self, free: FreeName, found: ScriptExpression, value: Any, context: RenderContext, argument: str
+        self,
+        free: FreeName,
+        found: ScriptExpression,
+        value: Any,
+        context: RenderContext,
+        argument: str,
+        why: str | None = None,
     ) -> DeclarationError:
-        """The refusal for an expression of the script that reads ``free``, whose value there is not known."""
+        """The refusal for an expression of the script that reads ``free``, whose value there is not known (or not
+        usable: ``why``)."""
         script = self.names.script.shown_path or "the script"
-        why = {
+        reason = {
             "local": "a local variable of a function, whose value there the codemod does not know",
             "unbound": "a name the script does not bind at its top level once it ended",
         }.get(
@@ -463,9 +478,10 @@ class Renderer:
             "a global the script binds more than once or in a loop, so its value there is not known",
         )
         if isinstance(free.value, nn.Module) and free.reliable:
-            why = "a module the generated class cannot refer to (it is not part of the declared model)"
+            reason = "a module the generated class cannot refer to (it is not part of the declared model)"
         if free.name in self._reading:
-            why = "a global whose own value reads it again"
+            reason = "a global whose own value reads it again"
+        why = why or reason
         code = found.code if len(found.code) <= 80 else found.code[:77] + "..."
         return DeclarationError(
             f"Cannot declare {context.path or '<root>'} (in {context.owner}): {context.role} {argument!r} is a "

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import libcst as cst
+import torch
 from libcst.metadata import Assignment, BaseAssignment, BuiltinScope, GlobalScope
 from libcst.metadata.scope_provider import ImportAssignment
 from torch import nn
@@ -141,6 +142,30 @@ class ScriptExpression:
     def code(self) -> str:
         return cst.Module([]).code_for_node(self.node)
 
+    def reaches_a_tensor(self, name: str, value: Any) -> bool:
+        """Whether the expression reads a tensor through ``name``, which holds ``value`` (``model.lm_head.weight[5]``
+        reads the traced model's weights: generated code runs before any are loaded). Each read is followed through
+        attributes and constant subscripts, up to the first call."""
+        parents = {child: parent for parent in _nodes(self.node) for child in parent.children}
+        for read, name_node in self.occurrences:
+            if read != name:
+                continue
+            node, held = name_node, value
+            while True:
+                if isinstance(held, torch.Tensor):
+                    return True
+                parent = parents.get(node)
+                if isinstance(parent, cst.Attribute) and parent.value is node:
+                    held = getattr(held, parent.attr.value, _UNKNOWN)
+                elif isinstance(parent, cst.Subscript) and parent.value is node:
+                    held = _subscripted(held, parent)
+                else:
+                    break
+                if held is _UNKNOWN:
+                    break
+                node = parent
+        return False
+
 
 def script_expression(value: Any, written: Written | None, script: ScriptSource) -> ScriptExpression | None:
     """The script's expression that produced ``value``: a lambda's own, wherever it went; else the expression at
@@ -200,7 +225,9 @@ def _lambda_expression(function: Any, parsed: ParsedSource, script: ScriptSource
         for node in _nodes(statement)
         if isinstance(node, cst.Lambda) and positions[node].start.line == code.co_firstlineno
     ]
-    if len(lambdas) > 1:
+    if len(lambdas) > 1 and hasattr(code, "co_positions"):  # Python 3.11+
+        # The instructions after the first (RESUME) are the body's; their columns count UTF-8 bytes, LibCST's
+        # characters, which agree on the ASCII lines code is written in.
         body = [
             (line, column)
             for line, _, column, _ in list(code.co_positions())[1:]
@@ -249,10 +276,11 @@ def _argument_node(
     if statement is None:
         return None
     positions = parsed.positions_in(statement)
-    calls = [
-        node
-        for node in _nodes(statement)
-        if isinstance(node, cst.Call) and positions[node].start.line == site.lineno
+    calls = [node for node in _nodes(statement) if isinstance(node, cst.Call)]
+    # A call is recorded on the line it starts on; older Pythons may give a line inside it.
+    starting = [call for call in calls if positions[call].start.line == site.lineno]
+    calls = starting or [
+        call for call in calls if positions[call].start.line <= site.lineno <= positions[call].end.line
     ]
     named = [call for call in calls if _callee_name(call.func) == site.name]
     candidates = named or (calls if len(calls) == 1 else [])
@@ -345,29 +373,42 @@ def _evaluated(target: cst.BaseExpression, parsed: ParsedSource, script: ScriptS
     """The object ``target`` (names, attributes, constant subscripts) names now, when each global it reads is bound
     once outside loops; ``_UNKNOWN`` otherwise."""
     if isinstance(target, cst.Name):
-        if not _bound_once(target.value, parsed) or target.value not in script.namespace:
+        if not _reads_a_global(target, parsed) or not _bound_once(target.value, parsed):
             return _UNKNOWN
-        return script.namespace[target.value]
+        return script.namespace.get(target.value, _UNKNOWN)
     if isinstance(target, cst.Attribute):
         base = _evaluated(target.value, parsed, script)
         return _UNKNOWN if base is _UNKNOWN else getattr(base, target.attr.value, _UNKNOWN)
-    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
-        index = target.slice[0].slice
+    if isinstance(target, cst.Subscript):
         base = _evaluated(target.value, parsed, script)
-        if base is _UNKNOWN or not isinstance(index, cst.Index):
+        if base is _UNKNOWN:
             return _UNKNOWN
-        key = index.value
-        if isinstance(key, cst.Integer):
-            constant: Any = key.evaluated_value
-        elif isinstance(key, cst.SimpleString):
-            constant = key.evaluated_value
-        else:
-            return _UNKNOWN
-        try:
-            return base[constant]
-        except Exception:  # an object that does not take that index: not the module
-            return _UNKNOWN
+        return _subscripted(base, target)
     return _UNKNOWN
+
+
+def _subscripted(base: Any, subscript: cst.Subscript) -> Any:
+    """``base[key]`` for the constant key (an integer or a string) of ``subscript``; ``_UNKNOWN`` otherwise."""
+    if len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Index):
+        return _UNKNOWN
+    key = subscript.slice[0].slice.value
+    if not isinstance(key, cst.Integer | cst.SimpleString):
+        return _UNKNOWN
+    try:
+        return base[key.evaluated_value]
+    except Exception:  # an object that does not take that index
+        return _UNKNOWN
+
+
+def _reads_a_global(name_node: cst.Name, parsed: ParsedSource) -> bool:
+    """Whether ``name_node`` reads a global of the script (not a function's variable)."""
+    scope = parsed.scopes.get(name_node)
+    if scope is None:
+        return False
+    accesses = [access for access in scope.accesses[name_node.value] if access.node is name_node]
+    return bool(accesses) and all(
+        isinstance(referent.scope, GlobalScope) for referent in accesses[0].referents
+    )
 
 
 def _global_node(name: str, parsed: ParsedSource) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
