@@ -353,3 +353,48 @@ def test_an_expression_that_reads_the_models_weights_is_refused(scripts):
     message = _refusal(scripts, "steered_from_weights.py", source)
     assert "attribute 'controller'" in message
     assert "reads model, a module of the model whose tensors it reads" in message
+
+
+CLOSURE = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.proj(x))
+
+
+class Scaled(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def scaled(k):
+    def apply(x):
+        return x * k
+
+    return apply
+
+
+model = Net()
+model.act = Scaled(scaled(3.0))
+"""
+
+
+def test_a_closure_a_script_function_returned_is_that_call(scripts, mode):
+    # A module's constructor argument, found at the line the tracer recorded for the constructor call.
+    trace, roots, output = declared(scripts("closure.py", CLOSURE), mode)
+
+    assert "self.act = Scaled(scaled(3.0))" in "".join(file.text for file in output.files)
+    with rebuilt_root(output, trace, roots["model"]) as rebuilt:
+        assert rebuilt.act.fn(torch.tensor(2.0)) == 6.0

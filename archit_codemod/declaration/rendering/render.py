@@ -5,9 +5,13 @@ parameter's name (the config becomes ``config``); the module being replaced beco
 construction expression; a value equal to one of the replaced module's original arguments becomes that
 argument's original source (``self.embed_dim``, see :func:`original_source`); literals and containers of
 literals are literals; a
-dataclass instance is a call of its class with its non-default fields; an enum member is its qualified
-name; a ``torch.dtype`` is ``torch.float16``. Anything else is a :class:`DeclarationError` naming the module
-path, the class and the argument: the codemod never emits code that would build something else.
+dataclass instance is a call of its class with its non-default fields, an object whose class takes its settings back
+(``QuantoConfig(weights='int4')``) a call of its class with them; a ``functools.partial`` a call of it; an enum member
+is its qualified name; a ``torch.dtype`` is ``torch.float16``. A value with none of these forms (a lambda, an object
+whose constructor derives its state) is the script's own expression for it (:mod:`.written`), each name it reads
+rendered by these rules. Anything else is a :class:`DeclarationError` naming the module path, the class and the
+argument (and, for an expression of the script, the line and the name it cannot read): the codemod never emits code
+that would build something else.
 """
 
 from __future__ import annotations
@@ -397,14 +401,19 @@ class Renderer:
         return cst.Call(callee, args=_with_commas(rendered))
 
     def refusal(self, context: RenderContext, argument: str, value: Any) -> NoSourceFormError:
+        return NoSourceFormError(
+            f"{self._what(context, argument, value)}, which has no source form. Fix: {_fix_for(value)}"
+        )
+
+    def _what(self, context: RenderContext, argument: str, value: Any) -> str:
+        """``Cannot declare <path> (in <owner>): building <class>, argument 'x' is a <type> (<repr>)``."""
         shown = repr(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         constructing = next((cls for cls in reversed(self._constructing) if cls is not None), None)
         built = f"building {getattr(constructing, '__qualname__', constructing)}, " if constructing else ""
-        return NoSourceFormError(
+        return (
             f"Cannot declare {context.path or '<root>'} (in {context.owner}): {built}{context.role} {argument!r} is a "
-            f"{type(value).__module__}.{type(value).__qualname__} ({shown}), which has no source form. "
-            f"Fix: {_fix_for(value)}"
+            f"{type(value).__module__}.{type(value).__qualname__} ({shown})"
         )
 
     def as_written(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression | None:
@@ -431,7 +440,7 @@ class Renderer:
         where = self._where(context, argument)
         if free.kind == "builtin":
             return cst.Name(free.name)
-        if free.kind in ("local", "unbound") or not free.reliable:
+        if free.kind in ("local", "unbound", "module attribute") or not free.reliable:
             raise self._unreadable(free, found, value, context, argument)
         held = free.value
         if free.kind == "global" and free.imported:
@@ -473,6 +482,7 @@ class Renderer:
         reason = {
             "local": "a local variable of a function, whose value there the codemod does not know",
             "unbound": "a name the script does not bind at its top level once it ended",
+            "module attribute": "a name Python binds in each module (the generated one has its own)",
         }.get(
             free.kind,
             "a global the script binds more than once or in a loop, so its value there is not known",
@@ -484,12 +494,10 @@ class Renderer:
         why = why or reason
         code = found.code if len(found.code) <= 80 else found.code[:77] + "..."
         return DeclarationError(
-            f"Cannot declare {context.path or '<root>'} (in {context.owner}): {context.role} {argument!r} is a "
-            f"{type(value).__module__}.{type(value).__qualname__}, which has no structural form, and the script's "
-            f"expression for it at {script}:{found.line} (`{code}`) reads {free.name}, {why}. Fix: write that "
-            "expression with names bound once at the top level of the script (literals, the model's config, modules "
-            "of the model, imported or defined classes and functions), or build the value inside a module's own "
-            "__init__."
+            f"{self._what(context, argument, value)}, which has no structural form, and the script's expression for "
+            f"it at {script}:{found.line} (`{code}`) reads {free.name}, {why}. Fix: write that expression with names "
+            "bound once at the top level of the script (literals, the model's config, modules of the model, imported "
+            f"or defined classes and functions); or {_fix_for(value)}"
         )
 
     # -- helpers -----------------------------------------------------------------------------------------

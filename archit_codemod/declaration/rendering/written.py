@@ -105,7 +105,7 @@ class Written:
         return f"the value of the global {site.name}"
 
 
-NameKind = Literal["global", "closure", "local", "unbound", "builtin"]
+NameKind = Literal["global", "closure", "local", "unbound", "module attribute", "builtin"]
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class FreeName:
 
     ``kind``: a global of the script, a variable of the function enclosing a lambda (its value is in the lambda's
     closure), a local variable of a function (unknown here), a name the script's namespace does not hold once it
-    ended, or a builtin. ``reliable`` says whether the value the
+    ended, a name Python binds in each module (``__file__``: the generated module has its own), or a builtin. ``reliable`` says whether the value the
     name holds now is the one the expression read: always inside a lambda (read when called), else only for a
     global bound once outside loops.
     """
@@ -226,20 +226,25 @@ def _lambda_expression(function: Any, parsed: ParsedSource, script: ScriptSource
         if isinstance(node, cst.Lambda) and positions[node].start.line == code.co_firstlineno
     ]
     if len(lambdas) > 1 and hasattr(code, "co_positions"):  # Python 3.11+
-        # The instructions after the first (RESUME) are the body's; their columns count UTF-8 bytes, LibCST's
-        # characters, which agree on the ASCII lines code is written in.
-        body = [
-            (line, column)
-            for line, _, column, _ in list(code.co_positions())[1:]
-            if line is not None and column is not None
-        ]
-        lambdas = [node for node in lambdas if body and _within(positions[node.body], body[0])]
+        # The body's instructions lie inside the body of the lambda that compiled to them (the header's are at
+        # column 0). Their columns count UTF-8 bytes, LibCST's characters: the same on the ASCII lines of code.
+        starts = [(line, column) for line, _, column, _ in code.co_positions() if line and column]
+        lambdas = [node for node in lambdas if any(_within(positions[node.body], start) for start in starts)]
     if len(lambdas) != 1:
         return None
-    closure = dict(
-        zip(code.co_freevars, (cell.cell_contents for cell in function.__closure__ or ()), strict=False)
-    )
-    return _expression(lambdas[0], statement, parsed, script, closure=closure)
+    return _expression(lambdas[0], statement, parsed, script, closure=_closure(function))
+
+
+def _closure(function: Any) -> dict[str, Any]:
+    """The variables of the functions enclosing ``function`` that it reads, with their values (an unbound one left
+    out)."""
+    found = {}
+    for name, cell in zip(function.__code__.co_freevars, function.__closure__ or (), strict=False):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # empty: the enclosing function had not bound it yet
+            continue
+    return found
 
 
 def _written_node(
@@ -477,6 +482,12 @@ def _classify(
 ) -> FreeName:
     if closure is not None and name in closure:
         return FreeName(name, "closure", True, closure[name])
+    if (
+        name.startswith("__")
+        and name.endswith("__")
+        and not any(isinstance(referent.scope, GlobalScope) for referent in referents)
+    ):
+        return FreeName(name, "module attribute", False)
     if referents and all(isinstance(referent.scope, BuiltinScope) for referent in referents):
         return FreeName(name, "builtin", True)
     if any(not isinstance(referent.scope, GlobalScope | BuiltinScope) for referent in referents):
