@@ -340,14 +340,17 @@ def _assigned_node(
     site: AttributeSite, parsed: ParsedSource, script: ScriptSource
 ) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
     """The value of the one assignment of ``.<name>`` in the script that can be what set it on ``site.module``:
-    ``target.<name> = value`` or ``setattr(target, "<name>", value)``, each target that names another object left
-    out."""
-    candidates = []
+    ``target.<name> = value`` or ``setattr(target, "<name>", value)``: the one whose target names the module now,
+    else the one whose target is unknown here (a loop variable, a function's), when all others name other objects."""
+    named, unknown = [], []
     for statement in parsed.module.body:
         for target, value in _attribute_assignments(statement, site.name):
             held = _evaluated(target, parsed, script)
-            if held is _UNKNOWN or held is site.module:
-                candidates.append((value, statement))
+            if held is site.module:
+                named.append((value, statement))
+            elif held is _UNKNOWN:
+                unknown.append((value, statement))
+    candidates = named or unknown
     return candidates[0] if len(candidates) == 1 else None
 
 
