@@ -368,14 +368,15 @@ def _untraced_modules(root: nn.Module, trace: Trace) -> list[tuple[str, nn.Modul
 def _same_paths(
     root: nn.Module, reference: nn.Module, untraced: list[tuple[str, nn.Module]]
 ) -> dict[nn.Module, nn.Module]:
-    """Each untraced module of ``root`` -> the module of its class at the same path of the rebuilt ``reference``."""
+    """Each untraced module of ``root`` -> the module of its class at the same path of the rebuilt ``reference``,
+    when that module has the same tensors and settings (a module put in place of the original one is not)."""
     found = {}
     for path, module in untraced:
         try:
             rebuilt = reference.get_submodule(path)
         except AttributeError:
             continue
-        if type(rebuilt) is type(module):
+        if type(rebuilt) is type(module) and not differences(snapshot(rebuilt), snapshot(module)):
             found[module] = rebuilt
     return found
 

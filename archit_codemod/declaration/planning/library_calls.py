@@ -28,6 +28,7 @@ from torch import nn
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import LibraryCall, Trace
 from archit_codemod.declaration.rendering.render import RenderContext, Renderer
+from archit_codemod.declaration.rendering.written import CallSite, Written
 from archit_codemod.declaration.tracing.changes import Changes, changes_without
 
 
@@ -123,6 +124,7 @@ def replay_statement(
     )
 
     saved = _saved_tensors(root)
+    site = _site(call)
 
     def render(value: Any, parameter: str) -> cst.BaseExpression:
         if isinstance(value, torch.Tensor) and _storage(value) in saved:
@@ -135,7 +137,8 @@ def replay_statement(
                 "the structure in the script with the calls that build it (quantize(...), freeze(...), the modules' "
                 "constructors), then load the weights into that model; the generated class declares the structure."
             )
-        return renderer.value(value, context, parameter)
+        written = Written(site, parameter.lstrip("*")) if site is not None else None
+        return renderer.value(value, dataclasses.replace(context, written=written), parameter)
 
     if call.receiver is not None:
         if call.receiver not in paths:
@@ -162,6 +165,15 @@ def replay_statement(
     ]
     statement = cst.SimpleStatementLine([cst.Expr(cst.Call(callee, _with_commas(rendered)))])
     return Replay(statement, called)
+
+
+def _site(call: LibraryCall) -> CallSite | None:
+    """The script's call ``call`` records, where its arguments were written (``None`` when it names no line)."""
+    if not call.filename:
+        return None
+    method = call.receiver is not None
+    callee = getattr(type(call.receiver), call.name, None) if method else call.function
+    return CallSite(call.filename, call.lineno, callee, call.name, method=method)
 
 
 def module_expression(path: str) -> cst.BaseExpression:

@@ -110,6 +110,8 @@ class _State:
         self.patched: list[tuple[type, str, Callable[..., Any]]] = []
         # The frame of the library call the script is in, and its record: the effects of one call share it.
         self.entered: tuple[types.FrameType, LibraryCall] | None = None
+        # The same for the construction of an object of a script class that registers hooks or tensors.
+        self.constructing: tuple[types.FrameType, LibraryCall] | None = None
 
 
 _state = _State()
@@ -448,10 +450,44 @@ def _record_effect_in_sessions(
         filename, lineno = _user_location(frame, session)
         call = _library_call(frame, session)
         if call is None and frame is not None and session.runs_users_code(frame):
-            call = LibraryCall(
+            call = _script_object_construction(frame, session) or LibraryCall(
                 direct.name, direct.function, direct.receiver, direct.arguments, filename, lineno
             )
         session.trace.effects.append(Effect(kind, owner, name, call, filename, lineno))
+
+
+def _script_object_construction(frame: types.FrameType, session: _Session) -> LibraryCall | None:
+    """The construction of an object of a script class (not a module) whose ``__init__`` runs at ``frame`` or a
+    caller, the outermost one: what made a hook or tensor registered there (baukit's ``nethook.Trace(layer,
+    edit_output=f)`` registers its own bound method as a forward hook), to be made again as a whole.
+
+    Its arguments are the ``__init__``'s parameters as they are now; it is located where it was called.
+    """
+    construction = None
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__init__" and session.runs_users_code(frame):
+            built = _first_argument(frame)
+            if built is not None and not isinstance(built, nn.Module) and _is_method_of(built, code):
+                construction = frame
+        frame = frame.f_back
+    if construction is None:
+        return None
+    if _state.constructing is not None and _state.constructing[0] is construction:
+        return _state.constructing[1]
+    described = _describe_call(construction)
+    cls = type(described.receiver)
+    caller = construction.f_back
+    call = LibraryCall(
+        cls.__name__,
+        cls,
+        None,
+        described.arguments,
+        caller.f_code.co_filename if caller is not None else "",
+        caller.f_lineno if caller is not None else 0,
+    )
+    _state.constructing = (construction, call)
+    return call
 
 
 _REGISTRATIONS: tuple[tuple[str, EffectKind], ...] = (
@@ -526,6 +562,7 @@ def _uninstall() -> None:
     _state.creation_parents = weakref.WeakKeyDictionary()
     _state.diffing_owners.clear()
     _state.entered = None
+    _state.constructing = None
 
 
 # --- public API -----------------------------------------------------------------------------------
