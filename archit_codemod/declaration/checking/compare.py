@@ -66,6 +66,7 @@ __all__ = [
     "ModuleInfo",
     "TensorInfo",
     "differences",
+    "own_snapshot",
     "path_and_ancestors",
     "same_class",
     "snapshot",
@@ -282,6 +283,12 @@ def snapshot(
         groups.setdefault(id(buffer), []).append(name)
     shared = tuple(frozenset(names) for names in groups.values() if len(names) > 1)
     return ModelSnapshot(modules, shared, main_dtype(model))
+
+
+def own_snapshot(module: nn.Module) -> ModelSnapshot:
+    """The :class:`ModelSnapshot` of ``module`` alone, without its children: compared with
+    :func:`differences`, it says whether two modules hold the same tensors and settings of their own."""
+    return ModelSnapshot({"": _module_info(module, _nowhere, {}, {module: ""})}, (), main_dtype(module))
 
 
 def main_dtype(model: nn.Module) -> torch.dtype | None:

@@ -39,6 +39,7 @@ from archit_codemod.declaration.checking.compare import (
     ModelSnapshot,
     differences,
     is_parametrized_class,
+    own_snapshot,
     path_and_ancestors,
     snapshot,
 )
@@ -369,14 +370,15 @@ def _same_paths(
     root: nn.Module, reference: nn.Module, untraced: list[tuple[str, nn.Module]]
 ) -> dict[nn.Module, nn.Module]:
     """Each untraced module of ``root`` -> the module of its class at the same path of the rebuilt ``reference``,
-    when that module has the same tensors and settings (a module put in place of the original one is not)."""
+    when that module has the same tensors and settings of its own (a module put in place of the original one has
+    not; a module whose children were replaced has)."""
     found = {}
     for path, module in untraced:
         try:
             rebuilt = reference.get_submodule(path)
         except AttributeError:
             continue
-        if type(rebuilt) is type(module) and not differences(snapshot(rebuilt), snapshot(module)):
+        if type(rebuilt) is type(module) and not differences(own_snapshot(rebuilt), own_snapshot(module)):
             found[module] = rebuilt
     return found
 
