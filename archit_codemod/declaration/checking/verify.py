@@ -42,12 +42,14 @@ from archit_codemod.declaration.checking.compare import (
 )
 from archit_codemod.declaration.checking.completeness import rebuilt_argument
 from archit_codemod.declaration.checking.functional import (
+    ComparedOutputs,
     build_on_cpu,
     check_outputs,
     quiet,
     short_error,
     skip_reason,
 )
+from archit_codemod.declaration.checking.loading import check_loading, loading_path
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
@@ -66,14 +68,30 @@ class Verdict:
     name (``failure.root_name``); ``None`` when every root is rebuilt."""
     outputs_not_compared: Mapping[str, str] = field(default_factory=dict)
     """Root name -> the reason (its weights are on meta, it is too large to build again on the CPU...)."""
+    loading_not_checked: Mapping[str, str] = field(default_factory=dict)
+    """Root name -> why the path users load it by (``from_pretrained``) was not checked, for a root that has one:
+    the reason its outputs were not compared, or what its library cannot save or load."""
 
     def notes(self) -> tuple[str, ...]:
         """One line per such root, for the user."""
-        return tuple(
-            f"{root}: the generated code was checked structurally (modules, tensors, ties, hooks, settings, "
-            f"instance state), but its outputs were not compared with the traced model's: {reason}."
-            for root, reason in self.outputs_not_compared.items()
-        )
+        notes = []
+        for root, reason in self.outputs_not_compared.items():
+            loading = (
+                ", and its loading through from_pretrained was not checked"
+                if root in self.loading_not_checked
+                else ""
+            )
+            notes.append(
+                f"{root}: the generated code was checked structurally (modules, tensors, ties, hooks, settings, "
+                f"instance state), but its outputs were not compared with the traced model's{loading}: {reason}."
+            )
+        for root, reason in self.loading_not_checked.items():
+            if root not in self.outputs_not_compared:
+                notes.append(
+                    f"{root}: the generated code gives the traced model's outputs, but loading it through "
+                    f"from_pretrained was not checked: {reason}."
+                )
+        return tuple(notes)
 
 
 _counter = itertools.count()
@@ -227,9 +245,9 @@ def verify_root(
     script_module_name: str,
     arguments: tuple[Any, ...] = (),
     called_with: ForwardCall | None = None,
-) -> str | None:
+) -> RootVerified:
     """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``;
-    return why its outputs were not compared, or ``None`` when they were.
+    return why its outputs were not compared, or the CPU build and what its outputs were compared on.
 
     Where :func:`~archit_codemod.declaration.checking.functional.skip_reason` allows (``arguments`` are the root's
     constructor arguments), the root is built on the CPU: the module trees must compare equal
@@ -252,7 +270,10 @@ def verify_root(
         # meta (torch's quantized ones), others build differently there (a parametrization that computes).
         on_cpu = build_on_cpu(build, failure)
         same_tree(on_cpu)
-        return check_outputs(on_cpu, traced, failure, called_with)
+        compared = check_outputs(on_cpu, traced, failure, called_with)
+        if compared.not_compared is not None:
+            return RootVerified(compared.not_compared)
+        return RootVerified(None, on_cpu, compared)
     try:
         with torch.device("meta"):
             built = build()
@@ -267,13 +288,26 @@ def verify_root(
             "meta, run the script with a smaller config on the CPU, or make the change after loading the model."
         ) from error
     same_tree(built)
-    return too_large
+    return RootVerified(too_large)
 
 
-def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> None:
+@dataclass(frozen=True)
+class RootVerified:
+    """What :func:`verify_root` found for a root it rebuilt."""
+
+    not_compared: str | None
+    """Why its outputs were not compared with the traced model's; ``None`` when they were."""
+    built: nn.Module | None = None
+    """The generated root built on the CPU, holding the traced weights (when the outputs were compared)."""
+    compared: ComparedOutputs | None = None
+    """The inputs and the traced outputs compared (when they were)."""
+
+
+def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> str | None:
     """transformers' ``from_pretrained`` builds a model on ``meta`` first. A class that rebuilds the model on the
     CPU but fails there is still declared, with a warning, unless a library call it makes again is what fails:
-    that call is better made after loading, and the refusal says so.
+    that call is better made after loading, and the refusal says so. Returns why the loading path cannot be
+    checked (it fails on meta), or ``None``.
 
     Raises:
         DeclarationError: a replayed library call fails on meta.
@@ -294,6 +328,8 @@ def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output:
             "from_pretrained.",
             stacklevel=2,
         )
+        return f"it fails to build on the meta device, where from_pretrained builds models ({short_error(error)})"
+    return None
 
 
 def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ...]:
@@ -305,14 +341,17 @@ def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ..
 def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> Verdict:
     """Import ``output`` as a package and check that each root class rebuilds its traced root.
 
-    The checks are :func:`verify_root`'s, the same in both modes. The :class:`Verdict` holds the first root that
-    is not rebuilt, with its differences, and says which roots' outputs were not compared, and why.
+    The checks are :func:`verify_root`'s, the same in both modes, then, where the outputs were compared, the
+    loading path users take (:mod:`~archit_codemod.declaration.checking.loading`). The :class:`Verdict` holds the
+    first root that is not rebuilt, with its differences, and says which roots' outputs were not compared, or their
+    loading not checked, and why.
 
     Raises:
         DeclarationError: a library call the generated class makes again fails (a refusal, not a failed check).
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
-    not_compared: dict[str, str | None] = {}
+    not_compared: dict[str, str] = {}
+    not_loaded: dict[str, str] = {}
     with stage("verifying"), load_output(output) as package:
         try:
             original_of = _original_classes(output, package, roots)
@@ -330,7 +369,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             arguments = constructor_arguments(root, trace)
             try:
                 with _replays_refused(output, shown):
-                    not_compared[root_name] = verify_root(
+                    verified = verify_root(
                         build,
                         root,
                         shown,
@@ -340,12 +379,31 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                         arguments=arguments,
                         called_with=trace.forward_calls.get(root) if trace is not None else None,
                     )
+                not_built_on_meta = None
+                if is_pretrained_model(root) and skip_reason(root, arguments) is None:
+                    not_built_on_meta = _check_it_builds_on_meta(build, shown, output)
+                if loading_path(root) is not None:
+                    if verified.not_compared is not None:
+                        not_loaded[root_name] = verified.not_compared
+                    elif not_built_on_meta is not None:
+                        not_loaded[root_name] = not_built_on_meta
+                    else:
+                        reason = check_loading(
+                            verified.built,
+                            root,
+                            verified.compared,
+                            output,
+                            class_name,
+                            f"{shown} does not rebuild the traced model {root_name!r}",
+                        )
+                        if reason is not None:
+                            not_loaded[root_name] = reason
             except VerificationError as failure:
                 failure.root_name = root_name
                 return Verdict(failure)
-            if is_pretrained_model(root) and skip_reason(root, arguments) is None:
-                _check_it_builds_on_meta(build, shown, output)
-    return Verdict(outputs_not_compared={root: reason for root, reason in not_compared.items() if reason})
+            if verified.not_compared is not None:
+                not_compared[root_name] = verified.not_compared
+    return Verdict(outputs_not_compared=not_compared, loading_not_checked=not_loaded)
 
 
 @contextlib.contextmanager
