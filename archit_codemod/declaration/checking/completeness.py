@@ -41,6 +41,11 @@ from archit_codemod.declaration.checking.compare import (
     snapshot,
 )
 from archit_codemod.declaration.checking.functional import MAX_PARAMETERS, quiet, short_error
+from archit_codemod.declaration.checking.loaded import (
+    changed_after_quantized_load,
+    loaded_as_declared,
+    reloaded_reference,
+)
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.planning.library_calls import is_replayable
 from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
@@ -255,6 +260,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     inferred: list[Modification] = []
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
+    reloaded_roots: list[str] = []
     for name, root in roots.items():
         paths = paths_index(root)
         changed = {
@@ -264,7 +270,13 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             for owner_path in paths.get(id(change.owner), ())
         }
         try:
-            reference, with_modules = rebuild_original(root, trace)
+            # A model its from_pretrained changed (a quantizer) is compared with what that loads (checking/loaded.py).
+            reloaded = reloaded_reference(root, trace)
+            reference, with_modules = (
+                (reloaded, False) if reloaded is not None else rebuild_original(root, trace)
+            )
+            if reloaded is not None:
+                reloaded_roots.append(name)
         except RebuildError as reason:
             checked.warnings.append(
                 f"{name}: the completeness check cannot rebuild {type(root).__qualname__} ({reason}); only "
@@ -295,8 +307,12 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         inferred += root_inferred
         dropped |= {(id(changed[path][0]), changed[path][1]) for path in proven}
         if root_inferred or check.replayed or check.settings or len(proven) < len(changed):
+            if reloaded is not None:
+                raise DeclarationError(changed_after_quantized_load(name, sorted(set(changed) - proven)))
             checked.roots[name] = root
     if not checked.roots:
+        if len(reloaded_roots) == len(roots):
+            raise NothingModifiedError(loaded_as_declared(reloaded_roots, redundant))
         raise NothingModifiedError(_nothing_to_declare(roots, redundant))
     kept = [
         _as_rebuilt(m, rebuilt_containers)

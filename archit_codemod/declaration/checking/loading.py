@@ -51,7 +51,7 @@ from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
 
-__all__ = ["LoadingPath", "check_loading", "loading_path"]
+__all__ = ["LoadingPath", "OtherTensorsOnMetaError", "check_loading", "loading_path", "progress_bars_off"]
 
 LoadingPath = Literal["transformers", "diffusers"]
 """Whose ``save_pretrained``/``from_pretrained`` a model goes through."""
@@ -60,6 +60,14 @@ GENERATED_PACKAGE_PREFIXES = ("archit_codemod_output_", "transformers_modules.")
 """Modules of generated code while verification imports it: the output package, and remote code's copy of it."""
 
 _counter = itertools.count()
+
+
+class OtherTensorsOnMetaError(VerificationError):
+    """Built on ``meta`` by ``from_pretrained``, the generated model holds other tensors than the traced one."""
+
+    def __init__(self, message: str, *, keys: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 def loading_path(model: nn.Module) -> LoadingPath | None:
@@ -95,7 +103,7 @@ def check_loading(
     path = loading_path(built)
     if path is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="archit_codemod_loading_") as parent, _progress_bars_off():
+    with tempfile.TemporaryDirectory(prefix="archit_codemod_loading_") as parent, progress_bars_off():
         # Remote code is copied into transformers' module cache under the folder's name: one of our own, removed after.
         folder = Path(parent) / f"archit_codemod_check_{os.getpid()}_{next(_counter)}"
         folder.mkdir()
@@ -134,11 +142,12 @@ def _compare_loaded(
         # does not match is the loader's renaming, unless the meta build itself holds other tensors.
         loaded_keys, traced_keys = set(loaded.state_dict()), set(traced.state_dict())
         if loaded_keys != traced_keys:
-            raise VerificationError(
-                f"{failure}: loaded with {how}, it holds other tensors than the traced model: "
-                f"{_few(sorted(loaded_keys ^ traced_keys))} (the checkpoint's {_few(missing or unexpected)} "
-                "does not load). Fix: make the modules the script adds build the same tensors on the meta device, "
-                "where from_pretrained builds models, as on the CPU."
+            differing = tuple(sorted(loaded_keys ^ traced_keys))
+            raise OtherTensorsOnMetaError(
+                f"{failure}: loaded with {how}, it holds other tensors than the traced model: {_few(list(differing))} "
+                f"(the checkpoint's {_few(missing or unexpected)} does not load). Fix: make the modules the script "
+                "adds build the same tensors on the meta device, where from_pretrained builds models, as on the CPU.",
+                keys=differing,
             )
         return f"{how} loads the saved tensors under other names ({_few(missing or unexpected)})"
     changed = _changed_values(loaded, traced)
@@ -264,8 +273,8 @@ def _forget_remote_code(name: str) -> None:
 
 
 @contextlib.contextmanager
-def _progress_bars_off() -> Iterator[None]:
-    """transformers draws progress bars on standard error while it saves and loads weights."""
+def progress_bars_off() -> Iterator[None]:
+    """No progress bars on standard error while transformers saves and loads weights."""
     if "transformers" not in sys.modules:
         yield
         return

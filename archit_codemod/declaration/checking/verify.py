@@ -49,7 +49,7 @@ from archit_codemod.declaration.checking.functional import (
     short_error,
     skip_reason,
 )
-from archit_codemod.declaration.checking.loading import check_loading, loading_path
+from archit_codemod.declaration.checking.loading import OtherTensorsOnMetaError, check_loading, loading_path
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
@@ -388,14 +388,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                     elif not_built_on_meta is not None:
                         not_loaded[root_name] = not_built_on_meta
                     else:
-                        reason = check_loading(
-                            verified.built,
-                            root,
-                            verified.compared,
-                            output,
-                            class_name,
-                            f"{shown} does not rebuild the traced model {root_name!r}",
-                        )
+                        reason = _check_loading(verified, root, output, shown, root_name, class_name)
                         if reason is not None:
                             not_loaded[root_name] = reason
             except VerificationError as failure:
@@ -404,6 +397,43 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             if verified.not_compared is not None:
                 not_compared[root_name] = verified.not_compared
     return Verdict(outputs_not_compared=not_compared, loading_not_checked=not_loaded)
+
+
+def _check_loading(
+    verified: RootVerified, root: nn.Module, output: Output, shown: str, root_name: str, class_name: str
+) -> str | None:
+    """:func:`~archit_codemod.declaration.checking.loading.check_loading`; a library call the generated class makes
+    again that builds other tensors on ``meta``, where ``from_pretrained`` builds models, is a refusal.
+
+    Raises:
+        VerificationError: the loaded model differs.
+        DeclarationError: a library call made again builds other tensors on meta.
+    """
+    try:
+        return check_loading(
+            verified.built,
+            root,
+            verified.compared,
+            output,
+            class_name,
+            f"{shown} does not rebuild the traced model {root_name!r}",
+        )
+    except OtherTensorsOnMetaError as other:
+        for function, targets in output.replays.items():
+            touched = [t for t in targets if any(key.startswith(f"{t}.") or not t for key in other.keys)]
+            if touched:
+                shown_targets = ", ".join(t or "<root>" for t in touched[:3]) + (
+                    ", ..." if len(touched) > 3 else ""
+                )
+                raise DeclarationError(
+                    f"{shown}: the library call the script made cannot be made again in a generated class: "
+                    f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}) builds other "
+                    "tensors on the meta device, where from_pretrained builds models, than on the CPU "
+                    f"({', '.join(other.keys[:3])}{', ...' if len(other.keys) > 3 else ''}), so the model loaded "
+                    "with from_pretrained differs. Fix: apply this change after loading the model, in your own code "
+                    "(the checkpoint does not hold it)."
+                ) from other
+        raise
 
 
 @contextlib.contextmanager
