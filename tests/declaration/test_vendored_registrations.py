@@ -117,7 +117,7 @@ def test_a_builder_registered_in_a_registry_that_refuses_names_twice_is_left_unr
     assert "\n@register_model()" not in vendored
     assert (
         "# archit_codemod: @register_model() left out: it registers tiny_net in vision_zoo._api.BUILTIN_MODELS, "
-        "which the installed library fills.\ndef tiny_net(**kwargs):" in vendored
+        "which the\n# installed library fills.\ndef tiny_net(**kwargs):" in vendored
     )
     registry = importlib.import_module("vision_zoo._api").BUILTIN_MODELS
     with load_output(output) as package:

@@ -18,6 +18,7 @@ the object it is a method of (a ``Registry`` instance's table), its own attribut
 from __future__ import annotations
 
 import sys
+import textwrap
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import ImportAssignment
 
+from archit_codemod.declaration.editing.layout import LINE_LENGTH
 from archit_codemod.declaration.sources.locate import ParsedSource
 
 __all__ = ["DropRegistrations", "registering_decorators"]
@@ -80,12 +82,13 @@ class DropRegistrations(cst.CSTTransformer):
         if not dropped:
             return updated_node
         module = cst.Module([])
-        lines = [
-            f"# archit_codemod: @{module.code_for_node(d.decorator)} left out: it registers "
+        notes = [
+            f"archit_codemod: @{module.code_for_node(d.decorator)} left out: it registers "
             f"{original_node.name.value} in {self.registering[d]}, which the installed library fills."
             for d in dropped
         ]
-        comments = [cst.EmptyLine(comment=cst.Comment(line)) for line in lines]
+        lines = [line for note in notes for line in textwrap.wrap(note, LINE_LENGTH - 2)]
+        comments = [cst.EmptyLine(comment=cst.Comment(f"# {line}")) for line in lines]
         return updated_node.with_changes(leading_lines=[*updated_node.leading_lines, *comments])
 
 
