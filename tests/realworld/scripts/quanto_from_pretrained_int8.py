@@ -19,6 +19,8 @@ config = LlamaConfig(
 checkpoint = tempfile.mkdtemp(prefix="quanto_checkpoint_")
 LlamaForCausalLM(config).save_pretrained(checkpoint)
 
-model = LlamaForCausalLM.from_pretrained(checkpoint, quantization_config=QuantoConfig(weights="int8"), device_map="cpu")
+model = LlamaForCausalLM.from_pretrained(
+    checkpoint, quantization_config=QuantoConfig(weights="int8"), device_map="cpu"
+)
 
 example_inputs = {"input_ids": torch.tensor([[1, 5, 7, 9, 2]])}
