@@ -95,7 +95,7 @@ def generate(
             replayed=checked.replayed,
             settings=checked.settings,
         )
-        plan = recompute_unsaved_buffers(plan, unsaved_buffers(checked.trace, checked.roots))
+        plan = recompute_unsaved_buffers(plan, unsaved_buffers(checked.trace, checked.roots), mode)
     with stage("rendering"):
         if mode == "vendor":
             from archit_codemod.declaration.emitting.vendor import emit_vendor

@@ -217,3 +217,42 @@ def test_a_plain_torch_model_has_no_loading_path_beyond_load_state_dict(scripts)
     output, trace, roots = _declared(scripts, source, "subclass")
     verdict = verify(output, trace, roots)
     assert verdict.loading_not_checked == {} and verdict.notes() == ()
+
+
+def test_a_buffer_no_call_computes_again_is_named_in_a_warning_and_fails_the_loading_path(scripts, mode):
+    # Each layer's factor is a literal of its own call, kept nowhere but in the buffer: no one call of the class,
+    # with arguments read back from the module, computes both.
+    source = (
+        HEADER
+        + """
+
+class Scaled(nn.Module):
+    def __init__(self, inner, factor):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("factor", torch.tensor(float(factor)), persistent=False)
+
+    def forward(self, hidden):
+        return self.inner(hidden) * self.factor
+
+
+model = BertModel(config)
+for index, layer in enumerate(model.encoder.layer):
+    layer.attention.output.dense = Scaled(layer.attention.output.dense, 0.5 / (index + 1))
+"""
+    )
+    output, trace, roots = _declared(scripts, source, mode)
+    [warning] = [w for w in output.warnings if "not saved in a checkpoint" in w]
+    assert warning.startswith(
+        "model: encoder.layer.0.attention.output.dense.factor, encoder.layer.1.attention.output.dense.factor: buffers "
+        "that are not saved in a checkpoint (persistent=False) and that the generated classes cannot compute again "
+        "after loading"
+    )
+    assert "computed = Scaled(" not in "\n".join(file.text for file in output.files)
+    if not BUILDS_ON_META:
+        verify(output, trace, roots)
+        return
+    with pytest.raises(
+        VerificationError, match="The buffers not saved in the checkpoint differ: encoder.layer.0"
+    ):
+        verify(output, trace, roots)

@@ -50,6 +50,7 @@ from torch import nn
 
 from archit_codemod.declaration.checking.functional import quiet
 from archit_codemod.declaration.editing.layout import LINE_LENGTH
+from archit_codemod.declaration.emitting.output import Mode
 from archit_codemod.declaration.planning.plan import ClassMember, ClassPlan, Instance, Plan
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import Trace
@@ -77,8 +78,10 @@ class UnsavedBuffers:
     host: Instance
     """The model (a transformers ``PreTrainedModel``) whose ``_init_weights`` transformers calls for the modules."""
     recomputed: tuple[Recomputation, ...]
+    buffers: tuple[str, ...]
+    """``path.buffer`` of each unsaved buffer of those modules."""
     not_recomputed: tuple[str, ...] = ()
-    """``path.buffer`` of each unsaved buffer no module built again computes as traced."""
+    """Those that no module built again computes as traced."""
 
 
 def unsaved_buffers(trace: Trace | None, roots: Mapping[str, nn.Module]) -> list[UnsavedBuffers]:
@@ -98,15 +101,20 @@ def unsaved_buffers(trace: Trace | None, roots: Mapping[str, nn.Module]) -> list
     return found
 
 
-def recompute_unsaved_buffers(plan: Plan, found: list[UnsavedBuffers]) -> Plan:
+def recompute_unsaved_buffers(plan: Plan, found: list[UnsavedBuffers], mode: Mode = "subclass") -> Plan:
     """``plan`` with an ``_init_weights`` member on each generated model class that computes buffers again after
-    loading, and a warning naming the buffers that none computes again."""
+    loading, and a warning naming the buffers that none computes again.
+
+    A vendored class is the original's copy: where the original's body defines ``_init_weights`` itself, the member
+    would replace it, so the buffers are named in the warning instead (subclass mode inherits it, and calls it).
+    """
     plans = {instance: class_plan for class_plan in plan.classes for instance in class_plan.instances}
     recomputed: dict[str, dict[type, Recomputation]] = {}
     warnings = []
     for entry in found:
         class_plan = plans.get(entry.host)
-        if class_plan is None:  # a model no generated class declares: its own _init_weights is in charge
+        if class_plan is None or (mode == "vendor" and "_init_weights" in vars(class_plan.original)):
+            warnings.append(_not_recomputed_warning(dataclasses.replace(entry, not_recomputed=entry.buffers)))
             continue
         for recomputation in entry.recomputed:
             recomputed.setdefault(class_plan.name, {})[recomputation.cls] = recomputation
@@ -201,7 +209,10 @@ def _recomputation(
         if common:
             buffers = tuple(name for name in instances[0][1]._buffers if name in common)
             recomputed.append(Recomputation(cls, form.sources, buffers))
-    return UnsavedBuffers(host, tuple(recomputed), tuple(missing))
+    every = tuple(
+        f"{path}.{name}" for path, module in modules for name in sorted(module._non_persistent_buffers_set)
+    )
+    return UnsavedBuffers(host, tuple(recomputed), every, tuple(missing))
 
 
 @dataclass(frozen=True)
