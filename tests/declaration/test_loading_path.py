@@ -81,7 +81,8 @@ def _without_init_weights(output: Output) -> Output:
     files = []
     for file in output.files:
         text = re.sub(
-            r"\n    def _init_weights\(self, module\):\n        super\(\)\._init_weights\(module\)\n(?:        .*\n|\n)*?"
+            r"\n    def _init_weights\(self, module\):\n        super\(\)\._init_weights\(module\)\n"
+            r"(?:        .*\n|\n)*?"
             r"(?=\n\S|\n    \S|\Z)",
             "\n",
             file.text,
@@ -182,7 +183,8 @@ def test_what_the_library_cannot_save_is_said_in_the_verdict_not_failed(scripts)
     # state_dict. No class can save such a model, so the loading path is not checked, and the verdict says why.
     source = (
         HEADER
-        + "model = BertModel(config)\ntorch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)\n"
+        + "model = BertModel(config)\n"
+        + "torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)\n"
     )
     output, trace, roots = _declared(scripts, source, "subclass")
     with pytest.warns(UserWarning, match="fails to build on the meta device"):

@@ -101,7 +101,8 @@ def test_a_builder_registered_in_a_registry_that_refuses_names_twice_is_left_unr
 ):
     net = (
         NET
-        + "\n\nfrom ._api import register_model\n\n\n@register_model()\ndef tiny_net(**kwargs):\n    return TinyNet(**kwargs)\n"
+        + "\n\nfrom ._api import register_model\n\n\n@register_model()\n"
+        + "def tiny_net(**kwargs):\n    return TinyNet(**kwargs)\n"
     )
     _library(tmp_path / "site", "vision_zoo", {"_api.py": RAISING_REGISTRY, "nets.py": net}, monkeypatch)
     source = """

@@ -124,7 +124,7 @@ def check_loading(
         finally:
             if auto_class is not None:
                 _forget_remote_code(folder.name)
-    return _compare_loaded(loaded, info, built, traced, compared, _how(class_name, auto_class), failure)
+        return _compare_loaded(loaded, info, built, traced, compared, _how(class_name, auto_class), failure)
 
 
 def _compare_loaded(
@@ -144,9 +144,10 @@ def _compare_loaded(
         if loaded_keys != traced_keys:
             differing = tuple(sorted(loaded_keys ^ traced_keys))
             raise OtherTensorsOnMetaError(
-                f"{failure}: loaded with {how}, it holds other tensors than the traced model: {_few(list(differing))} "
-                f"(the checkpoint's {_few(missing or unexpected)} does not load). Fix: make the modules the script "
-                "adds build the same tensors on the meta device, where from_pretrained builds models, as on the CPU.",
+                f"{failure}: loaded with {how}, it holds other tensors than the traced model: "
+                f"{_few(list(differing))} (the checkpoint's {_few(missing or unexpected)} does not load). Fix: make "
+                "the modules the script adds build the same tensors on the meta device, where from_pretrained builds "
+                "models, as on the CPU.",
                 keys=differing,
             )
         return f"{how} loads the saved tensors under other names ({_few(missing or unexpected)})"
@@ -163,9 +164,9 @@ def _compare_loaded(
         if not unset:
             raise
         raise VerificationError(
-            f"{str(failed).rstrip('.')}. The buffers not saved in the checkpoint differ: {_few(unset)}. Fix: keep the arguments of "
-            "their module's constructor as attributes of the same names, so that the generated _init_weights can "
-            "compute them again, or register them with persistent=True."
+            f"{str(failed).rstrip('.')}. The buffers not saved in the checkpoint differ: {_few(unset)}. Fix: keep "
+            "the arguments of their module's constructor as attributes of the same names, so that the generated "
+            "_init_weights can compute them again, or register them with persistent=True."
         ) from failed
     return None
 

@@ -9,10 +9,10 @@ needs none of it: the builders stay defined in the copy, and the installed libra
 
 A decorator registers when, once the original module was imported, a container (a dict, list, set or tuple) that
 the decorator keeps state in holds the very object the module binds under the decorated name, and the file imports
-the decorator (a registry the file makes itself is made again by the copy, and conflicts with nothing). Where the decorator
-keeps state is read from the live decorator: its module's globals (``BUILTIN_MODELS`` beside ``register_model``),
-the object it is a method of (a ``Registry`` instance's table), its own attributes and closure cells
-(``functools.singledispatch``'s ``register``). No library is named here: the registry is found, not listed.
+the decorator (a registry the file makes itself is made again by the copy, and conflicts with nothing). Where the
+decorator keeps state is read from the live decorator: its module's globals (``BUILTIN_MODELS`` beside
+``register_model``), the object it is a method of (a ``Registry`` instance's table), its own attributes and closure
+cells (``functools.singledispatch``'s ``register``). No library is named here: the registry is found, not listed.
 """
 
 from __future__ import annotations

@@ -320,8 +320,8 @@ def _literal(value: Any) -> str | None:
 
 def _computed_buffers(module: nn.Module, form: _CallForm | None) -> set[str]:
     """The unsaved buffers of ``module`` that a module of its class built on the CPU in ``form`` computes exactly
-    as traced (same shape, and values in the traced dtype; shapes only for buffers on ``meta``). The child modules it is given are
-    copies: a constructor may change what it receives, and the traced model must stay as it is."""
+    as traced (same shape, and values in the traced dtype; shapes only for buffers on ``meta``). The child modules
+    it is given are copies: a constructor may change what it receives, and the traced model must stay as it is."""
     if form is None:
         return set()
     try:
