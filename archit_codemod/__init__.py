@@ -12,6 +12,9 @@ The declaration half from Python (what ``archit-codemod SCRIPT`` does, for a mod
         model.encoder.layer[0] = MyLayer(config)
     print(archit_codemod.declare(model, trace=traced))                   # the code, as text
     archit_codemod.write(model, "models/declared.py", trace=traced)       # written, as with -o
+
+In a notebook, ``%load_ext archit_codemod`` adds the ``%%declare [OPTIONS]`` cell magic, which traces its cell and
+declares what it changed (:mod:`archit_codemod.notebook`).
 """
 
 import importlib
@@ -35,6 +38,10 @@ _LAZY_EXPORTS = {
     "OutputError": "archit_codemod.delivery.files",
 }
 __all__ = ["__version__", *_LAZY_EXPORTS]
+
+# IPython's hook for `%load_ext archit_codemod` (the %%declare cell magic): imported only when IPython asks, since
+# the package does not depend on IPython; not in __all__, which a star import imports.
+_LAZY_EXPORTS["load_ipython_extension"] = "archit_codemod.notebook"
 
 
 def __getattr__(name: str) -> Any:

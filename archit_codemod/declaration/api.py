@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,7 +25,7 @@ from archit_codemod.declaration.checking.verify import verify as verify_output
 from archit_codemod.declaration.emitting.output import Mode, Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
 from archit_codemod.declaration.emitting.unsaved_buffers import recompute_unsaved_buffers, unsaved_buffers
-from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.errors import DeclarationError, ReplayError
 from archit_codemod.declaration.importability import imported_as_users_will
 from archit_codemod.declaration.planning.planner import make_plan
 from archit_codemod.declaration.provenance import Provenance
@@ -56,6 +57,7 @@ def generate(
     prune: bool = False,
     provenance: Provenance | None = None,
     settings_again: Mapping[str, Sequence[SettingChange]] | None = None,
+    not_replayed: frozenset[Callable[..., Any]] = frozenset(),
 ) -> Output:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
 
@@ -63,7 +65,8 @@ def generate(
     ``prune`` leaves out what the modified models do not use). ``provenance`` says how the header names the
     script and the traced statements, and where the output will be imported from (default: file names only,
     imported from an unknown folder). ``settings_again`` (root name -> settings) are set again by the root
-    classes besides those the completeness check finds (see :func:`generate_verified`).
+    classes besides those the completeness check finds (see :func:`generate_verified`). Library calls that call one
+    of ``not_replayed`` are not made again: what they changed is declared from the modules as they are.
 
     First each root is compared with its original class rebuilt on ``meta``
     (:func:`~archit_codemod.declaration.checking.completeness.check_completeness`): what the trace missed is added
@@ -81,7 +84,7 @@ def generate(
         provenance = dataclasses.replace(provenance, output_folder=None)
     script = ScriptSource.of(trace, provenance)
     with stage("checking"):
-        checked = check_completeness(trace, roots)
+        checked = check_completeness(trace, roots, not_replayed)
     for warning in checked.warnings:
         script.warn(warning)
     for root_name, settings in (settings_again or {}).items():
@@ -94,6 +97,7 @@ def generate(
             suffix=suffix,
             replayed=checked.replayed,
             settings=checked.settings,
+            not_replayed=not_replayed,
         )
         plan = recompute_unsaved_buffers(plan, unsaved_buffers(checked.trace, checked.roots), mode)
     with stage("rendering"):
@@ -109,9 +113,11 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
 
     Raises:
         VerificationError: the first root the generated code does not rebuild, with its differences.
-        DeclarationError: a library call the generated class makes again fails.
+        ReplayError: a library call the generated class makes again fails.
     """
     verdict = verify_output(output, trace, roots)
+    if verdict.refusal is not None:
+        raise verdict.refusal
     if verdict.failure is not None:
         raise verdict.failure
     return verdict
@@ -138,27 +144,47 @@ def generate_verified(
         VerificationError: the generated code does not rebuild the traced model.
     """
     settings_again: dict[str, list[SettingChange]] = {}
+    not_replayed: frozenset[Callable[..., Any]] = frozenset()
+    refused: ReplayError | None = None
     script_folder = trace.script_path.parent if trace.script_path is not None else None
     while True:
-        output = generate(
-            trace,
-            roots,
-            suffix=suffix,
-            mode=mode,
-            prune=prune,
-            provenance=provenance,
-            settings_again=settings_again,
-        )
+        try:
+            output = generate(
+                trace,
+                roots,
+                suffix=suffix,
+                mode=mode,
+                prune=prune,
+                provenance=provenance,
+                settings_again=settings_again,
+                not_replayed=not_replayed,
+            )
+        except DeclarationError:
+            if refused is not None:
+                raise refused from None  # what the call changed has no other form either
+            raise
         _log.info("verifying")
         # Imported as users will: from its own folder (a subclass module), or as a package of its own (remote code).
         imported_from = provenance.output_folder if provenance is not None and mode == "subclass" else None
         with imported_as_users_will(script_folder, imported_from):
             verdict = verify_output(output, trace, roots)
+        if verdict.refusal is not None:
+            if verdict.refusal.function in not_replayed:
+                raise verdict.refusal
+            # Making the call again fails (it depends on the model's values or mode, not on its structure):
+            # declare the structure it left instead, module by module.
+            refused = refused or verdict.refusal
+            not_replayed |= {verdict.refusal.function}
+            continue
         failure = verdict.failure
+        if refused is not None and verdict.fails_on_meta:
+            raise refused  # declared module by module, it fails where from_pretrained builds: no better
         if failure is None:
             return dataclasses.replace(output, warnings=(*output.warnings, *verdict.notes()))
         found = settings_to_set_again(failure, roots)
         if found is None or found[0] in settings_again:
+            if refused is not None:
+                raise refused
             root = roots.get(failure.root_name or "")
             refusal = removed_hooks_refusal(failure, trace, root) if root is not None else None
             raise refusal if refusal is not None else failure

@@ -12,6 +12,14 @@ class DeclarationError(Exception):
     """
 
 
+class ReplayError(DeclarationError):
+    """A library call the generated class makes again fails (exit code 2): ``function`` is what it calls."""
+
+    def __init__(self, message: str, function: Any):
+        super().__init__(message)
+        self.function = function
+
+
 class ScriptError(Exception):
     """The user's script is missing, not Python, has a syntax error, or raised (exit code 2)."""
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from archit_codemod.declaration.sources.session import in_memory_text
+
 __all__ = ["ClassUse", "Provenance", "change_lines", "compact_paths", "repository_root"]
 
 _REPOSITORY_MARKERS = (".git", "pyproject.toml")
@@ -93,7 +95,11 @@ class Provenance:
 
     def location(self, filename: str, line: int) -> str:
         """``file:line`` for a traced statement: the script by its file name, a file below the base folder by
-        its relative path, any other file (an installed library) by its name."""
+        its relative path, any other file (an installed library) by its name; a notebook cell (a source kept only
+        in memory) as ``cell``, since the name its kernel gives it depends on the kernel (and on the cell's
+        execution count, for some)."""
+        if in_memory_text(filename) is not None:
+            return f"cell:{line}"
         path = Path(filename)
         if not path.is_absolute():
             return f"{path.name or filename}:{line}"

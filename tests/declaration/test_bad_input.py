@@ -304,8 +304,9 @@ def test_a_replacement_class_without_source_names_the_module_path(tmp_path, outp
 UNRENDERABLE = {
     "open-file": ("stream", "Keep(open(__file__))"),
     "tensor": ("value", "Keep(value=torch.arange(100.0))"),  # small or constant tensors are written out
-    "closure": ("value", "Keep(value=scaled(3.0))"),
-    "generator": ("value", "Keep(value=(x for x in range(3)))"),
+    # Made in a function from its arguments: the script's expression for them reads local variables.
+    "closure": ("value", "kept(scaled, 3.0)"),
+    "generator": ("value", "kept(lambda k: (x for x in range(int(k))), 3.0)"),
 }
 KEEP = """
 class Keep(nn.Module):
@@ -322,6 +323,10 @@ def scaled(k):
         return x * k
 
     return apply
+
+
+def kept(make, k):
+    return Keep(value=make(k))
 
 
 """

@@ -129,7 +129,7 @@ def test_quantize_dynamic_returning_a_copy_declares_the_copy(scripts):
 def test_a_module_written_into_modules_directly_is_declared(scripts, mode):
     body = NET + "model = Net(8)\nmodel._modules['act'] = nn.GELU(approximate='tanh')\n"
     generated, built = declared(scripts, body, {"x": torch.randn(2, 8)}, mode)
-    assert "self.act = nn.GELU(approximate='tanh')" in output_text(generated)
+    assert 'self.act = nn.GELU(approximate="tanh")' in output_text(generated)
     assert isinstance(built.act, nn.GELU)
 
 
@@ -141,7 +141,7 @@ def test_a_module_changed_then_replaced_unseen_is_declared_not_nothing(scripts, 
         + "model = Net(8)\nmodel.act.extra = nn.Identity()\nmodel._modules['act'] = nn.GELU(approximate='tanh')\n"
     )
     generated, built = declared(scripts, body, {"x": torch.randn(2, 8)}, mode)
-    assert "self.act = nn.GELU(approximate='tanh')" in output_text(generated)
+    assert 'self.act = nn.GELU(approximate="tanh")' in output_text(generated)
     assert isinstance(built.act, nn.GELU) and not hasattr(built.act, "extra")
 
 
@@ -158,7 +158,7 @@ def test_a_module_changed_then_replaced_by_an_equal_one_is_still_nothing(scripts
 def test_pruning_is_declared_by_pruning_again_in_the_generated_class(scripts, mode):
     body = f"from torch.nn.utils import prune\nmodel = BertForMaskedLM(config)\nprune.l1_unstructured({QUERY_OF_MODEL}, 'weight', amount=0.3)\n"
     generated, built = declared(scripts, body, INPUT_IDS, mode)
-    assert "l1_unstructured(self.bert.encoder.layer[0].attention.self.query, 'weight', 0.3)" in output_text(
+    assert 'l1_unstructured(self.bert.encoder.layer[0].attention.self.query, "weight", 0.3)' in output_text(
         generated
     )
     pruned = built.get_submodule(QUERY)
@@ -462,14 +462,14 @@ def test_a_replacement_that_computes_the_same_unsaved_buffers_is_nothing_to_decl
         generate(trace, roots)
 
 
-def test_a_resize_the_config_does_not_follow_is_refused_not_passed_over(scripts):
+def test_a_resize_the_config_does_not_follow_is_declared_from_the_embedding_not_passed_over(scripts, mode):
+    # The embedding was resized in place and the config put back: the original class, built from the config, builds
+    # 99 rows. The embedding's class builds it as it is from its attributes: declared with 120 rows, not dropped.
     body = "model = BertModel(config)\nmodel.resize_token_embeddings(120)\nmodel.config.vocab_size = 99\n"
-    trace = run_script(scripts("reverted.py", HEADER + body))
-    with pytest.raises(DeclarationError) as refused:
-        generate(trace, roots_to_declare(trace))
-    message = str(refused.value)
-    assert "embeddings.word_embeddings.weight: parameter shape (120, 32), original (99, 32)" in message
-    assert "tensors: assign a new module built with the shapes and dtypes you want" in message
+    generated, _ = declared(scripts, body, INPUT_IDS, mode)
+    assert "self.word_embeddings = nn.Embedding(120, config.hidden_size, padding_idx=" in output_text(
+        generated
+    )
 
 
 def test_an_identical_replacement_is_nothing_to_declare_while_a_different_one_is_declared(scripts, mode):
@@ -559,3 +559,33 @@ def test_a_call_on_an_object_that_holds_the_model_is_refused_naming_the_changed_
     )
     assert "the model 'model' (as base), not on the model" in message
     assert message.endswith("(a function that changes the model in place).")
+
+
+def test_a_wrapper_built_on_frozen_layers_is_compared_with_one_built_on_the_same(scripts):
+    # A constructor that receives a model may read which of its parameters train: the original class rebuilt on
+    # arguments that train everywhere would differ from the traced one, though the script changed nothing.
+    body = """
+class Capture(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        for module in inner.modules():
+            if any(p.requires_grad for p in module.parameters(recurse=False)):
+                module.register_forward_hook(capture)
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+def capture(module, inputs, output):
+    return output
+
+
+inner = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
+inner[0].requires_grad_(False)
+model = Capture(inner)
+"""
+    trace = run_script(scripts("frozen.py", HEADER + body))
+    with pytest.raises(NothingModifiedError):
+        roots = roots_to_declare(trace)
+        generate(trace, roots)

@@ -106,8 +106,13 @@ def _refusal(scripts, name: str, source: str) -> str:
 
 
 def test_an_object_without_a_constructor_form_is_refused_naming_the_module_and_attribute(scripts):
+    # No call of its class rebuilds it from what it holds, and the script's expression for it reads a variable of
+    # the function that built it.
     source = STEERED.replace(
         "        self.scale = scale\n", "        self.scale = scale\n        self.history = [object()]\n"
+    ).replace(
+        "model.encoder.layer[1].output.steering = Steering(1, scale=0.5)\n",
+        "\n\ndef steer(scale):\n    model.encoder.layer[1].output.steering = Steering(1, scale=scale)\n\n\nsteer(0.5)\n",
     )
     message = _refusal(scripts, "steered_history.py", source)
     assert "Cannot declare encoder.layer.1.output (in BertModel): attribute 'steering' is a" in message
@@ -115,14 +120,39 @@ def test_an_object_without_a_constructor_form_is_refused_naming_the_module_and_a
     assert "Fix:" in message
 
 
-def test_a_lambda_bound_as_forward_is_refused_naming_the_module_and_attribute(scripts):
+def test_a_lambda_bound_as_forward_is_bound_again_as_the_script_wrote_it(scripts, mode):
+    # The lambda has no name to import it by: its own source is copied (rendering/written.py).
     source = PATCHED_FORWARD.replace("DEVICE", '"cpu"').replace(
         "types.MethodType(sink_forward, model.pooler)",
         "types.MethodType(lambda self, hidden_states: hidden_states[:, 0], model.pooler)",
     )
-    message = _refusal(scripts, "lambda_forward.py", source)
-    assert "Cannot declare pooler (in BertModel): attribute 'forward' is a builtins.method" in message
-    assert "Fix: bind a function defined at the top level of a module (or of the script)" in message
+    trace, roots, output = declared(scripts("lambda_forward.py", source), mode)
+
+    assert (
+        "self.pooler.forward = types.MethodType(lambda self, hidden_states: hidden_states[:, 0], self.pooler)"
+        in file_of(output, output.roots["model"][1]).text
+    )
+    with rebuilt_root(output, trace, roots["model"]) as rebuilt:
+        assert rebuilt.pooler.forward.__self__ is rebuilt.pooler
+        hidden_states = torch.randn(1, 3, 32)
+        assert torch.equal(rebuilt.pooler(hidden_states), hidden_states[:, 0])
+
+
+def test_a_lambda_reads_a_global_when_called_so_it_is_written_with_the_value_the_global_holds_at_the_end(
+    scripts,
+):
+    # The traced lambda reads `index` when it runs, after the loop: so does the one written with its last value.
+    source = PATCHED_FORWARD.replace("DEVICE", '"cpu"').replace(
+        "model.pooler.forward = types.MethodType(sink_forward, model.pooler)",
+        "for index in (0, 1):\n"
+        "    model.pooler.forward = types.MethodType(lambda self, hidden_states: hidden_states[:, index], "
+        "model.pooler)",
+    )
+    trace, roots, output = declared(scripts("lambda_forward_loop.py", source), "subclass")
+    assert (
+        "types.MethodType(lambda self, hidden_states: hidden_states[:, 1], self.pooler)"
+        in output.files[0].text
+    )
 
 
 def test_state_the_class_builds_and_the_script_deleted_is_refused(scripts):

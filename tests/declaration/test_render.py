@@ -83,13 +83,14 @@ def _context(**changes) -> RenderContext:
         (-2, "-2"),
         (0.1, "0.1"),
         (1e-12, "1e-12"),
-        ("gelu", "'gelu'"),
+        ("gelu", '"gelu"'),
+        ("it's", '"it\'s"'),
         (True, "True"),
         (None, "None"),
         (b"x", "b'x'"),
         ((1,), "(1,)"),
-        ([1, (2, "a")], "[1, (2, 'a')]"),
-        ({"a": [1.5, None]}, "{'a': [1.5, None]}"),
+        ([1, (2, "a")], '[1, (2, "a")]'),
+        ({"a": [1.5, None]}, '{"a": [1.5, None]}'),
         (math.inf, "float('inf')"),
     ],
 )
@@ -199,7 +200,7 @@ def test_a_module_constructor_call_leaves_out_its_device_and_keeps_its_dtype(nam
     # a call that builds no module (a config, a library function) keeps every argument
     assert (
         _code(renderer.call(cst.Name("make"), (), {"device": "cpu"}, _context(), None))
-        == "make(device='cpu')"
+        == 'make(device="cpu")'
     )
 
 
@@ -231,7 +232,7 @@ def test_enum_members_and_dataclasses_are_written_with_their_class_imported(name
     renderer = _renderer(names)
     assert _code(renderer.value(Pooling.MEAN, _context(), "pooling")) == "Pooling.MEAN"
     rendered = renderer.value(AdapterConfig(r=4, targets=["query"], pooling=Pooling.MEAN), _context(), "cfg")
-    assert _code(rendered) == "AdapterConfig(r=4, targets=['query'], pooling=Pooling.MEAN)"
+    assert _code(rendered) == 'AdapterConfig(r=4, targets=["query"], pooling=Pooling.MEAN)'
     assert _code(renderer.value(AdapterConfig(), _context(), "cfg")) == "AdapterConfig()"
     assert names.import_lines() == [f"from {__name__} import AdapterConfig, Pooling"]
 
@@ -247,7 +248,7 @@ def test_str_and_int_enum_members_are_written_by_name_not_as_primitives(names):
     assert _code(combined) == "Permission(3)"
     assert eval(_code(combined)) is Permission.READ | Permission.WRITE
     rendered = renderer.value({"type": TunerType.IA3, "ranks": [Rank.LOW]}, _context(), "options")
-    assert _code(rendered) == "{'type': TunerType.IA3, 'ranks': [Rank.LOW]}"
+    assert _code(rendered) == '{"type": TunerType.IA3, "ranks": [Rank.LOW]}'
     assert names.import_lines() == [f"from {__name__} import Permission, Rank, TunerType"]
 
 
@@ -266,7 +267,7 @@ def test_untraced_built_in_modules_render_from_their_attributes(names):
 
 def test_calls_keep_positional_and_keyword_arguments_as_passed(names):
     call = _renderer(names).call(cst.Name("Block"), (32, "relu"), {"dropout": 0.1}, _context())
-    assert _code(call) == "Block(32, 'relu', dropout=0.1)"
+    assert _code(call) == 'Block(32, "relu", dropout=0.1)'
 
 
 @pytest.mark.parametrize(
@@ -369,6 +370,9 @@ def test_other_modules_have_no_builtin_constructor():
 class _CompilerState:
     """Like torch.compile's OptimizeContext: a callable object that holds run-time state."""
 
+    def __init__(self):
+        self.cache = object()
+
     def __call__(self, function):
         return function
 
@@ -465,3 +469,83 @@ def test_a_callable_object_is_refused_with_the_advice_for_values_not_for_functio
     message = str(refused.value)
     assert "define the function at the top level" not in message
     assert "is best changed after building the model, in your own code." in message
+
+
+class _Stateless:
+    """Like diffusers' AttnProcessor: no constructor and no state of its own."""
+
+    def __call__(self, hidden_states):
+        return hidden_states
+
+
+def test_an_object_without_constructor_or_state_is_its_class_called_without_arguments(names):
+    rendered = _renderer(names).value(_Stateless(), _context(), "processor")
+    assert _code(rendered) == "_Stateless()"
+
+
+def test_a_quantization_config_is_written_with_the_settings_its_constructor_takes_back(names):
+    # transformers' quantization configs are dataclasses whose settings are no dataclass fields: written from the
+    # fields alone, this was QuantoConfig(), another config.
+    from transformers import QuantoConfig
+
+    config = QuantoConfig(weights="int4", modules_to_not_convert=["lm_head"])
+    rendered = _code(_renderer(names).value(config, _context(), "quantization_config"))
+    assert rendered == 'QuantoConfig(weights="int4", modules_to_not_convert=["lm_head"])'
+    assert eval(rendered, {"QuantoConfig": QuantoConfig}).to_dict() == config.to_dict()
+    assert names.import_lines() == ["from transformers import QuantoConfig"]
+
+
+class _Settings:
+    """Keeps its settings under other names than its parameters', and gives them back through ``to_dict()``."""
+
+    def __init__(self, bits=8, groups=None):
+        self._bits = bits
+        self._groups = groups
+
+    def to_dict(self):
+        return {"bits": self._bits, "groups": self._groups}
+
+
+def test_an_object_whose_to_dict_gives_its_constructors_parameters_is_written_as_that_call(names):
+    rendered = _code(_renderer(names).value(_Settings(bits=4), _context(), "settings"))
+    assert rendered == "_Settings(bits=4)"
+    assert eval(rendered).to_dict() == {"bits": 4, "groups": None}
+
+
+class _PlacedByDefault(nn.Module):
+    """Like HQQ's ``HQQLinear``: a default device that places what it builds (not ``None``)."""
+
+    def __init__(self, features: int, device: str = "cuda"):
+        super().__init__()
+        self.features = features
+
+
+def test_a_device_argument_is_kept_where_the_parameters_default_places_the_module(names):
+    renderer = _renderer(names)
+    kept = renderer.call(cst.Name("Placed"), (8,), {"device": "cpu"}, _context(), cls=_PlacedByDefault)
+    assert _code(kept) == 'Placed(8, device="cpu")'
+    # torch's factory_kwargs default to None: placement is the loader's choice, and the argument goes.
+    dropped = renderer.call(cst.Name("Linear"), (8, 8), {"device": "meta"}, _context(), cls=nn.Linear)
+    assert _code(dropped) == "Linear(8, 8)"
+
+
+def test_hqq_linears_device_is_kept_since_its_default_is_cuda(names):
+    from hqq.core.quantize import HQQLinear
+
+    rendered = _renderer(names).call(
+        cst.Name("HQQLinear"), (None,), {"quant_config": {}, "device": "cpu"}, _context(), cls=HQQLinear
+    )
+    assert _code(rendered) == 'HQQLinear(None, quant_config={}, device="cpu")'
+
+
+def test_a_lambda_renders_as_its_source_and_an_unwritten_one_is_refused(names, scripts):
+    # A lambda has no name to import it by: only the script's own source writes it.
+    from archit_codemod.declaration.script import ScriptSource
+
+    path = scripts("lambdas.py", "scale = 3\nscaled = lambda x: x * scale\n")
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    renderer = Renderer(NameTable(ScriptSource(path=path, namespace=namespace)))
+    assert _code(renderer.value(namespace["scaled"], _context(), "fn")) == "lambda x: x * 3"
+    with pytest.raises(DeclarationError, match="which has no source form"):
+        _renderer(names).value(lambda x: x, _context(), "fn")

@@ -96,6 +96,7 @@ _CANNOT_LOAD_QUANTO = (
 )
 NO_SAVE_PRETRAINED: dict[str, str] = {
     "torch_plain_mlp.py": "not a transformers model: no config to save",
+    "torch_ao_static_quant.py": "not a transformers model: no config to save",
     "torch_fuse_conv_bn.py": "not a transformers model: no config to save",
     "st_dense_swap.py": "a SentenceTransformer, not a transformers PreTrainedModel",
     "st_lora.py": "a SentenceTransformer, not a transformers PreTrainedModel",
@@ -403,7 +404,12 @@ def _fresh(value: Any, trace: Any) -> Any:
         call = trace.call_of(value)
         if call is None:
             raise RuntimeError(f"no recorded constructor call for the argument {type(value).__qualname__}")
-        return call.cls(*_fresh(call.args, trace), **_fresh(call.kwargs, trace))
+        built = call.cls(*_fresh(call.args, trace), **_fresh(call.kwargs, trace))
+        # As the script passed it: a constructor may read which parameters train (opacus' GradSampleModule).
+        flags = {name: parameter.requires_grad for name, parameter in value.named_parameters()}
+        for name, parameter in built.named_parameters():
+            parameter.requires_grad_(flags.get(name, parameter.requires_grad))
+        return built
     if isinstance(value, (list, tuple)):
         return type(value)(_fresh(item, trace) for item in value)
     if isinstance(value, dict):

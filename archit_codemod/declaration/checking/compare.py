@@ -301,7 +301,7 @@ def _nowhere(module_name: str) -> bool:
 def _module_info(
     module: nn.Module, local: Callable[[str], bool], copies: Mapping[str, str], paths: Mapping[nn.Module, str]
 ) -> ModuleInfo:
-    settings = _settings(module, copies)
+    settings = _settings(module, copies, local)
     non_persistent = getattr(module, "_non_persistent_buffers_set", set())
     return ModuleInfo(
         cls=type(module),
@@ -367,13 +367,15 @@ def _parametrizations(
     return found
 
 
-def _settings(module: nn.Module, copies: Mapping[str, str]) -> dict[str, Any]:
+def _settings(
+    module: nn.Module, copies: Mapping[str, str], local: Callable[[str], bool] | None = None
+) -> dict[str, Any]:
     # A child set to None reads as None, like an attribute set to None before any child of that name existed.
     settings = {name: None for name, child in module._modules.items() if child is None}
     for name, value in vars(module).items():
         if (name.startswith("_") and not _read_through_property(module, name)) or name in LOADING_RECORDS:
             continue
-        plain = _plain(value, copies)
+        plain = _plain(value, copies, local)
         if plain is not _NOT_PLAIN:
             settings[name] = plain
     return settings
@@ -414,8 +416,11 @@ def _config_value(config: Any, name: str) -> Any:
 _NOT_PLAIN = object()
 
 
-def _plain(value: Any, copies: Mapping[str, str] | None = None) -> Any:
-    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``; a function by the module ``copies`` names."""
+def _plain(
+    value: Any, copies: Mapping[str, str] | None = None, local: Callable[[str], bool] | None = None
+) -> Any:
+    """``value`` as a comparable plain setting, or ``_NOT_PLAIN``; a function by the module ``copies`` names, or as the
+    script's when ``local`` accepts its module (a script function the output copies)."""
     if isinstance(value, enum.Enum):
         return f"{qualified_name(type(value))}.{value.name}"
     if value is None or type(value) in (bool, int, float, str):
@@ -423,9 +428,9 @@ def _plain(value: Any, copies: Mapping[str, str] | None = None) -> Any:
     if isinstance(value, torch.dtype) and not value.is_floating_point:
         return str(value)  # a quantized or integer dtype is part of the architecture (torch.qint8)
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType):
-        return qualified_name(value, copies=copies)
+        return qualified_name(value, local, copies)
     if type(value) in (tuple, list):
-        items = [_plain(item, copies) for item in value]
+        items = [_plain(item, copies, local) for item in value]
         return _NOT_PLAIN if any(item is _NOT_PLAIN for item in items) else tuple(items)
     return _NOT_PLAIN
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +49,18 @@ from archit_codemod.declaration.checking.loaded import (
     reloaded_reference,
 )
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
-from archit_codemod.declaration.planning.library_calls import is_replayable
-from archit_codemod.declaration.records import LibraryCall, Modification, SettingChange, Trace
+from archit_codemod.declaration.planning.library_calls import is_replayable, replayed_function
+from archit_codemod.declaration.records import (
+    ConstructorCall,
+    LibraryCall,
+    Modification,
+    SettingChange,
+    Trace,
+)
+from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.tracing.changes import net_changes
 from archit_codemod.declaration.tracing.roots import find_roots, paths_index
+from archit_codemod.declaration.tracing.tracer import trace as tracing_session
 
 __all__ = [
     "RebuildError",
@@ -99,6 +109,8 @@ class _RootCheck:
     """The calls that explain a difference."""
     settings: list[SettingChange] = field(default_factory=list)
     """The changed plain settings, to set again."""
+    read_back: dict[str, ConstructorCall] = field(default_factory=dict)
+    """Path of each module changed in place -> the call its class builds it with now, read from its attributes."""
     unsaved_values_differ: set[str] = field(default_factory=set)
     """Changed paths whose new module holds buffers no checkpoint saves (rotary frequencies) with other values
     than the module it replaced: the class must compute them, and a rebuild on ``meta`` cannot show values."""
@@ -163,9 +175,20 @@ def _rebuild(
     return rebuilt
 
 
+def _same_requires_grad(rebuilt: nn.Module, traced: nn.Module) -> None:
+    flags = {name: parameter.requires_grad for name, parameter in traced.named_parameters()}
+    for name, parameter in rebuilt.named_parameters():
+        if name in flags and parameter.requires_grad != flags[name]:
+            parameter.requires_grad_(flags[name])
+
+
 def rebuilt_argument(value: Any, trace: Trace | None, memo: dict[int, nn.Module]) -> Any:
     if isinstance(value, nn.Module):
-        return _rebuild(value, trace, memo)
+        rebuilt = _rebuild(value, trace, memo)
+        # A constructor that receives a module may read its training state (opacus' GradSampleModule hooks only
+        # parameters that require grad): the rebuilt argument has the state the traced one had when it was passed.
+        _same_requires_grad(rebuilt, value)
+        return rebuilt
     if type(value) in (list, tuple):
         return type(value)(rebuilt_argument(item, trace, memo) for item in value)
     if type(value) is dict:
@@ -246,8 +269,12 @@ def _script_models(trace: Trace, model_name: str | None) -> dict[str, nn.Module]
 # -- the check --------------------------------------------------------------------------------------------
 
 
-def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
-    """Compare each root with its original class; see the module docstring.
+def check_completeness(
+    trace: Trace, roots: dict[str, nn.Module], not_replayed: frozenset[Callable[..., Any]] = frozenset()
+) -> Checked:
+    """Compare each root with its original class; see the module docstring. The library calls that call one of
+    ``not_replayed`` (verification found that making them again fails) explain no difference: what they changed is
+    declared from the modules as they are.
 
     Raises:
         DeclarationError: a difference can be neither traced back to a recorded change nor declared; the
@@ -258,6 +285,9 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
     checked = Checked(trace, {})
     rebuilt_containers: dict[int, nn.Module] = {}
     inferred: list[Modification] = []
+    read_back_calls: dict[nn.Module, ConstructorCall] = {}
+    found_calls: dict[nn.Module, ConstructorCall] = {}
+    found_copies: dict[nn.Module, nn.Module] = {}
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
     reloaded_roots: list[str] = []
@@ -269,14 +299,22 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             for child, change in owner_changes.items()
             for owner_path in paths.get(id(change.owner), ())
         }
+        untraced = _untraced_modules(root, trace)
         try:
             # A model its from_pretrained changed (a quantizer) is compared with what that loads (checking/loaded.py).
             reloaded = reloaded_reference(root, trace)
-            reference, with_modules = (
-                (reloaded, False) if reloaded is not None else rebuild_original(root, trace)
-            )
             if reloaded is not None:
+                reference, with_modules = reloaded, False
                 reloaded_roots.append(name)
+            elif untraced:
+                # Modules no constructor call built (a clone unpickled from a model of the same class): they are
+                # built as the original class builds them, so its rebuild is traced to know with what calls.
+                with tracing_session() as rebuild_trace:
+                    reference, with_modules = rebuild_original(root, trace)
+                found_calls.update(rebuild_trace.calls)
+                found_copies.update(_same_paths(root, reference, untraced))
+            else:
+                reference, with_modules = rebuild_original(root, trace)
         except RebuildError as reason:
             checked.warnings.append(
                 f"{name}: the completeness check cannot rebuild {type(root).__qualname__} ({reason}); only "
@@ -295,7 +333,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
             for owner_path in paths.get(id(change.owner), ())
             if (path := _join(owner_path, child)) in changed
         }
-        check.calls = _effect_calls(root, trace)
+        check.calls = _effect_calls(root, trace, not_replayed)
         root_inferred = _unexplained(check, trace)
         check.replayed += [call for call in _calls_on_new_modules(check) if call not in check.replayed]
         checked.replayed += [call for call in check.replayed if call not in checked.replayed]
@@ -305,6 +343,7 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         if proven:
             redundant.append(f"{name}: {', '.join(sorted(proven))}")
         inferred += root_inferred
+        read_back_calls.update({root.get_submodule(path): call for path, call in check.read_back.items()})
         dropped |= {(id(changed[path][0]), changed[path][1]) for path in proven}
         if root_inferred or check.replayed or check.settings or len(proven) < len(changed):
             if reloaded is not None:
@@ -319,8 +358,42 @@ def check_completeness(trace: Trace, roots: dict[str, nn.Module]) -> Checked:
         for m in trace.modifications
         if (id(m.owner), m.name) not in dropped
     ]
-    checked.trace = dataclasses.replace(trace, modifications=kept + inferred)
+    calls, copies = trace.calls, trace.copies
+    if read_back_calls or found_calls:
+        # A module changed in place is built by the call its attributes give now, not by its recorded one.
+        calls = weakref.WeakKeyDictionary(trace.calls)
+        calls.update(found_calls)
+        calls.update(read_back_calls)
+    if found_copies:
+        copies = weakref.WeakKeyDictionary(trace.copies)
+        copies.update(found_copies)
+    checked.trace = dataclasses.replace(trace, modifications=kept + inferred, calls=calls, copies=copies)
     return checked
+
+
+def _untraced_modules(root: nn.Module, trace: Trace) -> list[tuple[str, nn.Module]]:
+    """``(path, module)`` of each module under ``root`` that no recorded call built, and that copies none."""
+    return [
+        (path, module)
+        for path, module in root.named_modules()
+        if trace.call_of(module) is None and trace.copied_from(module) is None
+    ]
+
+
+def _same_paths(
+    root: nn.Module, reference: nn.Module, untraced: list[tuple[str, nn.Module]]
+) -> dict[nn.Module, nn.Module]:
+    """Each untraced module of ``root`` -> the module of its class at the same path of the rebuilt ``reference``,
+    when that module has the same tensors and settings (a module put in place of the original one is not)."""
+    found = {}
+    for path, module in untraced:
+        try:
+            rebuilt = reference.get_submodule(path)
+        except AttributeError:
+            continue
+        if type(rebuilt) is type(module) and not differences(snapshot(rebuilt), snapshot(module)):
+            found[module] = rebuilt
+    return found
 
 
 def _nothing_to_declare(roots: dict[str, nn.Module], redundant: list[str]) -> str:
@@ -421,12 +494,13 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
     for difference in tree_first:
         if _involves_any(difference, explained) and not _kept_setting(check, difference, explained, trace):
             continue
-        # A call that registered tensors or hooks there explains those; instance state it did not record setting
-        # (a controller object beside a hook that reads it) is declared on its own.
+        # A call that registered tensors or hooks there explains those, and the tensors its hooks compute (pruning
+        # keeps the pruned weight as a plain attribute); other instance state it did not record setting (a
+        # controller object beside a hook that reads it) is declared on its own.
         calls = [
             call
             for path, calls in check.calls.items()
-            if difference.kind != "state" and _involves(difference, path)
+            if not _set_by_the_script(difference) and _involves(difference, path)
             for call in calls
         ]
         if calls:
@@ -443,11 +517,41 @@ def _unexplained(check: _RootCheck, trace: Trace) -> list[Modification]:
                 inferred.append(modification)
                 explained.add(difference.path)
                 continue
+        if difference.kind in ("parameter", "buffer") and difference.path:
+            modification = _changed_in_place(check, difference.path)
+            if modification is not None:
+                inferred.append(modification)
+                explained.add(difference.path)
+                continue
         refused.append((difference, advice))
     if refused:
         refused.sort(key=lambda item: check.found.index(item[0]))  # in path order again
         raise DeclarationError(_refusal(check, refused))
     return inferred
+
+
+def _set_by_the_script(difference: Difference) -> bool:
+    """Whether ``difference`` is instance state other than a computed tensor: what a call that registers tensors or
+    hooks does not set."""
+    got = difference.got
+    return difference.kind == "state" and not (isinstance(got, tuple) and got and got[0] == "tensor")
+
+
+def _changed_in_place(check: _RootCheck, path: str) -> Modification | None:
+    """A module whose tensors the script changed in place (a structured pruner shrinks a Linear's weight and rewrites
+    ``in_features``), declared as replaced by the module its class builds from its attributes now; ``None`` when
+    they do not say how to build it (:func:`~archit_codemod.declaration.rendering.rebuild.read_back`)."""
+    if path not in check.expected.modules or path in check.read_back:
+        return None
+    module = check.root.get_submodule(path)
+    arguments = read_back(module)
+    if arguments is None:
+        return None
+    args, kwargs = arguments
+    check.read_back[path] = ConstructorCall(type(module), args, kwargs, filename="<read back>", lineno=0)
+    parent_path, _, child = path.rpartition(".")
+    owner = check.root.get_submodule(parent_path)
+    return _inferred("set", owner, child, check.reference.get_submodule(path), module)
 
 
 def _kept_setting(check: _RootCheck, difference: Difference, explained: set[str], trace: Trace) -> bool:
@@ -552,7 +656,9 @@ def _as_rebuilt(modification: Modification, rebuilt: dict[int, nn.Module]) -> Mo
     return dataclasses.replace(modification, kind="set", old=container._modules[modification.name])
 
 
-def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]:
+def _effect_calls(
+    root: nn.Module, trace: Trace, not_replayed: frozenset[Callable[..., Any]]
+) -> dict[str, list[LibraryCall]]:
     """The library calls that changed modules of ``root`` themselves, by module path: those that registered
     tensors or hooks, and those that attached modules they built (``register_parametrization``).
 
@@ -566,6 +672,8 @@ def _effect_calls(root: nn.Module, trace: Trace) -> dict[str, list[LibraryCall]]
     paths: dict[int, list[str]] | None = None
     for owner, call in owners:
         if call is None or call is construction or not is_replayable(call, root):
+            continue
+        if replayed_function(call) in not_replayed:
             continue
         paths = paths if paths is not None else paths_index(root)
         for path in paths.get(id(owner), ()):

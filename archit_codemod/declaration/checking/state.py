@@ -6,7 +6,8 @@ the per-instance kernel functions a class decorator gives each instance. The com
 (:mod:`~archit_codemod.declaration.checking.compare`) sees these entries through :func:`instance_state`: each entry
 described by what it is, recursively, never by identity:
 
-- a function or method by its qualified name (``<script>.sink_forward`` for the script's own);
+- a function or method by its qualified name (``<script>.sink_forward`` for the script's own), a lambda by its
+  parameters (``<lambda self, hidden_states>``: generated code writes the script's lambda where it is used);
 - a bound method by its function, and whether it is bound to the module that holds it;
 - a list, tuple, set or dict by its items (a dict's keys must be plain values);
 - a tensor not registered as a parameter or buffer by its shape and dtype (any floating-point dtype alike);
@@ -210,6 +211,11 @@ def qualified_name(
         return f"functools.partial({qualified_name(obj.func, local, copies)})"
     if inspect.ismethod(obj):
         obj = obj.__func__
+    if inspect.isfunction(obj) and obj.__name__ == "<lambda>":
+        # A lambda has no name to import it by: generated code writes the script's own where it is used (inside a
+        # generated __init__, a vendored file), so it is told by its parameters, not by where it was written.
+        parameters = obj.__code__.co_varnames[: obj.__code__.co_argcount + obj.__code__.co_kwonlyargcount]
+        return f"<lambda {', '.join(parameters)}>"
     if not (inspect.isclass(obj) or inspect.isroutine(obj)):
         obj = type(obj)
     module = getattr(obj, "__module__", None) or "?"

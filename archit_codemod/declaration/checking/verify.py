@@ -51,7 +51,7 @@ from archit_codemod.declaration.checking.functional import (
 )
 from archit_codemod.declaration.checking.loading import OtherTensorsOnMetaError, check_loading, loading_path
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
-from archit_codemod.declaration.errors import DeclarationError, VerificationError
+from archit_codemod.declaration.errors import DeclarationError, ReplayError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
 from archit_codemod.declaration.records import ForwardCall, Trace
 from archit_codemod.declaration.sources.wrapped import reached_functions
@@ -66,8 +66,14 @@ class Verdict:
     failure: VerificationError | None = None
     """The first root the generated code does not rebuild, its differences (``failure.differences``) and its
     name (``failure.root_name``); ``None`` when every root is rebuilt."""
+    refusal: ReplayError | None = None
+    """A library call the generated class makes again fails (when built, or on ``meta``): what it calls is
+    ``refusal.function``."""
     outputs_not_compared: Mapping[str, str] = field(default_factory=dict)
     """Root name -> the reason (its weights are on meta, it is too large to build again on the CPU...)."""
+    fails_on_meta: tuple[str, ...] = ()
+    """The roots whose generated class builds on the CPU but not on ``meta``, where ``from_pretrained`` builds."""
+
     loading_not_checked: Mapping[str, str] = field(default_factory=dict)
     """Root name -> why the path users load it by (``from_pretrained``) was not checked, for a root that has one:
     the reason its outputs were not compared, or what its library cannot save or load."""
@@ -303,32 +309,25 @@ class RootVerified:
     """The inputs and the traced outputs compared (when they were)."""
 
 
-def _check_it_builds_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> str | None:
-    """transformers' ``from_pretrained`` builds a model on ``meta`` first. A class that rebuilds the model on the
-    CPU but fails there is still declared, with a warning, unless a library call it makes again is what fails:
-    that call is better made after loading, and the refusal says so. Returns why the loading path cannot be
-    checked (it fails on meta), or ``None``.
-
-    Raises:
-        DeclarationError: a replayed library call fails on meta.
-    """
+def _problem_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> ReplayError | str | None:
+    """transformers' ``from_pretrained`` builds a model on ``meta`` first: the refusal when a library call the
+    generated class makes again fails there (that call is better made after loading), the warning when something
+    else fails there, ``None`` when it builds."""
     try:
         with torch.device("meta"), quiet():
             build()
     except Exception as error:
-        function = _failed_replay(error, output)
-        if function is not None:
-            raise _replay_refusal(
-                shown, function, output, error, " on the meta device, where from_pretrained builds models,"
-            ) from error
-        warnings.warn(
+        refusal = _replay_refusal(
+            shown, error, output, " on the meta device, where from_pretrained builds models,"
+        )
+        if refusal is not None:
+            return refusal
+        return (
             f"{shown} rebuilds the model when built with its constructor, but it fails to build on the meta "
             f"device, where transformers' from_pretrained builds models ({short_error(error)}). Build it with "
             f"{shown.rpartition('.')[2]}(config) and load the weights with load_state_dict instead of "
-            "from_pretrained.",
-            stacklevel=2,
+            "from_pretrained."
         )
-        return f"it fails to build on the meta device, where from_pretrained builds models ({short_error(error)})"
     return None
 
 
@@ -343,15 +342,13 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
 
     The checks are :func:`verify_root`'s, the same in both modes, then, where the outputs were compared, the
     loading path users take (:mod:`~archit_codemod.declaration.checking.loading`). The :class:`Verdict` holds the
-    first root that is not rebuilt, with its differences, and says which roots' outputs were not compared, or their
-    loading not checked, and why.
-
-    Raises:
-        DeclarationError: a library call the generated class makes again fails (a refusal, not a failed check).
+    first root that is not rebuilt, with its differences, a library call made again that fails, and which roots'
+    outputs were not compared, or their loading not checked, and why.
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
     not_compared: dict[str, str] = {}
     not_loaded: dict[str, str] = {}
+    fails_on_meta: list[str] = []
     with stage("verifying"), load_output(output) as package:
         try:
             original_of = _original_classes(output, package, roots)
@@ -368,98 +365,106 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             build = functools.partial(build_root, modules[stem], class_name, root, trace)
             arguments = constructor_arguments(root, trace)
             try:
-                with _replays_refused(output, shown):
-                    verified = verify_root(
-                        build,
-                        root,
-                        shown,
-                        root_name,
-                        original_of=original_of,
-                        script_module_name=script_module_name,
-                        arguments=arguments,
-                        called_with=trace.forward_calls.get(root) if trace is not None else None,
-                    )
-                not_built_on_meta = None
-                if is_pretrained_model(root) and skip_reason(root, arguments) is None:
-                    not_built_on_meta = _check_it_builds_on_meta(build, shown, output)
-                if loading_path(root) is not None:
-                    if verified.not_compared is not None:
-                        not_loaded[root_name] = verified.not_compared
-                    elif not_built_on_meta is not None:
-                        not_loaded[root_name] = not_built_on_meta
-                    else:
-                        reason = _check_loading(verified, root, output, shown, root_name, class_name)
-                        if reason is not None:
-                            not_loaded[root_name] = reason
+                verified = verify_root(
+                    build,
+                    root,
+                    shown,
+                    root_name,
+                    original_of=original_of,
+                    script_module_name=script_module_name,
+                    arguments=arguments,
+                    called_with=trace.forward_calls.get(root) if trace is not None else None,
+                )
             except VerificationError as failure:
+                # A build that fails inside a library call the generated class makes again is a refusal.
+                refusal = _replay_refusal(shown, failure.__cause__, output)
+                if refusal is not None:
+                    return Verdict(refusal=refusal)
                 failure.root_name = root_name
                 return Verdict(failure)
             if verified.not_compared is not None:
                 not_compared[root_name] = verified.not_compared
-    return Verdict(outputs_not_compared=not_compared, loading_not_checked=not_loaded)
-
-
-def _check_loading(
-    verified: RootVerified, root: nn.Module, output: Output, shown: str, root_name: str, class_name: str
-) -> str | None:
-    """:func:`~archit_codemod.declaration.checking.loading.check_loading`; a library call the generated class makes
-    again that builds other tensors on ``meta``, where ``from_pretrained`` builds models, is a refusal.
-
-    Raises:
-        VerificationError: the loaded model differs.
-        DeclarationError: a library call made again builds other tensors on meta.
-    """
-    try:
-        return check_loading(
-            verified.built,
-            root,
-            verified.compared,
-            output,
-            class_name,
-            f"{shown} does not rebuild the traced model {root_name!r}",
-        )
-    except OtherTensorsOnMetaError as other:
-        for function, targets in output.replays.items():
-            touched = [t for t in targets if any(key.startswith(f"{t}.") or not t for key in other.keys)]
-            if touched:
-                shown_targets = ", ".join(t or "<root>" for t in touched[:3]) + (
-                    ", ..." if len(touched) > 3 else ""
+            problem = None
+            if is_pretrained_model(root) and skip_reason(root, arguments) is None:
+                problem = _problem_on_meta(build, shown, output)
+                if isinstance(problem, ReplayError):
+                    return Verdict(refusal=problem)
+                if problem is not None:
+                    warnings.warn(problem, stacklevel=2)
+                    fails_on_meta.append(root_name)
+            if loading_path(root) is None:
+                continue
+            if verified.not_compared is not None:
+                not_loaded[root_name] = verified.not_compared
+            elif problem is not None:
+                not_loaded[root_name] = (
+                    "it fails to build on the meta device, where from_pretrained builds models"
                 )
-                raise DeclarationError(
-                    f"{shown}: the library call the script made cannot be made again in a generated class: "
-                    f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}) builds other "
-                    "tensors on the meta device, where from_pretrained builds models, than on the CPU "
-                    f"({', '.join(other.keys[:3])}{', ...' if len(other.keys) > 3 else ''}), so the model loaded "
-                    "with from_pretrained differs. Fix: apply this change after loading the model, in your own code "
-                    "(the checkpoint does not hold it)."
-                ) from other
-        raise
+            else:
+                try:
+                    reason = check_loading(
+                        verified.built,
+                        root,
+                        verified.compared,
+                        output,
+                        class_name,
+                        f"{shown} does not rebuild the traced model {root_name!r}",
+                    )
+                except OtherTensorsOnMetaError as other:
+                    refusal = _other_tensors_on_meta(shown, other, output)
+                    if refusal is None:
+                        other.root_name = root_name
+                        return Verdict(other)
+                    return Verdict(refusal=refusal)
+                except VerificationError as failure:
+                    failure.root_name = root_name
+                    return Verdict(failure)
+                if reason is not None:
+                    not_loaded[root_name] = reason
+    return Verdict(
+        outputs_not_compared=not_compared,
+        loading_not_checked=not_loaded,
+        fails_on_meta=tuple(fails_on_meta),
+    )
 
 
-@contextlib.contextmanager
-def _replays_refused(output: Output, shown: str) -> Iterator[None]:
-    """A build that fails inside a library call the generated class makes again is a refusal, not a bug."""
-    try:
-        yield
-    except VerificationError as failure:
-        error = failure.__cause__
-        function = _failed_replay(error, output) if error is not None else None
-        if function is None:
-            raise
-        raise _replay_refusal(shown, function, output, error) from error
+def _other_tensors_on_meta(shown: str, other: OtherTensorsOnMetaError, output: Output) -> ReplayError | None:
+    """The refusal when the tensors that differ on ``meta`` are under the targets of a library call the generated
+    class makes again (that call builds other tensors where ``from_pretrained`` builds models); else ``None``."""
+    for function, targets in output.replays.items():
+        touched = [t for t in targets if any(key.startswith(f"{t}.") or not t for key in other.keys)]
+        if touched:
+            shown_targets = ", ".join(t or "<root>" for t in touched[:3]) + (
+                ", ..." if len(touched) > 3 else ""
+            )
+            return ReplayError(
+                f"{shown}: the library call the script made cannot be made again in a generated class: "
+                f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}) builds other "
+                "tensors on the meta device, where from_pretrained builds models, than on the CPU "
+                f"({', '.join(other.keys[:3])}{', ...' if len(other.keys) > 3 else ''}), so the model loaded "
+                "with from_pretrained differs. Fix: apply this change after loading the model, in your own code "
+                "(the checkpoint does not hold it).",
+                function,
+            )
+    return None
 
 
 def _replay_refusal(
-    shown: str, function: Callable[..., Any], output: Output, error: BaseException, where: str = ""
-) -> DeclarationError:
+    shown: str, error: BaseException | None, output: Output, where: str = ""
+) -> ReplayError | None:
+    """The refusal when ``error`` was raised inside a library call the generated class makes again; else ``None``."""
+    function = _failed_replay(error, output) if error is not None else None
+    if function is None:
+        return None
     targets = [target or "<root>" for target in output.replays.get(function, ())]
     received = f" (on {', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''})" if targets else ""
-    return DeclarationError(
+    return ReplayError(
         f"{shown}: the library call the script made cannot be made again in a generated class: "
         f"`{getattr(function, '__qualname__', function)}(...)`{received}{where} "
         f"raises {short_error(error)} Fix: apply this change after building the model, in "
         "your own code (the checkpoint does not hold it), or use a form of the library that changes the model in "
-        "place."
+        "place.",
+        function,
     )
 
 

@@ -3,7 +3,9 @@
 Each class re-declares only ``__init__``: the original's (with the ancestor bodies it inlines), edited as planned,
 with ``super()`` turned into ``super(<Original>, self)`` so that the original body does not run first, and private
 names written as the original class stores them. Everything else is inherited. The module imports what the copied
-bodies and the rendered expressions read, and copies the script's own definitions they use.
+bodies and the rendered expressions read, and copies the script's own definitions they use; it postpones the
+evaluation of annotations (``from __future__ import annotations``) when a file it copies from does, whose annotations
+were written not to be evaluated (diffusers' ``processor: "AttnProcessor" | None``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.emitting.vendor_file import AbsoluteImports
 from archit_codemod.declaration.planning.plan import ClassPlan, Plan
 from archit_codemod.declaration.rendering.names import NameTable, free_names, original_free_names
+from archit_codemod.declaration.sources.locate import module_source
 
 
 def emit_subclass(plan: Plan) -> Output:
@@ -37,7 +40,9 @@ def emit_subclass(plan: Plan) -> Output:
         _bind_free_names(class_plan, class_def, names)
         class_defs += [class_def, *inherited_again(class_plan)]
     header = header_lines(plan.script.shown_path, list(plan.roots), change_list(plan))
-    source = assemble(names, class_defs, header)
+    source = assemble(
+        names, class_defs, header, postponed_annotations=_copies_postponed_annotations(plan, names)
+    )
     stem = _module_name(plan)
     return Output(
         mode="subclass",
@@ -140,7 +145,11 @@ def extension_init(plan: ClassPlan) -> cst.FunctionDef:
     body = [cst.SimpleStatementLine([cst.Expr(call)])]
     body += [edit.statement for edit in plan.edits if edit.placement != "in place"]
     function = cst.FunctionDef(
-        name=cst.Name("__init__"), params=params, body=cst.IndentedBlock(body), returns=original.returns
+        name=cst.Name("__init__"),
+        params=params,
+        body=cst.IndentedBlock(body),
+        returns=original.returns,
+        whitespace_before_params=original.whitespace_before_params,
     )
     return function.visit(LayoutRewritten(set(), indent=CLASS_INDENT))
 
@@ -168,8 +177,44 @@ def _bind_free_names(plan: ClassPlan, class_def: cst.ClassDef, names: NameTable)
             names.require_name(name, fragment.parsed, where)
 
 
-def assemble(names: NameTable, class_defs: Sequence[cst.BaseStatement], header: Sequence[str]) -> str:
-    """The module: header, imports, copied statements, the script's definitions in script order, the classes."""
+def _copies_postponed_annotations(plan: Plan, names: NameTable) -> bool:
+    """Whether code the module copies (an ``__init__``, a definition of the script or of a module beside it) comes
+    from a file that imports ``from __future__ import annotations``."""
+    sources = [fragment.parsed for class_plan in plan.classes for fragment in class_plan.init.fragments]
+    sources += [
+        plan.script.parsed() if definition.module == "" else module_source(definition.module)
+        for definition in names.script_definitions.values()
+    ]
+    return any(
+        postpones_annotations(parsed.module)
+        for parsed in {parsed.path: parsed for parsed in sources}.values()
+    )
+
+
+_POSTPONED_ANNOTATIONS = m.SimpleStatementLine(
+    body=[
+        m.ImportFrom(
+            module=m.Name("__future__"),
+            names=[m.ZeroOrMore(), m.ImportAlias(name=m.Name("annotations")), m.ZeroOrMore()],
+        )
+    ]
+)
+
+
+def postpones_annotations(module: cst.Module) -> bool:
+    """Whether ``module`` imports ``from __future__ import annotations`` (its annotations are never evaluated)."""
+    return any(m.matches(statement, _POSTPONED_ANNOTATIONS) for statement in module.body)
+
+
+def assemble(
+    names: NameTable,
+    class_defs: Sequence[cst.BaseStatement],
+    header: Sequence[str],
+    *,
+    postponed_annotations: bool = False,
+) -> str:
+    """The module: header, imports (``from __future__ import annotations`` first, when ``postponed_annotations``),
+    copied statements, the script's definitions in script order, the classes."""
     comments = [cst.EmptyLine(comment=cst.Comment(line)) for line in header]
     body: list[cst.BaseStatement] = []
     for index, statement in enumerate(names.copied_statements.values()):
@@ -178,10 +223,10 @@ def assemble(names: NameTable, class_defs: Sequence[cst.BaseStatement], header: 
     for node in [d.statement for d in definitions] + list(class_defs):
         kept = [line for line in node.leading_lines if line.comment is not None]
         body.append(node.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept]))
-    return add_imports(cst.Module(body=body, header=comments), names).code
+    return add_imports(cst.Module(body=body, header=comments), names, postponed_annotations).code
 
 
-def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
+def add_imports(module: cst.Module, names: NameTable, postponed_annotations: bool = False) -> cst.Module:
     """``module`` with the imports ``names`` needs, added by LibCST's ``AddImportsVisitor``.
 
     The visitor sorts and merges them deterministically; it leaves line length and the blank lines around them to
@@ -189,6 +234,8 @@ def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
     from the header by one blank line and from the first definition by two.
     """
     context = CodemodContext()
+    if postponed_annotations:
+        AddImportsVisitor.add_needed_import(context, "__future__", "annotations")
     for binding in names.imports.values():
         alias = (
             None
@@ -203,5 +250,7 @@ def add_imports(module: cst.Module, names: NameTable) -> cst.Module:
         statement = body[index]
         if m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom()])):
             statement = statement.with_changes(body=[wrapped_import(statement.body[0])])
-        body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if index == 0 else [])
+        # The __future__ import is a section of its own, as isort and ruff keep it.
+        apart = index == 0 or (index == 1 and postponed_annotations)
+        body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if apart else [])
     return with_imports.with_changes(body=body)

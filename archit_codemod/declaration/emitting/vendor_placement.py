@@ -91,7 +91,7 @@ def _file_of(files: dict[str, VendoredFile], script: ScriptSource, cls: type) ->
     if module_name in files:
         return files[module_name]
     if script.owns(cls):
-        file = VendoredFile("", script.parsed(), True, None)
+        file = VendoredFile("", script.source_of(cls) or script.parsed(), True, None)
     else:
         try:
             parsed = module_source(module_name)

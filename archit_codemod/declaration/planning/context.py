@@ -25,6 +25,7 @@ from archit_codemod.declaration.planning.statements import InitStatements
 from archit_codemod.declaration.planning.walk import Dirty
 from archit_codemod.declaration.records import ConstructorCall, LibraryCall, SettingChange, Trace
 from archit_codemod.declaration.rendering.names import NameTable
+from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.rendering.render import (
     OriginalArgument,
     RenderContext,
@@ -79,6 +80,10 @@ class Planning:
         default_factory=dict, compare=False, repr=False
     )
     """Read once per copied ``__init__`` (a cache: every layer copies the same)."""
+    _read_back: dict[nn.Module, ConstructorCall | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The call each module whose tensors changed after its construction is built with now (a cache)."""
 
     @functools.cached_property
     def renderer(self) -> Renderer:
@@ -112,15 +117,33 @@ class Planning:
 
     def call_of(self, module: nn.Module | None) -> ConstructorCall | None:
         """The constructor call that built ``module``; for a deep copy, the copied module's, with the copy's own
-        settings (``layer_idx``) where they differ."""
+        settings (``layer_idx``) where they differ. A module whose tensors were replaced after it was built (a
+        copy a library fused a norm into) is built by the call its attributes give, when they read back."""
         if module is None:
             return None
+        if module in self._tensors_changed_later:
+            if module not in self._read_back:
+                arguments = read_back(module)
+                self._read_back[module] = (
+                    ConstructorCall(type(module), *arguments, filename="<read back>", lineno=0)
+                    if arguments
+                    else None
+                )
+            if self._read_back[module] is not None:
+                return self._read_back[module]
         call = self.trace.call_of(module)
         if call is not None:
             return call
         original = self.trace.copied_from(module)
         origin = self.trace.call_of(original) if original is not None else None
         return as_built_for(origin, original, module) if origin is not None else None
+
+    @functools.cached_property
+    def _tensors_changed_later(self) -> frozenset[nn.Module]:
+        """The modules a parameter or buffer was registered on after their construction."""
+        return frozenset(
+            effect.owner for effect in self.trace.effects if effect.kind in ("parameter", "buffer")
+        )
 
     def builder_of(self, module: nn.Module) -> nn.Module | None:
         """The module whose ``__init__`` built ``module``, as the tracer recorded it, looking through containers: an

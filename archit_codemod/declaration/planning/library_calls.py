@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
+import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.records import LibraryCall, Trace
 from archit_codemod.declaration.rendering.render import RenderContext, Renderer
-from archit_codemod.declaration.tracing.changes import Change, changes_without
+from archit_codemod.declaration.rendering.written import CallSite, Written
+from archit_codemod.declaration.tracing.changes import Changes, changes_without
 
 
 @dataclass(frozen=True)
@@ -54,25 +56,25 @@ IN_PLACE_FORMS: dict[str, InPlaceForm] = {
 }
 
 
-def replayed_calls(trace: Trace, changes: dict[int, dict[str, Change]]) -> list[LibraryCall]:
+def replayed_calls(trace: Trace, changes: Changes) -> list[LibraryCall]:
     """The library calls that changed the model with modules they built themselves (``get_peft_model``)."""
-    calls: dict[int, LibraryCall] = {}
+    calls: dict[LibraryCall, None] = {}
     for owner_changes in changes.values():
         for change in owner_changes.values():
             call = change.first.call
             built = trace.call_of(change.new) if change.new is not None else None
             if call is not None and built is not None and built.within is call:
-                calls.setdefault(id(call), call)
-    return list(calls.values())
+                calls[call] = None
+    return list(calls)
 
 
 def is_replayable(call: LibraryCall, root: nn.Module) -> bool:
     """Whether ``call`` can be made again on ``root``: a method of one of its modules, or a named function that
     received one of them."""
-    modules = {id(module) for module in root.modules()}
+    modules = set(root.modules())
     if call.receiver is not None:
-        return id(call.receiver) in modules
-    return call.function is not None and any(id(module) in modules for module in modules_in(call.arguments))
+        return isinstance(call.receiver, nn.Module) and call.receiver in modules
+    return call.function is not None and any(module in modules for module in modules_in(call.arguments))
 
 
 def modules_in(value: Any) -> Iterator[nn.Module]:
@@ -87,12 +89,10 @@ def modules_in(value: Any) -> Iterator[nn.Module]:
             yield from modules_in(item)
 
 
-def without_replayed(
-    changes: dict[int, dict[str, Change]], replayed: list[LibraryCall]
-) -> dict[int, dict[str, Change]]:
+def without_replayed(changes: Changes, replayed: list[LibraryCall]) -> Changes:
     """``changes`` without those the replayed calls make (the replay makes them again)."""
-    ids = {id(call) for call in replayed}
-    return changes_without(changes, lambda change: id(change.first.call) in ids)
+    calls = set(replayed)
+    return changes_without(changes, lambda change: change.first.call in calls)
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,22 @@ def replay_statement(
         context, references={key: module_expression(path) for key, path in paths.items()}
     )
 
+    saved = _saved_tensors(root)
+    site = _site(call)
+
     def render(value: Any, parameter: str) -> cst.BaseExpression:
-        return renderer.value(value, context, parameter)
+        if isinstance(value, torch.Tensor) and _storage(value) in saved:
+            # Values are data: the checkpoint holds this tensor's, the class declares its shape and dtype.
+            return _placeholder(value, renderer, where)
+        if _holds_weights(value):
+            raise DeclarationError(
+                f"{where}: its argument {parameter!r} holds weights ({type(value).__qualname__} of tensors), so the "
+                "call loads values, which the checkpoint carries, and is not made again as architecture. Fix: make "
+                "the structure in the script with the calls that build it (quantize(...), freeze(...), the modules' "
+                "constructors), then load the weights into that model; the generated class declares the structure."
+            )
+        written = Written(site, parameter.lstrip("*")) if site is not None else None
+        return renderer.value(value, dataclasses.replace(context, written=written), parameter)
 
     if call.receiver is not None:
         if call.receiver not in paths:
@@ -135,7 +149,7 @@ def replay_statement(
         callee: cst.BaseExpression = cst.Attribute(
             module_expression(paths[call.receiver]), cst.Name(call.name)
         )
-        called = getattr(type(call.receiver), call.name, None)
+        called = replayed_function(call)
     elif function is None:
         raise DeclarationError(
             f"{where}: the function it ran cannot be named (a closure, a lambda, or the wrapper a decorator "
@@ -153,6 +167,15 @@ def replay_statement(
     return Replay(statement, called)
 
 
+def _site(call: LibraryCall) -> CallSite | None:
+    """The script's call ``call`` records, where its arguments were written (``None`` when it names no line)."""
+    if not call.filename:
+        return None
+    method = call.receiver is not None
+    callee = getattr(type(call.receiver), call.name, None) if method else call.function
+    return CallSite(call.filename, call.lineno, callee, call.name, method=method)
+
+
 def module_expression(path: str) -> cst.BaseExpression:
     """``self.encoder.layer[0].attention`` for the path ``encoder.layer.0.attention``."""
     expression: cst.BaseExpression = cst.Name("self")
@@ -163,6 +186,46 @@ def module_expression(path: str) -> cst.BaseExpression:
             index = cst.Integer(part) if part.isdigit() else cst.SimpleString(repr(part))
             expression = cst.Subscript(expression, [cst.SubscriptElement(cst.Index(index))])
     return expression
+
+
+def _holds_weights(value: Any) -> bool:
+    """Whether ``value`` is a mapping of names to tensors (a ``state_dict``)."""
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(key, str) and isinstance(item, torch.Tensor) for key, item in value.items())
+    )
+
+
+def _saved_tensors(root: nn.Module) -> set[tuple[int, int]]:
+    """Where the tensors ``root``'s ``state_dict`` holds keep their values (storage address and offset)."""
+    return {
+        _storage(tensor)
+        for tensor in root.state_dict(keep_vars=True).values()
+        if tensor.device.type != "meta"
+    }
+
+
+def _storage(tensor: torch.Tensor) -> tuple[int, int]:
+    """The place of ``tensor``'s values: a tensor registered as given, or wrapped in an ``nn.Parameter``, shares it."""
+    if tensor.device.type == "meta":
+        return (id(tensor), -1)
+    return (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
+
+
+def _placeholder(tensor: torch.Tensor, renderer: Renderer, where: str) -> cst.BaseExpression:
+    """``torch.empty(32, dtype=torch.float32)``: a tensor of ``tensor``'s shape and dtype, to be loaded."""
+    torch_name = cst.Module([]).code_for_node(renderer.names.reference(torch, where))
+    shape = ", ".join(str(size) for size in tensor.shape) or "()"
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    return cst.parse_expression(f"{torch_name}.empty({shape}, dtype={torch_name}.{dtype})")
+
+
+def replayed_function(call: LibraryCall) -> Callable[..., Any] | None:
+    """The function a generated class calls to make ``call`` again: its in-place form, or the receiver's method."""
+    if call.receiver is not None:
+        return getattr(type(call.receiver), call.name, None)
+    return _in_place(call)[0]
 
 
 def _in_place(call: LibraryCall) -> tuple[Callable[..., Any] | None, dict[str, Any]]:

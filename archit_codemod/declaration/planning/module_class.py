@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
+import torch
 from torch import nn
 
 from archit_codemod.declaration.errors import DeclarationError
@@ -26,6 +27,8 @@ from archit_codemod.declaration.planning.statements import AssignmentStatements,
 from archit_codemod.declaration.planning.transformers_policy import class_members, instance_tie_edits
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.records import LibraryCall, SettingChange
+from archit_codemod.declaration.rendering.objects import held_tensors_device
+from archit_codemod.declaration.rendering.written import AttributeSite, Written
 from archit_codemod.declaration.sources.inline import InitCopy, inlining_problem
 from archit_codemod.declaration.sources.locate import ClassSource
 from archit_codemod.declaration.tracing.changes import Change, is_container
@@ -104,7 +107,10 @@ def _after_init(owner: Owner, work: AfterInitOfRoot) -> Decision:
     for call in work.replays:
         attached = attached_by(call, planning.trace)
         replay = replay_statement(call, module, planning.renderer, owner.context(path), attached)
-        edit = AfterInit(replay.statement, _paths_received(call, module, path), replay.calls)
+        statement = _placed(
+            owner, replay.statement, list(call.arguments.values()), f"{path}: {call.name}(...)"
+        )
+        edit = AfterInit(statement, _paths_received(call, module, path), replay.calls)
         cause = Cause(path, f"{call.filename}:{call.lineno}")
         decision += Decision((edit,), (f"{call.name}(...) after __init__",), (cause,))
     for child_path, change in work.deferred:
@@ -198,23 +204,44 @@ def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[st
     return tuple(dict.fromkeys(paths[found] for found in received if found in paths))
 
 
-def _setting_statement(owner: Owner, setting: SettingChange) -> cst.SimpleStatementLine:
+def _setting_statement(owner: Owner, setting: SettingChange) -> cst.BaseStatement:
     """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again; instance state
-    the same way (a method bound to the module refers to it by its path)."""
+    the same way (a method bound to the module refers to it by its path), built on the device of the tensors it
+    holds, if any."""
     module = owner.module.get_submodule(setting.path)
     context = dataclasses.replace(
         owner.context(join(owner.path, setting.path)),
-        references={module: module_expression(setting.path)},
+        references={
+            sub: module_expression(sub_path)
+            for sub_path, sub in owner.module.named_modules(remove_duplicate=False)
+        },
         role="attribute",
+        written=Written(AttributeSite(module, setting.name)),
     )
     value = owner.planning.renderer.value(setting.value, context, setting.name)
     target = module_expression(join(setting.path, setting.name))
-    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+    statement = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+    return _placed(owner, statement, [setting.value], f"{join(owner.path, setting.path)}.{setting.name}")
 
 
-def _assignment_summary(statement: cst.SimpleStatementLine) -> str:
+def _placed(owner: Owner, statement: cst.SimpleStatementLine, values: list, where: str) -> cst.BaseStatement:
+    """``statement``, inside ``with torch.device(...)`` when the plain objects among ``values`` hold tensors of their
+    own (a steering direction), on the device the traced ones are on: from_pretrained builds the model on meta,
+    where they would hold nothing, and no checkpoint holds them."""
+    devices = {device for value in values if (device := held_tensors_device(value)) is not None}
+    if len(devices) != 1:
+        return statement
+    torch_name = owner.planning.renderer.names.reference(torch, where)
+    device = cst.SimpleString(repr(str(devices.pop())))
+    place = cst.Call(cst.Attribute(torch_name, cst.Name("device")), [cst.Arg(device)])
+    return cst.With([cst.WithItem(place)], cst.IndentedBlock([statement]))
+
+
+def _assignment_summary(statement: cst.BaseStatement) -> str:
     """``pooler.forward = types.MethodType(scaled_forward, self.pooler)`` for the docstring: what is set, from
     the root, and the value as the statement writes it (shortened)."""
+    if isinstance(statement, cst.With):
+        statement = statement.body.body[0]
     code = cst.Module([]).code_for_node(statement).strip().removeprefix("self.")
     return code if len(code) <= 80 else code[:77] + "..."
 

@@ -8,8 +8,9 @@ assembled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,7 +19,12 @@ from archit_codemod.declaration.checking.compare import main_dtype
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.planning.context import AfterInitOfRoot, Planning
 from archit_codemod.declaration.planning.handed_down import HandedDown, refuse_unbuilt
-from archit_codemod.declaration.planning.library_calls import modules_in, replayed_calls, without_replayed
+from archit_codemod.declaration.planning.library_calls import (
+    modules_in,
+    replayed_calls,
+    replayed_function,
+    without_replayed,
+)
 from archit_codemod.declaration.planning.module_class import plan_class
 from archit_codemod.declaration.planning.naming import ClassNamer
 from archit_codemod.declaration.planning.plan import Plan
@@ -47,6 +53,7 @@ def make_plan(
     suffix: str = "Modified",
     replayed: Sequence[LibraryCall] = (),
     settings: Mapping[str, Sequence[SettingChange]] | None = None,
+    not_replayed: frozenset[Callable[..., Any]] = frozenset(),
 ) -> Plan:
     """The classes that declare what ``trace`` recorded for ``roots``.
 
@@ -61,7 +68,7 @@ def make_plan(
     """
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
-    when = _when_made(trace, roots, replayed)
+    when = _when_made(trace, roots, replayed, not_replayed)
     names = NameTable(script)
     settings = {
         name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
@@ -140,10 +147,22 @@ class _WhenMade:
     """The changes that what the generated classes say about ties follows."""
 
 
-def _when_made(trace: Trace, roots: dict[str, nn.Module], replayed: Sequence[LibraryCall]) -> _WhenMade:
-    changes = net_changes(trace)
+def _when_made(
+    trace: Trace,
+    roots: dict[str, nn.Module],
+    replayed: Sequence[LibraryCall],
+    not_replayed: frozenset[Callable[..., Any]],
+) -> _WhenMade:
+    # Only the changes of the models to declare: a call that changed another model (quantized, then discarded) is
+    # not theirs to make again.
+    inside = {module for root in roots.values() for module in root.modules()}
+    changes = {owner: owner_changes for owner, owner_changes in net_changes(trace).items() if owner in inside}
     sharing = [call for root in roots.values() for call in calls_sharing_modules(root, changes)]
-    replayed = list(dict.fromkeys([*replayed_calls(trace, changes), *replayed, *sharing]))
+    replayed = [
+        call
+        for call in dict.fromkeys([*replayed_calls(trace, changes), *replayed, *sharing])
+        if replayed_function(call) not in not_replayed
+    ]
     # The ties follow every replacement, also those a call that shares a module makes again after __init__ (the
     # ties name the modules it replaced).
     followed_by_ties = without_replayed(changes, [call for call in replayed if call not in sharing])

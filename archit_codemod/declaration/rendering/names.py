@@ -3,8 +3,10 @@
 Names used by a copied ``__init__`` are resolved with LibCST's scope analysis on the file the ``__init__``
 comes from: a name bound by an import there is bound to the same object; a name defined at that module's top
 level is imported from that module, or copied verbatim when the module is the traced script (which no one can
-import). Names introduced by rendering (``nn.Linear``, ``torch.float16``, a script class) are bound from the
-live object. Every name is bound once; two different objects under one name are a :class:`DeclarationError`.
+import). A session's globals (a notebook's) are bound as the latest cell that binds them does: the binding in
+effect, whichever cell reads them. Names introduced by rendering (``nn.Linear``, ``torch.float16``, a script
+class) are bound from the live object. Every name is bound once; two different objects under one name are a
+:class:`DeclarationError`.
 
 One rule decides where an import comes from, whichever way the name was found: a class or a function is
 imported from the shortest public package that exports the very same object (``from transformers import
@@ -17,6 +19,7 @@ generated module logs under its own name.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import functools
 import importlib
@@ -38,6 +41,7 @@ from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.importability import beside_script
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.sources.locate import ParsedSource, absolute_module, module_source
+from archit_codemod.declaration.sources.session import source_not_kept
 from archit_codemod.declaration.sources.wrapped import reached_functions
 
 
@@ -74,18 +78,22 @@ class ImportBinding:
 class ScriptDefinition:
     """A top-level statement of the traced script copied verbatim (a class, a function, a constant).
 
-    ``module`` is "" for the script itself, else the module beside the script it comes from.
+    ``module`` is "" for the script itself, else the module beside the script it comes from. ``source`` is the
+    position of the script's source that holds it among the script's sources (a session's cells, in the order
+    they ran; see :meth:`ScriptSource.order_of`), ``line`` its line there.
     """
 
     name: str
     statement: cst.CSTNode
     line: int
     module: str = ""
+    source: int = 0
 
     @property
-    def order(self) -> tuple[bool, str, int]:
-        """Where the copy goes: definitions of modules beside the script (which the script's may use) first."""
-        return (self.module == "", self.module, self.line)
+    def order(self) -> tuple[bool, str, int, int]:
+        """Where the copy goes: definitions of modules beside the script (which the script's may use) first, then
+        the script's in the order they ran."""
+        return (self.module == "", self.module, self.source, self.line)
 
 
 def free_names(node: cst.CSTNode) -> set[str]:
@@ -144,6 +152,17 @@ class NameTable:
         table.local = set(self.local)
         table._objects = dict(self._objects)
         return table
+
+    def restore(self, earlier: NameTable) -> None:
+        """Take back every binding made since ``earlier`` (a :meth:`copy` of this table): a rendering that was given
+        up binds nothing."""
+        self.copied_from_helpers = dict(earlier.copied_from_helpers)
+        self._beside = dict(earlier._beside)
+        self.imports = dict(earlier.imports)
+        self.script_definitions = dict(earlier.script_definitions)
+        self.copied_statements = dict(earlier.copied_statements)
+        self.local = set(earlier.local)
+        self._objects = dict(earlier._objects)
 
     # -- binding -----------------------------------------------------------------------------------------
 
@@ -236,7 +255,13 @@ class NameTable:
         self.add_import(binding, where)
 
     def add_script_definition(self, name: str, where: str) -> None:
-        parsed = self.script.parsed()
+        parsed = self._script_source_of(name)
+        if parsed is None:
+            raise DeclarationError(
+                f"{where} needs {name}, which no cell of the session binds at its top level (it was bound by "
+                "exec(), globals() or a loop). Fix: define it with a top-level `class`, `def` or assignment in a "
+                "cell, or import it from a module."
+            )
         bindings = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
         if bindings and all(isinstance(a, ImportAssignment) for a in bindings):
             # Imported by the script (from a module beside it, or a library): bound as the script binds it.
@@ -249,12 +274,39 @@ class NameTable:
         if inspect.isclass(obj) and not _defined_by(obj, statement, parsed):
             raise DeclarationError(
                 f"{where} needs the script class {name}, but the last top-level definition of {name} in "
-                f"{self.script.path} (line {line}) is not the one that built the traced class. "
+                f"{parsed.path} (line {line}) is not the one that built the traced class. "
                 "Fix: give each class its own name in the script."
             )
-        self.script_definitions[name] = ScriptDefinition(name, statement, line)
+        self.script_definitions[name] = ScriptDefinition(
+            name, statement, line, source=self.script.order_of(parsed)
+        )
         # What the copied definition itself reads must be bound too.
-        self.require_names(free_names(statement), parsed, where=f"{name} (copied from {self.script.path})")
+        self.require_names(free_names(statement), parsed, where=f"{name} (copied from {parsed.path})")
+
+    def _script_source_of(self, name: str) -> ParsedSource | None:
+        """The script's source whose top-level binding of ``name`` is in effect: the script's file; in a session,
+        the cell that defined the class or function the name holds, else the latest cell whose binding gives the
+        name's value (an import of the very object, or any other statement)."""
+        if not self.script.is_session:
+            return self.script.parsed()
+        live = self.script.namespace.get(name, _MISSING)
+        if (inspect.isclass(live) or inspect.isfunction(live)) and self.script.owns(live):
+            source = self.script.source_of(live)
+            if source is not None and any(a.scope is source.global_scope for a in source.global_scope[name]):
+                return source
+        for source in self.script.sources_binding(name):
+            assignments = [a for a in source.global_scope[name] if a.scope is source.global_scope]
+            imports = [a for a in assignments if isinstance(a, ImportAssignment)]
+            if live is _MISSING:
+                return source
+            if len(imports) < len(assignments):
+                # A cell run again unchanged keeps its place among the sources: one whose literal is not the
+                # session's value is not the cell that ran last.
+                if not _assigns_another_literal(source, name, live):
+                    return source
+            elif _binding_of(live, source, imports, name) is not None:
+                return source
+        return None
 
     def _copy_statement(
         self, name: str, statement: cst.SimpleStatementLine, parsed: ParsedSource, where: str
@@ -281,7 +333,16 @@ class NameTable:
             self.require_name(name, parsed, where)
 
     def require_name(self, name: str, parsed: ParsedSource, where: str) -> None:
-        is_script = self.script.path is not None and parsed.module_name == self.script.module_name
+        is_script = parsed.module_name == self.script.module_name and (
+            self.script.path is not None or self.script.is_session
+        )
+        if is_script and self.script.is_session:
+            # A cell reads the session's global as the latest cell bound it (or as the live object is importable).
+            in_effect = self._script_source_of(name)
+            if in_effect is None and _importable_object(self.script.namespace.get(name)):
+                self.reference_as(name, self.script.namespace[name], where)
+                return
+            parsed = in_effect or parsed
         assignments = [a for a in parsed.global_scope[name] if a.scope is parsed.global_scope]
         imports = [a for a in assignments if isinstance(a, ImportAssignment)]
         if len(assignments) > 1:
@@ -354,11 +415,7 @@ class NameTable:
         if module_name == "__main__":
             module_name = _importable_home(obj, qualname)
             if module_name is None:
-                raise DeclarationError(
-                    f"{where}: {qualname} was defined in an interactive session (module __main__ without a file), "
-                    "so no other program can import it and the codemod has no source to copy. Fix: define it in "
-                    "a module or a script file, and run that under `python -m archit_codemod SCRIPT`."
-                )
+                raise DeclarationError(f"{where}: {source_not_kept(qualname, obj)}")
         if _lookup(nn, qualname) is obj:
             self.add_import(ImportBinding("nn", "torch", "nn"), where)
             return cst.parse_expression(f"nn.{qualname}")
@@ -418,6 +475,42 @@ class NameTable:
 class _Unknown:
     def __init__(self, name: str):
         self.name = name
+
+
+_MISSING = object()
+
+
+_LITERAL_TYPES = (int, float, complex, str, bytes, bool, type(None), tuple, list, dict, set, frozenset)
+
+
+def _assigns_another_literal(source: ParsedSource, name: str, live: Any) -> bool:
+    """Whether the last top-level statement of ``source`` that binds ``name`` is ``name = <literal>`` with a
+    value other than ``live``."""
+    statement = next(
+        (
+            statement
+            for statement in reversed(source.module.body)
+            if m.matches(statement, _SIMPLE_ASSIGNMENT) and name in _assigned_names(statement.body[0])
+        ),
+        None,
+    )
+    if statement is None or not isinstance(live, _LITERAL_TYPES):
+        return False
+    try:
+        literal = ast.literal_eval(source.module.code_for_node(statement.body[0].value))
+        return type(literal) is not type(live) or bool(literal != live)
+    except Exception:  # not a literal, or values that do not compare
+        return False
+
+
+def _importable_object(obj: Any) -> bool:
+    """Whether ``obj`` is a module, or a class or function that a module other than ``__main__`` defines."""
+    if inspect.ismodule(obj):
+        return True
+    if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+        return False
+    module = getattr(obj, "__module__", None)
+    return module not in (None, "__main__") and "<" not in obj.__qualname__
 
 
 def not_importable(obj: Any, where: str) -> DeclarationError:

@@ -5,15 +5,20 @@ parameter's name (the config becomes ``config``); the module being replaced beco
 construction expression; a value equal to one of the replaced module's original arguments becomes that
 argument's original source (``self.embed_dim``, see :func:`original_source`); literals and containers of
 literals are literals; a
-dataclass instance is a call of its class with its non-default fields; an enum member is its qualified
-name; a ``torch.dtype`` is ``torch.float16``. Anything else is a :class:`DeclarationError` naming the module
-path, the class and the argument: the codemod never emits code that would build something else.
+dataclass instance is a call of its class with its non-default fields, an object whose class takes its settings back
+(``QuantoConfig(weights='int4')``) a call of its class with them; a ``functools.partial`` a call of it; an enum member
+is its qualified name; a ``torch.dtype`` is ``torch.float16``. A value with none of these forms (a lambda, an object
+whose constructor derives its state) is the script's own expression for it (:mod:`.written`), each name it reads
+rendered by these rules. Anything else is a :class:`DeclarationError` naming the module path, the class and the
+argument (and, for an expression of the script, the line and the name it cannot read): the codemod never emits code
+that would build something else.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import io
 import math
@@ -31,8 +36,18 @@ from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.pretrained import is_pretrained_config
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable, not_importable
-from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords
+from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords, rebuilds
+from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.rendering.tensors import tensor_source
+from archit_codemod.declaration.rendering.written import (
+    CallSite,
+    FreeName,
+    GlobalSite,
+    ScriptExpression,
+    Written,
+    script_expression,
+    substituted,
+)
 from archit_codemod.declaration.stages import stage
 
 _PRIMITIVES = (bool, int, float, str, bytes, type(None))
@@ -62,6 +77,13 @@ class RenderContext:
     role: str = "argument"
     """What a rendered value is to the module at ``path`` (for messages): an ``"argument"`` of its constructor,
     or an ``"attribute"`` set on it."""
+    written: Written | None = None
+    """Where the script wrote the value being rendered (an argument of its call, an attribute it set), when known:
+    a value with no structural form is written as the script's own expression there."""
+
+
+class NoSourceFormError(DeclarationError):
+    """A value has no structural form, and the script wrote no expression for it that the codemod can copy."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +182,31 @@ class Renderer:
         """The classes whose calls are being rendered, innermost last (for messages)."""
         self._cast_to: list[torch.dtype | None] = []
         """The dtype each module being rendered is cast to, innermost last."""
+        self._reading: list[str] = []
+        """The script globals whose values are being rendered for an expression that reads them, innermost last."""
 
     def value(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
-        """The expression for ``value``, passed as ``argument`` (a name used in error messages)."""
+        """The expression for ``value``, passed as ``argument`` (a name used in error messages).
+
+        A value with no structural form (a lambda, an object whose constructor derives its state) is written as the
+        script's own expression for it (:meth:`as_written`), or refused.
+        """
+        if isinstance(value, _PRIMITIVES) and not isinstance(value, enum.Enum):
+            return self._structural(value, context, argument)
+        bound = self.names.copy()
+        try:
+            return self._structural(value, context, argument)
+        except NoSourceFormError:
+            if isinstance(value, torch.Tensor):
+                raise  # values, not architecture: the script's expression would compute them again from others
+            # What the attempt bound is not used: the expression the script wrote binds what it reads.
+            self.names.restore(bound)
+            written = self.as_written(value, context, argument)
+            if written is None:
+                raise
+            return written
+
+    def _structural(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         if (
             context.replaced is not None
             and value is context.replaced
@@ -205,6 +249,10 @@ class Renderer:
             return self.names.reference(value, self._where(context, argument))
         if isinstance(value, types.MethodType) and _is_plain_function(value.__func__):
             return self._bound_method(value, context, argument)
+        if type(value) is functools.partial:
+            where = self._where(context, argument)
+            partial = cst.Attribute(self.names.reference(functools, where), cst.Name("partial"))
+            return self.call(partial, (value.func, *value.args), value.keywords, context, None)
         if isinstance(value, torch.Tensor) and (source := tensor_source(value)) is not None:
             torch_name = self.names.reference(torch, self._where(context, argument))
             return cst.parse_expression(source(cst.Module([]).code_for_node(torch_name)))
@@ -216,7 +264,9 @@ class Renderer:
     def module(self, module: nn.Module, context: RenderContext, argument: str) -> cst.BaseExpression:
         """The constructor call that builds ``module``: the traced call, with its generated class as callee.
 
-        A torch built-in built without tracing renders from its attributes (:func:`builtin_constructor`).
+        A module built without tracing (or changed in place, whose recorded call no longer builds it) renders from
+        its attributes: a torch built-in as :func:`builtin_constructor` writes it, any other class whose arguments
+        read back (:func:`~archit_codemod.declaration.rendering.rebuild.read_back`).
         """
         with stage("rendering", path=context.path):
             return self._module(module, context, argument)
@@ -228,15 +278,15 @@ class Renderer:
             return self.container(module, context, argument)
         if generated is None and self.modules.changed(module):
             raise _changed_without_class(module, context, argument)
-        if call is None and generated is None and (built_in := builtin_constructor(module)) is not None:
-            args, kwargs = built_in
-            callee = self.names.reference(type(module), self._where(context, argument))
-            sizes = parameter_sizes(module) if context.original_arguments else None
-            return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
         if call is None and "<locals>" in type(module).__qualname__:
             raise not_importable(
                 type(module), f"Cannot declare {context.path or '<root>'} (in {context.owner})"
             )
+        if call is None and generated is None and (built_in := _from_attributes(module)) is not None:
+            args, kwargs = built_in
+            callee = self.names.reference(type(module), self._where(context, argument))
+            sizes = parameter_sizes(module) if context.original_arguments else None
+            return self.call(callee, args, kwargs, context, type(module), sizes=sizes)
         if call is None:
             raise DeclarationError(
                 f"Cannot declare {context.path or '<root>'} (in {context.owner}): {type(module).__qualname__} "
@@ -266,7 +316,8 @@ class Renderer:
             dtype = None  # nn.Linear(8, 8, dtype=torch.bfloat16) is built in it
         self._cast_to.append(dtype)
         try:
-            expression = self.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes)
+            site = CallSite(call.filename, call.lineno, call.cls, call.cls.__name__)
+            expression = self.call(callee, call.args, call.kwargs, context, call.cls, sizes=sizes, site=site)
         finally:
             self._cast_to.pop()
         if dtype is None or dtype in self._cast_to:
@@ -306,20 +357,28 @@ class Renderer:
         cls: Any = None,
         *,
         sizes: frozenset[int] | None = None,
+        site: CallSite | None = None,
     ) -> cst.Call:
         """``callee(*args, **kwargs)`` with every argument rendered, positional and keyword kept as passed.
 
         ``cls`` (the class called) names the positional arguments, in error messages and for matching them
         with the replaced module's original arguments, which happens when ``sizes`` (the sizes of the
-        parameters of the module this call builds) is given: see :func:`original_source`.
+        parameters of the module this call builds) is given: see :func:`original_source`. ``site`` is the
+        script's call this one makes again, where an argument with no structural form was written.
         """
         parameter_names = _positional_names(cls, args)
-        if inspect.isclass(cls) and issubclass(cls, nn.Module):
+        if inspect.isclass(cls) and issubclass(cls, nn.Module) and _placement_is_the_builders(cls, kwargs):
             # Placement is a choice of whoever builds the model (from_pretrained builds on meta, then loads), not
             # part of the architecture: skip_init's device="meta" would leave the rebuilt module empty.
-            kwargs = {name: value for name, value in kwargs.items() if not _is_device_argument(name, value)}
+            kwargs = {name: value for name, value in kwargs.items() if name != "device"}
 
         def render(value: Any, parameter: str, position: int | None) -> cst.BaseExpression:
+            written = None
+            if site is not None:
+                written = (
+                    Written(site, position=position) if position is not None else Written(site, parameter)
+                )
+            argument_context = dataclasses.replace(context, written=written)
             if sizes is not None and context.original_arguments:
                 source = original_source(
                     parameter,
@@ -331,7 +390,7 @@ class Renderer:
                 )
                 if source is not None:
                     return source
-            return self.value(value, context, parameter)
+            return self.value(value, argument_context, parameter)
 
         self._constructing.append(cls)
         try:
@@ -344,15 +403,104 @@ class Renderer:
             self._constructing.pop()
         return cst.Call(callee, args=_with_commas(rendered))
 
-    def refusal(self, context: RenderContext, argument: str, value: Any) -> DeclarationError:
+    def refusal(self, context: RenderContext, argument: str, value: Any) -> NoSourceFormError:
+        return NoSourceFormError(
+            f"{self._what(context, argument, value)}, which has no source form. Fix: {_fix_for(value)}"
+        )
+
+    def _what(self, context: RenderContext, argument: str, value: Any) -> str:
+        """``Cannot declare <path> (in <owner>): building <class>, argument 'x' is a <type> (<repr>)``."""
         shown = repr(value)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         constructing = next((cls for cls in reversed(self._constructing) if cls is not None), None)
         built = f"building {getattr(constructing, '__qualname__', constructing)}, " if constructing else ""
-        return DeclarationError(
+        return (
             f"Cannot declare {context.path or '<root>'} (in {context.owner}): {built}{context.role} {argument!r} is a "
-            f"{type(value).__module__}.{type(value).__qualname__} ({shown}), which has no source form. "
-            f"Fix: {_fix_for(value)}"
+            f"{type(value).__module__}.{type(value).__qualname__} ({shown})"
+        )
+
+    def as_written(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression | None:
+        """The script's own expression for ``value`` (:func:`~archit_codemod.declaration.rendering.written.
+        script_expression`), each name it reads rendered as what it holds (a global holding the model's config is
+        ``config``, a module of the model ``self.<path>``, an import or a script definition is bound by its name);
+        ``None`` when the script wrote none the codemod can find.
+
+        Raises:
+            DeclarationError: the expression reads a name whose value there is unknown (a function's local
+                variable, a global bound more than once or in a loop), or that renders to nothing.
+        """
+        found = script_expression(value, context.written, self.names.script)
+        if found is None:
+            return None
+        replacements = {
+            free.name: self._free_name(free, found, value, context, argument) for free in found.free
+        }
+        return substituted(found, replacements)
+
+    def _free_name(
+        self, free: FreeName, found: ScriptExpression, value: Any, context: RenderContext, argument: str
+    ) -> cst.BaseExpression:
+        where = self._where(context, argument)
+        if free.kind == "builtin":
+            return cst.Name(free.name)
+        if free.kind in ("local", "unbound", "module attribute") or not free.reliable:
+            raise self._unreadable(free, found, value, context, argument)
+        held = free.value
+        if free.kind == "global" and free.imported:
+            self.names.require_name(free.name, self.names.script.parsed(), where)
+            return cst.Name(free.name)
+        if inspect.ismodule(held) or inspect.isclass(held) or _is_plain_function(held):
+            return self.names.reference(held, where)
+        if isinstance(held, nn.Module):
+            if found.reaches_a_tensor(free.name, held):
+                why = (
+                    "a module of the model whose tensors it reads: their traced values, which the generated class "
+                    "does not have when it runs (weights are loaded after it)"
+                )
+                raise self._unreadable(free, found, value, context, argument, why)
+            if held not in context.references:
+                raise self._unreadable(free, found, value, context, argument)
+            return context.references[held]
+        if free.name in self._reading:
+            raise self._unreadable(free, found, value, context, argument)
+        written = Written(GlobalSite(free.name)) if free.kind == "global" else None
+        self._reading.append(free.name)
+        try:
+            return self.value(held, dataclasses.replace(context, written=written), free.name)
+        finally:
+            self._reading.pop()
+
+    def _unreadable(
+        self,
+        free: FreeName,
+        found: ScriptExpression,
+        value: Any,
+        context: RenderContext,
+        argument: str,
+        why: str | None = None,
+    ) -> DeclarationError:
+        """The refusal for an expression of the script that reads ``free``, whose value there is not known (or not
+        usable: ``why``)."""
+        script = self.names.script.shown_path or "the script"
+        reason = {
+            "local": "a local variable of a function, whose value there the codemod does not know",
+            "unbound": "a name the script does not bind at its top level once it ended",
+            "module attribute": "a name Python binds in each module (the generated one has its own)",
+        }.get(
+            free.kind,
+            "a global the script binds more than once or in a loop, so its value there is not known",
+        )
+        if isinstance(free.value, nn.Module) and free.reliable:
+            reason = "a module the generated class cannot refer to (it is not part of the declared model)"
+        if free.name in self._reading:
+            reason = "a global whose own value reads it again"
+        why = why or reason
+        code = found.code if len(found.code) <= 80 else found.code[:77] + "..."
+        return DeclarationError(
+            f"{self._what(context, argument, value)}, which has no structural form, and the script's expression for "
+            f"it at {script}:{found.line} (`{code}`) reads {free.name}, {why}. Fix: write that expression with names "
+            "bound once at the top level of the script (literals, the model's config, modules of the model, imported "
+            f"or defined classes and functions); or {_fix_for(value)}"
         )
 
     # -- helpers -----------------------------------------------------------------------------------------
@@ -363,14 +511,23 @@ class Renderer:
     def _primitive(self, value: Any, context: RenderContext) -> cst.BaseExpression:
         if isinstance(value, float) and not math.isfinite(value):
             return cst.parse_expression(f"float({str(value)!r})")
-        return cst.parse_expression(repr(value))
+        written = repr(value)
+        if isinstance(value, str) and written.startswith("'") and '"' not in value:
+            written = f'"{written[1:-1]}"'  # as ruff writes strings
+        return cst.parse_expression(written)
 
     def _bound_method(
         self, value: types.MethodType, context: RenderContext, argument: str
     ) -> cst.BaseExpression:
         """``types.MethodType(sink_forward, self.model.layers[0].self_attn)``: a function bound to one object (a
-        ``forward`` patched on one instance), when that object is one the code refers to."""
-        bound_to = context.references.get(value.__self__) if isinstance(value.__self__, nn.Module) else None
+        ``forward`` patched on one instance), when that object is one the code refers to; ``ScaleInput(0.5).hook``:
+        a method of its class bound to an object that renders (with no ``written`` place of its own, it may still be
+        the one value of a script global)."""
+        owner = value.__self__
+        if not isinstance(owner, nn.Module | type) and _method_of_its_class(value):
+            written = dataclasses.replace(context, written=None)
+            return cst.Attribute(self.value(owner, written, f"{argument}.__self__"), cst.Name(value.__name__))
+        bound_to = context.references.get(owner) if isinstance(owner, nn.Module) else None
         if bound_to is None:
             raise self.refusal(context, argument, value)
         where = self._where(context, argument)
@@ -388,6 +545,7 @@ class Renderer:
 
     def _container(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
         if isinstance(value, dict):
+            context = dataclasses.replace(context, written=None)
             elements = [
                 cst.DictElement(
                     self.value(k, context, argument), self.value(v, context, f"{argument}[{k!r}]")
@@ -396,8 +554,16 @@ class Renderer:
             ]
             return cst.Dict(_with_commas(elements))
         items = sorted(value, key=repr) if isinstance(value, set) else list(value)
+        written = context.written if isinstance(value, list | tuple) else None
         elements = [
-            cst.Element(self.value(item, context, f"{argument}[{i}]")) for i, item in enumerate(items)
+            cst.Element(
+                self.value(
+                    item,
+                    dataclasses.replace(context, written=written.item(i) if written is not None else None),
+                    f"{argument}[{i}]",
+                )
+            )
+            for i, item in enumerate(items)
         ]
         if isinstance(value, list):
             return cst.List(_with_commas(elements))
@@ -410,7 +576,9 @@ class Renderer:
         return cst.Tuple(_with_commas(elements))
 
     def _dataclass(self, value: Any, context: RenderContext, argument: str) -> cst.BaseExpression:
-        """A call of the dataclass with the fields that differ from a default instance's.
+        """A call of the dataclass with the fields that differ from a default instance's, when that call builds an
+        object with ``value``'s settings (:func:`~archit_codemod.declaration.rendering.objects.rebuilds`); else a
+        call with its constructor's parameters (:func:`constructor_keywords`).
 
         Compared with a default instance rather than the declared defaults, a field that ``__post_init__``
         derives (PEFT's ``peft_type``) is left out, as its own constructor sets it again.
@@ -431,6 +599,11 @@ class Renderer:
             ):
                 continue
             kwargs[data_field.name] = current
+        if not rebuilds(value, kwargs):
+            # Settings kept outside the fields (transformers' quantization configs declare only quant_method):
+            # the call of its fields would build another object; its constructor's own parameters may not.
+            if (kwargs := constructor_keywords(value)) is None:
+                raise self.refusal(context, argument, value)
         return self.call(callee, (), kwargs, context, type(value))
 
 
@@ -530,8 +703,18 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _is_device_argument(name: str, value: Any) -> bool:
-    return name == "device" and isinstance(value, torch.device | str | int)
+def _placement_is_the_builders(cls: type, kwargs: dict[str, Any]) -> bool:
+    """Whether ``cls``'s ``device=`` argument in ``kwargs`` only places what it builds, so that leaving it out lets
+    whoever builds the model place it: when the parameter's default places nothing (``None``, as torch's
+    ``factory_kwargs``), or when ``cls`` takes it through ``**kwargs``. A default that places somewhere
+    (HQQ's ``HQQLinear(..., device="cuda")``) makes the argument part of what is built: it is kept as written."""
+    if not isinstance(kwargs.get("device"), torch.device | str | int):
+        return False
+    try:
+        parameter = inspect.signature(cls).parameters.get("device")
+    except (TypeError, ValueError):
+        return False
+    return parameter is None or parameter.default is None
 
 
 def _is_plain_function(value: Any) -> bool:
@@ -544,6 +727,12 @@ def _is_plain_function(value: Any) -> bool:
         and "<" not in value.__qualname__
         and value.__name__ != "<lambda>"
     )
+
+
+def _method_of_its_class(method: types.MethodType) -> bool:
+    """Whether ``method`` is what its object's class holds under the method's name (``obj.hook`` writes it)."""
+    held = inspect.getattr_static(type(method.__self__), method.__name__, None)
+    return held is method.__func__
 
 
 def _positional_names(cls: Any, args: tuple[Any, ...]) -> list[str]:
@@ -562,6 +751,11 @@ def _positional_names(cls: Any, args: tuple[Any, ...]) -> list[str]:
 def parameter_sizes(module: nn.Module) -> frozenset[int]:
     """Every dimension of every parameter of ``module`` (its sizes, for :func:`original_source`)."""
     return frozenset(size for parameter in module.parameters() for size in parameter.shape)
+
+
+def _from_attributes(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    built_in = builtin_constructor(module)
+    return built_in if built_in is not None else read_back(module)
 
 
 def builtin_constructor(module: nn.Module) -> tuple[tuple[Any, ...], dict[str, Any]] | None:

@@ -2,7 +2,9 @@
 
 Classes from importable modules are found with :func:`inspect.getsourcefile`. Classes defined in the
 traced script are not importable once the script's ``__main__`` is gone: their module name is the trace's
-``script_module_name`` and their file is the trace's ``script_path``. Parsed modules are cached per file.
+``script_module_name``, and their source is the script's file, or, for a session (a notebook, a REPL), the cell
+their code was compiled from (:class:`~archit_codemod.declaration.script.ScriptSource` says which). Parsed
+modules are cached per file, and per text for a source kept only in memory (:mod:`.session`).
 
 Positions (lines) are resolved per top-level statement, when first asked for: a modeling file of a thousand
 lines costs more to resolve whole than to parse, and the codemod needs the lines of a few classes of it.
@@ -32,6 +34,7 @@ from libcst.metadata import (
 )
 
 from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.sources.session import source_not_kept
 from archit_codemod.declaration.sources.wrapped import is_function_like, layers_between, reached_functions
 
 if TYPE_CHECKING:
@@ -64,11 +67,15 @@ class ParsedSource:
     """One parsed source file with the metadata the codemod needs (scopes, and positions per statement)."""
 
     path: Path
+    """The file, resolved; for a source kept only in memory, the name code compiled from it carries
+    (``co_filename``), resolved as a file's would be, so that the two compare alike."""
     module_name: str
     package: str | None
     wrapper: MetadataWrapper
     declares_global: bool = False
     """Whether a function or class of the file declares a ``global`` (binds a global name from inside it)."""
+    in_memory: bool = False
+    """Whether the text is only in :mod:`linecache` (a notebook cell, a REPL's input), not in a file."""
     _positions: dict[int, Mapping[cst.CSTNode, CodeRange]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -196,7 +203,16 @@ class ClassSource:
 def _parse(path: Path, mtime: float, module_name: str, package: str | None) -> ParsedSource:
     # mtime is part of the cache key so an edited file is parsed again.
     del mtime
-    text = path.read_text(encoding="utf-8")
+    return _parsed(path, path.read_text(encoding="utf-8"), module_name, package, in_memory=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_in_memory(name: str, text: str, module_name: str) -> ParsedSource:
+    # The text is part of the key: a REPL may compile other code under a name it used before.
+    return _parsed(Path(name).resolve(), text, module_name, None, in_memory=True)
+
+
+def _parsed(path: Path, text: str, module_name: str, package: str | None, *, in_memory: bool) -> ParsedSource:
     return ParsedSource(
         path=path,
         module_name=module_name,
@@ -204,6 +220,7 @@ def _parse(path: Path, mtime: float, module_name: str, package: str | None) -> P
         # A tree just parsed is shared with nothing: the wrapper needs no copy of it (a whole file's deep copy).
         wrapper=MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True),
         declares_global=_DECLARES_GLOBAL.search(text) is not None,
+        in_memory=in_memory,
     )
 
 
@@ -211,6 +228,12 @@ def parse_source(path: Path, module_name: str, package: str | None = None) -> Pa
     """Parse ``path`` (cached until the file changes)."""
     path = Path(path).resolve()
     return _parse(path, path.stat().st_mtime, module_name, package)
+
+
+def parse_in_memory(name: str, text: str, module_name: str) -> ParsedSource:
+    """Parse ``text``, the source that code compiled under the file name ``name`` came from (a notebook cell, a
+    REPL's input), kept only in memory (cached per name and text)."""
+    return _parse_in_memory(name, text, module_name)
 
 
 def script_source(script_path: Path, script_module_name: str) -> ParsedSource:
@@ -303,13 +326,11 @@ def _check_importable(definer: type) -> None:
 
 def _parsed_module_of(definer: type, script: ScriptSource) -> tuple[ParsedSource, dict[str, Any]]:
     if script.owns(definer):
-        return script.parsed(), script.namespace
+        parsed = script.source_of(definer)
+        if parsed is not None:
+            return parsed, script.namespace
     if definer.__module__ == "__main__":
-        raise DeclarationError(
-            f"{definer.__qualname__} was defined in an interactive session (module __main__ without a file), so "
-            "the codemod has no source to copy and no other program could import it. Fix: define it in a module "
-            "or a script file, and run that under `python -m archit_codemod SCRIPT`."
-        )
+        raise source_not_kept(definer.__qualname__, definer)
     try:
         parsed = module_source(definer.__module__)
     except (TypeError, OSError) as error:

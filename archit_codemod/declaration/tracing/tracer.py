@@ -66,7 +66,7 @@ from archit_codemod.declaration.records import (
 )
 from archit_codemod.declaration.stages import InternalError
 
-__all__ = ["current_trace", "run_script", "trace"]
+__all__ = ["current_trace", "run_script", "trace", "trace_session"]
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 _PACKAGE_DIR = os.path.dirname(archit_codemod.__file__) + os.sep
@@ -75,11 +75,19 @@ _COPY_CONSTRUCTORS = frozenset({copyreg.__newobj__.__code__, copyreg.__newobj_ex
 
 
 class _Session:
-    """One active trace and the file whose frames count as "the user's" for it."""
+    """One active trace, and which frames run "the user's" code for it: those of the traced file, and, for a block
+    traced in an interactive session, those of every cell (the code that runs in the session's ``__main__``
+    namespace, ``user_globals``), as all of a script's own functions are in its file."""
 
-    def __init__(self, user_filename: str) -> None:
+    def __init__(self, user_filename: str, user_globals: dict[str, Any] | None = None) -> None:
         self.trace = Trace()
         self.user_filename = user_filename
+        self.user_globals = user_globals
+
+    def runs_users_code(self, frame: types.FrameType) -> bool:
+        return frame.f_code.co_filename == self.user_filename or (
+            self.user_globals is not None and frame.f_globals is self.user_globals
+        )
 
 
 class _State:
@@ -102,6 +110,8 @@ class _State:
         self.patched: list[tuple[type, str, Callable[..., Any]]] = []
         # The frame of the library call the script is in, and its record: the effects of one call share it.
         self.entered: tuple[types.FrameType, LibraryCall] | None = None
+        # The same for the construction of an object of a script class that registers hooks or tensors.
+        self.constructing: tuple[types.FrameType, LibraryCall] | None = None
 
 
 _state = _State()
@@ -138,23 +148,23 @@ def _statement_location(frame: types.FrameType | None) -> tuple[str, int]:
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("", 0)
 
 
-def _user_location(frame: types.FrameType | None, user_filename: str) -> tuple[str, int]:
-    while frame is not None and frame.f_code.co_filename != user_filename:
+def _user_location(frame: types.FrameType | None, session: _Session) -> tuple[str, int]:
+    while frame is not None and not session.runs_users_code(frame):
         frame = frame.f_back
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("", 0)
 
 
-def _entry_frame(frame: types.FrameType | None, user_filename: str) -> types.FrameType | None:
+def _entry_frame(frame: types.FrameType | None, session: _Session) -> types.FrameType | None:
     """The frame of the call the script's own code made into other code, if ``frame`` runs inside one."""
     entry = None
-    while frame is not None and frame.f_code.co_filename != user_filename:
+    while frame is not None and not session.runs_users_code(frame):
         entry, frame = frame, frame.f_back
     return entry if frame is not None else None
 
 
-def _library_call(frame: types.FrameType | None, user_filename: str) -> LibraryCall | None:
+def _library_call(frame: types.FrameType | None, session: _Session) -> LibraryCall | None:
     """The :class:`LibraryCall` the script made that ``frame`` runs inside (one record per call)."""
-    entry = _entry_frame(frame, user_filename)
+    entry = _entry_frame(frame, session)
     if entry is None or _is_statement_in_disguise(entry.f_code.co_name):
         return None
     if _state.entered is not None and _state.entered[0] is entry:
@@ -164,12 +174,12 @@ def _library_call(frame: types.FrameType | None, user_filename: str) -> LibraryC
     return call
 
 
-def _building_call(frame: types.FrameType, user_filename: str) -> LibraryCall | None:
+def _building_call(frame: types.FrameType, session: _Session) -> LibraryCall | None:
     """The library call (not a constructor: that is the module's own definition) that builds a module now."""
-    entry = _entry_frame(frame, user_filename)
+    entry = _entry_frame(frame, session)
     if entry is None or entry.f_code.co_name == "__init__":
         return None
-    return _library_call(frame, user_filename)
+    return _library_call(frame, session)
 
 
 def _is_statement_in_disguise(name: str) -> bool:
@@ -246,7 +256,9 @@ def _record_construction(
         return
     if cls.__new__ is not _module_new:
         return
-    within = {id(session): _building_call(caller, session.user_filename) for session in _state.sessions}
+    if not args and not kwargs and _needs_arguments(cls):
+        return  # unpickling (torch.load, pickle.loads) calls cls.__new__(cls) and never __init__
+    within = {id(session): _building_call(caller, session) for session in _state.sessions}
     shared: dict[int, ConstructorCall] = {}  # nested traces share one record when they see the same call
     for session in _state.sessions:
         library_call = within[id(session)]
@@ -261,6 +273,20 @@ def _record_construction(
                 within=library_call,
             )
         session.trace.calls[module] = shared[id(library_call)]
+
+
+@functools.cache
+def _needs_arguments(cls: type[nn.Module]) -> bool:
+    """Whether ``cls(...)`` must be given arguments (its ``__init__`` has a parameter without a default)."""
+    try:
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    return any(
+        parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        for parameter in parameters
+    )
 
 
 def _creation_ancestors(module: nn.Module) -> Iterator[nn.Module]:
@@ -300,9 +326,9 @@ def _record_change_in_sessions(
     filename, lineno = _statement_location(frame)
     top = list(_creation_ancestors(owner))[-1]
     for session in _state.sessions:
-        user_filename, user_lineno = _user_location(frame, session.user_filename)
+        user_filename, user_lineno = _user_location(frame, session)
         trace = session.trace
-        call = _library_call(frame, session.user_filename)
+        call = _library_call(frame, session)
         for kind, name, old, new in changes:
             trace.modifications.append(
                 Modification(kind, owner, name, old, new, filename, lineno, user_filename, user_lineno, call)
@@ -421,13 +447,47 @@ def _record_effect_in_sessions(
     if _is_definition(owner, frame):
         return
     for session in _state.sessions:
-        filename, lineno = _user_location(frame, session.user_filename)
-        call = _library_call(frame, session.user_filename)
-        if call is None and frame is not None and frame.f_code.co_filename == session.user_filename:
-            call = LibraryCall(
+        filename, lineno = _user_location(frame, session)
+        call = _library_call(frame, session)
+        if call is None and frame is not None and session.runs_users_code(frame):
+            call = _script_object_construction(frame, session) or LibraryCall(
                 direct.name, direct.function, direct.receiver, direct.arguments, filename, lineno
             )
         session.trace.effects.append(Effect(kind, owner, name, call, filename, lineno))
+
+
+def _script_object_construction(frame: types.FrameType, session: _Session) -> LibraryCall | None:
+    """The construction of an object of a script class (not a module) whose ``__init__`` runs at ``frame`` or a
+    caller, the outermost one: what made a hook or tensor registered there (baukit's ``nethook.Trace(layer,
+    edit_output=f)`` registers its own bound method as a forward hook), to be made again as a whole.
+
+    Its arguments are the ``__init__``'s parameters as they are now; it is located where it was called.
+    """
+    construction = None
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__init__" and session.runs_users_code(frame):
+            built = _first_argument(frame)
+            if built is not None and not isinstance(built, nn.Module) and _is_method_of(built, code):
+                construction = frame
+        frame = frame.f_back
+    if construction is None:
+        return None
+    if _state.constructing is not None and _state.constructing[0] is construction:
+        return _state.constructing[1]
+    described = _describe_call(construction)
+    cls = type(described.receiver)
+    caller = construction.f_back
+    call = LibraryCall(
+        cls.__name__,
+        cls,
+        None,
+        described.arguments,
+        caller.f_code.co_filename if caller is not None else "",
+        caller.f_lineno if caller is not None else 0,
+    )
+    _state.constructing = (construction, call)
+    return call
 
 
 _REGISTRATIONS: tuple[tuple[str, EffectKind], ...] = (
@@ -502,16 +562,18 @@ def _uninstall() -> None:
     _state.creation_parents = weakref.WeakKeyDictionary()
     _state.diffing_owners.clear()
     _state.entered = None
+    _state.constructing = None
 
 
 # --- public API -----------------------------------------------------------------------------------
 
 
 class _TraceContext:
-    """Context manager returned by :func:`trace`."""
+    """Context manager returned by :func:`trace` and :func:`trace_session`."""
 
-    def __init__(self, user_filename: str | None = None) -> None:
+    def __init__(self, user_filename: str | None = None, user_globals: dict[str, Any] | None = None) -> None:
         self._user_filename = user_filename
+        self._user_globals = user_globals
         self._session: _Session | None = None
         self._frame: types.FrameType | None = None
 
@@ -521,9 +583,11 @@ class _TraceContext:
         if self._user_filename is None:
             self._frame = sys._getframe(1)
             self._user_filename = self._frame.f_code.co_filename
-        session = _Session(self._user_filename)
+        session = _Session(self._user_filename, self._user_globals)
+        if self._user_globals is not None:
+            session.trace.namespace = self._user_globals
         if self._frame is not None:
-            _adopt_main_script(session.trace, self._frame)
+            _adopt_main_script(session, self._frame)
         with _state.lock:
             if not _state.sessions:
                 _install()
@@ -543,19 +607,24 @@ class _TraceContext:
             self._frame = None
 
 
-def _adopt_main_script(trace: Trace, frame: types.FrameType) -> None:
-    """A ``with trace():`` block written in a script run as ``python script.py``: its classes live in
-    ``__main__``, which no other program can import, so the codemod copies them from the script's file as
-    it does for :func:`run_script`. (An interactive session has no file: its classes stay unavailable.)"""
-    globals_ = frame.f_globals
+def _adopt_main_script(session: _Session, frame: types.FrameType) -> None:
+    """A ``with trace():`` block written in ``__main__``: its classes live there, which no other program can
+    import, so the codemod copies them from the script's file (``python script.py``, as for :func:`run_script`),
+    or from the cells of an interactive session (a notebook, whose cells :mod:`linecache` keeps), whose code all
+    counts as the user's. The namespace is the module's own, live until the block ends, so that ``declare()``
+    inside the block sees it."""
+    trace, globals_ = session.trace, frame.f_globals
+    if globals_.get("__name__") != "__main__":
+        return
     file = globals_.get("__file__")
-    if globals_.get("__name__") != "__main__" or not isinstance(file, str) or not file.endswith(".py"):
+    if not isinstance(file, str):
+        trace.namespace = session.user_globals = globals_
         return
     path = Path(file).resolve()
-    if path.is_file() and Path(frame.f_code.co_filename).resolve() == path:
+    if file.endswith(".py") and path.is_file() and Path(frame.f_code.co_filename).resolve() == path:
         trace.script_path = path
         trace.script_module_name = "__main__"
-        trace.namespace = globals_  # live until the block ends, so declare() inside the block sees it
+        trace.namespace = globals_
 
 
 def trace() -> _TraceContext:
@@ -570,6 +639,13 @@ def trace() -> _TraceContext:
     the block's file are the "user" frames of each modification. Traces may be nested.
     """
     return _TraceContext()
+
+
+def trace_session(filename: str, namespace: dict[str, Any]) -> _TraceContext:
+    """Record, as :func:`trace` does, while code compiled under ``filename`` runs in ``namespace``, the
+    ``__main__`` namespace of an interactive session: what a notebook's cell magic traces, where the code of
+    every cell counts as the user's. The trace's namespace is ``namespace`` itself."""
+    return _TraceContext(user_filename=filename, user_globals=namespace)
 
 
 def current_trace() -> Trace | None:
