@@ -24,6 +24,7 @@ from archit_codemod.declaration.checking.verify import Verdict
 from archit_codemod.declaration.checking.verify import verify as verify_output
 from archit_codemod.declaration.emitting.output import Mode, Output
 from archit_codemod.declaration.emitting.subclass import emit_subclass
+from archit_codemod.declaration.emitting.unsaved_buffers import recompute_unsaved_buffers, unsaved_buffers
 from archit_codemod.declaration.errors import DeclarationError, ReplayError
 from archit_codemod.declaration.importability import imported_as_users_will
 from archit_codemod.declaration.planning.planner import make_plan
@@ -98,6 +99,7 @@ def generate(
             settings=checked.settings,
             not_replayed=not_replayed,
         )
+        plan = recompute_unsaved_buffers(plan, unsaved_buffers(checked.trace, checked.roots), mode)
     with stage("rendering"):
         if mode == "vendor":
             from archit_codemod.declaration.emitting.vendor import emit_vendor

@@ -188,10 +188,9 @@ def test_pruning_made_permanent_as_the_refusal_advises_leaves_nothing_to_declare
     [
         ("parametrizations.weight_norm(layer)", "torch.nn.utils.parametrizations._WeightNorm"),
         ("parametrizations.spectral_norm(layer)", "torch.nn.utils.parametrizations._SpectralNorm"),
-        ("parametrizations.orthogonal(layer)", "torch.nn.utils.parametrizations._Orthogonal"),
         ("parametrize.register_parametrization(layer, 'weight', Doubled())", "__main__.Doubled"),
     ],
-    ids=["weight_norm", "spectral_norm", "orthogonal", "register_parametrization"],
+    ids=["weight_norm", "spectral_norm", "register_parametrization"],
 )
 def test_parametrizations_are_declared_by_the_call_that_made_them(scripts, mode, apply, parametrization):
     body = (
@@ -204,6 +203,28 @@ def test_parametrizations_are_declared_by_the_call_that_made_them(scripts, mode,
     assert f"{function}(self.bert.encoder.layer[1].output.dense" in output_text(generated)
     chain = built.bert.encoder.layer[1].output.dense.parametrizations.weight
     assert [type(p).__qualname__ for p in chain] == [parametrization.rpartition(".")[2]]
+
+
+def test_an_orthogonal_parametrization_made_again_is_refused_for_what_from_pretrained_builds(scripts, mode):
+    # Made on meta, where from_pretrained builds the model, orthogonal() registers no `base` buffer: the checkpoint's
+    # does not load, and the loaded model's forward fails. The constructor alone (on the CPU) rebuilds the model.
+    body = (
+        "from torch.nn.utils import parametrizations\nmodel = BertForMaskedLM(config)\n"
+        "parametrizations.orthogonal(model.bert.encoder.layer[1].output.dense)\n"
+    )
+    trace, roots = traced(scripts, body)
+    generated = generate(trace, roots, mode=mode)
+    with pytest.raises(DeclarationError) as refused:
+        verify(generated, trace, roots)
+    message = str(refused.value)
+    assert (
+        "`orthogonal(...)` (on bert.encoder.layer.1.output.dense) builds other tensors on the meta device"
+        in message
+    )
+    assert "(bert.encoder.layer.1.output.dense.parametrizations.weight.0.base)" in message
+    assert message.endswith(
+        "Fix: apply this change after loading the model, in your own code (the checkpoint does not hold it)."
+    )
 
 
 def test_old_style_weight_norm_is_declared_by_the_same_call(scripts, mode):

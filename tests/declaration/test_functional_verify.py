@@ -53,7 +53,7 @@ def test_outputs_that_differ_fail_verification_naming_the_output(scripts):
     verify(generated, trace, roots)  # the declaration as generated is right
     assert "Scaled(nn.Linear(config.hidden_size, config.hidden_size), 0.5)" in generated.source
     # A declaration whose module tree, tensors and settings all match, but which computes something else.
-    generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    generated = scaling_by_2(generated)
     with pytest.raises(VerificationError) as failed:
         verify(generated, trace, roots)
     message = str(failed.value)
@@ -67,7 +67,7 @@ def test_outputs_that_differ_fail_verification_naming_the_output(scripts):
 
 def test_the_size_limit_turns_the_cpu_check_off(scripts, monkeypatch):
     generated, trace, roots = generated_for(scripts, SCALED)
-    generated = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    generated = scaling_by_2(generated)
     monkeypatch.setattr(functional, "MAX_PARAMETERS", 1000)
     assert skip_reason(roots["model"]) == "it has more than 1,000 parameters"
     # Only the meta comparison runs, and it cannot see the factor: the verdict says so, and why.
@@ -75,7 +75,8 @@ def test_the_size_limit_turns_the_cpu_check_off(scripts, monkeypatch):
     assert verdict.outputs_not_compared == {"model": "it has more than 1,000 parameters"}
     assert verdict.notes() == (
         "model: the generated code was checked structurally (modules, tensors, ties, hooks, settings, instance "
-        "state), but its outputs were not compared with the traced model's: it has more than 1,000 parameters.",
+        "state), but its outputs were not compared with the traced model's, and its loading through from_pretrained was "
+        "not checked: it has more than 1,000 parameters.",
     )
 
 
@@ -97,7 +98,7 @@ def test_a_model_that_fails_on_its_dummy_inputs_is_run_on_inputs_built_from_its_
     )
     generated, trace, roots = generated_for(scripts, body)
     assert verify(generated, trace, roots).outputs_not_compared == {}
-    wrong = edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)")
+    wrong = scaling_by_2(generated)
     with pytest.raises(VerificationError, match="its outputs on inputs built from its config differ"):
         verify(wrong, trace, roots)
 
@@ -187,6 +188,17 @@ def test_the_first_differing_output_is_named_by_its_path():
     assert (
         first_output_difference({"logits": torch.zeros(2)}, {"logits": torch.zeros(3)})
         == "output logits is (3,) torch.float32, the traced model's (2,) torch.float32"
+    )
+
+
+def scaling_by_2(generated: Output) -> Output:
+    """The declaration of ``Scaled(..., 0.5)`` edited by hand to scale by 2.0: where ``__init__`` builds it, and where
+    ``_init_weights`` builds it again to compute its unsaved buffer after ``from_pretrained``."""
+    assert "factor=0.5," in generated.source
+    return edited(
+        edited(generated, "config.hidden_size), 0.5)", "config.hidden_size), 2.0)"),
+        "factor=0.5,",
+        "factor=2.0,",
     )
 
 

@@ -16,6 +16,7 @@ The judgement is the harness's own, not the codemod's verification. A run ends i
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.metadata
 import importlib.util
 import io
@@ -24,6 +25,7 @@ import json
 import re
 import shutil
 import sys
+import tempfile
 import time
 import traceback
 import types
@@ -93,10 +95,6 @@ _CANNOT_LOAD_QUANTO = (
     "transformers' from_pretrained cannot load optimum-quanto's frozen (quantized) weights back"
 )
 NO_SAVE_PRETRAINED: dict[str, str] = {
-    "peft_oft.py": (
-        "transformers 5's from_pretrained builds the model on meta: PEFT OFT's index buffers (rows, cols), computed "
-        "in its constructor and not saved, come back uninitialised"
-    ),
     "torch_plain_mlp.py": "not a transformers model: no config to save",
     "torch_ao_static_quant.py": "not a transformers model: no config to save",
     "torch_fuse_conv_bn.py": "not a transformers model: no config to save",
@@ -428,6 +426,20 @@ def build_like_script(cls: type, traced: _Traced) -> nn.Module:
     return cls(traced.model.config)
 
 
+def _loaded_quantized(cls: type, config: Any, quantization: Any) -> nn.Module:
+    """``cls`` as a user loads a quantized model: ``from_pretrained`` of a checkpoint of ``cls`` (fresh weights, the
+    config without what the quantizer recorded), given the quantization config."""
+    torch.manual_seed(1)
+    settings = config.to_dict()
+    settings.pop("quantization_config", None)
+    folder = Path(tempfile.mkdtemp(prefix="realworld_quantized_"))
+    try:
+        cls(type(config).from_dict(settings)).save_pretrained(folder)
+        return cls.from_pretrained(folder, quantization_config=copy.deepcopy(quantization))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _check_rebuilt(
     built: nn.Module, traced: _Traced, generated_modules: set[str], *, subclass_mode: bool
 ) -> str | None:
@@ -452,7 +464,11 @@ def _check_rebuilt(
 def _judge_nothing(script: str, trace: Any) -> Outcome:
     traced = _traced(trace)
     perturb(traced.model)
-    built = build_like_script(type(traced.model), traced)
+    quantization = getattr(getattr(traced.model, "config", None), "quantization_config", None)
+    if quantization is not None:
+        built = _loaded_quantized(type(traced.model), traced.model.config, quantization)
+    else:
+        built = build_like_script(type(traced.model), traced)
     problem = _check_rebuilt(built, traced, set(), subclass_mode=True)
     if problem is not None:
         return _fail("not proven", f"nothing to declare, but the original class differs: {problem}")

@@ -137,6 +137,7 @@ EXPECTED = {
     "hqq_linear_swap.py": "declared",
     # The config's quantization_config makes from_pretrained quantize again, with any class.
     "bnb_from_pretrained_4bit.py": "nothing",
+    "quanto_from_pretrained_int8.py": "nothing",
     "torchao_int8_dynamic_filter.py": "declared",
     "quanto_qint4_activations.py": "declared",
     # requantize loads a quantized state_dict into a fresh model: loading values is refused (docs/realworld.md).

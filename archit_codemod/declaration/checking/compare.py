@@ -21,8 +21,8 @@ Per module path (every path of a module reachable at several), a snapshot record
   whose values are ``None``, ``bool``, ``int``, ``float``, ``str``, enum members, plain functions (by
   qualified name), integer and quantized dtypes (``torch.qint8``), or tuples and lists of those. Devices
   and floating-point dtypes are not settings (placement and precision are choices of loading, not of the
-  architecture), nor is ``name_or_path`` (the folder ``from_pretrained`` loaded from), nor anything else (the
-  config, tensors, dicts, other objects). An attribute that one
+  architecture), nor are ``name_or_path`` and ``hf_device_map`` (the folder ``from_pretrained`` loaded from, and
+  where it put the weights), nor anything else (the config, tensors, dicts, other objects). An attribute that one
   model has and the other lacks is no difference when its value is the module's ``config``'s attribute of
   the same name (``resize_token_embeddings`` sets ``model.vocab_size``);
 
@@ -75,9 +75,10 @@ __all__ = [
 TRAINING_SETTINGS = frozenset({"training", "gradient_checkpointing"})
 """Module attributes that are training state, compared only with ``training_state=True``."""
 
-LOADING_RECORDS = frozenset({"name_or_path"})
-"""Attributes that record where the weights were loaded from (transformers' ``from_pretrained``), not what the
-model is: a model built from its config and the same model loaded from a folder differ there only."""
+LOADING_RECORDS = frozenset({"name_or_path", "hf_device_map"})
+"""Attributes that record where the weights were loaded from and placed (transformers' ``from_pretrained``, its
+``device_map``), not what the model is: a model built from its config and the same model loaded from a folder
+differ there only."""
 TRAINING_HOOKS = ("enable_input_require_grads.<locals>.make_inputs_require_grads",)
 """Endings of the qualified names of hooks that are training state: transformers' ``enable_input_require_grads``
 (called by ``gradient_checkpointing_enable``) makes the input embeddings' output require grad."""

@@ -44,6 +44,11 @@ from archit_codemod.declaration.checking.compare import (
     snapshot,
 )
 from archit_codemod.declaration.checking.functional import MAX_PARAMETERS, quiet, short_error
+from archit_codemod.declaration.checking.loaded import (
+    changed_after_quantized_load,
+    loaded_as_declared,
+    reloaded_reference,
+)
 from archit_codemod.declaration.errors import DeclarationError, NothingModifiedError
 from archit_codemod.declaration.planning.library_calls import is_replayable, replayed_function
 from archit_codemod.declaration.records import (
@@ -286,6 +291,7 @@ def check_completeness(
     found_copies: dict[nn.Module, nn.Module] = {}
     dropped: set[tuple[int, str]] = set()
     redundant: list[str] = []
+    reloaded_roots: list[str] = []
     for name, root in roots.items():
         paths = paths_index(root)
         changed = {
@@ -296,7 +302,12 @@ def check_completeness(
         }
         untraced = _untraced_modules(root, trace)
         try:
-            if untraced:
+            # A model its from_pretrained changed (a quantizer) is compared with what that loads (checking/loaded.py).
+            reloaded = reloaded_reference(root, trace)
+            if reloaded is not None:
+                reference, with_modules = reloaded, False
+                reloaded_roots.append(name)
+            elif untraced:
                 # Modules no constructor call built (a clone unpickled from a model of the same class): they are
                 # built as the original class builds them, so its rebuild is traced to know with what calls.
                 with tracing_session() as rebuild_trace:
@@ -336,8 +347,12 @@ def check_completeness(
         read_back_calls.update({root.get_submodule(path): call for path, call in check.read_back.items()})
         dropped |= {(id(changed[path][0]), changed[path][1]) for path in proven}
         if root_inferred or check.replayed or check.settings or len(proven) < len(changed):
+            if reloaded is not None:
+                raise DeclarationError(changed_after_quantized_load(name, sorted(set(changed) - proven)))
             checked.roots[name] = root
     if not checked.roots:
+        if len(reloaded_roots) == len(roots):
+            raise NothingModifiedError(loaded_as_declared(reloaded_roots, redundant))
         raise NothingModifiedError(_nothing_to_declare(roots, redundant))
     kept = [
         _as_rebuilt(m, rebuilt_containers)

@@ -24,6 +24,7 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -34,10 +35,13 @@ from archit_codemod.declaration.records import ForwardCall
 
 __all__ = [
     "MAX_PARAMETERS",
+    "ComparedOutputs",
     "build_on_cpu",
     "check_outputs",
     "example_inputs",
     "first_output_difference",
+    "match_dtypes",
+    "require_same_outputs",
     "short_error",
     "skip_reason",
 ]
@@ -82,12 +86,23 @@ def build_on_cpu(build: Callable[[], nn.Module], failure: str) -> nn.Module:
     return built
 
 
+@dataclass(frozen=True)
+class ComparedOutputs:
+    """What the functional check compared: the inputs both models ran on, described, and the traced model's outputs
+    on them; or why no outputs were compared (``not_compared``)."""
+
+    described: str = ""
+    inputs: Any = None
+    expected: Any = None
+    not_compared: str | None = None
+
+
 def check_outputs(
     built: nn.Module, traced: nn.Module, failure: str, called_with: ForwardCall | None = None
-) -> str | None:
+) -> ComparedOutputs:
     """Load ``traced``'s weights strictly into ``built`` (a CPU build) and compare outputs (see module doc).
 
-    Returns why the outputs were not compared (no inputs on which the traced model runs), or ``None``.
+    Returns the inputs and outputs compared, or why none were (no inputs on which the traced model runs).
 
     Raises:
         VerificationError: starting with ``failure``, naming the keys that do not load or the first differing
@@ -99,7 +114,7 @@ def check_outputs(
         raise VerificationError(
             f"{failure}: the traced model's state_dict does not load into it strictly: {error}"
         ) from error
-    _match_dtypes(built, traced)
+    match_dtypes(built, traced)
     tried = []
     for described, inputs in example_inputs(traced, called_with):
         try:
@@ -107,21 +122,36 @@ def check_outputs(
         except Exception as error:  # the traced model itself does not run on them: try other inputs
             tried.append(f"{described}: {short_error(error)}")
             continue
-        try:
-            got = _run(built, inputs)
-        except Exception as error:
-            raise VerificationError(
-                f"{failure}: it fails on {described}, where the traced model runs: {short_error(error)}"
-            ) from error
-        difference = first_output_difference(expected, got)
-        if difference is not None:
-            raise VerificationError(
-                f"{failure}: with the traced weights loaded, its outputs on {described} differ: {difference}"
-            )
-        return None
+        compared = ComparedOutputs(described, inputs, expected)
+        require_same_outputs(built, compared, failure, "with the traced weights loaded")
+        return compared
     if not tried:
-        return "the codemod has no inputs for it (no dummy_inputs, and no input it can build from a config)"
-    return f"the traced model runs on none of the inputs the codemod can build ({'; '.join(tried)})"
+        return ComparedOutputs(
+            not_compared="the codemod has no inputs for it (no dummy_inputs, and no input it can build from a config)"
+        )
+    return ComparedOutputs(
+        not_compared=f"the traced model runs on none of the inputs the codemod can build ({'; '.join(tried)})"
+    )
+
+
+def require_same_outputs(model: nn.Module, compared: ComparedOutputs, failure: str, made: str) -> None:
+    """Run ``model`` (``made`` says how it got its weights) on the compared inputs and require the traced model's
+    outputs.
+
+    Raises:
+        VerificationError: starting with ``failure``: the model fails on them, or the first differing output.
+    """
+    try:
+        got = _run(model, compared.inputs)
+    except Exception as error:
+        raise VerificationError(
+            f"{failure}: {made}, it fails on {compared.described}, where the traced model runs: {short_error(error)}"
+        ) from error
+    difference = first_output_difference(compared.expected, got)
+    if difference is not None:
+        raise VerificationError(
+            f"{failure}: {made}, its outputs on {compared.described} differ: {difference}"
+        )
 
 
 def example_inputs(model: nn.Module, called_with: ForwardCall | None = None) -> Iterator[tuple[str, Any]]:
@@ -269,7 +299,7 @@ def _dummy_inputs(model: nn.Module) -> Any:
     return None
 
 
-def _match_dtypes(built: nn.Module, traced: nn.Module) -> None:
+def match_dtypes(built: nn.Module, traced: nn.Module) -> None:
     """Give each tensor of ``built`` the dtype of the traced one (loading copies values, not dtypes)."""
     traced_tensors = dict(_tensors_of(traced))
     for name, tensor in _tensors_of(built):

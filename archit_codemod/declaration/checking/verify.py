@@ -42,12 +42,14 @@ from archit_codemod.declaration.checking.compare import (
 )
 from archit_codemod.declaration.checking.completeness import rebuilt_argument
 from archit_codemod.declaration.checking.functional import (
+    ComparedOutputs,
     build_on_cpu,
     check_outputs,
     quiet,
     short_error,
     skip_reason,
 )
+from archit_codemod.declaration.checking.loading import OtherTensorsOnMetaError, check_loading, loading_path
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, ReplayError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
@@ -72,13 +74,30 @@ class Verdict:
     fails_on_meta: tuple[str, ...] = ()
     """The roots whose generated class builds on the CPU but not on ``meta``, where ``from_pretrained`` builds."""
 
+    loading_not_checked: Mapping[str, str] = field(default_factory=dict)
+    """Root name -> why the path users load it by (``from_pretrained``) was not checked, for a root that has one:
+    the reason its outputs were not compared, or what its library cannot save or load."""
+
     def notes(self) -> tuple[str, ...]:
         """One line per such root, for the user."""
-        return tuple(
-            f"{root}: the generated code was checked structurally (modules, tensors, ties, hooks, settings, "
-            f"instance state), but its outputs were not compared with the traced model's: {reason}."
-            for root, reason in self.outputs_not_compared.items()
-        )
+        notes = []
+        for root, reason in self.outputs_not_compared.items():
+            loading = (
+                ", and its loading through from_pretrained was not checked"
+                if root in self.loading_not_checked
+                else ""
+            )
+            notes.append(
+                f"{root}: the generated code was checked structurally (modules, tensors, ties, hooks, settings, "
+                f"instance state), but its outputs were not compared with the traced model's{loading}: {reason}."
+            )
+        for root, reason in self.loading_not_checked.items():
+            if root not in self.outputs_not_compared:
+                notes.append(
+                    f"{root}: the generated code gives the traced model's outputs, but loading it through "
+                    f"from_pretrained was not checked: {reason}."
+                )
+        return tuple(notes)
 
 
 _counter = itertools.count()
@@ -232,9 +251,9 @@ def verify_root(
     script_module_name: str,
     arguments: tuple[Any, ...] = (),
     called_with: ForwardCall | None = None,
-) -> str | None:
+) -> RootVerified:
     """Check that ``build()`` (the generated root class, called as the traced root was built) rebuilds ``traced``;
-    return why its outputs were not compared, or ``None`` when they were.
+    return why its outputs were not compared, or the CPU build and what its outputs were compared on.
 
     Where :func:`~archit_codemod.declaration.checking.functional.skip_reason` allows (``arguments`` are the root's
     constructor arguments), the root is built on the CPU: the module trees must compare equal
@@ -257,7 +276,10 @@ def verify_root(
         # meta (torch's quantized ones), others build differently there (a parametrization that computes).
         on_cpu = build_on_cpu(build, failure)
         same_tree(on_cpu)
-        return check_outputs(on_cpu, traced, failure, called_with)
+        compared = check_outputs(on_cpu, traced, failure, called_with)
+        if compared.not_compared is not None:
+            return RootVerified(compared.not_compared)
+        return RootVerified(None, on_cpu, compared)
     try:
         with torch.device("meta"):
             built = build()
@@ -272,7 +294,19 @@ def verify_root(
             "meta, run the script with a smaller config on the CPU, or make the change after loading the model."
         ) from error
     same_tree(built)
-    return too_large
+    return RootVerified(too_large)
+
+
+@dataclass(frozen=True)
+class RootVerified:
+    """What :func:`verify_root` found for a root it rebuilt."""
+
+    not_compared: str | None
+    """Why its outputs were not compared with the traced model's; ``None`` when they were."""
+    built: nn.Module | None = None
+    """The generated root built on the CPU, holding the traced weights (when the outputs were compared)."""
+    compared: ComparedOutputs | None = None
+    """The inputs and the traced outputs compared (when they were)."""
 
 
 def _problem_on_meta(build: Callable[[], nn.Module], shown: str, output: Output) -> ReplayError | str | None:
@@ -306,12 +340,14 @@ def constructor_arguments(root: nn.Module, trace: Trace | None) -> tuple[Any, ..
 def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> Verdict:
     """Import ``output`` as a package and check that each root class rebuilds its traced root.
 
-    The checks are :func:`verify_root`'s, the same in both modes. The :class:`Verdict` holds the first root that
-    is not rebuilt, with its differences, a library call made again that fails, and which roots' outputs were not
-    compared, and why.
+    The checks are :func:`verify_root`'s, the same in both modes, then, where the outputs were compared, the
+    loading path users take (:mod:`~archit_codemod.declaration.checking.loading`). The :class:`Verdict` holds the
+    first root that is not rebuilt, with its differences, a library call made again that fails, and which roots'
+    outputs were not compared, or their loading not checked, and why.
     """
     script_module_name = trace.script_module_name if trace is not None else "__main__"
-    not_compared: dict[str, str | None] = {}
+    not_compared: dict[str, str] = {}
+    not_loaded: dict[str, str] = {}
     fails_on_meta: list[str] = []
     with stage("verifying"), load_output(output) as package:
         try:
@@ -329,7 +365,7 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
             build = functools.partial(build_root, modules[stem], class_name, root, trace)
             arguments = constructor_arguments(root, trace)
             try:
-                not_compared[root_name] = verify_root(
+                verified = verify_root(
                     build,
                     root,
                     shown,
@@ -346,6 +382,9 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                     return Verdict(refusal=refusal)
                 failure.root_name = root_name
                 return Verdict(failure)
+            if verified.not_compared is not None:
+                not_compared[root_name] = verified.not_compared
+            problem = None
             if is_pretrained_model(root) and skip_reason(root, arguments) is None:
                 problem = _problem_on_meta(build, shown, output)
                 if isinstance(problem, ReplayError):
@@ -353,10 +392,61 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                 if problem is not None:
                     warnings.warn(problem, stacklevel=2)
                     fails_on_meta.append(root_name)
+            if loading_path(root) is None:
+                continue
+            if verified.not_compared is not None:
+                not_loaded[root_name] = verified.not_compared
+            elif problem is not None:
+                not_loaded[root_name] = (
+                    "it fails to build on the meta device, where from_pretrained builds models"
+                )
+            else:
+                try:
+                    reason = check_loading(
+                        verified.built,
+                        root,
+                        verified.compared,
+                        output,
+                        class_name,
+                        f"{shown} does not rebuild the traced model {root_name!r}",
+                    )
+                except OtherTensorsOnMetaError as other:
+                    refusal = _other_tensors_on_meta(shown, other, output)
+                    if refusal is None:
+                        other.root_name = root_name
+                        return Verdict(other)
+                    return Verdict(refusal=refusal)
+                except VerificationError as failure:
+                    failure.root_name = root_name
+                    return Verdict(failure)
+                if reason is not None:
+                    not_loaded[root_name] = reason
     return Verdict(
-        outputs_not_compared={root: reason for root, reason in not_compared.items() if reason},
+        outputs_not_compared=not_compared,
+        loading_not_checked=not_loaded,
         fails_on_meta=tuple(fails_on_meta),
     )
+
+
+def _other_tensors_on_meta(shown: str, other: OtherTensorsOnMetaError, output: Output) -> ReplayError | None:
+    """The refusal when the tensors that differ on ``meta`` are under the targets of a library call the generated
+    class makes again (that call builds other tensors where ``from_pretrained`` builds models); else ``None``."""
+    for function, targets in output.replays.items():
+        touched = [t for t in targets if any(key.startswith(f"{t}.") or not t for key in other.keys)]
+        if touched:
+            shown_targets = ", ".join(t or "<root>" for t in touched[:3]) + (
+                ", ..." if len(touched) > 3 else ""
+            )
+            return ReplayError(
+                f"{shown}: the library call the script made cannot be made again in a generated class: "
+                f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}) builds other "
+                "tensors on the meta device, where from_pretrained builds models, than on the CPU "
+                f"({', '.join(other.keys[:3])}{', ...' if len(other.keys) > 3 else ''}), so the model loaded "
+                "with from_pretrained differs. Fix: apply this change after loading the model, in your own code "
+                "(the checkpoint does not hold it).",
+                function,
+            )
+    return None
 
 
 def _replay_refusal(

@@ -10,7 +10,10 @@ Each file that defines a planned class is copied, and in the copy:
   class *is* the vendored class), and only the ancestor bodies it inlines get ``super(<Ancestor>, self)``;
 - relative imports become absolute, and names the edits introduce get an import: a class of another vendored file
   from that file (``from .modeling_bert import BertLayerModified``), a class of the traced script from the file
-  that holds the script's definitions, anything else as the subclass emitter imports it.
+  that holds the script's definitions, anything else as the subclass emitter imports it;
+- a decorator that registered a definition in its library's registry when the original was imported
+  (torchvision's and timm's ``@register_model``) is left out, with a comment that says so
+  (:mod:`~archit_codemod.declaration.emitting.registrations`): the copy must import beside the installed library.
 
 Every other line is byte-identical to the original.
 """
@@ -31,6 +34,7 @@ from archit_codemod.declaration.emitting.header import change_comment, change_li
 from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_init
 from archit_codemod.declaration.emitting.lazy_imports import GuardLazyImports
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
+from archit_codemod.declaration.emitting.registrations import DropRegistrations, registering_decorators
 from archit_codemod.declaration.emitting.subclass import copied_classes
 from archit_codemod.declaration.emitting.vendor_file import (
     RENAMED_IN_PLACE,
@@ -119,6 +123,9 @@ class _VendorEmitter:
         transformers = [RenameReferences(file.references), RenameClassLists(renames)]
         if not file.is_script:
             transformers += [AbsoluteImports(file.parsed), GuardLazyImports()]
+            registering = registering_decorators(file.parsed)
+            if registering:
+                transformers.append(DropRegistrations(registering))
         transformers.append(_EditClasses(self, file))
         return file.parsed.module.visit(Together(transformers))
 
