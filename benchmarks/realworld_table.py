@@ -70,7 +70,7 @@ def main() -> int:
     options = _parse()
     _import_support()
     from realworld_support import MODES, corpus, unavailable
-    from test_realworld import EXPECTED
+    from test_realworld import EXPECTED, target
 
     scripts = options.scripts or corpus()
     rows, cases = [], []
@@ -89,10 +89,11 @@ def main() -> int:
         rows += [_run(case) for case in cases]
     elapsed = time.perf_counter() - started
     rows.sort(key=lambda row: (row[0], MODES.index(row[1])))
-    _print_table(rows, EXPECTED, options.markdown, options.width)
+    targets = {script: target(script) for script in EXPECTED}
+    _print_table(rows, targets, options.markdown, options.width)
 
     counts = collections.Counter(row[2] for row in rows if not row[2].startswith("n/a"))
-    met = sum(row[2] in (EXPECTED.get(row[0]), "declared") for row in rows if not row[2].startswith("n/a"))
+    met = sum(row[2] in (targets.get(row[0]), "declared") for row in rows if not row[2].startswith("n/a"))
     ran = sum(counts.values())
     print(
         f"\n{met}/{ran} cases meet their target; " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))

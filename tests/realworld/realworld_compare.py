@@ -85,6 +85,7 @@ _DERIVED = frozenset(
         "grad_checkpointing",
         "all_tied_weights_keys",
         "name_or_path",
+        "hf_device_map",
         "pretrained_cfg",
         "default_cfg",
         "pretrained_model_args",
@@ -94,8 +95,9 @@ _DERIVED = frozenset(
 timm: how a model trains, not what it computes, and not saved in a checkpoint), transformers' record of the ties
 its ``post_init`` declared, which a script that breaks a tie leaves stale (ties themselves are compared as
 tensors that are one), and loading records, like the device: the folder ``from_pretrained`` loaded the weights
-from, and the pretrained-weights records (URL, hub id, preprocessing, the source checkpoint's arguments) that
-timm's ``create_model`` sets on a model after its constructor, whichever weights it then loads."""
+from, where it placed them (``hf_device_map``, whose values are strings or ``torch.device``s by release), and the
+pretrained-weights records (URL, hub id, preprocessing, the source checkpoint's arguments) that timm's
+``create_model`` sets on a model after its constructor, whichever weights it then loads."""
 
 _TRAINING_HOOKS = ("enable_input_require_grads.<locals>.make_inputs_require_grads",)
 """Hooks that are training state: transformers' ``gradient_checkpointing_enable`` makes the input embeddings'

@@ -163,6 +163,25 @@ EXPECTED = {
     "tf_quantization_config_module.py": "declared",
 }
 
+TARGETS_ON_TRANSFORMERS_4 = {
+    # transformers 4.57's from_pretrained builds under accelerate's empty-weights patch of register_parameter, which
+    # rebuilds each parameter as its class with its __dict__ as keywords: quanto's frozen weight tensors reject
+    # them, so `freeze` made again in a generated __init__ fails there (any class that declares the model fails
+    # the same way; 5.x builds on the meta device and loads it).
+    "quanto_qfloat8.py": "refused",
+    "quanto_qint8_freeze.py": "refused",
+}
+"""Targets that differ with the transformers 4 releases the project supports (4.57)."""
+
+
+def target(script: str) -> str:
+    """``script``'s target with the installed transformers."""
+    import transformers
+
+    if int(transformers.__version__.split(".")[0]) < 5:
+        return TARGETS_ON_TRANSFORMERS_4.get(script, EXPECTED[script])
+    return EXPECTED[script]
+
 
 def _cases() -> list:
     cases = []
@@ -178,16 +197,21 @@ def test_script_is_declared_proven_unchanged_or_refused_as_documented(
     script: str, mode: str, tmp_path: Path
 ) -> None:
     outcome = run_case(script, mode, tmp_path)
-    if outcome.kind not in {EXPECTED[script], "declared"}:
+    if outcome.kind not in {target(script), "declared"}:
         pytest.fail(
-            f"{script} --mode {mode}: expected {EXPECTED[script]}, got {outcome.report()}", pytrace=False
+            f"{script} --mode {mode}: expected {target(script)}, got {outcome.report()}", pytrace=False
         )
 
 
 def test_every_script_has_a_target_and_the_corpus_is_large_enough() -> None:
     assert set(EXPECTED) == set(corpus())
     assert len(corpus()) >= 34
-    assert set(EXPECTED.values()) <= {"declared", "nothing", "refused"}
+    assert set(EXPECTED.values()) | set(TARGETS_ON_TRANSFORMERS_4.values()) <= {
+        "declared",
+        "nothing",
+        "refused",
+    }
+    assert set(TARGETS_ON_TRANSFORMERS_4) <= set(EXPECTED)
     assert set(REQUIREMENTS) | set(NO_SAVE_PRETRAINED) <= set(corpus())
 
 

@@ -417,6 +417,16 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                         return Verdict(other)
                     return Verdict(refusal=refusal)
                 except VerificationError as failure:
+                    # transformers' from_pretrained builds in its own way (4.57: accelerate's empty-weights patch of
+                    # register_parameter): a library call made again that fails there is a refusal, as on meta.
+                    refusal = _replay_refusal(
+                        shown,
+                        failure.__cause__,
+                        output,
+                        " in from_pretrained, where transformers builds models,",
+                    )
+                    if refusal is not None:
+                        return Verdict(refusal=refusal)
                     failure.root_name = root_name
                     return Verdict(failure)
                 if reason is not None:
