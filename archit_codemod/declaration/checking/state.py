@@ -70,6 +70,10 @@ BOOKKEEPING_STATE = frozenset({"all_tied_weights_keys", "_ep_plan", "warnings_is
 parallel plans), what a model records while it runs (the warnings it issued once), and diffusers' record of the
 constructor's arguments (``ConfigMixin``'s config, which the modules' own settings show)."""
 
+DISPLAY_STATE = frozenset({"extra_repr"})
+"""How a module prints, not what it computes (torchao's ``quantize_`` binds an ``extra_repr`` to each module it
+quantizes)."""
+
 TRAINING_STATE = frozenset(
     {
         "_gradient_checkpointing_func",
@@ -99,7 +103,7 @@ def instance_state(
     for name, value in vars(module).items():
         if name in skip or name in TORCH_BOOKKEEPING or name in BOOKKEEPING_STATE:
             continue
-        if name in LOADING_STATE or name in TRAINING_STATE:
+        if name in LOADING_STATE or name in TRAINING_STATE or name in DISPLAY_STATE:
             continue
         if name.startswith("_") and hasattr(cls, name):
             continue  # class metadata copied to the instance (post_init's _no_split_modules): declared with the class

@@ -243,14 +243,17 @@ def add_imports(module: cst.Module, names: NameTable, postponed_annotations: boo
             else binding.name
         )
         AddImportsVisitor.add_needed_import(context, binding.module, binding.attr, alias)
-    with_imports = AddImportsVisitor(context).transform_module(module.with_changes(body=list(module.body)))
-    body = list(with_imports.body)
-    count = len(body) - len(module.body)
-    for index in range(count):
+    # The generated body binds no name by an import statement of its own (every import is in ``names``), so the
+    # visitor is run on the header alone: it would only copy and walk the classes to find no import among them.
+    imports = list(
+        AddImportsVisitor(context).transform_module(cst.Module(body=[], header=module.header)).body
+    )
+    body = [*imports, *module.body]
+    for index in range(len(imports)):
         statement = body[index]
         if m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom()])):
             statement = statement.with_changes(body=[wrapped_import(statement.body[0])])
         # The __future__ import is a section of its own, as isort and ruff keep it.
         apart = index == 0 or (index == 1 and postponed_annotations)
         body[index] = statement.with_changes(leading_lines=[cst.EmptyLine()] if apart else [])
-    return with_imports.with_changes(body=body)
+    return module.with_changes(body=body)

@@ -210,7 +210,10 @@ def _storage(tensor: torch.Tensor) -> tuple[int, int]:
     """The place of ``tensor``'s values: a tensor registered as given, or wrapped in an ``nn.Parameter``, shares it."""
     if tensor.device.type == "meta":
         return (id(tensor), -1)
-    return (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
+    try:
+        return (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
+    except RuntimeError:  # a wrapper subclass (torchao's quantized tensors) keeps its values in inner tensors
+        return (id(tensor), -1)
 
 
 def _placeholder(tensor: torch.Tensor, renderer: Renderer, where: str) -> cst.BaseExpression:
