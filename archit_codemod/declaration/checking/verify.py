@@ -376,8 +376,11 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
                     called_with=trace.forward_calls.get(root) if trace is not None else None,
                 )
             except VerificationError as failure:
-                # A build that fails inside a library call the generated class makes again is a refusal.
-                refusal = _replay_refusal(shown, failure.__cause__, output)
+                # A build that fails inside a library call the generated class makes again is a refusal, and so is
+                # a call that, made again, leaves other modules than the script's call left.
+                refusal = _replay_refusal(shown, failure.__cause__, output) or _replay_built_otherwise(
+                    shown, failure, output
+                )
                 if refusal is not None:
                     return Verdict(refusal=refusal)
                 failure.root_name = root_name
@@ -476,6 +479,36 @@ def _replay_refusal(
         "place.",
         function,
     )
+
+
+_STRUCTURE = frozenset({"module", "class", "parameter", "buffer"})
+
+
+def _replay_built_otherwise(shown: str, failure: VerificationError, output: Output) -> ReplayError | None:
+    """The refusal when every difference ``failure`` found is a module, a class or a tensor under what one library
+    call the generated class makes again changed: the call depends on the model's mode or values, not only on its
+    structure (torchvision's ``fuse_model()`` fuses a convolution, its norm and activation into other modules in
+    training mode, where a generated ``__init__`` runs, than in eval mode); else ``None``."""
+    found = failure.differences
+    if not found or any(difference.kind not in _STRUCTURE for difference in found):
+        return None
+    for function, targets in output.replays.items():
+        if all(any(_is_under(difference.path, target) for target in targets) for difference in found):
+            shown_targets = ", ".join(target or "<root>" for target in targets[:3])
+            more = ", ..." if len(targets) > 3 else ""
+            first = found[0].describe(expected_as="traced", got_as="generated")
+            return ReplayError(
+                f"{shown}: the library call the script made cannot be made again in a generated class: "
+                f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}{more}) leaves other "
+                f"modules when the class makes it than the script's call left ({first}, {len(found)} in all). Fix: "
+                "apply this change after building the model, in your own code, in the mode the script made it.",
+                function,
+            )
+    return None
+
+
+def _is_under(path: str, target: str) -> bool:
+    return not target or path == target or path.startswith(f"{target}.")
 
 
 def _failed_replay(error: BaseException, output: Output) -> Callable[..., Any] | None:
