@@ -156,13 +156,7 @@ class NameTable:
     def restore(self, earlier: NameTable) -> None:
         """Take back every binding made since ``earlier`` (a :meth:`copy` of this table): a rendering that was given
         up binds nothing."""
-        self.copied_from_helpers = dict(earlier.copied_from_helpers)
-        self._beside = dict(earlier._beside)
-        self.imports = dict(earlier.imports)
-        self.script_definitions = dict(earlier.script_definitions)
-        self.copied_statements = dict(earlier.copied_statements)
-        self.local = set(earlier.local)
-        self._objects = dict(earlier._objects)
+        vars(self).update(vars(earlier.copy()))
 
     # -- binding -----------------------------------------------------------------------------------------
 
