@@ -233,7 +233,8 @@ def roots_to_declare(trace: Trace, model_name: str | None = None) -> dict[str, n
         shown = "; ".join(f"{name}: {reason}" for name, reason in unchecked.items())
         raise DeclarationError(
             "The tracer recorded no change to a module still in a model, and the codemod cannot compare "
-            f"{', '.join(unchecked)} with its original class to see whether the script changed it otherwise "
+            f"{', '.join(f'{name} (<root>, a {type(candidates[name]).__qualname__})' for name in unchecked)} with "
+            "its original class to see whether the script changed it otherwise "
             f"({shown}). Fix: build the model with "
             "its constructor or from_pretrained in the script (not by copying or unpickling a model), or pass "
             "--model NAME to declare another model."
