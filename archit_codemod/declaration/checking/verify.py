@@ -26,7 +26,7 @@ import tempfile
 import textwrap
 import types
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -445,21 +445,29 @@ def _other_tensors_on_meta(shown: str, other: OtherTensorsOnMetaError, output: O
     """The refusal when the tensors that differ on ``meta`` are under the targets of a library call the generated
     class makes again (that call builds other tensors where ``from_pretrained`` builds models); else ``None``."""
     for function, targets in output.replays.items():
-        touched = [t for t in targets if any(key.startswith(f"{t}.") or not t for key in other.keys)]
+        touched = [t for t in targets if any(_is_under(key, t) for key in other.keys)]
         if touched:
-            shown_targets = ", ".join(t or "<root>" for t in touched[:3]) + (
-                ", ..." if len(touched) > 3 else ""
-            )
             return ReplayError(
-                f"{shown}: the library call the script made cannot be made again in a generated class: "
-                f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}) builds other "
-                "tensors on the meta device, where from_pretrained builds models, than on the CPU "
-                f"({', '.join(other.keys[:3])}{', ...' if len(other.keys) > 3 else ''}), so the model loaded "
-                "with from_pretrained differs. Fix: apply this change after loading the model, in your own code "
-                "(the checkpoint does not hold it).",
+                f"{_cannot_be_made_again(shown, function, touched)} builds other tensors on the meta device, where "
+                f"from_pretrained builds models, than on the CPU ({_few(other.keys)}), so the model loaded with "
+                "from_pretrained differs. Fix: apply this change after loading the model, in your own code (the "
+                "checkpoint does not hold it).",
                 function,
             )
     return None
+
+
+def _cannot_be_made_again(shown: str, function: Callable[..., Any], targets: Sequence[str]) -> str:
+    """The start of each refusal of a library call made again: the class, the call and the modules it changes."""
+    received = f" (on {_few([target or '<root>' for target in targets])})" if targets else ""
+    return (
+        f"{shown}: the library call the script made cannot be made again in a generated class: "
+        f"`{getattr(function, '__qualname__', function)}(...)`{received}"
+    )
+
+
+def _few(names: Sequence[str]) -> str:
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
 
 
 def _replay_refusal(
@@ -469,12 +477,8 @@ def _replay_refusal(
     function = _failed_replay(error, output) if error is not None else None
     if function is None:
         return None
-    targets = [target or "<root>" for target in output.replays.get(function, ())]
-    received = f" (on {', '.join(targets[:3])}{', ...' if len(targets) > 3 else ''})" if targets else ""
     return ReplayError(
-        f"{shown}: the library call the script made cannot be made again in a generated class: "
-        f"`{getattr(function, '__qualname__', function)}(...)`{received}{where} "
-        f"raises {short_error(error)} Fix: apply this change after building the model, in "
+        f"{_cannot_be_made_again(shown, function, output.replays.get(function, ()))}{where} raises {short_error(error)} Fix: apply this change after building the model, in "
         "your own code (the checkpoint does not hold it), or use a form of the library that changes the model in "
         "place.",
         function,
@@ -494,13 +498,9 @@ def _replay_built_otherwise(shown: str, failure: VerificationError, output: Outp
         return None
     for function, targets in output.replays.items():
         if all(any(_is_under(difference.path, target) for target in targets) for difference in found):
-            shown_targets = ", ".join(target or "<root>" for target in targets[:3])
-            more = ", ..." if len(targets) > 3 else ""
             first = found[0].describe(expected_as="traced", got_as="generated")
             return ReplayError(
-                f"{shown}: the library call the script made cannot be made again in a generated class: "
-                f"`{getattr(function, '__qualname__', function)}(...)` (on {shown_targets}{more}) leaves other "
-                f"modules when the class makes it than the script's call left ({first}, {len(found)} in all). Fix: "
+                f"{_cannot_be_made_again(shown, function, targets)} leaves other modules when the class makes it than the script's call left ({first}, {len(found)} in all). Fix: "
                 "apply this change after building the model, in your own code, in the mode the script made it.",
                 function,
             )
