@@ -20,7 +20,7 @@ from archit_codemod.declaration.checking.functional import short_error
 from archit_codemod.declaration.checking.verify import load_output
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import DeclarationError
-from archit_codemod.declaration.pretrained import is_pretrained_model
+from archit_codemod.declaration.pretrained import is_pretrained_model, not_a_model_checkpoint
 
 __all__ = ["auto_map_for", "save_pretrained"]
 
@@ -103,6 +103,13 @@ def save_pretrained(output: Output, roots: dict[str, nn.Module], directory: Path
                 f"({short_error(error)}). Fix: omit --save-pretrained; build the model with "
                 f"{class_name}(config) and load its state_dict with load_state_dict."
             ) from None
+    unloadable = not_a_model_checkpoint(directory)
+    if unloadable is not None:
+        raise DeclarationError(
+            f"--save-pretrained: {root_name} cannot be saved as a checkpoint that {class_name}.from_pretrained "
+            f"loads: {unloadable}. Fix: omit --save-pretrained; build the model with {class_name}(config) and "
+            "load its state_dict with load_state_dict."
+        )
 
 
 def _refuse_entries_that_are_no_tensors(root_name: str, state_dict: dict) -> None:

@@ -54,8 +54,7 @@ REQUIREMENTS: dict[str, str] = {
     "adapters_bottleneck.py": "adapters",
     "adapters_lora.py": "adapters",
     "tf_prune_heads.py": "transformers<5",  # transformers 5 removed prune_heads
-    # transformers 5's add_adapter asks for peft>=0.22, which is not released yet.
-    "tf_add_adapter_lora.py": "transformers<5 | peft>=0.22",
+    "tf_add_adapter_lora.py": "transformers<5 | peft>=0.22",  # transformers 5's add_adapter asks for peft>=0.22
     # Round 4 (docs/realworld.md): libraries that are no dependency of the project. timm, torchvision and
     # open_clip need a torchvision build that matches torch (PyPI's does not import beside torch 2.13.0).
     "diffusers_custom_attn_processor.py": "diffusers",
@@ -131,12 +130,12 @@ NO_SAVE_PRETRAINED: dict[str, str] = {
         "does after loading: a checkpoint saved from a merged model is merged a second time, whatever class "
         "declares it (loralib saves lora_state_dict alone, into a model that holds the base weights)"
     ),
+    "tf_add_adapter_lora.py": (
+        "transformers' save_pretrained of a model with an adapter added by add_adapter saves the adapter alone "
+        "(no config.json, no base weights)"
+    ),
 }
 if Version(transformers.__version__) < Version("5"):
-    NO_SAVE_PRETRAINED["tf_add_adapter_lora.py"] = (
-        "transformers 4's save_pretrained of a model with an adapter added by add_adapter saves the adapter alone "
-        "(no config.json, no base weights)"
-    )
     NO_SAVE_PRETRAINED["torch_old_weight_norm.py"] = (
         "transformers 4's from_pretrained renames weight_g/weight_v keys to the parametrization's "
         "original0/original1, which old-style weight_norm modules do not have"

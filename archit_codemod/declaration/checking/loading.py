@@ -17,7 +17,8 @@ What the generated class decides fails verification: what it builds on ``meta`` 
 fill), its code (an error raised in a generated file), the buffers it leaves unset (outputs that differ while every
 saved tensor came back as saved). What the library's saving and loading does to values it does for any class that
 declares such a model, and is reported as a reason the loading path was not checked: ``save_pretrained`` refusing
-the model (tensors it cannot write), ``from_pretrained`` failing inside the library, or giving back other values
+the model (tensors it cannot write) or writing no model checkpoint (a model with adapters added by ``add_adapter`` is
+saved as its adapter alone), ``from_pretrained`` failing inside the library, or giving back other values
 than it saved (a module that merges weights when put in eval mode).
 
 transformers models (``PreTrainedModel``) and diffusers models (``ModelMixin``, saved and loaded by diffusers) have a
@@ -49,7 +50,7 @@ from archit_codemod.declaration.checking.functional import (
 )
 from archit_codemod.declaration.emitting.output import Output
 from archit_codemod.declaration.errors import VerificationError
-from archit_codemod.declaration.pretrained import is_pretrained_model
+from archit_codemod.declaration.pretrained import is_pretrained_model, not_a_model_checkpoint
 
 __all__ = ["LoadingPath", "OtherTensorsOnMetaError", "check_loading", "loading_path", "progress_bars_off"]
 
@@ -113,6 +114,9 @@ def check_loading(
             _save(built, folder, output, auto_class is not None)
         except Exception as error:
             return f"{path}'s save_pretrained cannot save it ({short_error(error)})"
+        unloadable = not_a_model_checkpoint(folder) if path == "transformers" else None
+        if unloadable is not None:
+            return unloadable
         try:
             loaded, info = _load(type(built), folder, auto_class, traced)
         except Exception as error:
