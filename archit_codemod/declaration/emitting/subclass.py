@@ -27,17 +27,18 @@ from archit_codemod.declaration.emitting.init_body import CLASS_INDENT, build_in
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.emitting.vendor_file import AbsoluteImports
 from archit_codemod.declaration.planning.plan import ClassPlan, Plan
-from archit_codemod.declaration.rendering.names import NameTable, free_names, original_free_names
+from archit_codemod.declaration.rendering.names import GeneratedClassReads, NameTable, original_free_names
 from archit_codemod.declaration.sources.locate import module_source
 
 
 def emit_subclass(plan: Plan) -> Output:
     """The subclass module that declares ``plan``."""
     names = plan.names.copy()
+    reads = GeneratedClassReads({class_plan.name for class_plan in plan.classes})
     class_defs: list[cst.BaseStatement] = []
     for class_plan in plan.classes:
         class_def = subclass_def(class_plan, names)
-        _bind_free_names(class_plan, class_def, names)
+        _bind_free_names(class_plan, reads(class_def), names)
         class_defs += [class_def, *inherited_again(class_plan)]
     header = header_lines(plan.script.shown_path, list(plan.roots), change_list(plan))
     source = assemble(
@@ -157,12 +158,12 @@ def extension_init(plan: ClassPlan) -> cst.FunctionDef:
 _TIGHT_EQUAL = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
 
 
-def _bind_free_names(plan: ClassPlan, class_def: cst.ClassDef, names: NameTable) -> None:
-    """Bind every global the generated class reads as the file it was copied from binds it."""
+def _bind_free_names(plan: ClassPlan, read_by_class: frozenset[str], names: NameTable) -> None:
+    """Bind every global the generated class reads (``read_by_class``) as the file it was copied from binds it."""
     fragments = plan.init.fragments
     reads = [(fragment, original_free_names(fragment.init_def)) for fragment in fragments]
     where = f"{plan.name} (copy of {fragments[0].definer.__qualname__}.__init__)"
-    for name in sorted(free_names(class_def)):
+    for name in sorted(read_by_class):
         if name in names.local:
             continue
         readers = [fragment for fragment, read in reads if name in read]

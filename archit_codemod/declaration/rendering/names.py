@@ -24,6 +24,7 @@ import builtins
 import functools
 import importlib
 import inspect
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,6 +110,35 @@ def original_free_names(node: cst.CSTNode) -> frozenset[str]:
     """:func:`free_names` of a node of a parsed source file, which stays as parsed: asked once per node (a class
     changed in every layer differently copies one ``__init__`` into as many generated classes)."""
     return frozenset(free_names(node))
+
+
+class GeneratedClassReads:
+    """:func:`free_names` of each generated class, other than the generated classes' own names, worked out once per
+    shape of class: classes that differ only in numbers and in the generated classes they name read the same globals.
+
+    A class changed differently in every layer (another LoRA rank per layer) is generated once per layer; scope
+    analysis costs as much as the class is long, and would be most of the cost of each further class. Numbers and
+    generated names never hold a global's name, so replacing them in the class's code keeps what it reads: a number
+    is a token of digits that no word character precedes (``layers2`` is a name, ``2`` is not), a generated name a
+    whole word.
+    """
+
+    _NUMBER = re.compile(r"(?<![\w.])\d[\w.]*(?:[eE][+-]\d+)?")
+
+    def __init__(self, generated: set[str] | frozenset[str]) -> None:
+        self._generated = frozenset(generated)
+        words = "|".join(sorted(map(re.escape, self._generated), key=len, reverse=True))
+        self._generated_word = re.compile(rf"\b(?:{words})\b") if words else None
+        self._by_shape: dict[str, frozenset[str]] = {}
+
+    def __call__(self, class_def: cst.ClassDef) -> frozenset[str]:
+        """The names ``class_def`` reads and does not bind, the generated classes' names left out."""
+        shape = self._NUMBER.sub("0", cst.Module(body=[class_def]).code)
+        if self._generated_word is not None:
+            shape = self._generated_word.sub("_generated_", shape)
+        if shape not in self._by_shape:
+            self._by_shape[shape] = frozenset(free_names(class_def) - self._generated)
+        return self._by_shape[shape]
 
 
 def unbound_names(scopes: Mapping[cst.CSTNode, Scope | None]) -> set[str]:
