@@ -266,3 +266,35 @@ def test_together_gives_each_transformer_the_original_node():
     result = function.visit(Together([Records(), Records()]))
     assert _code(result).startswith("def F():")
     assert [id(node) for node in seen] == [id(node) for node in names for _ in range(2)]
+
+
+def test_keeping_unchanged_leaves_the_statements_it_did_not_change_as_the_original_nodes():
+    from archit_codemod.declaration.editing.edits import KeepingUnchanged
+    from archit_codemod.declaration.editing.subclass import SuperCallRewriter
+
+    function = _function(
+        """\
+        def __init__(self, config):
+            super().__init__()
+            self.dense = nn.Linear(4, 4)
+
+            def inner():
+                return super().forward()
+        """
+    )
+    super_call, dense, inner = function.body.body
+    rewritten = function.visit(KeepingUnchanged(SuperCallRewriter("Block")))
+
+    assert _code(rewritten) == textwrap.dedent(
+        """\
+        def __init__(self, config):
+            super(Block, self).__init__()
+            self.dense = nn.Linear(4, 4)
+
+            def inner():
+                return super().forward()
+        """
+    )
+    new_super_call, new_dense, new_inner = rewritten.body.body
+    assert new_super_call is not super_call
+    assert new_dense is dense and new_inner is inner  # the nested definition was not entered: super() stays

@@ -253,12 +253,16 @@ class LayoutRewritten(cst.CSTTransformer):
     """Lay out every simple statement whose code is not one of ``originals`` (the statements as written).
 
     ``indent`` is the indentation of the visited node's own statements' block minus one level: visiting a
-    ``FunctionDef`` whose ``def`` is indented by 4, pass 4.
+    ``FunctionDef`` whose ``def`` is indented by 4, pass 4. ``original_nodes``, the original statements' nodes, are
+    recognised by identity, without their code (passes that keep unchanged nodes as they were leave them there).
     """
 
-    def __init__(self, originals: set[str], indent: int) -> None:
+    def __init__(
+        self, originals: set[str], indent: int, original_nodes: frozenset[cst.CSTNode] = frozenset()
+    ) -> None:
         super().__init__()
         self.originals = originals
+        self.original_nodes = original_nodes
         self.indent = indent
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
@@ -273,7 +277,7 @@ class LayoutRewritten(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
-        if statement_key(updated_node) in self.originals:
+        if original_node in self.original_nodes or statement_key(updated_node) in self.originals:
             return updated_node
         return layout_statement(updated_node, self.indent)
 
@@ -286,6 +290,12 @@ def statement_key(statement: cst.SimpleStatementLine) -> str:
 def original_statements(nodes: Iterable[cst.CSTNode]) -> set[str]:
     """The :func:`statement_key` of every simple statement in ``nodes``."""
     return {key for node in nodes for key in _statement_keys(node)}
+
+
+@functools.lru_cache(maxsize=256)
+def statement_nodes(node: cst.CSTNode) -> frozenset[cst.CSTNode]:
+    """Every simple statement in ``node`` (an original ``__init__``, read once however many classes copy it)."""
+    return frozenset(m.findall(node, m.SimpleStatementLine()))
 
 
 @functools.lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from archit_codemod.declaration.editing.edits import KeepingUnchanged
 from archit_codemod.declaration.sources.locate import ClassSource
 
 
@@ -105,5 +106,14 @@ def prepare_for_subclass(
     ``class_name`` is the name the class has where the copy goes (a vendored file may rename it): ``super()`` names
     it, while private names stay as the original class stores them, in the traced model and its checkpoints.
     """
-    function = function.visit(UnmangleNames(source.definer.__name__))
-    return function.visit(SuperCallRewriter(class_name or source.definer.__name__, source.self_name))
+    rewrite = _ForSubclass(source.definer.__name__, class_name or source.definer.__name__, source.self_name)
+    return function.visit(KeepingUnchanged(rewrite))
+
+
+class _ForSubclass(UnmangleNames, SuperCallRewriter):
+    """:class:`UnmangleNames` and :class:`SuperCallRewriter` in one pass: the names ``super(<Definer>, self)`` adds
+    are made after the names beneath the call were left, as in two passes."""
+
+    def __init__(self, mangling_class: str, definer_name: str, self_name: str) -> None:
+        SuperCallRewriter.__init__(self, definer_name, self_name)
+        self.class_name = mangling_class

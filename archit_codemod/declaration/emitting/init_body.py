@@ -7,7 +7,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from archit_codemod.declaration.editing.edits import append_statements
-from archit_codemod.declaration.editing.layout import LayoutRewritten, original_statements
+from archit_codemod.declaration.editing.layout import LayoutRewritten, original_statements, statement_nodes
 from archit_codemod.declaration.planning.plan import ClassPlan
 from archit_codemod.declaration.sources.locate import ClassSource
 
@@ -31,5 +31,11 @@ def build_init(
     function = plan.init.function(rewrite_part)
     function = append_statements(function, plan.edits, plan.init.fragments[0].self_name)
     parts = [fragment.init_def for fragment in plan.init.fragments]
-    originals = original_statements([unchanged(part) for part in parts] if unchanged is not None else parts)
-    return function.visit(LayoutRewritten(originals, indent=CLASS_INDENT))
+    if unchanged is not None:
+        return function.visit(
+            LayoutRewritten(original_statements(map(unchanged, parts)), indent=CLASS_INDENT)
+        )
+    nodes = frozenset().union(*map(statement_nodes, parts))
+    return function.visit(
+        LayoutRewritten(original_statements(parts), indent=CLASS_INDENT, original_nodes=nodes)
+    )
