@@ -261,3 +261,39 @@ model(torch.ones(2, 4))
     wrong = edited(generated, "nn.Linear(4, 4), 0.5)", "nn.Linear(4, 4), 2.0)")
     with pytest.raises(VerificationError, match="its outputs on the inputs the script ran it on differ"):
         verify(wrong, trace, roots)
+
+
+PEFT_LORA = """
+from peft import LoraConfig, get_peft_model
+
+model = BertModel(config)
+peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=["query", "value"]))
+"""
+
+
+def test_where_a_library_recorded_the_model_built_is_no_difference_on_meta(scripts, monkeypatch):
+    # PEFT's LoRA layers keep the device the model was on when the adapter was injected (kwargs["device_map"]): the
+    # CPU in the traced model, meta in the build the structural check compares it with.
+    generated, trace, roots = generated_for(scripts, PEFT_LORA)
+    traced_lora = roots["model"].encoder.layer[0].attention.self.query
+    assert traced_lora.kwargs["device_map"] == {"": torch.device("cpu")}
+    monkeypatch.setattr(functional, "MAX_PARAMETERS", 1000)
+    verdict = verify(generated, trace, roots)
+    assert verdict.outputs_not_compared == {"model": "it has more than 1,000 parameters"}
+
+
+def test_a_difference_inside_a_dict_of_instance_state_names_the_item():
+    from archit_codemod.declaration.checking.compare import Difference
+    from archit_codemod.declaration.checking.state import describe
+
+    def described(value):
+        return describe(value, lambda name: False, {}, {})
+
+    on_cpu = described({"device_map": {"": torch.device("cpu")}, "bits": torch.int8, "rank": 4})
+    on_meta = described({"device_map": {"": torch.device("meta")}, "bits": torch.int8, "rank": 4})
+    assert on_cpu == on_meta
+    other = described({"device_map": {"": torch.device("cpu")}, "bits": torch.uint8, "rank": 4})
+    difference = Difference("encoder.layer.0", "state", "kwargs", expected=on_cpu, got=other)
+    assert difference.describe("traced", "generated") == (
+        "encoder.layer.0: state kwargs['bits'] = torch.uint8, traced = torch.int8"
+    )

@@ -49,7 +49,7 @@ import math
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import torch
@@ -212,6 +212,10 @@ class Difference:
 
     def describe(self, expected_as: str = "expected", got_as: str = "got") -> str:
         """One line, naming the two sides ``expected_as`` and ``got_as`` (``"traced"``, ``"generated"``)."""
+        if self.kind == "state":
+            name, before, after = _first_differing_item(self.name, self.expected, self.got)
+            if name != self.name:
+                return replace(self, name=name, expected=before, got=after).describe(expected_as, got_as)
         expected, got = self._shown(self.expected), self._shown(self.got)
         if self.kind == "class":
             return f"{self.where}: {got_as} {got}, {expected_as} {expected}"
@@ -576,6 +580,22 @@ def _state_differences(path: str, expected: ModuleInfo, got: ModuleInfo) -> list
     return found
 
 
+def _first_differing_item(
+    name: str, before: StateValue, after: StateValue
+) -> tuple[str, StateValue, StateValue]:
+    """Where two descriptions of a container first differ: ``kwargs['device_map']`` and the item on each side, rather
+    than "a dict" twice."""
+    both_dicts = all(isinstance(side, tuple) and side[:1] == ("dict",) for side in (before, after))
+    if not both_dicts:
+        return name, before, after
+    items_before, items_after = dict(before[1]), dict(after[1])
+    for key in sorted(set(items_before) | set(items_after)):
+        item_before, item_after = items_before.get(key, ABSENT), items_after.get(key, ABSENT)
+        if item_before != item_after:
+            return _first_differing_item(f"{name}[{key}]", item_before, item_after)
+    return name, before, after
+
+
 def _shown_state(description: StateValue) -> str:
     """A state description as a reader knows it: ``bound method <script>.sink_forward``, ``SteeringController``."""
     if not isinstance(description, tuple):
@@ -591,6 +611,12 @@ def _shown_state(description: StateValue) -> str:
         return f"a {rest[0]}" + (" with other attributes" if len(rest) > 1 else "")
     if kind == "tensor":
         return f"a tensor of shape {rest[0]}"
+    if kind == "torch":
+        return (
+            f"a {rest[0]}"
+            if rest[0] in ("device", "floating point")
+            else f"= torch.{rest[0].removeprefix('torch.')}"
+        )
     return f"a {kind}"
 
 

@@ -10,7 +10,8 @@ described by what it is, recursively, never by identity:
   parameters (``<lambda self, hidden_states>``: generated code writes the script's lambda where it is used);
 - a bound method by its function, and whether it is bound to the module that holds it;
 - a list, tuple, set or dict by its items (a dict's keys must be plain values);
-- a tensor not registered as a parameter or buffer by its shape and dtype (any floating-point dtype alike);
+- a tensor not registered as a parameter or buffer by its shape and dtype (any floating-point dtype alike); a device
+  as one (any device alike), a floating-point dtype as one: placement and precision are choices of loading;
 - a module of the model held as a plain attribute (a back-reference) by its path; another module, a class by its
   class; a config object as one (the
   settings it gives are compared where the modules hold them);
@@ -128,8 +129,12 @@ def describe(
         return value
     if isinstance(value, enum.Enum):
         return ("enum", qualified_name(type(value), local, copies), value.name)
-    if isinstance(value, torch.dtype | torch.device):
-        return ("torch", str(value) if isinstance(value, torch.dtype) else value.type)
+    if isinstance(value, torch.device):
+        # Where the model was built (a library records it: PEFT's LoRA layers keep a device_map) is a choice of
+        # loading, as for the modules' tensors.
+        return ("torch", "device")
+    if isinstance(value, torch.dtype):
+        return ("torch", "floating point" if value.is_floating_point else str(value))
     if isinstance(value, types.MethodType):
         bound_to = (
             "its module" if value.__self__ is owner else qualified_name(type(value.__self__), local, copies)
