@@ -143,7 +143,7 @@ def test_plain_settings_compare_by_value_and_other_attributes_by_what_they_hold(
     ]
     same, other = Block(), Block()
     same.lookup, other.lookup = {"a": 1}, {"a": 2}
-    assert described(same, other) == ["<root>: state lookup a dict, original a dict"]
+    assert described(same, other) == ["<root>: state lookup['a'] = 2, original = 1"]  # the item that differs
 
 
 def scaled_forward(self, x):
