@@ -460,3 +460,31 @@ def test_save_pretrained_refuses_a_model_on_meta(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], (
         "a temporary folder was left behind"
     )
+
+
+ADAPTER_ADDED = """
+from peft import LoraConfig
+from transformers import BertConfig, BertModel
+
+model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                             vocab_size=99))
+model.add_adapter(LoraConfig(r=4, target_modules=["query", "value"]))
+"""
+
+
+def test_save_pretrained_refuses_a_model_transformers_saves_as_its_adapter_alone(tmp_path: Path) -> None:
+    # transformers' save_pretrained writes adapter_config.json and the adapter's weights, no config.json: no
+    # from_pretrained of the vendored class can load that folder.
+    script = tmp_path / "adapter.py"
+    script.write_text(ADAPTER_ADDED)
+    code, stderr = run_codemod_in_process(
+        "--mode", "vendor", "--save-pretrained", "-o", str(tmp_path / "out"), str(script)
+    )
+    assert code == 2, stderr
+    assert "--save-pretrained: model cannot be saved as a checkpoint" in stderr
+    assert (
+        "saves it as its PEFT adapter alone (adapter_config.json, adapter_model.safetensors; no config.json"
+        in stderr
+    )
+    assert "Fix: omit --save-pretrained" in stderr
+    assert not (tmp_path / "out").exists()
