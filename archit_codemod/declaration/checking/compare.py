@@ -612,11 +612,7 @@ def _shown_state(description: StateValue) -> str:
     if kind == "tensor":
         return f"a tensor of shape {rest[0]}"
     if kind == "torch":
-        return (
-            f"a {rest[0]}"
-            if rest[0] in ("device", "floating point")
-            else f"= torch.{rest[0].removeprefix('torch.')}"
-        )
+        return f"a {rest[0]}" if rest[0] in ("device", "floating point") else f"= {rest[0]}"
     return f"a {kind}"
 
 

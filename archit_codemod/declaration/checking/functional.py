@@ -79,7 +79,7 @@ def build_on_cpu(build: Callable[[], nn.Module], failure: str) -> nn.Module:
     on_meta = [name for name, tensor in _tensors_of(built) if tensor.device.type == "meta"]
     if on_meta:
         raise VerificationError(
-            f"{failure}: built on the CPU, it leaves {_few(on_meta)} on the meta device, so loading weights into "
+            f"{failure}: built on the CPU, it leaves {few(on_meta)} on the meta device, so loading weights into "
             "it does nothing and its forward fails. Fix: build the module with a constructor that allocates its "
             "tensors on the device it is given (not on meta)."
         )
@@ -324,6 +324,7 @@ def _flattened(value: Any) -> Iterator[Any]:
         yield value
 
 
-def _few(names: list[str]) -> str:
+def few(names: list[str]) -> str:
+    """The first five of ``names``, and how many more there are."""
     shown = ", ".join(names[:5])
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")

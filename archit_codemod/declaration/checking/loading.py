@@ -43,6 +43,7 @@ from torch import nn
 
 from archit_codemod.declaration.checking.functional import (
     ComparedOutputs,
+    few,
     match_dtypes,
     quiet,
     require_same_outputs,
@@ -149,16 +150,16 @@ def _compare_loaded(
             differing = tuple(sorted(loaded_keys ^ traced_keys))
             raise OtherTensorsOnMetaError(
                 f"{failure}: loaded with {how}, it holds other tensors than the traced model: "
-                f"{_few(list(differing))} (the checkpoint's {_few(missing or unexpected)} does not load). Fix: make "
+                f"{few(list(differing))} (the checkpoint's {few(missing or unexpected)} does not load). Fix: make "
                 "the modules the script adds build the same tensors on the meta device, where from_pretrained builds "
                 "models, as on the CPU.",
                 keys=differing,
             )
-        return f"{how} loads the saved tensors under other names ({_few(missing or unexpected)})"
+        return f"{how} loads the saved tensors under other names ({few(missing or unexpected)})"
     changed = _changed_values(loaded, traced)
     if changed:
         return (
-            f"{how} gives back other values than it saved ({_few(changed)}), whatever class declares the model "
+            f"{how} gives back other values than it saved ({few(changed)}), whatever class declares the model "
             "(a module that changes its weights when put in eval mode, which from_pretrained does)"
         )
     try:
@@ -168,7 +169,7 @@ def _compare_loaded(
         if not unset:
             raise
         raise VerificationError(
-            f"{str(failed).rstrip('.')}. The buffers not saved in the checkpoint differ: {_few(unset)}. Fix: keep "
+            f"{str(failed).rstrip('.')}. The buffers not saved in the checkpoint differ: {few(unset)}. Fix: keep "
             "the arguments of their module's constructor as attributes of the same names, so that the generated "
             "_init_weights can compute them again, or register them with persistent=True."
         ) from failed
@@ -292,8 +293,3 @@ def progress_bars_off() -> Iterator[None]:
     finally:
         if enabled:
             transformers_logging.enable_progress_bar()
-
-
-def _few(names: list[str]) -> str:
-    shown = ", ".join(names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")

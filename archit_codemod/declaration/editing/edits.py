@@ -196,33 +196,18 @@ class Together(cst.CSTTransformer):
         return result
 
 
-class KeepingUnchanged(cst.CSTTransformer):
-    """Run one transformer, leaving every node it changed nothing at or beneath as the original node itself.
-
-    Unlike :class:`Together`, the transformer decides where to descend (``visit_FunctionDef`` returning ``False``
-    skips a nested definition). Later stages recognise the statements no pass changed by identity, without
+class KeepingUnchanged(Together):
+    """:class:`Together` for one transformer, which decides where to descend (``visit_FunctionDef`` returning
+    ``False`` skips a nested definition). Later stages recognise the statements no pass changed by identity, without
     comparing their code (:class:`~archit_codemod.declaration.editing.layout.LayoutRewritten`).
     """
 
     def __init__(self, transformer: cst.CSTTransformer) -> None:
-        super().__init__()
-        self.transformer = transformer
-        self._changed_beneath: list[bool] = []
+        super().__init__([transformer])
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self._changed_beneath.append(False)
-        return self.transformer.on_visit(node)
-
-    def on_leave(
-        self, original_node: cst.CSTNodeT, updated_node: cst.CSTNodeT
-    ) -> cst.CSTNodeT | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNodeT]:
-        changed_beneath = self._changed_beneath.pop()
-        result = self.transformer.on_leave(original_node, updated_node)
-        if result is updated_node and not changed_beneath:
-            result = original_node
-        if result is not original_node and self._changed_beneath:
-            self._changed_beneath[-1] = True
-        return result
+        return self.transformers[0].on_visit(node)
 
 
 IN_PLACE: dict[type, Callable[[Sequence[Any]], cst.CSTTransformer]] = {

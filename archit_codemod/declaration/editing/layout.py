@@ -301,7 +301,7 @@ def statement_nodes(node: cst.CSTNode) -> frozenset[cst.CSTNode]:
 @functools.lru_cache(maxsize=256)
 def _statement_keys(node: cst.CSTNode) -> frozenset[str]:
     # Nodes are compared by identity: an original ``__init__``, copied into many generated classes, is read once.
-    return frozenset(statement_key(s) for s in m.findall(node, m.SimpleStatementLine()))
+    return frozenset(map(statement_key, statement_nodes(node)))
 
 
 class LayoutTooLong(LayoutRewritten):

@@ -22,6 +22,7 @@ from torch import nn
 
 from archit_codemod.declaration.checking.functional import quiet
 from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.rendering.objects import same_value
 
 __all__ = ["CallForm", "call_form", "computed_buffers"]
 
@@ -94,7 +95,7 @@ def _argument(
         raise _NoFormError(name)
     kept = vars(module).get(name, _DEFAULT)
     if kept is not _DEFAULT and not isinstance(kept, nn.Module | torch.Tensor):
-        if given is _DEFAULT or _equal(kept, given):
+        if given is _DEFAULT or same_value(kept, given):
             return f"module.{name}", kept
     if passed is None and isinstance(module._modules.get(name), nn.Module):  # no recorded call: its child
         return f"module.{name}", module._modules[name]
@@ -106,13 +107,6 @@ def _argument(
     if passed is None and parameter.default is inspect.Parameter.empty:
         raise _NoFormError(name)
     return _DEFAULT, None
-
-
-def _equal(a: Any, b: Any) -> bool:
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # a value without a plain ``==``
-        return False
 
 
 def _literal(value: Any) -> str | None:

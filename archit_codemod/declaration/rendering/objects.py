@@ -55,7 +55,7 @@ def constructor_keywords(value: Any) -> dict[str, Any] | None:
             return None
         if parameter.name in state:
             setting = state[parameter.name]
-            if parameter.default is inspect.Parameter.empty or not _same(setting, parameter.default):
+            if parameter.default is inspect.Parameter.empty or not same_value(setting, parameter.default):
                 keywords[parameter.name] = setting
         elif parameter.default is inspect.Parameter.empty:
             return None
@@ -87,10 +87,12 @@ def rebuilds(value: Any, keywords: dict[str, Any]) -> bool:
     before, after = settings_of(value), settings_of(rebuilt)
     if before is None or after is None or before.keys() != after.keys():
         return False
-    return all(_same(after[name], setting) for name, setting in before.items())
+    return all(same_value(after[name], setting) for name, setting in before.items())
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same plain value: the same type and equal (a value without a plain ``==``,
+    such as a tensor, is never taken for another)."""
     try:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # tensors and other values without a plain == are not compared by guessing

@@ -36,7 +36,12 @@ from archit_codemod.declaration.errors import DeclarationError
 from archit_codemod.declaration.pretrained import is_pretrained_config
 from archit_codemod.declaration.records import ConstructorCall
 from archit_codemod.declaration.rendering.names import NameTable, not_importable
-from archit_codemod.declaration.rendering.objects import config_keywords, constructor_keywords, rebuilds
+from archit_codemod.declaration.rendering.objects import (
+    config_keywords,
+    constructor_keywords,
+    rebuilds,
+    same_value,
+)
 from archit_codemod.declaration.rendering.rebuild import read_back
 from archit_codemod.declaration.rendering.tensors import tensor_source
 from archit_codemod.declaration.rendering.written import (
@@ -590,11 +595,11 @@ class Renderer:
             if not data_field.init:
                 continue
             current = getattr(value, data_field.name)
-            if default is not None and _same(current, getattr(default, data_field.name, _MISSING)):
+            if default is not None and same_value(current, getattr(default, data_field.name, _MISSING)):
                 continue
-            if data_field.default is not dataclasses.MISSING and _same(current, data_field.default):
+            if data_field.default is not dataclasses.MISSING and same_value(current, data_field.default):
                 continue
-            if data_field.default_factory is not dataclasses.MISSING and _same(
+            if data_field.default_factory is not dataclasses.MISSING and same_value(
                 current, data_field.default_factory()
             ):
                 continue
@@ -694,13 +699,6 @@ def _with_commas(items: list) -> list:
     return [
         item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for item in items[:-1]
     ] + items[-1:]
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # comparing e.g. tensors raises; treat as different
-        return False
 
 
 def _placement_is_the_builders(cls: type, kwargs: dict[str, Any]) -> bool:

@@ -92,18 +92,6 @@ class Written:
     def item(self, index: int) -> Written:
         return Written(self.site, self.parameter, self.position, (*self.items, index))
 
-    def describe(self) -> str:
-        """``argument 'check_fn' of the call at line 27`` (for messages)."""
-        site = self.site
-        if isinstance(site, CallSite):
-            which = (
-                f"argument {self.parameter!r}" if self.parameter else f"positional argument {self.position}"
-            )
-            return f"{which} of the call of {site.name} at line {site.lineno}"
-        if isinstance(site, AttributeSite):
-            return f"the value assigned to .{site.name}"
-        return f"the value of the global {site.name}"
-
 
 NameKind = Literal["global", "closure", "local", "unbound", "module attribute", "builtin"]
 

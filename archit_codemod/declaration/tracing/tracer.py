@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import copyreg
+import dataclasses
 import functools
 import inspect
 import os
@@ -477,15 +478,7 @@ def _script_object_construction(frame: types.FrameType, session: _Session) -> Li
         return _state.constructing[1]
     described = _describe_call(construction)
     cls = type(described.receiver)
-    caller = construction.f_back
-    call = LibraryCall(
-        cls.__name__,
-        cls,
-        None,
-        described.arguments,
-        caller.f_code.co_filename if caller is not None else "",
-        caller.f_lineno if caller is not None else 0,
-    )
+    call = dataclasses.replace(described, name=cls.__name__, function=cls, receiver=None)
     _state.constructing = (construction, call)
     return call
 
