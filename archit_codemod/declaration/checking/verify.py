@@ -38,6 +38,7 @@ from archit_codemod.declaration.checking.compare import (
     Difference,
     differences,
     is_parametrized_class,
+    path_and_ancestors,
     snapshot,
 )
 from archit_codemod.declaration.checking.completeness import rebuilt_argument
@@ -444,8 +445,9 @@ def verify(output: Output, trace: Trace | None, roots: dict[str, nn.Module]) -> 
 def _other_tensors_on_meta(shown: str, other: OtherTensorsOnMetaError, output: Output) -> ReplayError | None:
     """The refusal when the tensors that differ on ``meta`` are under the targets of a library call the generated
     class makes again (that call builds other tensors where ``from_pretrained`` builds models); else ``None``."""
+    reached = {path for key in other.keys for path in path_and_ancestors(key)}
     for function, targets in output.replays.items():
-        touched = [t for t in targets if any(_is_under(key, t) for key in other.keys)]
+        touched = [target for target in targets if target in reached]
         if touched:
             return ReplayError(
                 f"{_cannot_be_made_again(shown, function, touched)} builds other tensors on the meta device, where "
@@ -497,7 +499,8 @@ def _replay_built_otherwise(shown: str, failure: VerificationError, output: Outp
     if not found or any(difference.kind not in _STRUCTURE for difference in found):
         return None
     for function, targets in output.replays.items():
-        if all(any(_is_under(difference.path, target) for target in targets) for difference in found):
+        under = set(targets)
+        if all(any(path in under for path in path_and_ancestors(difference.path)) for difference in found):
             first = found[0].describe(expected_as="traced", got_as="generated")
             return ReplayError(
                 f"{_cannot_be_made_again(shown, function, targets)} leaves other modules when the class makes it than the script's call left ({first}, {len(found)} in all). Fix: "
@@ -505,10 +508,6 @@ def _replay_built_otherwise(shown: str, failure: VerificationError, output: Outp
                 function,
             )
     return None
-
-
-def _is_under(path: str, target: str) -> bool:
-    return not target or path == target or path.startswith(f"{target}.")
 
 
 def _failed_replay(error: BaseException, output: Output) -> Callable[..., Any] | None:

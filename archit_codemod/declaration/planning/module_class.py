@@ -119,8 +119,9 @@ def _after_init(owner: Owner, work: AfterInitOfRoot) -> Decision:
         decision += Decision(
             (AfterInit(statement, (child_path,)),), (summary,), (Cause(child_path, change.where),)
         )
+    by_path = _references_by_path(owner.module) if work.settings else {}
     for setting in work.settings:
-        statement = _setting_statement(owner, setting)
+        statement = _setting_statement(owner, setting, by_path)
         cause = Cause(join(setting.path, setting.name), "the script")
         decision += Decision(
             (AfterInit(statement, (setting.path,)),), (_assignment_summary(statement),), (cause,)
@@ -204,17 +205,23 @@ def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[st
     return tuple(dict.fromkeys(paths[found] for found in received if found in paths))
 
 
-def _setting_statement(owner: Owner, setting: SettingChange) -> cst.BaseStatement:
+def _references_by_path(module: nn.Module) -> dict[nn.Module, cst.BaseExpression]:
+    """Each module under ``module`` as ``self.<path>``: how a value set after ``__init__`` refers to it."""
+    return {
+        sub: module_expression(sub_path) for sub_path, sub in module.named_modules(remove_duplicate=False)
+    }
+
+
+def _setting_statement(
+    owner: Owner, setting: SettingChange, references: dict[nn.Module, cst.BaseExpression]
+) -> cst.BaseStatement:
     """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again; instance state
-    the same way (a method bound to the module refers to it by its path), built on the device of the tensors it
-    holds, if any."""
+    the same way (a method bound to the module refers to it by its path, one of ``references``), built on the
+    device of the tensors it holds, if any."""
     module = owner.module.get_submodule(setting.path)
     context = dataclasses.replace(
         owner.context(join(owner.path, setting.path)),
-        references={
-            sub: module_expression(sub_path)
-            for sub_path, sub in owner.module.named_modules(remove_duplicate=False)
-        },
+        references=references,
         role="attribute",
         written=Written(AttributeSite(module, setting.name)),
     )
