@@ -98,8 +98,14 @@ for i, layer in enumerate(model.model.layers):
 
 
 def run_once(command: list[str]) -> tuple[float, float, float]:
-    """Wall time (s), CPU time (s) and peak RSS (MB) of one run of ``command``; fails loudly when it fails."""
+    """Wall time (s), CPU time (s) and peak RSS (MB) of one run of ``command``; fails loudly when it fails.
+
+    Python writes bytecode as it does by default (and as ``pip install`` compiles it): a machine that sets
+    ``PYTHONDONTWRITEBYTECODE`` would have every run of the codemod compile its own modules from source, which
+    no installed copy does.
+    """
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     with tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
@@ -116,7 +122,10 @@ def run_once(command: list[str]) -> tuple[float, float, float]:
 
 
 def measure_pairs(script: list[str], codemod: list[str], repeats: int) -> list[tuple[tuple, tuple]]:
-    """``repeats`` pairs of runs (script, then the codemod on it), one after the other."""
+    """``repeats`` pairs of runs (script, then the codemod on it), one after the other, after one pair not
+    measured (it writes the bytecode and warms the file cache)."""
+    run_once(script)
+    run_once(codemod)
     return [(run_once(script), run_once(codemod)) for _ in range(repeats)]
 
 

@@ -70,6 +70,7 @@ def _generate_and_deliver(options: RunOptions, console: Console) -> int:
     )
     from archit_codemod.declaration.stages import InternalError
     from archit_codemod.delivery.files import OutputError
+    from archit_codemod.delivery.heap import collections_skip_what_exists
     from archit_codemod.delivery.write import write_traced
 
     try:
@@ -79,10 +80,11 @@ def _generate_and_deliver(options: RunOptions, console: Console) -> int:
             console.library_stages_as_status(),
         ):
             trace = _traced(options, console)
-            roots = _roots(trace, options)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                generated = write_traced(trace, roots, options.writing)
+            with collections_skip_what_exists():
+                roots = _roots(trace, options)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    generated = write_traced(trace, roots, options.writing)
         _report_warnings(caught, console)
         return _report(generated, options, console)
     except ScriptExitedError as stop:

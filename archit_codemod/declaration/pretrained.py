@@ -25,11 +25,11 @@ def is_pretrained_config(obj: Any) -> bool:
 
 def not_a_model_checkpoint(folder: Path) -> str | None:
     """Why the folder transformers' ``save_pretrained`` wrote is no checkpoint a model class's ``from_pretrained``
-        loads, or ``None`` when it is one (it holds ``config.json``). Code files in ``folder`` (vendored classes) are not
-    part of what it wrote.
+    loads, or ``None`` when it is one (it holds ``config.json``). Code files in ``folder`` (vendored classes) are
+    not part of what it wrote.
 
-        A model that holds adapters added with transformers' ``add_adapter`` is saved as its adapter alone
-        (``adapter_config.json`` and the adapter's weights), whatever class declares it.
+    A model that holds adapters added with transformers' ``add_adapter`` is saved as its adapter alone
+    (``adapter_config.json`` and the adapter's weights), whatever class declares it.
     """
     if (folder / "config.json").exists():
         return None

@@ -7,11 +7,8 @@ written here. The stages are logged (``planning``, ``verifying``) on the ``archi
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import warnings
-from collections.abc import Iterator
 
 from torch import nn
 
@@ -42,41 +39,25 @@ def generate_verified(trace: Trace, roots: dict[str, nn.Module], options: WriteO
         provenance = Provenance.for_output(trace.script_path, options.output_folder)
     else:
         provenance = Provenance(output_folder=options.output_folder)
-    with _collections_skip_what_exists():
-        _log.info("planning")
-        if options.verify:
-            output = api.generate_verified(
-                trace,
-                roots,
-                suffix=options.suffix,
-                mode=options.mode,
-                prune=options.prune,
-                provenance=provenance,
-            )
-        else:
-            output = api.generate(
-                trace,
-                roots,
-                suffix=options.suffix,
-                mode=options.mode,
-                prune=options.prune,
-                provenance=provenance,
-            )
+    _log.info("planning")
+    if options.verify:
+        output = api.generate_verified(
+            trace,
+            roots,
+            suffix=options.suffix,
+            mode=options.mode,
+            prune=options.prune,
+            provenance=provenance,
+        )
+    else:
+        output = api.generate(
+            trace,
+            roots,
+            suffix=options.suffix,
+            mode=options.mode,
+            prune=options.prune,
+            provenance=provenance,
+        )
     for message in output.warnings:
         warnings.warn(message, stacklevel=1)
     return output
-
-
-@contextlib.contextmanager
-def _collections_skip_what_exists() -> Iterator[None]:
-    """Keep the garbage collector's full collections off the objects that exist now, until the block ends.
-
-    After the script, the heap holds torch, transformers and the traced model: hundreds of thousands of objects
-    that live on. The parsed sources and generated trees trigger full collections that would walk all of them
-    again; frozen, they are skipped, and ``unfreeze`` hands them back to the collector afterwards.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()

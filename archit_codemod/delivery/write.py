@@ -24,6 +24,7 @@ from archit_codemod.declaration.records import Trace
 from archit_codemod.delivery.deliver import Generated, deliver
 from archit_codemod.delivery.files import OutputError
 from archit_codemod.delivery.generation import generate_verified
+from archit_codemod.delivery.heap import collections_skip_what_exists
 from archit_codemod.delivery.options import Action, Mode, WriteOptions, output_problem, usage_problem
 
 __all__ = ["write", "write_traced"]
@@ -87,9 +88,10 @@ def write_traced(trace: Trace, roots: dict[str, nn.Module], options: WriteOption
     problem = output_problem(options)
     if problem is not None:
         raise OutputError(problem)
-    output = generate_verified(trace, roots, options)
-    with stage("writing", expected=(OutputError, DeclarationError, OSError)):
-        return deliver(output, roots, options)
+    with collections_skip_what_exists():
+        output = generate_verified(trace, roots, options)
+        with stage("writing", expected=(OutputError, DeclarationError, OSError)):
+            return deliver(output, roots, options)
 
 
 def _trace_of(roots: Mapping[str, nn.Module], trace: Trace | None) -> Trace:

@@ -673,8 +673,9 @@ def _effect_calls(
     owners += [(call_owner, call) for call_owner, call in _building_calls(trace)]
     found: dict[str, list[LibraryCall]] = {}
     paths: dict[int, list[str]] | None = None
+    modules = set(root.modules())
     for owner, call in owners:
-        if call is None or call is construction or not is_replayable(call, root):
+        if call is None or call is construction or not is_replayable(call, modules):
             continue
         if replayed_function(call) in not_replayed:
             continue

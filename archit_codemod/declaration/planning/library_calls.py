@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +68,9 @@ def replayed_calls(trace: Trace, changes: Changes) -> list[LibraryCall]:
     return list(calls)
 
 
-def is_replayable(call: LibraryCall, root: nn.Module) -> bool:
-    """Whether ``call`` can be made again on ``root``: a method of one of its modules, or a named function that
-    received one of them."""
-    modules = set(root.modules())
+def is_replayable(call: LibraryCall, modules: Collection[nn.Module]) -> bool:
+    """Whether ``call`` can be made again on the root whose ``modules`` these are: a method of one of them, or a
+    named function that received one of them."""
     if call.receiver is not None:
         return isinstance(call.receiver, nn.Module) and call.receiver in modules
     return call.function is not None and any(module in modules for module in modules_in(call.arguments))
