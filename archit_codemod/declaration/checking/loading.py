@@ -58,7 +58,10 @@ __all__ = ["LoadingPath", "OtherTensorsOnMetaError", "check_loading", "loading_p
 LoadingPath = Literal["transformers", "diffusers"]
 """Whose ``save_pretrained``/``from_pretrained`` a model goes through."""
 
-GENERATED_PACKAGE_PREFIXES = ("archit_codemod_output_", "transformers_modules.")
+OUTPUT_PACKAGE_PREFIX = "archit_codemod_output_"
+"""Generated files are imported, while they are verified, as a package of this name and a number."""
+
+GENERATED_PACKAGE_PREFIXES = (OUTPUT_PACKAGE_PREFIX, "transformers_modules.")
 """Modules of generated code while verification imports it: the output package, and remote code's copy of it."""
 
 _counter = itertools.count()

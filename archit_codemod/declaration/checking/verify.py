@@ -50,7 +50,12 @@ from archit_codemod.declaration.checking.functional import (
     short_error,
     skip_reason,
 )
-from archit_codemod.declaration.checking.loading import OtherTensorsOnMetaError, check_loading, loading_path
+from archit_codemod.declaration.checking.loading import (
+    OUTPUT_PACKAGE_PREFIX,
+    OtherTensorsOnMetaError,
+    check_loading,
+    loading_path,
+)
 from archit_codemod.declaration.emitting.output import GeneratedFile, Output
 from archit_codemod.declaration.errors import DeclarationError, ReplayError, VerificationError
 from archit_codemod.declaration.pretrained import is_pretrained_model
@@ -102,8 +107,6 @@ class Verdict:
 
 
 _counter = itertools.count()
-OUTPUT_PACKAGE_PREFIX = "archit_codemod_output_"
-"""Generated files are imported as a package of this name and a number."""
 
 
 class LoadedOutput:
