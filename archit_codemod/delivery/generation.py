@@ -40,24 +40,10 @@ def generate_verified(trace: Trace, roots: dict[str, nn.Module], options: WriteO
     else:
         provenance = Provenance(output_folder=options.output_folder)
     _log.info("planning")
-    if options.verify:
-        output = api.generate_verified(
-            trace,
-            roots,
-            suffix=options.suffix,
-            mode=options.mode,
-            prune=options.prune,
-            provenance=provenance,
-        )
-    else:
-        output = api.generate(
-            trace,
-            roots,
-            suffix=options.suffix,
-            mode=options.mode,
-            prune=options.prune,
-            provenance=provenance,
-        )
+    generate = api.generate_verified if options.verify else api.generate
+    output = generate(
+        trace, roots, suffix=options.suffix, mode=options.mode, prune=options.prune, provenance=provenance
+    )
     for message in output.warnings:
         warnings.warn(message, stacklevel=1)
     return output
