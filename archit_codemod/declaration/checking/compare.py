@@ -55,7 +55,12 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from archit_codemod.declaration.checking.state import StateValue, instance_state, qualified_name
+from archit_codemod.declaration.checking.state import (
+    TORCH_BOOKKEEPING,
+    StateValue,
+    instance_state,
+    qualified_name,
+)
 
 __all__ = [
     "ABSENT",
@@ -276,16 +281,16 @@ def snapshot(
     """
     local = local or _nowhere
     copies = copies or {}
-    paths = {module: path for path, module in reversed(list(model.named_modules(remove_duplicate=False)))}
-    modules = {
-        path: _module_info(module, local, copies, paths)
-        for path, module in model.named_modules(remove_duplicate=False)
-    }
+    # One walk of the model: named_parameters and named_buffers would walk it again each.
+    named = list(model.named_modules(remove_duplicate=False))
+    paths = {module: path for path, module in reversed(named)}
+    modules = {path: _module_info(module, local, copies, paths) for path, module in named}
     groups: dict[int, list[str]] = {}
-    for name, parameter in model.named_parameters(remove_duplicate=False):
-        groups.setdefault(id(parameter), []).append(name)
-    for name, buffer in model.named_buffers(remove_duplicate=False):
-        groups.setdefault(id(buffer), []).append(name)
+    for tensors in ("_parameters", "_buffers"):
+        for path, module in named:
+            for name, tensor in getattr(module, tensors).items():
+                if tensor is not None:
+                    groups.setdefault(id(tensor), []).append(f"{path}.{name}" if path else name)
     shared = tuple(frozenset(names) for names in groups.values() if len(names) > 1)
     return ModelSnapshot(modules, shared, main_dtype(model))
 
@@ -325,13 +330,9 @@ def _module_info(
             if tensor is not None
         },
         hooks={
-            kind: names
+            kind: tuple(qualified_name(hook, local) for hook in registered.values())
             for kind, attribute in HOOK_DICTS.items()
-            if (
-                names := tuple(
-                    qualified_name(hook, local) for hook in getattr(module, attribute, {}).values()
-                )
-            )
+            if (registered := getattr(module, attribute, None))
         },
         parametrizations=_parametrizations(module, local),
         settings=settings,
@@ -383,8 +384,14 @@ def _settings(
 ) -> dict[str, Any]:
     # A child set to None reads as None, like an attribute set to None before any child of that name existed.
     settings = {name: None for name, child in module._modules.items() if child is None}
+    cls = type(module)
     for name, value in vars(module).items():
-        if (name.startswith("_") and not _read_through_property(module, name)) or name in LOADING_RECORDS:
+        if name in _TORCH_PRIVATE or name in LOADING_RECORDS:
+            continue
+        # A private attribute is no setting, unless the class reads it through a property of the name without the
+        # underscore: a public setting stored under another name (PEFT's ``disable_adapters`` reads
+        # ``_disable_adapters``, which ``disable_adapter_layers()`` sets).
+        if name.startswith("_") and not _is_property(cls, name[1:]):
             continue
         plain = _plain(value, copies, local)
         if plain is not _NOT_PLAIN:
@@ -392,11 +399,9 @@ def _settings(
     return settings
 
 
-def _read_through_property(module: nn.Module, name: str) -> bool:
-    """Whether the private attribute ``name`` is a public setting stored under another name: the class reads it
-    through a property of the name without the underscore (PEFT's ``disable_adapters`` reads
-    ``_disable_adapters``, which ``disable_adapter_layers()`` sets)."""
-    return _is_property(type(module), name[1:])
+_TORCH_PRIVATE = frozenset(name for name in TORCH_BOOKKEEPING if name.startswith("_"))
+"""The private entries ``nn.Module.__init__`` puts in every module's ``__dict__``: asked about first, as most
+entries of most modules are these."""
 
 
 @functools.cache

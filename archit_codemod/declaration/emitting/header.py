@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
+from archit_codemod.declaration.checking.compare import path_and_ancestors
 from archit_codemod.declaration.emitting.output import GENERATED_MARK
 from archit_codemod.declaration.planning.plan import ClassPlan, Plan
 from archit_codemod.declaration.provenance import ClassUse, Provenance, change_lines
@@ -53,18 +54,21 @@ def change_list(plan: Plan, listed: Iterable[ClassPlan] | None = None) -> list[s
     A class's lines are the traced changes at or below any module it serves, whichever class declares them.
     """
     wanted = {id(class_plan) for class_plan in listed} if listed is not None else None
-    causes = _causes_by_root(plan)
     provenance = plan.script.provenance
+    at_or_below: dict[tuple[str, str], set[str]] = {}
+    shown_as = {}
+    for root, causes in _causes_by_root(plan).items():
+        for path, where in causes:
+            if where not in shown_as:
+                shown_as[where] = _location(where, provenance)
+            for ancestor in path_and_ancestors(path):
+                at_or_below.setdefault((root, ancestor), set()).add(shown_as[where])
     uses: list[ClassUse] = []
     for class_plan in plan.classes:
         if wanted is not None and id(class_plan) not in wanted:
             continue
         for instance in class_plan.instances:
-            locations = {
-                _location(where, provenance)
-                for path, where in causes.get(instance.root, ())
-                if _at_or_below(path, instance.path)
-            }
+            locations = at_or_below.get((instance.root, instance.path), set())
             shown = ".".join(part for part in (instance.root, instance.path) if part) or "<root>"
             for location in sorted(locations, key=_line_order) or [""]:
                 uses.append((shown, class_plan.original.__name__, class_plan.name, location))
@@ -79,15 +83,14 @@ def _causes_by_root(plan: Plan) -> dict[str, list[tuple[str, str]]]:
     """
     found: dict[str, list[tuple[str, str]]] = {}
     for class_plan in plan.classes:
+        roots_at: dict[str, set[str]] = {}
+        for instance in class_plan.instances:
+            roots_at.setdefault(instance.path, set()).add(instance.root)
         for cause in class_plan.causes:
-            roots = {i.root for i in class_plan.instances if _at_or_below(cause.path, i.path)}
+            roots = set().union(*(roots_at.get(path, ()) for path in path_and_ancestors(cause.path)))
             for root in sorted(roots):
                 found.setdefault(root, []).append((cause.path, cause.where))
     return found
-
-
-def _at_or_below(path: str, ancestor: str) -> bool:
-    return not ancestor or path == ancestor or path.startswith(f"{ancestor}.")
 
 
 def _location(where: str, provenance: Provenance) -> str:

@@ -118,9 +118,7 @@ def replay_statement(
     }
     function, arguments = _in_place(call)
     where = f"{context.path or '<root>'}: the call of {call.name} at {call.filename}:{call.lineno}"
-    context = dataclasses.replace(
-        context, references={key: module_expression(path) for key, path in paths.items()}
-    )
+    context = dataclasses.replace(context, references=ModuleReferences(paths))
 
     saved = _saved_tensors(root)
     site = _site(call)
@@ -185,6 +183,23 @@ def module_expression(path: str) -> cst.BaseExpression:
             index = cst.Integer(part) if part.isdigit() else cst.SimpleString(repr(part))
             expression = cst.Subscript(expression, [cst.SubscriptElement(cst.Index(index))])
     return expression
+
+
+class ModuleReferences(Mapping[nn.Module, cst.BaseExpression]):
+    """Each module of ``paths`` (module -> its path from ``self``) as :func:`module_expression` writes it, built
+    when asked: a value refers to few of a model's hundreds of modules."""
+
+    def __init__(self, paths: Mapping[nn.Module, str]) -> None:
+        self._paths = paths
+
+    def __getitem__(self, module: nn.Module) -> cst.BaseExpression:
+        return module_expression(self._paths[module])
+
+    def __iter__(self) -> Iterator[nn.Module]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def _holds_weights(value: Any) -> bool:

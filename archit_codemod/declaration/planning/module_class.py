@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from archit_codemod.declaration.planning.containers import plan_container
 from archit_codemod.declaration.planning.context import AfterInitOfRoot, Planning
 from archit_codemod.declaration.planning.handed_down import HandedDown, handed_down, plan_handed_down
 from archit_codemod.declaration.planning.library_calls import (
+    ModuleReferences,
     attached_by,
     module_expression,
     modules_in,
@@ -205,15 +207,13 @@ def _paths_received(call: LibraryCall, module: nn.Module, path: str) -> tuple[st
     return tuple(dict.fromkeys(paths[found] for found in received if found in paths))
 
 
-def _references_by_path(module: nn.Module) -> dict[nn.Module, cst.BaseExpression]:
+def _references_by_path(module: nn.Module) -> ModuleReferences:
     """Each module under ``module`` as ``self.<path>``: how a value set after ``__init__`` refers to it."""
-    return {
-        sub: module_expression(sub_path) for sub_path, sub in module.named_modules(remove_duplicate=False)
-    }
+    return ModuleReferences({sub: sub_path for sub_path, sub in module.named_modules(remove_duplicate=False)})
 
 
 def _setting_statement(
-    owner: Owner, setting: SettingChange, references: dict[nn.Module, cst.BaseExpression]
+    owner: Owner, setting: SettingChange, references: Mapping[nn.Module, cst.BaseExpression]
 ) -> cst.BaseStatement:
     """``self.encoder.layer[0].output.dropout.p = 0.0``: a setting the script changed, set again; instance state
     the same way (a method bound to the module refers to it by its path, one of ``references``), built on the
