@@ -28,10 +28,12 @@ from archit_codemod.declaration.emitting.unsaved_buffers import recompute_unsave
 from archit_codemod.declaration.errors import DeclarationError, ReplayError
 from archit_codemod.declaration.importability import imported_as_users_will
 from archit_codemod.declaration.planning.planner import make_plan
+from archit_codemod.declaration.planning.post_init import post_init_may_explain
 from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Modification, SettingChange, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
+from archit_codemod.declaration.tracing.changes import net_changes
 
 _log = logging.getLogger(__name__)
 """Status records (``verifying``), which the command line shows as status lines."""
@@ -58,6 +60,7 @@ def generate(
     provenance: Provenance | None = None,
     settings_again: Mapping[str, Sequence[SettingChange]] | None = None,
     not_replayed: frozenset[Callable[..., Any]] = frozenset(),
+    probe_post_init: bool = True,
 ) -> Output:
     """Generate the classes that declare what ``trace`` recorded for ``roots``.
 
@@ -67,6 +70,8 @@ def generate(
     imported from an unknown folder). ``settings_again`` (root name -> settings) are set again by the root
     classes besides those the completeness check finds (see :func:`generate_verified`). Library calls that call one
     of ``not_replayed`` are not made again: what they changed is declared from the modules as they are.
+    ``probe_post_init=False`` leaves out the question which replacements ``post_init`` would change (see
+    :func:`~archit_codemod.declaration.planning.planner.make_plan`): only for an output that is verified.
 
     First each root is compared with its original class rebuilt on ``meta``
     (:func:`~archit_codemod.declaration.checking.completeness.check_completeness`): what the trace missed is added
@@ -98,6 +103,7 @@ def generate(
             replayed=checked.replayed,
             settings=checked.settings,
             not_replayed=not_replayed,
+            probe_post_init=probe_post_init,
         )
         plan = recompute_unsaved_buffers(plan, unsaved_buffers(checked.trace, checked.roots), mode)
     with stage("rendering"):
@@ -135,7 +141,9 @@ def generate_verified(
     """:func:`generate`, then verify the output as its users will import it; when verification finds only plain
     settings that the script changed after building a module
     (:mod:`~archit_codemod.declaration.checking.settings_again`), generate once more with those set again, and
-    verify that. The output's warnings say which roots' outputs were not compared with the traced model's, and why.
+    verify that. The first output assumes that ``post_init`` changes no replacement the script made; only when
+    verification finds a difference is that asked (:mod:`~archit_codemod.declaration.planning.post_init`, which
+    copies the whole model) and the output generated again. The output's warnings say which roots' outputs were not compared with the traced model's, and why.
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; or verification finds only hooks the script
@@ -147,6 +155,8 @@ def generate_verified(
     not_replayed: frozenset[Callable[..., Any]] = frozenset()
     refused: ReplayError | None = None
     script_folder = trace.script_path.parent if trace.script_path is not None else None
+    changes = net_changes(trace)
+    probe_post_init = False
     while True:
         try:
             output = generate(
@@ -158,6 +168,7 @@ def generate_verified(
                 provenance=provenance,
                 settings_again=settings_again,
                 not_replayed=not_replayed,
+                probe_post_init=probe_post_init,
             )
         except DeclarationError:
             if refused is not None:
@@ -181,6 +192,11 @@ def generate_verified(
             raise refused  # declared module by module, it fails where from_pretrained builds: no better
         if failure is None:
             return dataclasses.replace(output, warnings=(*output.warnings, *verdict.notes()))
+        if not probe_post_init and post_init_may_explain(failure, roots, changes):
+            # Planned on the assumption that post_init changes no replacement, and verification finds a difference
+            # below one: plan again knowing which it changes (asking copies the model and runs its post_init).
+            probe_post_init = True
+            continue
         found = settings_to_set_again(failure, roots)
         if found is None or found[0] in settings_again:
             if refused is not None:

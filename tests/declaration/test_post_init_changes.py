@@ -7,12 +7,15 @@ that has no bias; built where the original decoder was built, the replacement wo
 
 from __future__ import annotations
 
+import pytest
 import torch
 from output_support import root_init_statements
 
-from archit_codemod.declaration.api import generate, verify
+from archit_codemod.declaration.api import generate, generate_verified, verify
 from archit_codemod.declaration.checking.completeness import roots_to_declare
 from archit_codemod.declaration.checking.verify import build_root, load_output
+from archit_codemod.declaration.errors import VerificationError
+from archit_codemod.declaration.planning import planner
 from archit_codemod.declaration.tracing.tracer import run_script
 
 SCRIPT = """
@@ -83,11 +86,7 @@ def test_a_replacement_post_init_would_change_is_made_after_it(scripts, mode):
     module_name, class_name = output.roots["model"]
     statements = root_init_statements(output)
     assignment = "self.head.decoder = TwoLayers(8, 11)"
-    assert assignment in statements
-    # After the original construction, post_init included: super().__init__ (subclass) or self.post_init() (vendor).
-    assert statements.index(assignment) > next(
-        index for index, code in enumerate(statements) if "__init__(" in code or "post_init()" in code
-    )
+    assert _made_after_post_init(statements, assignment)
     with load_output(output) as package:
         built = build_root(package.module(module_name), class_name, traced, trace)
     assert not hasattr(built.head.decoder, "bias")
@@ -96,6 +95,30 @@ def test_a_replacement_post_init_would_change_is_made_after_it(scripts, mode):
     input_ids = torch.tensor([[1, 2, 3]])
     with torch.no_grad():
         assert torch.equal(built(input_ids), traced(input_ids))
+
+
+def _made_after_post_init(statements: list[str], assignment: str) -> bool:
+    # After the original construction, post_init included: super().__init__ (subclass) or self.post_init() (vendor).
+    return statements.index(assignment) > next(
+        index for index, code in enumerate(statements) if "__init__(" in code or "post_init()" in code
+    )
+
+
+def test_the_verified_generation_asks_post_init_once_verification_finds_the_difference(scripts, mode):
+    trace = run_script(scripts("tied_bias.py", SCRIPT))
+    roots = roots_to_declare(trace)
+    assignment = "self.head.decoder = TwoLayers(8, 11)"
+    # Planned without asking, the replacement is built where the original decoder was (the head's generated
+    # class), and post_init gives it the bias back.
+    unasked = generate(trace, roots, mode=mode, probe_post_init=False)
+    assert assignment not in root_init_statements(unasked)
+    with pytest.raises(VerificationError, match="bias"):
+        verify(unasked, trace, roots)
+
+    output = generate_verified(trace, roots, mode=mode)
+
+    assert _made_after_post_init(root_init_statements(output), assignment)
+    verify(output, trace, roots)
 
 
 def test_a_replacement_post_init_leaves_alone_stays_where_the_original_was_built(scripts, mode):
@@ -112,3 +135,22 @@ def test_a_replacement_post_init_leaves_alone_stays_where_the_original_was_built
         == "self.embed = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=0)"
     )
     assert embedding < statements.index("self.post_init()")
+
+
+def test_the_verified_generation_does_not_ask_post_init_when_verification_passes(scripts, monkeypatch):
+    script = scripts("untouched.py", SCRIPT.replace("model.head.decoder =", "model.embed ="))
+    script.write_text(script.read_text().replace("TwoLayers(8, 11)", "nn.Embedding(11, 8, padding_idx=0)"))
+    trace = run_script(script)
+    roots = roots_to_declare(trace)
+    asked = []
+    probe = planner.replacements_post_init_changes
+    monkeypatch.setattr(
+        planner, "replacements_post_init_changes", lambda *args: asked.append(args) or probe(*args)
+    )
+
+    output = generate_verified(trace, roots)
+
+    assert asked == []  # the copy of the whole model is not made
+    assert "self.embed = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=0)" in (
+        root_init_statements(output)
+    )

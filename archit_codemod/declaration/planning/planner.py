@@ -54,12 +54,16 @@ def make_plan(
     replayed: Sequence[LibraryCall] = (),
     settings: Mapping[str, Sequence[SettingChange]] | None = None,
     not_replayed: frozenset[Callable[..., Any]] = frozenset(),
+    probe_post_init: bool = True,
 ) -> Plan:
     """The classes that declare what ``trace`` recorded for ``roots``.
 
     ``replayed`` are the library calls the completeness check found behind tensors and hooks: they are made again,
     with those that changed the model with modules they built themselves. ``settings`` (root name -> plain
     settings the script changed on modules of that root) are set again at the end of the root's ``__init__``.
+    ``probe_post_init`` asks which replacements ``post_init`` would change (:mod:`.post_init`); without it, every
+    replacement is made where the original ``__init__`` built what it replaces, and no tie ``post_init`` would add
+    is refused: for a caller that verifies the output and plans again with the probe when verification fails.
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; the message names the module path, the
@@ -68,7 +72,7 @@ def make_plan(
     """
     if not suffix.isidentifier():
         raise DeclarationError(f"The suffix {suffix!r} is not a valid part of a Python class name.")
-    when = _when_made(trace, roots, replayed, not_replayed)
+    when = _when_made(trace, roots, replayed, not_replayed, probe_post_init)
     names = NameTable(script)
     settings = {
         name: list(changed) for name, changed in (settings or {}).items() if changed and name in roots
@@ -152,6 +156,7 @@ def _when_made(
     roots: dict[str, nn.Module],
     replayed: Sequence[LibraryCall],
     not_replayed: frozenset[Callable[..., Any]],
+    probe_post_init: bool,
 ) -> _WhenMade:
     # Only the changes of the models to declare: a call that changed another model (quantized, then discarded) is
     # not theirs to make again.
@@ -167,8 +172,11 @@ def _when_made(
     # ties name the modules it replaced).
     followed_by_ties = without_replayed(changes, [call for call in replayed if call not in sharing])
     declared = without_replayed(changes, replayed)
-    deferred = {name: replacements_post_init_changes(root, declared) for name, root in roots.items()}
-    deferred = {name: found for name, found in deferred.items() if found}
+    deferred = {
+        name: found
+        for name, root in roots.items()
+        if probe_post_init and (found := replacements_post_init_changes(root, declared))
+    }
     in_init = without_deferred(declared, [entry for found in deferred.values() for entry in found])
     return _WhenMade(
         in_init, _replays_by_root(roots, replayed, changes), deferred, declared, followed_by_ties

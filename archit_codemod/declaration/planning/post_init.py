@@ -6,6 +6,10 @@ path (transformers 4.57's ``BertLMPredictionHead._tie_weights`` sets ``decoder.b
 the rebuilt replacement differs from the traced one. To tell, a copy of the traced root on ``meta`` (no weights are
 copied) runs ``post_init`` again, with the tie overrides its generated classes will have: each replacement whose
 modules, parameters or buffers that changes is made by the root's generated class after its ``__init__``.
+
+The copy costs as much as the model is large, and ``post_init`` changes a replacement rarely: a verified generation
+(:func:`~archit_codemod.declaration.api.generate_verified`) asks only when verification of an output planned
+without asking finds a difference, and plans again with the answer.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from archit_codemod.declaration.errors import DeclarationError
+from archit_codemod.declaration.checking.compare import path_and_ancestors
+from archit_codemod.declaration.errors import DeclarationError, VerificationError
 from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.pretrained import is_pretrained_model
@@ -32,7 +37,7 @@ def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferre
 
     if not is_pretrained_model(root):
         return []
-    replaced = _replacements(root, changes)
+    replaced = replacements(root, changes)
     if not replaced:
         return []
     try:
@@ -54,13 +59,34 @@ def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferre
     return deferred
 
 
+_STRUCTURE = frozenset({"module", "class", "parameter", "buffer", "sharing"})
+"""The kinds of :class:`~archit_codemod.declaration.checking.compare.Difference` that a change ``post_init`` makes
+below a replacement shows as: what :func:`_structure` compares, and the ties it adds."""
+
+
+def post_init_may_explain(failure: VerificationError, roots: dict[str, nn.Module], changes: Changes) -> bool:
+    """Whether what verification found can be ``post_init`` changing a replacement the generated classes build before
+    it: a module, tensor or tie at or below a module the script replaced."""
+    root = roots.get(failure.root_name or "")
+    if root is None:
+        return False
+    replaced = {path for path, _ in replacements(root, changes)}
+    return any(
+        path in replaced
+        for difference in failure.differences
+        if difference.kind in _STRUCTURE
+        for name in (difference.where, *difference.related)
+        for path in path_and_ancestors(name)
+    )
+
+
 def without_deferred(changes: Changes, deferred: Deferred) -> Changes:
     """``changes`` without the deferred replacements (the root's generated class makes them)."""
     ids = {id(change) for _, change in deferred}
     return changes_without(changes, lambda change: id(change) in ids)
 
 
-def _replacements(root: nn.Module, changes: Changes) -> Deferred:
+def replacements(root: nn.Module, changes: Changes) -> Deferred:
     """Each child replaced by a module (not deleted, added or set to ``None``), with its first path in ``root``."""
     found = []
     for path, module in root.named_modules():
@@ -112,8 +138,11 @@ def _refuse_ties_the_model_would_add(root: nn.Module, probe: nn.Module, paths: l
     sharing: dict[int, list[str]] = {}
     for name, tensor in probe.named_parameters(remove_duplicate=False):
         sharing.setdefault(id(tensor), []).append(name)
+    prefixes = tuple(path + "." for path in paths)
     for names in sharing.values():
-        inside = [name for name in names if any(name.startswith(path + ".") for path in paths)]
+        if len(names) < 2:
+            continue  # a tensor at one path only shares nothing
+        inside = [name for name in names if name.startswith(prefixes)]
         apart = [other for other in names if traced.get(other) != traced.get(inside[0])] if inside else []
         if apart:
             raise DeclarationError(
