@@ -142,8 +142,9 @@ def generate_verified(
     settings that the script changed after building a module
     (:mod:`~archit_codemod.declaration.checking.settings_again`), generate once more with those set again, and
     verify that. The first output assumes that ``post_init`` changes no replacement the script made; only when
-    verification finds a difference is that asked (:mod:`~archit_codemod.declaration.planning.post_init`, which
-    copies the whole model) and the output generated again. The output's warnings say which roots' outputs were not compared with the traced model's, and why.
+    verification finds a difference below one is that asked (:mod:`~archit_codemod.declaration.planning.post_init`,
+    which copies the whole model), and the output generated again. The output's warnings say which roots' outputs
+    were not compared with the traced model's, and why.
 
     Raises:
         DeclarationError: a modification cannot be declared faithfully; or verification finds only hooks the script

@@ -37,7 +37,7 @@ def replacements_post_init_changes(root: nn.Module, changes: Changes) -> Deferre
 
     if not is_pretrained_model(root):
         return []
-    replaced = replacements(root, changes)
+    replaced = _replacements(root, changes)
     if not replaced:
         return []
     try:
@@ -70,7 +70,7 @@ def post_init_may_explain(failure: VerificationError, roots: dict[str, nn.Module
     root = roots.get(failure.root_name or "")
     if root is None:
         return False
-    replaced = {path for path, _ in replacements(root, changes)}
+    replaced = {path for path, _ in _replacements(root, changes)}
     return any(
         path in replaced
         for difference in failure.differences
@@ -86,7 +86,7 @@ def without_deferred(changes: Changes, deferred: Deferred) -> Changes:
     return changes_without(changes, lambda change: id(change) in ids)
 
 
-def replacements(root: nn.Module, changes: Changes) -> Deferred:
+def _replacements(root: nn.Module, changes: Changes) -> Deferred:
     """Each child replaced by a module (not deleted, added or set to ``None``), with its first path in ``root``."""
     found = []
     for path, module in root.named_modules():
