@@ -33,7 +33,6 @@ from archit_codemod.declaration.provenance import Provenance
 from archit_codemod.declaration.records import Modification, SettingChange, Trace
 from archit_codemod.declaration.script import ScriptSource
 from archit_codemod.declaration.stages import stage
-from archit_codemod.declaration.tracing.changes import net_changes
 
 _log = logging.getLogger(__name__)
 """Status records (``verifying``), which the command line shows as status lines."""
@@ -156,7 +155,6 @@ def generate_verified(
     not_replayed: frozenset[Callable[..., Any]] = frozenset()
     refused: ReplayError | None = None
     script_folder = trace.script_path.parent if trace.script_path is not None else None
-    changes = net_changes(trace)
     probe_post_init = False
     while True:
         try:
@@ -193,7 +191,7 @@ def generate_verified(
             raise refused  # declared module by module, it fails where from_pretrained builds: no better
         if failure is None:
             return dataclasses.replace(output, warnings=(*output.warnings, *verdict.notes()))
-        if not probe_post_init and post_init_may_explain(failure, roots, changes):
+        if not probe_post_init and post_init_may_explain(failure, roots, trace):
             # Planned on the assumption that post_init changes no replacement, and verification finds a difference
             # below one: plan again knowing which it changes (asking copies the model and runs its post_init).
             probe_post_init = True

@@ -26,7 +26,8 @@ from archit_codemod.declaration.errors import DeclarationError, VerificationErro
 from archit_codemod.declaration.planning.transformers_policy import TieOverrides, tie_overrides
 from archit_codemod.declaration.planning.walk import join
 from archit_codemod.declaration.pretrained import is_pretrained_model
-from archit_codemod.declaration.tracing.changes import Change, Changes, changes_without
+from archit_codemod.declaration.records import Trace
+from archit_codemod.declaration.tracing.changes import Change, Changes, changes_without, net_changes
 
 Deferred = list[tuple[str, Change]]
 """``(path from the root, change)`` of each replacement made after ``post_init``."""
@@ -64,13 +65,13 @@ _STRUCTURE = frozenset({"module", "class", "parameter", "buffer", "sharing"})
 below a replacement shows as: what :func:`_structure` compares, and the ties it adds."""
 
 
-def post_init_may_explain(failure: VerificationError, roots: dict[str, nn.Module], changes: Changes) -> bool:
+def post_init_may_explain(failure: VerificationError, roots: dict[str, nn.Module], trace: Trace) -> bool:
     """Whether what verification found can be ``post_init`` changing a replacement the generated classes build before
-    it: a module, tensor or tie at or below a module the script replaced."""
+    it: a module, tensor or tie at or below a module the script replaced (as ``trace`` recorded)."""
     root = roots.get(failure.root_name or "")
     if root is None:
         return False
-    replaced = {path for path, _ in _replacements(root, changes)}
+    replaced = {path for path, _ in _replacements(root, net_changes(trace))}
     return any(
         path in replaced
         for difference in failure.differences
